@@ -1,0 +1,44 @@
+package telemetry
+
+// Event names emitted by tinkex. They are part of the public API; see
+// docs/telemetry.md for each event's measurements and metadata.
+const (
+	// HTTPRequest is the span prefix of one logical HTTP request (all its
+	// attempts): HTTPRequest+".start", ".stop" and ".exception".
+	HTTPRequest      = "tinkex.http.request"
+	HTTPRequestStart = HTTPRequest + ".start"
+	HTTPRequestStop  = HTTPRequest + ".stop"
+	HTTPRequestError = HTTPRequest + ".exception"
+	// HTTPRetry is emitted once per retry, before its backoff sleep.
+	HTTPRetry = "tinkex.http.retry"
+
+	// LimiterBackoffSet is emitted when a config's shared backoff deadline is
+	// set or extended; LimiterBackoffCleared when it has passed.
+	LimiterBackoffSet     = "tinkex.limiter.backoff.set"
+	LimiterBackoffCleared = "tinkex.limiter.backoff.cleared"
+
+	// QueueStateChange is emitted when a polled future's queue state changes.
+	QueueStateChange = "tinkex.queue.state_change"
+
+	// Future polling problems.
+	FutureAPIError        = "tinkex.future.api_error"
+	FutureConnectionError = "tinkex.future.connection_error"
+	FutureRequestFailed   = "tinkex.future.request_failed"
+	FutureTimeout         = "tinkex.future.timeout"
+
+	// TrainingPrefix is the span prefix of training operations:
+	// TrainingPrefix+"<op>.start|stop|exception", e.g.
+	// "tinkex.training.forward_backward.stop".
+	TrainingPrefix = "tinkex.training."
+	// SamplingSample is the span prefix of one Sample call.
+	SamplingSample = "tinkex.sampling.sample"
+
+	// Supervision events.
+	SupervisorChildStarted      = "tinkex.supervisor.child_started"
+	SupervisorChildRestarted    = "tinkex.supervisor.child_restarted"
+	SupervisorChildStopped      = "tinkex.supervisor.child_stopped"
+	SupervisorIntensityExceeded = "tinkex.supervisor.intensity_exceeded"
+
+	// HandlerFailed is emitted after a handler panicked and was detached.
+	HandlerFailed = "tinkex.telemetry.handler_failed"
+)

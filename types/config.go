@@ -1,0 +1,111 @@
+package types
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// DefaultBaseURL is the production Tinker service, used when neither an
+// option nor TINKER_BASE_URL names one.
+const DefaultBaseURL = "https://tinker.thinkingmachines.dev/services/tinker-prod"
+
+// NormalizeBaseURL returns the canonical form of a Tinker base URL: lower-cased
+// scheme and host, the scheme's default port dropped (80 for http, 443 for
+// https), and the path without trailing slashes. Two URLs that normalize
+// equal address the same server and share a limiter.
+//
+// It rejects, with a KindValidation error that never echoes credentials: an
+// empty or unparsable URL, a scheme other than http/https, a missing host, a
+// user:password part, a query or a fragment.
+func NormalizeBaseURL(raw string) (string, error) {
+	const op = "base_url"
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		return "", ValidationError(op, "base URL is empty")
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", ValidationError(op, "base URL %q is not a valid URL", redactURL(s))
+	}
+	if u.User != nil {
+		return "", ValidationError(op, "base URL must not contain a user:password part (got %q); pass the API key with WithAPIKey or TINKER_API_KEY", redactURL(s))
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return "", ValidationError(op, "base URL %q must start with http:// or https://", s)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return "", ValidationError(op, "base URL %q has no host", s)
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return "", ValidationError(op, "base URL %q must not have a query or fragment", redactURL(s))
+	}
+	host := strings.ToLower(u.Hostname())
+	port := u.Port()
+	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+		port = ""
+	}
+	hostport := host
+	if strings.Contains(host, ":") { // IPv6 literal
+		hostport = "[" + host + "]"
+	}
+	if port != "" {
+		hostport = net.JoinHostPort(host, port)
+	}
+	path := strings.TrimRight(u.EscapedPath(), "/")
+	return scheme + "://" + hostport + path, nil
+}
+
+// redactURL removes anything that could be a credential from a URL string
+// that failed validation, so it can be quoted in an error.
+func redactURL(s string) string {
+	if i := strings.Index(s, "://"); i >= 0 {
+		rest := s[i+3:]
+		if at := strings.LastIndex(strings.SplitN(rest, "/", 2)[0], "@"); at >= 0 {
+			s = s[:i+3] + "REDACTED@" + rest[at+1:]
+		}
+	} else if at := strings.Index(s, "@"); at >= 0 {
+		s = "REDACTED@" + s[at+1:]
+	}
+	if q := strings.IndexAny(s, "?#"); q >= 0 {
+		s = s[:q] + "?REDACTED"
+	}
+	return s
+}
+
+// ValidateAPIKey checks the form of a Tinker credential: it must be present
+// and start with "tml-" (an API key) or "eyJ" (a JWT). The error never
+// contains the key.
+func ValidateAPIKey(key string) error {
+	const op = "api_key"
+	if key == "" {
+		return ValidationError(op, "no API key: pass WithAPIKey or set TINKER_API_KEY")
+	}
+	if !strings.HasPrefix(key, "tml-") && !strings.HasPrefix(key, "eyJ") {
+		return ValidationError(op, "the API key must start with \"tml-\" (or be a JWT starting with \"eyJ\"); got a key of %d characters with another prefix", len(key))
+	}
+	if strings.ContainsAny(key, " \t\r\n") {
+		return ValidationError(op, "the API key contains white space")
+	}
+	return nil
+}
+
+// KeyFingerprint returns a short, stable, non-reversible identifier of an API
+// key, safe to log: 12 hex digits of a SHA-256.
+func KeyFingerprint(key string) string {
+	return shortHash("tinkex-key\x00" + key)
+}
+
+// ConfigFingerprint identifies a {normalized base URL, API key} config in
+// names, logs, metrics and telemetry without revealing the key.
+func ConfigFingerprint(normalizedBaseURL, key string) string {
+	return shortHash("tinkex-config\x00" + normalizedBaseURL + "\x00" + key)
+}
+
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:6])
+}

@@ -1,0 +1,242 @@
+package types
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Kind classifies a tinkex error. Every Kind is itself an error, so the kinds
+// double as sentinels: errors.Is(err, types.ErrRateLimited) is true for any
+// *Error of that kind, however deeply wrapped.
+type Kind uint8
+
+// The error kinds. See spec/BEHAVIOR.md for which layer retries which kind.
+const (
+	KindUnknown         Kind = iota // not classified
+	KindRateLimited                 // HTTP 429
+	KindServer                      // HTTP 5xx, or a future failed with category server
+	KindUser                        // HTTP 4xx other than 408/409/410/429: the request is wrong
+	KindConnection                  // transport failure: refused, reset, DNS, truncated body
+	KindTimeout                     // HTTP 408, or one attempt exceeded its timeout
+	KindPromiseExpired              // HTTP 410 on retrieve_future
+	KindRequestFailed               // a future completed with {"error","category"}
+	KindValidation                  // bad input or an undecodable response; nothing (more) was sent
+	KindCanceled                    // the caller's context ended
+	KindClientStopped               // the client was stopped; queued work was not sent
+	KindClientRestarted             // the client actor crashed and restarted while the call was pending
+	KindConflict                    // HTTP 409
+)
+
+// Sentinels for errors.Is. They are the Kind values themselves.
+var (
+	ErrRateLimited     error = KindRateLimited
+	ErrServer          error = KindServer
+	ErrUser            error = KindUser
+	ErrConnection      error = KindConnection
+	ErrTimeout         error = KindTimeout
+	ErrPromiseExpired  error = KindPromiseExpired
+	ErrRequestFailed   error = KindRequestFailed
+	ErrValidation      error = KindValidation
+	ErrCanceled        error = KindCanceled
+	ErrClientStopped   error = KindClientStopped
+	ErrClientRestarted error = KindClientRestarted
+	ErrConflict        error = KindConflict
+)
+
+var kindNames = [...]string{
+	KindUnknown:         "unknown",
+	KindRateLimited:     "rate_limited",
+	KindServer:          "server",
+	KindUser:            "user",
+	KindConnection:      "connection",
+	KindTimeout:         "timeout",
+	KindPromiseExpired:  "promise_expired",
+	KindRequestFailed:   "request_failed",
+	KindValidation:      "validation",
+	KindCanceled:        "canceled",
+	KindClientStopped:   "client_stopped",
+	KindClientRestarted: "client_restarted",
+	KindConflict:        "conflict",
+}
+
+// String returns the kind's snake_case name, as used in telemetry and metrics.
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// Error makes a Kind usable as a sentinel error.
+func (k Kind) Error() string { return "tinkex: " + strings.ReplaceAll(k.String(), "_", " ") }
+
+// Category is the failure category the server reports for a failed request.
+type Category string
+
+// Categories as they appear on the wire.
+const (
+	CategoryUnknown Category = "unknown"
+	CategoryServer  Category = "server"
+	CategoryUser    Category = "user"
+)
+
+// ParseCategory maps a wire value to a Category; anything unrecognised is
+// CategoryUnknown, as in the Python SDK.
+func ParseCategory(s string) Category {
+	switch Category(strings.ToLower(s)) {
+	case CategoryServer:
+		return CategoryServer
+	case CategoryUser:
+		return CategoryUser
+	default:
+		return CategoryUnknown
+	}
+}
+
+// Error is the one error type tinkex returns. Use errors.As to get it and
+// errors.Is with the Err* sentinels to test its kind. Its message names the
+// operation, the method and path, the status and what was tried; it never
+// contains an API key.
+type Error struct {
+	Kind       Kind
+	Op         string        // the tinkex operation, e.g. "sample", "forward_backward", "retrieve_future"
+	Method     string        // HTTP method, when a request was involved
+	Path       string        // URL path (no host, no query secrets), when a request was involved
+	StatusCode int           // HTTP status of the last response, 0 if none
+	Category   Category      // server-reported category, when known
+	RequestID  string        // server request or future id, when known
+	RetryAfter time.Duration // the server's Retry-After hint, when it sent one
+	Attempts   int           // HTTP attempts made, 0 when nothing was sent
+	Message    string        // what went wrong, in words (server detail or local reason)
+	Err        error         // the underlying cause, if any
+}
+
+// Error renders e as one line, e.g.
+// `tinkex: sample: POST /api/v1/asample: 500 server error after 1 attempt: overloaded`.
+func (e *Error) Error() string {
+	var sb strings.Builder
+	sb.WriteString("tinkex: ")
+	if e.Op != "" {
+		sb.WriteString(e.Op)
+		sb.WriteString(": ")
+	}
+	if e.Method != "" || e.Path != "" {
+		sb.WriteString(strings.TrimSpace(e.Method + " " + e.Path))
+		sb.WriteString(": ")
+	}
+	if e.StatusCode != 0 {
+		fmt.Fprintf(&sb, "%d ", e.StatusCode)
+	}
+	sb.WriteString(strings.ReplaceAll(e.Kind.String(), "_", " "))
+	sb.WriteString(" error")
+	if e.Category != "" && e.Kind == KindRequestFailed {
+		fmt.Fprintf(&sb, " (category %s)", e.Category)
+	}
+	if e.Attempts > 0 {
+		fmt.Fprintf(&sb, " after %d attempt", e.Attempts)
+		if e.Attempts > 1 {
+			sb.WriteString("s")
+		}
+	}
+	if e.RequestID != "" {
+		fmt.Fprintf(&sb, " [request %s]", e.RequestID)
+	}
+	if e.Message != "" {
+		sb.WriteString(": ")
+		sb.WriteString(e.Message)
+	}
+	if e.Err != nil && (e.Message == "" || !strings.Contains(e.Message, e.Err.Error())) {
+		sb.WriteString(": ")
+		sb.WriteString(e.Err.Error())
+	}
+	return sb.String()
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is e's Kind.
+func (e *Error) Is(target error) bool {
+	k, ok := target.(Kind)
+	return ok && k == e.Kind
+}
+
+// NewError returns an *Error of kind k with a message.
+func NewError(k Kind, op, format string, args ...any) *Error {
+	return &Error{Kind: k, Op: op, Message: fmt.Sprintf(format, args...)}
+}
+
+// ValidationError returns a KindValidation error for op. Use it for bad input
+// caught before anything is sent.
+func ValidationError(op, format string, args ...any) *Error {
+	return NewError(KindValidation, op, format, args...)
+}
+
+// KindOf returns the Kind of the first *Error in err's chain, KindCanceled for
+// a bare context error, and KindUnknown otherwise.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	if isContextErr(err) {
+		return KindCanceled
+	}
+	return KindUnknown
+}
+
+// IsUserError reports whether err is the caller's to fix, so retrying the
+// same request cannot help: a 4xx other than 408/409/410/429, a future that
+// failed with category user, or input rejected by validation.
+func IsUserError(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Kind {
+	case KindUser, KindValidation:
+		return true
+	case KindRequestFailed:
+		return e.Category == CategoryUser
+	}
+	return false
+}
+
+// IsRetryable reports whether the same operation may succeed if tried again:
+// rate limiting, server errors, transport failures and timeouts, conflicts, an
+// expired future, or a client restart that lost the call. User errors,
+// validation errors, failed requests, cancellation and stopped clients are not.
+func IsRetryable(err error) bool {
+	switch KindOf(err) {
+	case KindRateLimited, KindServer, KindConnection, KindTimeout, KindConflict,
+		KindPromiseExpired, KindClientRestarted:
+		return true
+	}
+	return false
+}
+
+// KindForStatus maps a non-2xx HTTP status to the Kind an error with that
+// final status has.
+func KindForStatus(status int) Kind {
+	switch {
+	case status == 408:
+		return KindTimeout
+	case status == 409:
+		return KindConflict
+	case status == 410:
+		return KindPromiseExpired
+	case status == 429:
+		return KindRateLimited
+	case status >= 500:
+		return KindServer
+	case status >= 400:
+		return KindUser
+	}
+	return KindUnknown
+}
+
+func isContextErr(err error) bool {
+	return errors.Is(err, errContextCanceled) || errors.Is(err, errContextDeadline)
+}

@@ -12,6 +12,7 @@ const (
 	KeyPath        = "path"         // URL path, e.g. /api/v1/asample
 	KeyStatus      = "status"       // HTTP status (int), 0 when no response
 	KeyKind        = "kind"         // error kind (types.Kind.String()), on exceptions
+	KeyCategory    = "category"     // server failure category (user, server, unknown), on future errors
 	KeyError       = "error"        // error message (never contains a key)
 	KeyOp          = "op"           // operation, e.g. forward_backward, sample
 	KeySessionID   = "session_id"   // Tinker session id

@@ -1,0 +1,150 @@
+package telemetry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// LoggerOptions configures AttachLogger. The zero value logs every event at
+// its default level (EventLevel) when that level is at least INFO.
+type LoggerOptions struct {
+	// ID is the handler id on the bus; empty picks a fresh "tinkex.logger/N".
+	ID string
+	// Events are the event patterns to log (see Bus.Attach); empty means "*".
+	Events []string
+	// MinLevel drops records below it; nil means slog.LevelInfo. The
+	// logger's own handler may filter further.
+	MinLevel slog.Leveler
+	// Level overrides EventLevel when set.
+	Level func(Event) slog.Level
+}
+
+var loggerSeq atomic.Uint64
+
+// AttachLogger attaches a handler that writes each matching event as one
+// slog record: the message is the event name, the record time is the
+// event's time, then the measurements (durations in seconds rendered as
+// time.Duration, whole numbers as integers) and the metadata, each in sorted
+// key order. Metadata is passed through ScrubMetadata, so a credential that
+// reached an event by mistake prints as [REDACTED…], never in clear.
+//
+// The level of each record is EventLevel(ev) unless opts.Level is set. The
+// returned detach removes the handler; calling it more than once is safe.
+// It fails on a nil bus or logger, an empty pattern, or an id already
+// attached (ErrDuplicateHandler).
+func AttachLogger(bus *Bus, logger *slog.Logger, opts LoggerOptions) (detach func(), err error) {
+	if logger == nil {
+		return nil, errors.New("telemetry: AttachLogger needs a logger")
+	}
+	id := opts.ID
+	if id == "" {
+		id = fmt.Sprintf("tinkex.logger/%d", loggerSeq.Add(1))
+	}
+	events := opts.Events
+	if len(events) == 0 {
+		events = []string{"*"}
+	}
+	var minLevel slog.Leveler = slog.LevelInfo
+	if opts.MinLevel != nil {
+		minLevel = opts.MinLevel
+	}
+	levelOf := opts.Level
+	if levelOf == nil {
+		levelOf = EventLevel
+	}
+	handler := logger.Handler()
+	err = bus.Attach(id, events, func(ev Event) {
+		level := levelOf(ev)
+		if level < minLevel.Level() || !handler.Enabled(context.Background(), level) {
+			return
+		}
+		r := slog.NewRecord(ev.Time, level, ev.Name, 0)
+		r.AddAttrs(eventAttrs(ev)...)
+		_ = handler.Handle(context.Background(), r) // a failing log sink must not fail the emitter
+	})
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: attach logger: %w", err)
+	}
+	var once sync.Once
+	return func() { once.Do(func() { bus.Detach(id) }) }, nil
+}
+
+// durationMeasures are the measurements, in seconds, that read better as a
+// time.Duration.
+var durationMeasures = map[string]bool{
+	MeasureDuration: true, MeasureDelay: true, MeasureBackoffLeft: true, "elapsed_time": true,
+}
+
+func eventAttrs(ev Event) []slog.Attr {
+	attrs := make([]slog.Attr, 0, len(ev.Measurements)+len(ev.Metadata))
+	for _, k := range sortedKeys(ev.Measurements) {
+		v := ev.Measurements[k]
+		switch {
+		case durationMeasures[k] && !math.IsNaN(v) && !math.IsInf(v, 0):
+			attrs = append(attrs, slog.Duration(k, time.Duration(v*float64(time.Second))))
+		case k == MeasureSystemTime:
+			sec, frac := math.Modf(v)
+			attrs = append(attrs, slog.Time(k, time.Unix(int64(sec), int64(frac*1e9)).UTC()))
+		case v == math.Trunc(v) && math.Abs(v) < 1<<53:
+			attrs = append(attrs, slog.Int64(k, int64(v)))
+		default:
+			attrs = append(attrs, slog.Float64(k, v))
+		}
+	}
+	md := ScrubMetadata(ev.Metadata)
+	for _, k := range sortedKeys(md) {
+		attrs = append(attrs, slog.Any(k, md[k]))
+	}
+	return attrs
+}
+
+// EventLevel is the default log level of an event, chosen so that INFO
+// shows what an operator wants to see and DEBUG the per-request traffic:
+//
+//   - ERROR: handler failures, supervisor intensity exceeded, span
+//     exceptions (".exception") except user errors and cancellations,
+//     future request_failed unless its category is "user".
+//   - WARN: retries, limiter backoff set, future api_error /
+//     connection_error / timeout, child restarts, exceptions whose kind is
+//     user, validation, conflict, canceled or rate_limited, and request_failed
+//     with category "user".
+//   - INFO: limiter backoff cleared, queue state changes, child started and
+//     stopped, training operation stops, unknown events.
+//   - DEBUG: span starts, and the stops of HTTP requests and samples (one
+//     per request, too many for INFO).
+func EventLevel(ev Event) slog.Level {
+	switch ev.Name {
+	case HandlerFailed, SupervisorIntensityExceeded:
+		return slog.LevelError
+	case HTTPRetry, LimiterBackoffSet, FutureAPIError, FutureConnectionError, FutureTimeout,
+		SupervisorChildRestarted:
+		return slog.LevelWarn
+	case FutureRequestFailed:
+		if fmt.Sprint(ev.Metadata[KeyCategory]) == "user" {
+			return slog.LevelWarn
+		}
+		return slog.LevelError
+	case LimiterBackoffCleared, QueueStateChange, SupervisorChildStarted, SupervisorChildStopped:
+		return slog.LevelInfo
+	case HTTPRequestStop, SamplingSample + ".stop":
+		return slog.LevelDebug
+	}
+	switch {
+	case strings.HasSuffix(ev.Name, ".exception"):
+		switch fmt.Sprint(ev.Metadata[KeyKind]) {
+		case "user", "validation", "conflict", "canceled", "rate_limited":
+			return slog.LevelWarn
+		}
+		return slog.LevelError
+	case strings.HasSuffix(ev.Name, ".start"):
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
+}

@@ -1,0 +1,192 @@
+package httpclient
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/tinkex-go/tinkex/internal/clock"
+	"github.com/tinkex-go/tinkex/telemetry"
+	"github.com/tinkex-go/tinkex/types"
+)
+
+// Defaults of the HTTP layer (reference §4.1).
+const (
+	DefaultMaxRetries       = 10
+	DefaultTimeout          = 60 * time.Second
+	DefaultMaxResponseBytes = 256 << 20
+)
+
+// RateLimitObserver is told about every 429 a Client sees, with the delay
+// the server asked for (or the computed backoff when it named none). The
+// per-config limiter implements it, so one 429 backs off the whole config.
+type RateLimitObserver interface {
+	ReportRateLimited(retryAfter time.Duration)
+}
+
+// Client sends requests for one config: one base URL and one API key. It
+// is safe for concurrent use. Its String and LogValue never show the key.
+type Client struct {
+	baseURL     string
+	apiKey      string
+	fingerprint string
+
+	transports *Transports
+	httpClient *http.Client // user-supplied; overrides transports when set
+	bus        *telemetry.Bus
+	clock      clock.Clock
+	sleep      func(ctx context.Context, d time.Duration) error
+	observer   RateLimitObserver
+
+	maxRetries      int
+	timeout         time.Duration
+	backoff         Backoff
+	maxBody         int64
+	header          http.Header
+	billingInterval time.Duration
+	billing         billingPause
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTPClient makes every pool use hc instead of tinkex's own transports.
+func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.httpClient = hc } }
+
+// WithTransports shares a set of connection pools between Clients.
+func WithTransports(t *Transports) Option { return func(c *Client) { c.transports = t } }
+
+// WithTelemetry sets the bus that receives request spans and retry events.
+func WithTelemetry(b *telemetry.Bus) Option { return func(c *Client) { c.bus = b } }
+
+// WithClock sets the clock for backoff timers and the billing window.
+func WithClock(cl clock.Clock) Option { return func(c *Client) { c.clock = cl } }
+
+// WithMaxRetries sets the default number of retries (0 allowed). Negative
+// values are rejected by New.
+func WithMaxRetries(n int) Option { return func(c *Client) { c.maxRetries = n } }
+
+// WithTimeout sets the default per-attempt timeout.
+func WithTimeout(d time.Duration) Option { return func(c *Client) { c.timeout = d } }
+
+// WithBackoff replaces DefaultBackoff for calls whose Policy names none.
+func WithBackoff(b Backoff) Option { return func(c *Client) { c.backoff = b } }
+
+// WithMaxResponseBytes caps response bodies; a larger body fails the call
+// with a KindValidation error.
+func WithMaxResponseBytes(n int64) Option { return func(c *Client) { c.maxBody = n } }
+
+// WithHeader adds a header to every request.
+func WithHeader(key, value string) Option { return func(c *Client) { c.header.Add(key, value) } }
+
+// WithRateLimitObserver registers the config's limiter for 429 reports.
+func WithRateLimitObserver(o RateLimitObserver) Option { return func(c *Client) { c.observer = o } }
+
+// WithBillingPause sets the 402 retry interval and pause window.
+func WithBillingPause(interval, window time.Duration) Option {
+	return func(c *Client) { c.billingInterval, c.billing.window = interval, window }
+}
+
+// withSleep replaces the backoff sleep (tests record delays without waiting).
+func withSleep(f func(ctx context.Context, d time.Duration) error) Option {
+	return func(c *Client) { c.sleep = f }
+}
+
+// New returns a Client for baseURL and apiKey. It validates both and returns
+// a KindValidation *types.Error for a malformed URL, a missing or malformed
+// key, or a negative retry count.
+func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
+	norm, err := types.NormalizeBaseURL(baseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := types.ValidateAPIKey(apiKey); err != nil {
+		return nil, err
+	}
+	c := &Client{
+		baseURL:         norm,
+		apiKey:          apiKey,
+		fingerprint:     types.ConfigFingerprint(norm, apiKey),
+		maxRetries:      DefaultMaxRetries,
+		timeout:         DefaultTimeout,
+		maxBody:         DefaultMaxResponseBytes,
+		header:          http.Header{},
+		billingInterval: BillingRetryInterval,
+		billing:         billingPause{window: BillingPauseWindow},
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.maxRetries < 0 {
+		return nil, types.ValidationError("httpclient", "max retries must be >= 0, got %d", c.maxRetries)
+	}
+	if c.timeout <= 0 {
+		return nil, types.ValidationError("httpclient", "timeout must be > 0, got %s", c.timeout)
+	}
+	if c.maxBody <= 0 {
+		return nil, types.ValidationError("httpclient", "max response bytes must be > 0, got %d", c.maxBody)
+	}
+	c.clock = clock.Or(c.clock)
+	if c.backoff == nil {
+		c.backoff = DefaultBackoff
+	}
+	if c.transports == nil {
+		c.transports = NewTransports(nil)
+	}
+	if c.sleep == nil {
+		c.sleep = c.clockSleep
+	}
+	c.header = baseHeaders(apiKey, c.header)
+	return c, nil
+}
+
+// BaseURL returns the normalized base URL.
+func (c *Client) BaseURL() string { return c.baseURL }
+
+// Fingerprint returns the config fingerprint (never the key).
+func (c *Client) Fingerprint() string { return c.fingerprint }
+
+// String describes the client without its key.
+func (c *Client) String() string {
+	return fmt.Sprintf("httpclient.Client{base_url=%s config=%s}", c.baseURL, c.fingerprint)
+}
+
+// GoString is String, so %#v never prints the key either.
+func (c *Client) GoString() string { return c.String() }
+
+// LogValue keeps the key out of slog output.
+func (c *Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("base_url", c.baseURL), slog.String("config", c.fingerprint))
+}
+
+// CloseIdleConnections closes idle connections of this client's pools.
+func (c *Client) CloseIdleConnections() {
+	if c.httpClient != nil {
+		c.httpClient.CloseIdleConnections()
+		return
+	}
+	c.transports.CloseIdleConnections()
+}
+
+func (c *Client) pool(p Pool) *http.Client {
+	if c.httpClient != nil {
+		return c.httpClient
+	}
+	return c.transports.Client(c.baseURL, p)
+}
+
+func (c *Client) clockSleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := c.clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C():
+		return nil
+	}
+}

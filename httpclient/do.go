@@ -1,0 +1,355 @@
+package httpclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tinkex-go/tinkex/internal/uuid"
+	"github.com/tinkex-go/tinkex/telemetry"
+	"github.com/tinkex-go/tinkex/types"
+)
+
+// Do sends req, retrying per its Policy, and returns the last response.
+//
+// On success (2xx) it decodes the body with req.Into, if set, and returns the
+// response. On failure it returns a *types.Error; when the failure was an
+// HTTP status, the returned *Response is non-nil too and holds that last
+// response (status, headers, body), so callers such as the future poller can
+// inspect it. Every call ends in a response or an error: cancellation of ctx
+// ends any attempt or backoff at once with a KindCanceled error.
+func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
+	method := req.Method
+	if method == "" {
+		method = http.MethodPost
+	}
+	op := req.Op
+	if op == "" {
+		op = strings.TrimPrefix(req.Path, "/api/v1/")
+	}
+	body, ctype, err := encodeBody(req)
+	if err != nil {
+		return nil, &types.Error{Kind: types.KindValidation, Op: op, Method: method, Path: req.Path,
+			Message: "cannot encode request body", Err: err}
+	}
+	p := req.Policy
+	maxRetries := c.maxRetries
+	if p.MaxRetries != nil {
+		maxRetries = *p.MaxRetries
+	}
+	timeout := c.timeout
+	if p.Timeout > 0 {
+		timeout = p.Timeout
+	}
+	retryPolicy := p.Retry
+	if retryPolicy == nil {
+		retryPolicy = DefaultRetryPolicy
+	}
+	backoff := p.Backoff
+	if backoff == nil {
+		backoff = c.backoff
+	}
+	url := c.baseURL + req.Path
+	if len(req.Query) > 0 {
+		url += "?" + req.Query.Encode()
+	}
+	var idem string
+	if method != http.MethodGet && !p.NoIdempotencyKey {
+		idem = "tinkex-go-retry-" + uuid.New()
+	}
+
+	call := &call{c: c, req: req, op: op, method: method, url: url, body: body, ctype: ctype,
+		idem: idem, timeout: timeout, pool: c.pool(p.Pool)}
+	span := c.startSpan(op, method, req.Path, p.Pool)
+
+	retries, billingRetries := 0, 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, call.fail(span, retries+billingRetries, c.canceled(call, err))
+		}
+		call.attempts++
+		out, resp := call.attempt(ctx, retries+billingRetries)
+		if out.Err != nil && ctx.Err() != nil {
+			return nil, call.fail(span, retries+billingRetries, c.canceled(call, ctx.Err()))
+		}
+		if out.Err == nil && out.StatusCode >= 200 && out.StatusCode < 300 {
+			resp.Retries = retries + billingRetries
+			if req.Into != nil {
+				if err := req.Into.Decode(resp.ContentType(), resp.Body); err != nil {
+					e := call.error(out, types.KindValidation)
+					e.Message = "cannot decode response body"
+					e.Err = err
+					return resp, call.fail(span, resp.Retries, e)
+				}
+			}
+			call.succeed(span, resp)
+			return resp, nil
+		}
+		if errors.Is(out.Err, errBodyTooLarge) {
+			e := call.error(out, types.KindValidation)
+			return nil, call.fail(span, retries+billingRetries, e)
+		}
+
+		var delay time.Duration
+		switch {
+		case out.StatusCode == http.StatusPaymentRequired && !p.NoBillingPause && c.billing.pause(c.clock.Now()):
+			billingRetries++
+			delay = c.billingInterval
+		case retries < maxRetries && retryPolicy(out):
+			delay = backoff(retries, out, c.clock.Now())
+			retries++
+		default:
+			if out.StatusCode == http.StatusTooManyRequests {
+				c.reportRateLimited(out, backoff, retries)
+			}
+			e := call.error(out, out.Kind())
+			if resp != nil {
+				resp.Retries = retries + billingRetries
+			}
+			return resp, call.fail(span, retries+billingRetries, e)
+		}
+		if out.StatusCode == http.StatusTooManyRequests {
+			c.reportRateLimited(out, func(int, Outcome, time.Time) time.Duration { return delay }, retries)
+		}
+		c.emitRetry(call, out, delay)
+		if err := c.sleep(ctx, delay); err != nil {
+			return nil, call.fail(span, retries+billingRetries, c.canceled(call, err))
+		}
+	}
+}
+
+// reportRateLimited tells the config's limiter about a 429.
+func (c *Client) reportRateLimited(out Outcome, backoff Backoff, retry int) {
+	if c.observer == nil {
+		return
+	}
+	d, ok := RetryAfter(out.Header, c.clock.Now())
+	if !ok || d <= 0 || d > MaxRetryAfter {
+		d = backoff(retry, out, c.clock.Now())
+	}
+	c.observer.ReportRateLimited(d)
+}
+
+func (c *Client) canceled(call *call, cause error) *types.Error {
+	e := types.CanceledError(call.op, cause)
+	e.Method, e.Path, e.Attempts = call.method, call.req.Path, call.attempts
+	return e
+}
+
+// call is the state of one Do.
+type call struct {
+	c        *Client
+	req      *Request
+	op       string
+	method   string
+	url      string
+	body     []byte
+	ctype    string
+	idem     string
+	timeout  time.Duration
+	pool     *http.Client
+	attempts int
+}
+
+var errBodyTooLarge = errors.New("response body exceeds the configured cap")
+
+// attempt sends one HTTP request. It returns the outcome and, when a response
+// arrived, the Response.
+func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response) {
+	out := Outcome{Attempt: cl.attempts}
+	actx, cancel := context.WithTimeout(ctx, cl.timeout)
+	defer cancel()
+	var rd io.Reader
+	if cl.body != nil {
+		rd = bytes.NewReader(cl.body)
+	}
+	hreq, err := http.NewRequestWithContext(actx, cl.method, cl.url, rd)
+	if err != nil {
+		out.Err = err
+		return out, nil
+	}
+	h := cl.c.header.Clone()
+	for k, vs := range cl.req.Header {
+		h[k] = vs
+	}
+	h.Set("x-stainless-retry-count", strconv.Itoa(retryCount))
+	h.Set("x-stainless-read-timeout", strconv.FormatFloat(cl.timeout.Seconds(), 'f', -1, 64))
+	if cl.idem != "" {
+		h.Set("X-Idempotency-Key", cl.idem)
+	}
+	accept := cl.req.Accept
+	if accept == "" {
+		accept = ContentTypeJSON
+	}
+	h.Set("Accept", accept)
+	if cl.body != nil && cl.method != http.MethodGet {
+		h.Set("Content-Type", cl.ctype)
+		if cl.req.ContentEncoding != "" {
+			h.Set("Content-Encoding", cl.req.ContentEncoding)
+		}
+	}
+	hreq.Header = h
+	if cl.body != nil {
+		body := cl.body
+		hreq.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+
+	hresp, err := cl.pool.Do(hreq)
+	if err != nil {
+		out.Err = err
+		out.Timeout = actx.Err() != nil && ctx.Err() == nil || isTimeout(err) && ctx.Err() == nil
+		return out, nil
+	}
+	defer hresp.Body.Close()
+	out.StatusCode = hresp.StatusCode
+	out.Header = hresp.Header
+	body, err := readCapped(hresp.Body, cl.c.maxBody)
+	if err != nil {
+		// A body cut short is a transport failure (retryable); an oversize
+		// one is not.
+		out.Err = err
+		if !errors.Is(err, errBodyTooLarge) {
+			out.StatusCode = 0
+			out.Timeout = actx.Err() != nil && ctx.Err() == nil
+		}
+		return out, nil
+	}
+	out.Body = body
+	return out, &Response{StatusCode: hresp.StatusCode, Header: hresp.Header, Body: body, Attempts: cl.attempts}
+}
+
+func readCapped(r io.Reader, max int64) ([]byte, error) {
+	var buf bytes.Buffer
+	n, err := buf.ReadFrom(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if n > max {
+		return nil, errBodyTooLarge
+	}
+	return buf.Bytes(), nil
+}
+
+// error builds the final *types.Error of a failed call.
+func (cl *call) error(out Outcome, kind types.Kind) *types.Error {
+	e := &types.Error{
+		Kind:       kind,
+		Op:         cl.op,
+		Method:     cl.method,
+		Path:       cl.req.Path,
+		StatusCode: out.StatusCode,
+		Attempts:   cl.attempts,
+	}
+	if out.Err != nil {
+		e.Err = out.Err
+		if errors.Is(out.Err, errBodyTooLarge) {
+			e.Message = "response body exceeds the cap of " + strconv.FormatInt(cl.c.maxBody, 10) + " bytes (see WithMaxResponseBytes)"
+			e.Err = nil
+		}
+	} else {
+		e.Category = out.Category()
+		e.Message = cl.c.scrub(errorMessage(out.Body))
+		e.RequestID = firstHeader(out.Header, "x-request-id", "request-id")
+		if d, ok := RetryAfter(out.Header, cl.c.clock.Now()); ok && d > 0 {
+			e.RetryAfter = d
+		}
+	}
+	return e
+}
+
+// scrub removes the API key from text that came from elsewhere (a server
+// that echoes headers back must not leak the key through our errors).
+func (c *Client) scrub(s string) string {
+	if c.apiKey != "" && strings.Contains(s, c.apiKey) {
+		s = strings.ReplaceAll(s, c.apiKey, "[REDACTED key "+types.KeyFingerprint(c.apiKey)+"]")
+	}
+	return s
+}
+
+func firstHeader(h http.Header, names ...string) string {
+	for _, n := range names {
+		if v := h.Get(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func encodeBody(req *Request) ([]byte, string, error) {
+	if req.RawBody != nil {
+		ct := req.ContentType
+		if ct == "" {
+			ct = ContentTypeJSON
+		}
+		return req.RawBody, ct, nil
+	}
+	if req.Body == nil {
+		return nil, "", nil
+	}
+	b, err := json.Marshal(req.Body)
+	if err != nil {
+		return nil, "", err
+	}
+	return b, ContentTypeJSON, nil
+}
+
+// Telemetry.
+
+func (c *Client) startSpan(op, method, path string, p Pool) *telemetry.Span {
+	if !c.bus.Enabled(telemetry.HTTPRequestStart) && !c.bus.Enabled(telemetry.HTTPRequestStop) &&
+		!c.bus.Enabled(telemetry.HTTPRequestError) {
+		return nil
+	}
+	return c.bus.StartSpan(telemetry.HTTPRequest, map[string]any{
+		telemetry.KeyConfig:  c.fingerprint,
+		telemetry.KeyBaseURL: c.baseURL,
+		telemetry.KeyPool:    p.String(),
+		telemetry.KeyMethod:  method,
+		telemetry.KeyPath:    path,
+		telemetry.KeyOp:      op,
+	})
+}
+
+func (cl *call) succeed(span *telemetry.Span, resp *Response) {
+	if span == nil {
+		return
+	}
+	span.Stop(map[string]float64{telemetry.MeasureRetryCount: float64(resp.Retries), "attempts": float64(resp.Attempts)},
+		map[string]any{telemetry.KeyStatus: resp.StatusCode})
+}
+
+func (cl *call) fail(span *telemetry.Span, retries int, e *types.Error) *types.Error {
+	if span != nil {
+		span.Exception(e, map[string]float64{telemetry.MeasureRetryCount: float64(retries), "attempts": float64(cl.attempts)},
+			map[string]any{telemetry.KeyStatus: e.StatusCode, telemetry.KeyKind: e.Kind.String()})
+	}
+	return e
+}
+
+func (c *Client) emitRetry(cl *call, out Outcome, delay time.Duration) {
+	if !c.bus.Enabled(telemetry.HTTPRetry) {
+		return
+	}
+	md := map[string]any{
+		telemetry.KeyConfig:  c.fingerprint,
+		telemetry.KeyBaseURL: c.baseURL,
+		telemetry.KeyMethod:  cl.method,
+		telemetry.KeyPath:    cl.req.Path,
+		telemetry.KeyOp:      cl.op,
+		telemetry.KeyStatus:  out.StatusCode,
+		telemetry.KeyKind:    out.Kind().String(),
+	}
+	if out.Err != nil {
+		md[telemetry.KeyError] = c.scrub(out.Err.Error())
+	}
+	c.bus.Execute(telemetry.HTTPRetry, map[string]float64{
+		telemetry.MeasureAttempt: float64(out.Attempt),
+		telemetry.MeasureDelay:   delay.Seconds(),
+	}, md)
+}

@@ -1,0 +1,32 @@
+// Package httpclient is tinkex's one HTTP layer. Every caller — session,
+// training submits, sampling, future polling, REST reads and server
+// telemetry — sends its requests through Client.Do with its own Policy row
+// of the retry truth table in spec/BEHAVIOR.md:
+//
+//   - x-should-retry: true/false overrides the status;
+//   - 408, 409, 429, 5xx and transport failures are retried by
+//     DefaultRetryPolicy, with Retry-After honoured (retry-after-ms, then
+//     retry-after in seconds or as an HTTP date; a value in (0, 60] s is used
+//     exactly) and otherwise min(0.5 s·2^k, 10 s) shortened by up to 25 %
+//     jitter (DefaultBackoff);
+//   - sampling submits use NoAutoRetryPolicy: nothing is retried unless the
+//     server says x-should-retry: true; a 429 is returned to the sampler,
+//     which owns the shared backoff;
+//   - a 402 starts the billing pause: retry every 5 s while inside the pause
+//     window (1 h by default), then fail;
+//   - other 4xx, and error bodies with category "user", are user errors and
+//     are never retried.
+//
+// The idempotency key is generated once per Do call and reused by all of its
+// attempts; x-stainless-retry-count counts them. Context cancellation ends
+// any attempt or wait at once with a KindCanceled *types.Error.
+//
+// Each Do call emits one telemetry span (tinkex.http.request.start, .stop or
+// .exception, with retry_count) and one tinkex.http.retry event per retry.
+// Requests of different pool kinds travel on separate connection pools, so
+// a sampling burst cannot starve heartbeats or polls.
+//
+// Errors are *types.Error values whose kind comes from one classifier
+// (Classify) and whose text names the operation, method, path, status and
+// attempts — never the API key.
+package httpclient

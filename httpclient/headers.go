@@ -1,0 +1,66 @@
+package httpclient
+
+import (
+	"net/http"
+	"runtime"
+	"strings"
+
+	"github.com/tinkex-go/tinkex/types"
+)
+
+// UserAgent is sent on every request: tinkex names itself and the Go runtime.
+var UserAgent = "Tinkex/Go " + types.Version
+
+// baseHeaders are the headers every request carries, built once per Client.
+func baseHeaders(apiKey string, extra http.Header) http.Header {
+	h := http.Header{}
+	h.Set("User-Agent", UserAgent)
+	h.Set("X-Stainless-Lang", "go")
+	h.Set("X-Stainless-Package-Version", types.Version)
+	h.Set("X-Stainless-OS", stainlessOS(runtime.GOOS))
+	h.Set("X-Stainless-Arch", stainlessArch(runtime.GOARCH))
+	h.Set("X-Stainless-Runtime", "go")
+	h.Set("X-Stainless-Runtime-Version", strings.TrimPrefix(runtime.Version(), "go"))
+	h.Set("X-Stainless-Async", "goroutines")
+	for k, vs := range extra {
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
+	h.Set("X-API-Key", apiKey)
+	return h
+}
+
+func stainlessOS(goos string) string {
+	switch goos {
+	case "darwin":
+		return "MacOS"
+	case "linux":
+		return "Linux"
+	case "windows":
+		return "Windows"
+	case "freebsd":
+		return "FreeBSD"
+	case "openbsd":
+		return "OpenBSD"
+	case "ios":
+		return "iOS"
+	case "android":
+		return "Android"
+	}
+	return "Other:" + goos
+}
+
+func stainlessArch(goarch string) string {
+	switch goarch {
+	case "amd64":
+		return "x64"
+	case "386":
+		return "x32"
+	case "arm64":
+		return "arm64"
+	case "arm":
+		return "arm"
+	}
+	return "other:" + goarch
+}

@@ -121,9 +121,9 @@ func TestAttachLoggerFiltersByPatternAndLevel(t *testing.T) {
 	detach, err := AttachLogger(b, logger, LoggerOptions{Events: []string{"tinkex.http.*"}, MinLevel: slog.LevelWarn})
 	require.NoError(t, err)
 
-	b.Execute(HTTPRequestStop, nil, nil)                             // DEBUG: below MinLevel
-	b.Execute(HTTPRetry, nil, nil)                                   // WARN: logged
-	b.Execute(SupervisorIntensityExceeded, nil, nil)                 // not matched
+	b.Execute(HTTPRequestStop, nil, nil)                              // DEBUG: below MinLevel
+	b.Execute(HTTPRetry, nil, nil)                                    // WARN: logged
+	b.Execute(SupervisorIntensityExceeded, nil, nil)                  // not matched
 	b.Execute(HTTPRequestError, nil, map[string]any{KeyKind: "user"}) // WARN
 	assert.Equal(t, []string{
 		"level=WARN msg=tinkex.http.retry",

@@ -1,0 +1,34 @@
+// Package limiter is the flow control of one Tinker config (one normalized
+// base URL and API key): the shared 429 backoff, dispatch slots and a byte
+// budget, following the Python SDK (reference §4.4–4.5) with its known
+// weaknesses fixed.
+//
+// The hot path never touches a mailbox. A sampler holding a *Limiter does:
+//
+//	p, err := lim.Acquire(ctx, estimatedBytes) // waits out any backoff, takes a slot and bytes
+//	resp, err := post(...)
+//	if rateLimited(err) {
+//		p, err = lim.BackOff(ctx, p, delay) // report, release while sleeping, re-acquire
+//	}
+//	p.Release()
+//
+// With nothing going on, Acquire is two channel sends and a compare-and-swap,
+// and Wait is a single atomic load.
+//
+// The backoff deadline is an atomic monotonic instant that only moves
+// forward: ReportRateLimited extends it with a compare-and-swap and a shorter
+// report never shortens it; a success clears nothing. From the start of a
+// backoff until the throttle window (10 s) after it ends the limiter is
+// throttled: each dispatch also needs one of 10 throttled slots and its byte
+// cost is multiplied by 20. The byte budget (10 MiB) lets a caller through
+// whenever the remaining budget is not negative, so one request larger than
+// the whole budget still passes on its own.
+//
+// The limiter actor (see Producer), spawned by the registry once per config,
+// turns 429 reports into exactly one tinkex.limiter.backoff.set and one
+// tinkex.limiter.backoff.cleared event per burst and answers StatsRequest.
+// The limiter works without it; the actor adds only telemetry and probing.
+//
+// Time comes from an injected clock.Clock, so tests drive backoffs with a
+// fake clock instead of sleeping.
+package limiter

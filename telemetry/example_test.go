@@ -1,11 +1,13 @@
 package telemetry_test
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
 
 	"github.com/tinkex-go/tinkex/telemetry"
+	"github.com/tinkex-go/tinkex/types"
 )
 
 // Attach a handler to every HTTP event and read measurements and metadata
@@ -58,4 +60,34 @@ func ExampleAttachLogger() {
 	// Output:
 	// level=WARN msg=tinkex.limiter.backoff.set delay=2s config=3f2a9c0d41e7 status=429
 	// level=INFO msg=tinkex.training.forward_backward.stop duration=1.25s api_key=[REDACTED] model_id=m-1 seq_id=4
+}
+
+// Send server-side telemetry through a Sender (in tinkex, the HTTP layer's
+// POST /api/v1/telemetry) and forward problems seen on the bus.
+func ExampleBatcher() {
+	send := func(ctx context.Context, req *types.TelemetrySendRequest) error {
+		for _, ev := range req.Events {
+			fmt.Println(req.SessionID, ev.EventSessionIndex, ev.Event, ev.EventName, ev.EventData["request_id"])
+		}
+		return nil
+	}
+	batcher, err := telemetry.NewBatcher("sess-1", send, telemetry.WithEnabled(true))
+	if err != nil {
+		panic(err)
+	}
+	bus := telemetry.NewBus()
+	detach, err := batcher.Bridge(bus, telemetry.BridgeOptions{SessionID: "sess-1"})
+	if err != nil {
+		panic(err)
+	}
+	defer detach()
+
+	batcher.SessionStart()
+	bus.Execute(telemetry.FutureTimeout, nil, map[string]any{telemetry.KeySessionID: "sess-1", telemetry.KeyRequestID: "req-7"})
+	if err := batcher.Close(context.Background()); err != nil { // sends what is queued
+		panic(err)
+	}
+	// Output:
+	// sess-1 0 SESSION_START  <nil>
+	// sess-1 1 GENERIC_EVENT tinkex.future.timeout req-7
 }

@@ -1,0 +1,481 @@
+package telemetry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tinkex-go/tinkex/internal/clock"
+	"github.com/tinkex-go/tinkex/internal/uuid"
+	"github.com/tinkex-go/tinkex/types"
+)
+
+// Sender delivers one batch to the server (POST /api/v1/telemetry, on the
+// telemetry pool). It must honour ctx. An error that types.IsUserError
+// accepts (a 4xx: the batch itself is wrong) is not retried; any other error
+// is, within the Batcher's bound.
+type Sender func(ctx context.Context, req *types.TelemetrySendRequest) error
+
+// Defaults of the server-side batcher, from the Python SDK (reference §5).
+const (
+	DefaultFlushInterval    = 10 * time.Second
+	DefaultMaxBatch         = 100
+	DefaultMaxQueue         = 10_000
+	DefaultSendTimeout      = 5 * time.Second
+	DefaultMaxSendAttempts  = 4 // one send and three retries
+	DefaultSendRetryBackoff = time.Second
+)
+
+// processUUID is shared by every Batcher of the process, like the Python
+// SDK's process_uuid.
+var processUUID = uuid.New()
+
+// Batcher queues server-side telemetry events of one session and sends them
+// in batches to the server from one goroutine it owns.
+//
+// Emitting never blocks: events go into a queue of at most MaxQueue events
+// and events beyond it are dropped and counted (Stats().Dropped). The
+// goroutine sends up to MaxBatch events per request, every flush interval,
+// and at once when an urgent event is queued (UNHANDLED_EXCEPTION,
+// SESSION_END or a user_error). Each event's strings and data are scrubbed
+// (ScrubString, ScrubMetadata) before they are queued, so no key and no
+// request header leaves the process.
+//
+// A failed send is retried with backoff 1 s, 2 s, 4 s (by default: at most
+// DefaultMaxSendAttempts attempts in all; each attempt has a 5 s timeout);
+// a 4xx is not retried. After the last attempt the batch is dropped and
+// counted in Stats().FailedBatches. Unlike the Python SDK, which retries an
+// API error forever, a Batcher never stalls behind a server that refuses its
+// telemetry.
+//
+// A nil *Batcher, and one built with WithEnabled(false), accept every call
+// and do nothing (no goroutine is started).
+type Batcher struct {
+	send        Sender
+	clock       clock.Clock
+	logger      *slog.Logger
+	sessionID   string
+	platform    string
+	sdkVersion  string
+	processUUID string
+	interval    time.Duration
+	maxBatch    int
+	maxQueue    int
+	sendTimeout time.Duration
+	maxAttempts int
+	retryDelay  time.Duration
+	enabled     bool
+
+	started time.Time
+	queue   chan types.TelemetryEvent
+	wake    chan struct{}
+	flushes chan chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	ctx     context.Context // cancelled when Close gives up waiting
+	cancel  context.CancelFunc
+
+	closing   sync.Once
+	closed    atomic.Bool
+	index     atomic.Int64
+	queued    atomic.Int64
+	dropped   atomic.Int64
+	sent      atomic.Int64
+	failed    atomic.Int64
+	dropNoted atomic.Bool
+}
+
+// BatcherOption configures a Batcher.
+type BatcherOption func(*Batcher)
+
+// WithEnabled turns the batcher on or off. The caller reads TINKER_TELEMETRY
+// (off unless "1", "true", "yes" or "on"; default on) and passes the result.
+func WithEnabled(on bool) BatcherOption { return func(b *Batcher) { b.enabled = on } }
+
+// WithBatcherClock sets the clock for timestamps, the flush interval and
+// retry backoff.
+func WithBatcherClock(c clock.Clock) BatcherOption { return func(b *Batcher) { b.clock = c } }
+
+// WithBatcherLogger sets where the batcher reports dropped events and failed
+// batches (at WARN); the default discards.
+func WithBatcherLogger(l *slog.Logger) BatcherOption { return func(b *Batcher) { b.logger = l } }
+
+// WithFlushInterval sets how often queued events are sent (default 10 s).
+func WithFlushInterval(d time.Duration) BatcherOption { return func(b *Batcher) { b.interval = d } }
+
+// WithMaxBatch sets the most events sent in one request (default 100).
+func WithMaxBatch(n int) BatcherOption { return func(b *Batcher) { b.maxBatch = n } }
+
+// WithMaxQueue sets the most events waiting to be sent (default 10,000).
+func WithMaxQueue(n int) BatcherOption { return func(b *Batcher) { b.maxQueue = n } }
+
+// WithSendTimeout sets the timeout of one send attempt (default 5 s).
+func WithSendTimeout(d time.Duration) BatcherOption { return func(b *Batcher) { b.sendTimeout = d } }
+
+// WithSendRetry sets the attempts per batch (at least 1; default 4) and the
+// first retry delay, doubled after each retry (default 1 s).
+func WithSendRetry(attempts int, firstDelay time.Duration) BatcherOption {
+	return func(b *Batcher) { b.maxAttempts, b.retryDelay = attempts, firstDelay }
+}
+
+// WithSDKVersion sets the sdk_version sent with each batch (default
+// types.ProtocolVersion, the protocol version the server keys features on).
+func WithSDKVersion(v string) BatcherOption { return func(b *Batcher) { b.sdkVersion = v } }
+
+// WithPlatform sets the platform sent with each batch (default the OS name
+// as Python's platform.system() spells it: "Linux", "Darwin", "Windows").
+func WithPlatform(p string) BatcherOption { return func(b *Batcher) { b.platform = p } }
+
+// WithProcessUUID sets the process_uuid sent with each batch (default one
+// uuid4 per process).
+func WithProcessUUID(id string) BatcherOption { return func(b *Batcher) { b.processUUID = id } }
+
+// NewBatcher returns a started Batcher for sessionID that sends through
+// send. Use "sessionless-<uuid4>" for telemetry without a session. It fails
+// with a *types.Error of KindValidation on an empty session id, a nil
+// sender (when enabled) or a non-positive interval, batch, queue, timeout or
+// attempt count. Stop it with Close.
+func NewBatcher(sessionID string, send Sender, opts ...BatcherOption) (*Batcher, error) {
+	const op = "telemetry.batcher"
+	b := &Batcher{
+		send:        send,
+		clock:       clock.Real,
+		logger:      slog.New(slog.DiscardHandler),
+		sessionID:   sessionID,
+		platform:    platformName(runtime.GOOS),
+		sdkVersion:  types.ProtocolVersion,
+		processUUID: processUUID,
+		interval:    DefaultFlushInterval,
+		maxBatch:    DefaultMaxBatch,
+		maxQueue:    DefaultMaxQueue,
+		sendTimeout: DefaultSendTimeout,
+		maxAttempts: DefaultMaxSendAttempts,
+		retryDelay:  DefaultSendRetryBackoff,
+		enabled:     true,
+	}
+	for _, o := range opts {
+		o(b)
+	}
+	b.clock = clock.Or(b.clock)
+	if b.logger == nil {
+		b.logger = slog.New(slog.DiscardHandler)
+	}
+	switch {
+	case !b.enabled:
+		return b, nil
+	case sessionID == "":
+		return nil, types.ValidationError(op, "session id is empty")
+	case send == nil:
+		return nil, types.ValidationError(op, "sender is nil")
+	case b.interval <= 0 || b.maxBatch <= 0 || b.maxQueue <= 0 || b.sendTimeout <= 0 || b.maxAttempts <= 0 || b.retryDelay < 0:
+		return nil, types.ValidationError(op, "interval, batch size, queue size, send timeout and attempts must be positive")
+	}
+	b.started = b.clock.Now()
+	b.queue = make(chan types.TelemetryEvent, b.maxQueue)
+	b.wake = make(chan struct{}, 1)
+	b.flushes = make(chan chan struct{})
+	b.stop = make(chan struct{})
+	b.done = make(chan struct{})
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+	go b.run()
+	return b, nil
+}
+
+func platformName(goos string) string {
+	switch goos {
+	case "linux":
+		return "Linux"
+	case "darwin":
+		return "Darwin"
+	case "windows":
+		return "Windows"
+	case "freebsd":
+		return "FreeBSD"
+	}
+	return goos
+}
+
+func (b *Batcher) active() bool { return b != nil && b.enabled && !b.closed.Load() }
+
+// SessionID returns the session the batcher reports for ("" on a nil
+// batcher).
+func (b *Batcher) SessionID() string {
+	if b == nil {
+		return ""
+	}
+	return b.sessionID
+}
+
+// Enqueue queues ev after filling in its event id, session index and (when
+// zero) timestamp, and scrubbing its strings and data. It reports whether
+// the event was queued: false when the batcher is nil, disabled or closed,
+// or the queue is full (the event is then counted as dropped). It never
+// blocks.
+func (b *Batcher) Enqueue(ev types.TelemetryEvent) bool {
+	if !b.active() {
+		if b != nil && b.enabled {
+			b.dropped.Add(1)
+		}
+		return false
+	}
+	ev.EventID = uuid.New()
+	ev.EventSessionIndex = b.index.Add(1) - 1
+	if ev.Timestamp.IsZero() {
+		ev.Timestamp = b.clock.Now()
+	}
+	ev.Timestamp = ev.Timestamp.UTC()
+	ev.EventName = ScrubString(ev.EventName)
+	ev.ErrorType = ScrubString(ev.ErrorType)
+	ev.ErrorMessage = ScrubString(ev.ErrorMessage)
+	ev.Traceback = ScrubString(ev.Traceback)
+	ev.EventData = ScrubMetadata(ev.EventData)
+	select {
+	case b.queue <- ev:
+		b.queued.Add(1)
+	default:
+		b.dropped.Add(1)
+		if b.dropNoted.CompareAndSwap(false, true) { // once per flush, not once per event
+			b.logger.Warn("tinkex: server telemetry queue full, dropping events",
+				"session_id", b.sessionID, "max_queue", b.maxQueue)
+		}
+		return false
+	}
+	if urgent(ev) {
+		select {
+		case b.wake <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// urgent events are sent at once rather than at the next tick, as the Python
+// SDK flushes when an exception is logged.
+func urgent(ev types.TelemetryEvent) bool {
+	return ev.Event == types.TelemetryUnhandledException || ev.Event == types.TelemetrySessionEnd ||
+		ev.EventName == UserErrorEvent
+}
+
+// UserErrorEvent is the GENERIC_EVENT name the Python SDK uses for an
+// exception caused by the user's request (it replaces UNHANDLED_EXCEPTION).
+const UserErrorEvent = "user_error"
+
+// Log queues a GENERIC_EVENT named name with data (scrubbed).
+func (b *Batcher) Log(name string, severity types.TelemetrySeverity, data map[string]any) bool {
+	return b.Enqueue(types.TelemetryEvent{Event: types.TelemetryGenericEvent, Severity: severity, EventName: name, EventData: data})
+}
+
+// SessionStart queues SESSION_START, stamped with the time the batcher was
+// created. Call it once, after the session was created.
+func (b *Batcher) SessionStart() bool {
+	if b == nil {
+		return false
+	}
+	return b.Enqueue(types.TelemetryEvent{Event: types.TelemetrySessionStart, Severity: types.SeverityInfo, Timestamp: b.started})
+}
+
+// SessionEnd queues SESSION_END with the session's duration and sends it at
+// once.
+func (b *Batcher) SessionEnd() bool {
+	if b == nil {
+		return false
+	}
+	return b.Enqueue(types.TelemetryEvent{Event: types.TelemetrySessionEnd, Severity: types.SeverityInfo,
+		Duration: types.FormatTelemetryDuration(b.clock.Now().Sub(b.started))})
+}
+
+// LogException queues err and sends it at once: as a GENERIC_EVENT
+// "user_error" (WARNING) when types.IsUserError(err), else as
+// UNHANDLED_EXCEPTION (ERROR). A nil err queues nothing.
+func (b *Batcher) LogException(err error) bool {
+	if err == nil {
+		return false
+	}
+	errType := ErrorType(err)
+	if types.IsUserError(err) {
+		data := map[string]any{"error_type": errType, "message": err.Error()}
+		var te *types.Error
+		if errors.As(err, &te) && te.StatusCode != 0 {
+			data["status_code"] = te.StatusCode
+		}
+		return b.Log(UserErrorEvent, types.SeverityWarning, data)
+	}
+	return b.Enqueue(types.TelemetryEvent{Event: types.TelemetryUnhandledException, Severity: types.SeverityError,
+		ErrorType: errType, ErrorMessage: err.Error()})
+}
+
+// ErrorType names an error for telemetry: "tinkex.<kind>" for a
+// *types.Error (e.g. "tinkex.rate_limited"), else its Go type ("*net.OpError").
+func ErrorType(err error) string {
+	var te *types.Error
+	if errors.As(err, &te) {
+		return "tinkex." + te.Kind.String()
+	}
+	return strings.TrimSpace(fmt.Sprintf("%T", err))
+}
+
+// Flush sends everything queued now and waits until that is done (sent,
+// or dropped after the retry bound). It fails when ctx ends first or the
+// batcher is closed; a nil or disabled batcher returns nil at once.
+func (b *Batcher) Flush(ctx context.Context) error {
+	if b == nil || !b.enabled {
+		return nil
+	}
+	reply := make(chan struct{})
+	select {
+	case b.flushes <- reply:
+	case <-b.done:
+		return types.NewError(types.KindClientStopped, "telemetry.flush", "the telemetry batcher is closed")
+	case <-ctx.Done():
+		return types.CanceledError("telemetry.flush", ctx.Err())
+	}
+	select {
+	case <-reply:
+		return nil
+	case <-ctx.Done():
+		return types.CanceledError("telemetry.flush", ctx.Err())
+	}
+}
+
+// Close stops accepting events, sends what is queued (retries then run
+// back to back, without backoff sleeps) and stops the goroutine. If ctx
+// ends first, the send in flight is cancelled, the rest is dropped, and
+// Close returns a *types.Error of KindCanceled once the goroutine has
+// exited. Close is idempotent; later calls wait for the same shutdown.
+// Events emitted while Close runs may be dropped.
+func (b *Batcher) Close(ctx context.Context) error {
+	if b == nil || !b.enabled {
+		return nil
+	}
+	b.closing.Do(func() {
+		b.closed.Store(true)
+		close(b.stop)
+	})
+	select {
+	case <-b.done:
+		return nil
+	case <-ctx.Done():
+		b.cancel()
+		<-b.done
+		return types.CanceledError("telemetry.close", ctx.Err())
+	}
+}
+
+// BatcherStats counts what happened to events.
+type BatcherStats struct {
+	Queued        int64 // events accepted into the queue
+	Dropped       int64 // events refused: queue full, or batcher closed
+	Sent          int64 // events the server accepted
+	FailedBatches int64 // batches dropped after the last failed attempt
+	Pending       int   // events waiting in the queue now
+}
+
+// Stats returns the batcher's counters.
+func (b *Batcher) Stats() BatcherStats {
+	if b == nil {
+		return BatcherStats{}
+	}
+	s := BatcherStats{Queued: b.queued.Load(), Dropped: b.dropped.Load(), Sent: b.sent.Load(), FailedBatches: b.failed.Load()}
+	if b.queue != nil {
+		s.Pending = len(b.queue)
+	}
+	return s
+}
+
+func (b *Batcher) run() {
+	defer close(b.done)
+	defer b.cancel()
+	timer := b.clock.NewTimer(b.interval)
+	for {
+		select {
+		case <-timer.C():
+			b.drain()
+			timer = b.clock.NewTimer(b.interval)
+		case <-b.wake:
+			b.drain()
+		case reply := <-b.flushes:
+			b.drain()
+			close(reply)
+		case <-b.stop:
+			timer.Stop()
+			b.drain()
+			if n := len(b.queue); n > 0 {
+				b.dropped.Add(int64(n))
+			}
+			return
+		}
+	}
+}
+
+// drain sends the events queued when it starts, in batches; events queued
+// meanwhile wait for the next flush, so a busy emitter cannot keep it busy.
+func (b *Batcher) drain() {
+	defer b.dropNoted.Store(false)
+	n := len(b.queue)
+	for n > 0 && b.ctx.Err() == nil {
+		size := min(n, b.maxBatch)
+		events := make([]types.TelemetryEvent, size)
+		for i := range events {
+			events[i] = <-b.queue
+		}
+		n -= size
+		b.sendBatch(events)
+	}
+}
+
+func (b *Batcher) sendBatch(events []types.TelemetryEvent) {
+	req := &types.TelemetrySendRequest{
+		Events:      events,
+		Platform:    b.platform,
+		SDKVersion:  b.sdkVersion,
+		SessionID:   b.sessionID,
+		ProcessUUID: b.processUUID,
+	}
+	delay := b.retryDelay
+	for attempt := 1; ; attempt++ {
+		ctx, cancel := context.WithTimeout(b.ctx, b.sendTimeout)
+		err := b.send(ctx, req)
+		cancel()
+		if err == nil {
+			b.sent.Add(int64(len(events)))
+			return
+		}
+		if attempt >= b.maxAttempts || types.IsUserError(err) || b.ctx.Err() != nil {
+			b.failed.Add(1)
+			b.logger.Warn("tinkex: dropping a server telemetry batch", "session_id", b.sessionID,
+				"events", len(events), "attempts", attempt, "error", ScrubString(err.Error()))
+			return
+		}
+		if !b.sleep(delay) {
+			continue
+		}
+		delay *= 2
+	}
+}
+
+// sleep waits d on the batcher's clock and reports whether it slept the
+// whole time; it returns early (false) once Close was called, so shutdown
+// retries run back to back and Close's context bounds them.
+func (b *Batcher) sleep(d time.Duration) bool {
+	select {
+	case <-b.stop:
+		return false
+	default:
+	}
+	t := b.clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C():
+		return true
+	case <-b.stop:
+		return false
+	case <-b.ctx.Done():
+		return false
+	}
+}

@@ -133,7 +133,7 @@ func NewPrometheusCollector(reg prometheus.Registerer, opts ...PrometheusOption)
 		"HTTP attempts that failed and were retried, by config fingerprint and status (none for transport errors).",
 		"config", "status")
 	c.backoffs = counter("limiter_backoffs_total",
-		"Times a config's shared 429 backoff deadline was set or extended.", "config")
+		"Times a config entered a shared 429 backoff (tinkex.limiter.backoff.set events).", "config")
 	c.backoffActive = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "limiter_backoff_active",
 		Help: "1 while a config's shared 429 backoff is in force, else 0."}, []string{"config"})
 	c.collectors = append(c.collectors, c.backoffActive)
@@ -193,6 +193,19 @@ func (c *PrometheusCollector) Collect(ch chan<- prometheus.Metric) {
 
 var collectorSeq atomic.Uint64
 
+// prometheusEvents are the events the collector counts. Listing them rather
+// than "tinkex.*" keeps Bus.Enabled false for HTTP and sampling starts, so
+// emitters can skip building those events.
+var prometheusEvents = []string{
+	HTTPRequestStop, HTTPRequestError, HTTPRetry,
+	LimiterBackoffSet, LimiterBackoffCleared,
+	QueueStateChange, "tinkex.future.*",
+	"tinkex.training.*",
+	SamplingSample + ".stop", SamplingSample + ".exception",
+	"tinkex.supervisor.*",
+	HandlerFailed,
+}
+
 // Attach subscribes the collector to every event of bus. It fails on a nil
 // bus or when the collector is already attached to it. The returned detach
 // is idempotent; metrics keep their values after detaching.
@@ -206,7 +219,7 @@ func (c *PrometheusCollector) Attach(bus *Bus) (detach func(), err error) {
 		return nil, fmt.Errorf("telemetry: prometheus collector: %w", ErrDuplicateHandler)
 	}
 	id := fmt.Sprintf("tinkex.prometheus/%d", collectorSeq.Add(1))
-	if err := bus.Attach(id, []string{"tinkex.*"}, c.Handle); err != nil {
+	if err := bus.Attach(id, prometheusEvents, c.Handle); err != nil {
 		return nil, fmt.Errorf("telemetry: prometheus collector: %w", err)
 	}
 	c.attachments[bus] = id

@@ -123,7 +123,7 @@ func TestPrometheusLimiterQueueFutureMetrics(t *testing.T) {
 	bus.Execute(FutureRequestFailed, nil, nil)
 
 	compare(t, reg, `
-# HELP tinkex_limiter_backoffs_total Times a config's shared 429 backoff deadline was set or extended.
+# HELP tinkex_limiter_backoffs_total Times a config entered a shared 429 backoff (tinkex.limiter.backoff.set events).
 # TYPE tinkex_limiter_backoffs_total counter
 tinkex_limiter_backoffs_total{config="cfgA"} 2
 tinkex_limiter_backoffs_total{config="cfgB"} 1
@@ -283,6 +283,9 @@ func TestPrometheusAttachDetach(t *testing.T) {
 	b1, b2 := NewBus(), NewBus()
 	d1, err := c.Attach(b1)
 	require.NoError(t, err)
+	assert.False(t, b1.Enabled(HTTPRequestStart), "starts are not subscribed")
+	assert.False(t, b1.Enabled(SamplingSample+".start"))
+	assert.True(t, b1.Enabled(HTTPRequestStop))
 	_, err = c.Attach(b1)
 	assert.ErrorIs(t, err, ErrDuplicateHandler)
 	d2, err := c.Attach(b2)

@@ -1,0 +1,91 @@
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tinkex-go/tinkex/types"
+)
+
+// Sentinel errors. Every error the package returns is a *types.Error whose
+// chain contains one of these, so callers match with errors.Is.
+var (
+	// ErrNotFound: no child with that ID.
+	ErrNotFound = errors.New("supervisor: no such child")
+	// ErrAlreadyPresent: StartChild with an ID whose spec is kept but whose
+	// child is not running (OTP's already_present). Use RestartChild.
+	ErrAlreadyPresent = errors.New("supervisor: child spec already present")
+	// ErrAlreadyStarted: StartChild with the ID of a running child.
+	ErrAlreadyStarted = errors.New("supervisor: child already started")
+	// ErrRunning: DeleteChild or RestartChild on a running child (terminate it
+	// first).
+	ErrRunning = errors.New("supervisor: child is running")
+	// ErrStartFailed: a child panicked or exited before it finished handling
+	// *actor.Started. The chain also holds the reason.
+	ErrStartFailed = errors.New("supervisor: child failed to start")
+	// ErrNotSupervisor: Sub named a child that is a worker.
+	ErrNotSupervisor = errors.New("supervisor: child is not a supervisor")
+	// ErrStopped: the supervisor is not running (it was stopped, gave up, or
+	// is shutting down), so the request was not served.
+	ErrStopped = errors.New("supervisor: not running")
+	// ErrIntensityExceeded: more restarts than the intensity allows happened
+	// within the period, so the supervisor stopped its children and itself.
+	// It is matched by every *IntensityError.
+	ErrIntensityExceeded = errors.New("supervisor: restart intensity exceeded")
+)
+
+// IntensityError is the exit reason of a supervisor that gave up: its parent
+// sees it as the child's exit reason, and a root supervisor reports it from
+// Err. As in OTP (where the reason is shutdown), it counts as a shutdown exit:
+// errors.Is(err, ExitShutdown) is true, so a Transient supervisor child that
+// gave up is not restarted, while a Permanent one is.
+type IntensityError struct {
+	// Supervisor is the ID of the supervisor that gave up.
+	Supervisor string
+	// Intensity and Period are its limits.
+	Intensity int
+	Period    time.Duration
+	// Child is the ID of the child whose exit would have been one restart too
+	// many, and Reason that exit's reason.
+	Child  string
+	Reason error
+}
+
+func (e *IntensityError) Error() string {
+	return fmt.Sprintf("supervisor %q: more than %d restarts in %v (last: child %q: %v)",
+		e.Supervisor, e.Intensity, e.Period, e.Child, e.Reason)
+}
+
+// Is matches ErrIntensityExceeded and ExitShutdown.
+func (e *IntensityError) Is(target error) bool {
+	return target == ErrIntensityExceeded || target == ExitShutdown
+}
+
+// Unwrap returns the last child's exit reason.
+func (e *IntensityError) Unwrap() error { return e.Reason }
+
+// PanicError is the exit reason of a child that panicked with a value that is
+// not an error.
+type PanicError struct {
+	Value any
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
+
+func specError(op, format string, args ...any) error {
+	return types.ValidationError("supervisor."+op, format, args...)
+}
+
+func opError(op string, sentinel error, format string, args ...any) error {
+	return &types.Error{
+		Kind:    types.KindValidation,
+		Op:      "supervisor." + op,
+		Message: fmt.Sprintf(format, args...),
+		Err:     sentinel,
+	}
+}
+
+func stoppedError(op string, cause error) error {
+	return &types.Error{Kind: types.KindClientStopped, Op: "supervisor." + op, Err: cause}
+}

@@ -1,0 +1,57 @@
+package supervisor
+
+import (
+	"errors"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// Exit reasons with OTP's meaning. A Transient child is restarted after any
+// other reason.
+var (
+	// ExitNormal: the child finished its work.
+	ExitNormal = errors.New("normal")
+	// ExitShutdown: the child was asked to stop, or stops because its job is
+	// over at the request of something else.
+	ExitShutdown = errors.New("shutdown")
+)
+
+// Exit stops the calling actor with reason, like erlang:exit/1. Call it from
+// the actor's Receive; the actor stops after the current message and sees
+// *actor.Stopping and *actor.Stopped. Its supervisor then applies the child's
+// restart type: ExitNormal and ExitShutdown (or errors wrapping them) are
+// normal exits, anything else is abnormal; a nil reason means ExitNormal.
+//
+// An actor that stops itself without Exit (ctx.Stop(ctx.Self())) exits with
+// ExitNormal. A panic is an abnormal exit whose reason is the panic value (an
+// error as is, anything else wrapped in *PanicError).
+func Exit(ctx actor.Context, reason error) {
+	if reason == nil {
+		reason = ExitNormal
+	}
+	if parent := ctx.Parent(); parent != nil {
+		ctx.Send(parent, &exitNotice{pid: ctx.Self(), reason: reason})
+	}
+	ctx.Stop(ctx.Self())
+}
+
+// exitNotice carries a child's exit reason to its supervisor. It is a user
+// message sent before the child stops, so it is queued ahead of the
+// childDown the supervisor sends itself when the child's Terminated arrives.
+type exitNotice struct {
+	pid    *actor.PID
+	reason error
+}
+
+// isNormal reports whether reason is a normal exit for a Transient child.
+func isNormal(reason error) bool {
+	return reason == nil || errors.Is(reason, ExitNormal) || errors.Is(reason, ExitShutdown)
+}
+
+// panicReason turns a recovered panic value into an exit reason.
+func panicReason(v any) error {
+	if err, ok := v.(error); ok {
+		return err
+	}
+	return &PanicError{Value: v}
+}

@@ -1,0 +1,106 @@
+package supervisor
+
+import (
+	"time"
+
+	"github.com/tinkex-go/tinkex/internal/clock"
+	"github.com/tinkex-go/tinkex/telemetry"
+)
+
+// OTP's default restart intensity: at most 1 restart within 5 seconds.
+const (
+	DefaultIntensity = 1
+	DefaultPeriod    = 5 * time.Second
+)
+
+// Option configures a supervisor built by Start or Sub.
+type Option func(*config)
+
+// WithIntensity allows at most n restarts within period (OTP's intensity and
+// period); one more makes the supervisor give up. The default is 1 in 5 s;
+// WithIntensity(3, 5*time.Second) says "3 in 5 s". n < 0 is treated as 0
+// (never restart), a period <= 0 as DefaultPeriod.
+func WithIntensity(n int, period time.Duration) Option {
+	return func(c *config) {
+		c.intensity = max(n, 0)
+		if period <= 0 {
+			period = DefaultPeriod
+		}
+		c.period = period
+	}
+}
+
+// WithClock sets the clock of the restart window and of shutdown timeouts.
+// Tests pass clock.NewFake. Nil means the wall clock. A sub-supervisor
+// without WithClock uses its parent's clock.
+func WithClock(c clock.Clock) Option {
+	return func(cfg *config) { cfg.clock, cfg.clockSet = clock.Or(c), true }
+}
+
+// WithTelemetry emits the Supervisor* events on bus (nil: none). A
+// sub-supervisor without WithTelemetry uses its parent's bus.
+func WithTelemetry(bus *telemetry.Bus) Option {
+	return func(cfg *config) { cfg.bus, cfg.busSet = bus, true }
+}
+
+type config struct {
+	id        string
+	strategy  Strategy
+	intensity int
+	period    time.Duration
+	clock     clock.Clock
+	clockSet  bool
+	bus       *telemetry.Bus
+	busSet    bool
+	specs     []Spec
+}
+
+func newConfig(id string, strategy Strategy, specs []Spec, opts []Option) *config {
+	c := &config{
+		id:        id,
+		strategy:  strategy,
+		intensity: DefaultIntensity,
+		period:    DefaultPeriod,
+		clock:     clock.Real,
+		specs:     append([]Spec(nil), specs...),
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// inherit returns c with the parent's clock and bus where c has none of its own.
+func (c *config) inherit(parent *config) *config {
+	if (c.clockSet || parent == nil) && (c.busSet || parent == nil) {
+		return c
+	}
+	cp := *c
+	if !cp.clockSet {
+		cp.clock = parent.clock
+	}
+	if !cp.busSet {
+		cp.bus = parent.bus
+	}
+	return &cp
+}
+
+func validateTree(op, id string, strategy Strategy, specs []Spec) error {
+	if id == "" {
+		return specError(op, "supervisor ID is empty")
+	}
+	if strategy < OneForOne || strategy > RestForOne {
+		return specError(op, "supervisor %q has an unknown strategy %d", id, int(strategy))
+	}
+	seen := make(map[string]bool, len(specs))
+	for _, s := range specs {
+		if err := s.validate(op); err != nil {
+			return err
+		}
+		if seen[s.ID] {
+			return specError(op, "supervisor %q has two children with ID %q", id, s.ID)
+		}
+		seen[s.ID] = true
+	}
+	return nil
+}

@@ -1,0 +1,717 @@
+package supervisor
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/tinkex-go/tinkex/internal/clock"
+	"github.com/tinkex-go/tinkex/telemetry"
+)
+
+// child is a supervisor's record of one child spec and its current actor.
+type child struct {
+	spec     Spec
+	props    *actor.Props
+	pid      *actor.PID // the live actor, nil when there is none
+	gen      int        // incarnation, bumped on every start, to drop stale events
+	status   Status
+	restarts int
+	killed   int   // forced stops so far; a killed actor's name is never reused
+	failed   bool  // the actor panicked and is suspended, awaiting restart or stop
+	reason   error // exit reason announced by Exit for the current actor
+	last     error // the reason of the exit that led to the pending restart
+	removed  bool
+}
+
+func (c *child) name() string {
+	if c.killed == 0 {
+		return c.spec.ID
+	}
+	return c.spec.ID + "#" + strconv.Itoa(c.killed)
+}
+
+// exitEvent is a child's exit (panic, Exit or stop) waiting to be handled.
+type exitEvent struct {
+	c      *child
+	gen    int
+	reason error
+}
+
+// request is a handle's request waiting to be handled.
+type request struct {
+	msg  any
+	from *actor.PID
+}
+
+type stepKind int
+
+const (
+	stepStop stepKind = iota
+	stepStart
+)
+
+type step struct {
+	kind    stepKind
+	c       *child
+	restart bool // a start that counts as a restart (telemetry, counters)
+}
+
+// plan is a sequence of stops and starts run one at a time: each step waits
+// for the child's Terminated or start acknowledgement (or a stop timeout)
+// before the next begins. Events arriving meanwhile are queued.
+type plan struct {
+	steps []step
+	next  int
+	// waiting is the step in progress, nil between steps.
+	waiting *step
+	// onStartFail is called (with the plan already abandoned) when a start
+	// step's child panics or exits before acknowledging.
+	onStartFail func(c *child, reason error)
+	done        func()
+}
+
+type phase int
+
+const (
+	booting phase = iota
+	running
+	terminating
+	terminated
+)
+
+// rootState is shared by a root supervisor and its handle.
+type rootState struct {
+	booted chan error // buffered; receives the boot result once
+	done   chan struct{}
+	err    error // written before done is closed
+	closed bool  // only touched on the supervisor's goroutine
+}
+
+// supervisorActor is the OTP supervisor. All its state is touched only on its
+// own goroutine: in Receive and in HandleFailure, which protoactor calls from
+// the same mailbox loop because the actor implements SupervisorStrategy.
+type supervisorActor struct {
+	cfg      *config
+	root     *rootState
+	ctx      actor.Context
+	children []*child // in start order
+	ids      map[string]*child
+	pids     map[*actor.PID]*child
+	win      window
+	phase    phase
+	plan     *plan
+	queue    []any // *exitEvent and *request, in arrival order
+	shutdown bool  // a graceful shutdown waits for the current plan
+
+	timer     clock.Timer
+	timerStop chan struct{}
+	timerSeq  int
+}
+
+var _ actor.SupervisorStrategy = (*supervisorActor)(nil)
+
+func newSupervisorActor(cfg *config, root *rootState) *supervisorActor {
+	return &supervisorActor{
+		cfg:  cfg,
+		root: root,
+		ids:  make(map[string]*child),
+		pids: make(map[*actor.PID]*child),
+		win:  window{intensity: cfg.intensity, period: cfg.period},
+	}
+}
+
+// Receive implements actor.Actor.
+func (s *supervisorActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		s.ctx = ctx
+		s.boot()
+	case *actor.Stopping, *actor.Restarting:
+		s.disarm()
+		s.failQueued(ErrStopped)
+		if s.phase != terminated {
+			s.phase = terminated
+			s.finishRoot(fmt.Errorf("%w: supervisor %q was stopped outside its API", ErrStopped, s.cfg.id))
+		}
+	case *actor.Terminated:
+		// Handle it after anything the child sent before it stopped (its
+		// exitNotice), which is already in the user queue.
+		ctx.Send(ctx.Self(), &childDown{pid: m.Who})
+	case *exitNotice:
+		if c := s.byPID(m.pid); c != nil {
+			c.reason = m.reason
+		}
+	case *childStarted:
+		s.onStarted(m.pid)
+	case *childDown:
+		s.onDown(m.pid)
+	case *stopTimeout:
+		s.onStopTimeout(m.seq)
+	case *shutdownRequest:
+		s.requestShutdown()
+	default:
+		if readOnly(m) {
+			s.answer(m, ctx.Sender())
+			return
+		}
+		if isRequest(m) {
+			s.enqueue(&request{msg: m, from: ctx.Sender()})
+		}
+	}
+}
+
+// HandleFailure implements actor.SupervisorStrategy: a child panicked.
+func (s *supervisorActor) HandleFailure(_ *actor.ActorSystem, _ actor.Supervisor, pid *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
+	c := s.byPID(pid)
+	if c == nil {
+		// An actor we already gave up on (killed); it must not linger suspended.
+		s.ctx.Stop(pid)
+		return
+	}
+	c.failed = true
+	why := panicReason(reason)
+	if p := s.plan; p != nil && p.waiting != nil && p.waiting.c == c {
+		if p.waiting.kind == stepStart {
+			s.startFailed(c, why)
+		}
+		// A child failing while we stop it is stopped anyway.
+		return
+	}
+	c.status = Restarting
+	s.enqueue(&exitEvent{c: c, gen: c.gen, reason: why})
+}
+
+func isRequest(m any) bool {
+	switch m.(type) {
+	case *startChildRequest, *terminateChildRequest, *deleteChildRequest, *restartChildRequest, *syncRequest:
+		return true
+	}
+	return false
+}
+
+// boot starts the static children in order.
+func (s *supervisorActor) boot() {
+	s.phase = booting
+	if err := validateTree("start", s.cfg.id, s.cfg.strategy, s.cfg.specs); err != nil {
+		s.terminate(err)
+		return
+	}
+	p := &plan{}
+	for _, spec := range s.cfg.specs {
+		c := s.add(spec)
+		p.steps = append(p.steps, step{kind: stepStart, c: c})
+	}
+	p.onStartFail = func(c *child, reason error) {
+		// As OTP: stop what was started, in reverse order, and fail.
+		err := fmt.Errorf("%w: child %q: %w", ErrStartFailed, c.spec.ID, reason)
+		s.run(&plan{steps: s.stopAll(), done: func() { s.terminate(err) }})
+	}
+	p.done = func() {
+		s.phase = running
+		if s.root != nil {
+			s.sendBooted(nil)
+		} else if parent := s.ctx.Parent(); parent != nil {
+			s.ctx.Send(parent, &childStarted{pid: s.ctx.Self()})
+		}
+	}
+	s.run(p)
+}
+
+// add appends a child record for spec, not yet started.
+func (s *supervisorActor) add(spec Spec) *child {
+	c := &child{spec: spec, props: s.propsFor(spec), status: Restarting}
+	s.children = append(s.children, c)
+	s.ids[spec.ID] = c
+	return c
+}
+
+func (s *supervisorActor) setPID(c *child, pid *actor.PID) {
+	if c.pid != nil {
+		delete(s.pids, c.pid)
+	}
+	c.pid = pid
+	if pid != nil {
+		s.pids[pid] = c
+	}
+}
+
+func (s *supervisorActor) propsFor(spec Spec) *actor.Props {
+	if spec.Start == nil {
+		return spec.Props.Clone(actor.WithReceiverMiddleware(ackStarted))
+	}
+	start, parent := spec.Start, s.cfg
+	return actor.PropsFromProducer(func() actor.Actor {
+		a := start()
+		if sub, ok := a.(*supervisorActor); ok {
+			sub.cfg = sub.cfg.inherit(parent)
+		}
+		return a
+	}, actor.WithReceiverMiddleware(ackStarted))
+}
+
+// enqueue handles an event now, or queues it while a plan runs.
+func (s *supervisorActor) enqueue(ev any) {
+	if s.phase == terminated {
+		if r, ok := ev.(*request); ok {
+			s.respond(r.from, nil, stoppedError(opName(r.msg), ErrStopped))
+		}
+		return
+	}
+	s.queue = append(s.queue, ev)
+	s.drain()
+}
+
+// drain handles queued events until one of them starts a plan.
+func (s *supervisorActor) drain() {
+	for s.plan == nil && s.phase == running {
+		if s.shutdown {
+			s.shutdown = false
+			s.beginShutdown()
+			return
+		}
+		if len(s.queue) == 0 {
+			return
+		}
+		ev := s.queue[0]
+		s.queue[0] = nil
+		s.queue = s.queue[1:]
+		switch ev := ev.(type) {
+		case *exitEvent:
+			if ev.c.removed || ev.c.gen != ev.gen {
+				continue // stale: that actor was already replaced
+			}
+			s.childExited(ev.c, ev.reason)
+		case *request:
+			s.handle(ev)
+		}
+	}
+}
+
+// childExited applies the child's restart type and the strategy.
+func (s *supervisorActor) childExited(c *child, reason error) {
+	c.last = reason
+	if c.pid == nil {
+		s.emit(telemetry.SupervisorChildStopped, c, reason)
+	}
+	if !restartable(c.spec.Restart, reason) {
+		s.run(&plan{steps: s.stopSteps(c), done: func() { s.retire(c) }})
+		return
+	}
+	if !s.win.add(s.cfg.clock.Now()) {
+		s.giveUp(c, reason)
+		return
+	}
+	var steps []step
+	switch s.cfg.strategy {
+	case OneForOne:
+		steps = []step{{kind: stepStart, c: c, restart: true}}
+	case OneForAll:
+		steps = s.restartGroup(c, s.children)
+	case RestForOne:
+		steps = s.restartGroup(c, s.children[slices.Index(s.children, c):])
+	}
+	p := &plan{steps: steps}
+	p.onStartFail = func(c *child, reason error) {
+		// OTP retries a failed restart as a new restart, which counts.
+		c.status = Restarting
+		s.childExited(c, reason)
+	}
+	s.run(p)
+}
+
+// restartGroup stops group (except the exited child) in reverse start order,
+// then starts every non-temporary child of group in start order.
+func (s *supervisorActor) restartGroup(exited *child, group []*child) []step {
+	group = slices.Clone(group)
+	var steps []step
+	for i := len(group) - 1; i >= 0; i-- {
+		if g := group[i]; g != exited && g.pid != nil {
+			steps = append(steps, step{kind: stepStop, c: g})
+		}
+	}
+	for _, g := range group {
+		if g.spec.Restart != Temporary {
+			steps = append(steps, step{kind: stepStart, c: g, restart: true})
+		}
+	}
+	return steps
+}
+
+func restartable(t RestartType, reason error) bool {
+	switch t {
+	case Permanent:
+		return true
+	case Transient:
+		return !isNormal(reason)
+	}
+	return false
+}
+
+// retire marks a child that will not be restarted: a temporary one is
+// forgotten, any other keeps its spec.
+func (s *supervisorActor) retire(c *child) {
+	c.failed = false
+	if c.spec.Restart == Temporary {
+		s.remove(c)
+		return
+	}
+	c.status = Stopped
+}
+
+func (s *supervisorActor) remove(c *child) {
+	if c.removed {
+		return
+	}
+	c.removed = true
+	s.setPID(c, nil)
+	delete(s.ids, c.spec.ID)
+	s.children = slices.DeleteFunc(s.children, func(o *child) bool { return o == c })
+}
+
+// giveUp stops every child in reverse start order and terminates the
+// supervisor with an *IntensityError.
+func (s *supervisorActor) giveUp(c *child, reason error) {
+	err := &IntensityError{
+		Supervisor: s.cfg.id,
+		Intensity:  s.cfg.intensity,
+		Period:     s.cfg.period,
+		Child:      c.spec.ID,
+		Reason:     reason,
+	}
+	s.emit(telemetry.SupervisorIntensityExceeded, c, reason)
+	s.phase = terminating
+	s.run(&plan{steps: s.stopAll(), done: func() { s.terminate(err) }})
+}
+
+func (s *supervisorActor) requestShutdown() {
+	switch {
+	case s.phase == terminating || s.phase == terminated:
+	case s.plan != nil:
+		s.shutdown = true
+	default:
+		s.beginShutdown()
+	}
+}
+
+func (s *supervisorActor) beginShutdown() {
+	s.phase = terminating
+	s.run(&plan{steps: s.stopAll(), done: func() { s.terminate(nil) }})
+}
+
+// stopAll stops every live child, last started first.
+func (s *supervisorActor) stopAll() []step {
+	var steps []step
+	for i := len(s.children) - 1; i >= 0; i-- {
+		steps = append(steps, s.stopSteps(s.children[i])...)
+	}
+	return steps
+}
+
+func (s *supervisorActor) stopSteps(c *child) []step {
+	if c.pid == nil {
+		return nil
+	}
+	return []step{{kind: stepStop, c: c}}
+}
+
+// terminate ends the supervisor: reason nil after a requested shutdown, the
+// failure otherwise. A root reports it; a child supervisor hands it to its
+// parent as its exit reason.
+func (s *supervisorActor) terminate(reason error) {
+	s.phase = terminated
+	s.disarm()
+	if reason == nil {
+		s.failQueued(ErrStopped)
+	} else {
+		s.failQueued(reason)
+	}
+	if s.root != nil {
+		s.finishRoot(reason)
+	} else if parent := s.ctx.Parent(); parent != nil && reason != nil {
+		s.ctx.Send(parent, &exitNotice{pid: s.ctx.Self(), reason: reason})
+	}
+	s.ctx.Stop(s.ctx.Self())
+}
+
+func (s *supervisorActor) finishRoot(reason error) {
+	if s.root == nil || s.root.closed {
+		return
+	}
+	s.root.closed = true
+	s.root.err = reason
+	s.sendBooted(reason)
+	close(s.root.done)
+}
+
+func (s *supervisorActor) sendBooted(err error) {
+	if err == nil && s.phase != running {
+		err = ErrStopped
+	}
+	select {
+	case s.root.booted <- err:
+	default:
+	}
+}
+
+func (s *supervisorActor) failQueued(cause error) {
+	for _, ev := range s.queue {
+		if r, ok := ev.(*request); ok {
+			s.respond(r.from, nil, stoppedError(opName(r.msg), cause))
+		}
+	}
+	s.queue = nil
+}
+
+// run starts plan p, or finishes it at once if it has no steps.
+func (s *supervisorActor) run(p *plan) {
+	s.plan = p
+	s.advance()
+}
+
+// advance runs the plan's next step; steps that need no waiting complete at
+// once. When the plan is over it calls done and drains the queue.
+func (s *supervisorActor) advance() {
+	for {
+		p := s.plan
+		if p == nil || p.waiting != nil {
+			return
+		}
+		if p.next == len(p.steps) {
+			s.plan = nil
+			if p.done != nil {
+				p.done()
+			}
+			if s.plan == nil {
+				s.drain()
+			}
+			return
+		}
+		st := &p.steps[p.next]
+		p.next++
+		switch st.kind {
+		case stepStop:
+			s.beginStop(st)
+		case stepStart:
+			s.beginStart(st)
+		}
+	}
+}
+
+func (s *supervisorActor) beginStop(st *step) {
+	c := st.c
+	if c.pid == nil || c.removed {
+		return
+	}
+	d := c.spec.shutdown()
+	if d == BrutalKill {
+		s.kill(c, "brutal_kill")
+		return
+	}
+	s.plan.waiting = st
+	if c.spec.Kind == KindSupervisor && !c.failed {
+		// Let it stop its own children in order first.
+		s.ctx.Send(c.pid, &shutdownRequest{})
+	} else {
+		s.ctx.Stop(c.pid)
+	}
+	if d != Infinity {
+		s.arm(d)
+	}
+}
+
+func (s *supervisorActor) beginStart(st *step) {
+	c := st.c
+	if c.removed {
+		return
+	}
+	c.gen++
+	c.reason = nil
+	c.status = Restarting
+	s.plan.waiting = st
+	if c.failed && c.pid != nil {
+		// Restart in place: the actor sees *actor.Restarting, then a fresh
+		// instance sees *actor.Started, under the same PID.
+		c.failed = false
+		pid := c.pid
+		proc, _ := s.ctx.ActorSystem().ProcessRegistry.Get(pid)
+		proc.SendSystemMessage(pid, &actor.Restart{})
+		return
+	}
+	c.failed = false
+	pid, err := s.ctx.SpawnNamed(c.props, c.name())
+	if err != nil {
+		s.startFailed(c, err)
+		return
+	}
+	s.setPID(c, pid)
+}
+
+// onStarted: a child acknowledged *actor.Started.
+func (s *supervisorActor) onStarted(pid *actor.PID) {
+	p := s.plan
+	if p == nil || p.waiting == nil || p.waiting.kind != stepStart || p.waiting.c.pid != pid {
+		return
+	}
+	st := p.waiting
+	p.waiting = nil
+	c := st.c
+	c.status = Running
+	if st.restart {
+		c.restarts++
+		s.emit(telemetry.SupervisorChildRestarted, c, c.last)
+		c.last = nil
+	} else {
+		s.emit(telemetry.SupervisorChildStarted, c, nil)
+	}
+	s.advance()
+}
+
+// onDown: a child's actor is gone.
+func (s *supervisorActor) onDown(pid *actor.PID) {
+	c := s.byPID(pid)
+	if c == nil {
+		return // an actor we killed earlier, finally done
+	}
+	reason := c.reason
+	if reason == nil {
+		reason = ExitNormal
+	}
+	s.setPID(c, nil)
+	c.reason = nil
+	if p := s.plan; p != nil && p.waiting != nil && p.waiting.c == c {
+		if p.waiting.kind == stepStart {
+			s.startFailed(c, reason)
+			return
+		}
+		s.stopped(c, ExitShutdown)
+		return
+	}
+	if c.failed {
+		// It panicked and then stopped before we handled the panic; the
+		// queued panic event carries the reason.
+		c.failed = false
+		return
+	}
+	c.status = Restarting
+	s.enqueue(&exitEvent{c: c, gen: c.gen, reason: reason})
+}
+
+// stopped completes the stop step of c.
+func (s *supervisorActor) stopped(c *child, reason error) {
+	s.disarm()
+	s.plan.waiting = nil
+	c.failed = false
+	c.gen++ // what it did before it stopped no longer matters
+	s.emit(telemetry.SupervisorChildStopped, c, reason)
+	if c.spec.Restart == Temporary {
+		s.remove(c)
+	} else if c.status == Running {
+		c.status = Restarting
+	}
+	s.advance()
+}
+
+func (s *supervisorActor) onStopTimeout(seq int) {
+	p := s.plan
+	if seq != s.timerSeq || p == nil || p.waiting == nil || p.waiting.kind != stepStop {
+		return
+	}
+	c := p.waiting.c
+	p.waiting = nil
+	s.timer, s.timerStop = nil, nil
+	s.kill(c, "killed")
+	s.advance()
+}
+
+// kill forces c off: Go cannot interrupt a Receive that does not return, so
+// the actor is unregistered (its messages go to dead letters from now on),
+// told to stop, and abandoned; its name is not reused, since its registry
+// entry would be removed again whenever it finally stops.
+func (s *supervisorActor) kill(c *child, why string) {
+	pid := c.pid
+	s.ctx.Stop(pid)
+	s.ctx.ActorSystem().ProcessRegistry.Remove(pid)
+	s.setPID(c, nil)
+	c.reason, c.failed = nil, false
+	c.killed++
+	c.gen++
+	s.emit(telemetry.SupervisorChildStopped, c, fmt.Errorf("%s", why))
+	if c.spec.Restart == Temporary {
+		s.remove(c)
+	} else if c.status == Running {
+		c.status = Restarting
+	}
+}
+
+func (s *supervisorActor) startFailed(c *child, reason error) {
+	p := s.plan
+	s.plan = nil
+	if p != nil && p.onStartFail != nil {
+		p.onStartFail(c, reason)
+	}
+	if s.plan == nil {
+		s.drain()
+	}
+}
+
+func (s *supervisorActor) arm(d time.Duration) {
+	s.disarm()
+	s.timerSeq++
+	seq, t, stop := s.timerSeq, s.cfg.clock.NewTimer(d), make(chan struct{})
+	s.timer, s.timerStop = t, stop
+	self, root := s.ctx.Self(), s.ctx.ActorSystem().Root
+	go func() {
+		select {
+		case <-t.C():
+			root.Send(self, &stopTimeout{seq: seq})
+		case <-stop:
+		}
+	}()
+}
+
+func (s *supervisorActor) disarm() {
+	if s.timer == nil {
+		return
+	}
+	s.timer.Stop()
+	close(s.timerStop)
+	s.timer, s.timerStop = nil, nil
+}
+
+func (s *supervisorActor) byPID(pid *actor.PID) *child {
+	if pid == nil {
+		return nil
+	}
+	return s.pids[pid]
+}
+
+func (s *supervisorActor) byID(id string) *child {
+	return s.ids[id]
+}
+
+func (s *supervisorActor) emit(name string, c *child, reason error) {
+	bus := s.cfg.bus
+	if !bus.Enabled(name) {
+		return
+	}
+	meta := map[string]any{
+		telemetry.KeySupervisor:  s.cfg.id,
+		telemetry.KeyStrategy:    s.cfg.strategy.String(),
+		telemetry.KeyChild:       c.spec.ID,
+		telemetry.KeyChildKind:   c.spec.Kind.String(),
+		telemetry.KeyRestartType: c.spec.Restart.String(),
+	}
+	if c.pid != nil {
+		meta[telemetry.KeyPID] = c.pid.Id
+	}
+	if reason != nil {
+		meta[telemetry.KeyReason] = reason.Error()
+	}
+	bus.Execute(name, map[string]float64{
+		telemetry.MeasureRestarts: float64(s.win.count(s.cfg.clock.Now())),
+	}, meta)
+}

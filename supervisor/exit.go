@@ -7,12 +7,15 @@ import (
 )
 
 // Exit reasons with OTP's meaning. A Transient child is restarted after any
-// other reason.
+// other reason. They are errors so that reasons compose with %w, but they
+// are named as in OTP because they are not failures.
 var (
 	// ExitNormal: the child finished its work.
+	//lint:ignore ST1012 an exit reason, not a failure
 	ExitNormal = errors.New("normal")
 	// ExitShutdown: the child was asked to stop, or stops because its job is
 	// over at the request of something else.
+	//lint:ignore ST1012 an exit reason, not a failure
 	ExitShutdown = errors.New("shutdown")
 )
 

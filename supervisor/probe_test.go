@@ -21,11 +21,14 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // once; only a broken supervisor makes a test wait that long.
 const waitBound = 10 * time.Second
 
+// newSystem returns a quiet actor system. Its dead-letter throttle window is
+// short because each window owns a goroutine until it ends.
 func newSystem(t testing.TB) *actor.ActorSystem {
 	t.Helper()
-	return actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return slog.New(slog.DiscardHandler)
-	}))
+	return actor.NewActorSystem(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }),
+		actor.WithDeadLetterThrottleInterval(time.Millisecond),
+	)
 }
 
 func testCtx(t testing.TB) context.Context {

@@ -1,0 +1,180 @@
+package supervisor
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tinkex-go/tinkex/internal/clock"
+)
+
+var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func TestWindow(t *testing.T) {
+	w := window{intensity: 2, period: 5 * time.Second}
+	assert.True(t, w.add(epoch))
+	assert.True(t, w.add(epoch.Add(time.Second)))
+	assert.False(t, w.add(epoch.Add(5*time.Second)), "a restart exactly one period ago still counts, as in OTP")
+	w = window{intensity: 2, period: 5 * time.Second}
+	assert.True(t, w.add(epoch))
+	assert.True(t, w.add(epoch.Add(time.Second)))
+	assert.True(t, w.add(epoch.Add(5*time.Second+time.Millisecond)))
+	assert.Equal(t, 2, w.count(epoch.Add(5*time.Second+time.Millisecond)))
+	assert.Len(t, w.times, 2, "old restarts are dropped, not kept forever")
+	zero := window{intensity: 0, period: time.Second}
+	assert.False(t, zero.add(epoch), "intensity 0 never restarts")
+}
+
+// crashAndWait crashes child id of sup and waits until it has been started
+// again (its nth Started since mark).
+func crashAndWait(t *testing.T, sup *Supervisor, rec *recorder, mark int, id string, n int) {
+	t.Helper()
+	send(sup.system, pidOf(t, sup, id), crash{value: "boom"})
+	rec.waitFor(t, mark, id+":Started", n)
+	synced(t, sup)
+}
+
+func TestWindowSlides(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	fake := clock.NewFake(epoch)
+	sup := startRoot(t, sys, OneForOne, workers(rec, "a"), WithClock(fake)) // 1 in 5 s
+
+	mark := rec.mark()
+	for i := 1; i <= 4; i++ {
+		crashAndWait(t, sup, rec, mark, "a", i)
+		fake.Advance(5*time.Second + time.Millisecond)
+	}
+	select {
+	case <-sup.Done():
+		t.Fatal("gave up although restarts were spaced beyond the period")
+	default:
+	}
+	infos, err := sup.WhichChildren(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, 4, infos[0].Restarts)
+}
+
+func TestRootGivesUpCleanly(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	fake := clock.NewFake(epoch)
+	sup := startRoot(t, sys, OneForOne, workers(rec, "a", "b", "c"), WithClock(fake), WithIntensity(1, 5*time.Second))
+
+	mark := rec.mark()
+	crashAndWait(t, sup, rec, mark, "b", 1)
+	fake.Advance(4 * time.Second)
+	mark = rec.mark()
+	send(sys, pidOf(t, sup, "b"), crash{value: "again"})
+	select {
+	case <-sup.Done():
+	case <-time.After(waitBound):
+		t.Fatal("root did not give up")
+	}
+	assert.Equal(t, []string{
+		"c:Stopping", "c:Stopped", "b:Stopping", "b:Stopped", "a:Stopping", "a:Stopped",
+	}, rec.since(mark), "children stopped in reverse start order")
+
+	err := sup.Err()
+	var ie *IntensityError
+	require.ErrorAs(t, err, &ie)
+	assert.Equal(t, "root", ie.Supervisor)
+	assert.Equal(t, "b", ie.Child)
+	assert.ErrorIs(t, err, ErrIntensityExceeded)
+	assert.ErrorIs(t, err, ExitShutdown, "OTP's exit reason for giving up is shutdown")
+	var pe *PanicError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "again", pe.Value)
+
+	_, err = sup.WhichChildren(testCtx(t))
+	assert.ErrorIs(t, err, ErrStopped)
+}
+
+func TestNestedSupervisorGivesUpAndIsRestartedFresh(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	fake := clock.NewFake(epoch)
+	mid := Sub("mid", OneForOne, workers(rec, "w1", "w2", "w3"))
+	sup := startRoot(t, sys, OneForOne, []Spec{worker(rec, "x", Permanent), mid, worker(rec, "y", Permanent)},
+		WithClock(fake), WithIntensity(3, 5*time.Second))
+	midSup, err := sup.Sub(testCtx(t), "mid")
+	require.NoError(t, err)
+
+	mark := rec.mark()
+	crashAndWait(t, midSup, rec, mark, "w2", 1)
+	mark = rec.mark()
+	send(sys, pidOf(t, midSup, "w2"), crash{value: "again"})
+	rec.waitFor(t, mark, "w3:Started", 1)
+	synced(t, sup)
+	assert.Equal(t, []string{
+		"w3:Stopping", "w3:Stopped", "w2:Stopping", "w2:Stopped", "w1:Stopping", "w1:Stopped",
+		"w1:Started", "w2:Started", "w3:Started",
+	}, rec.since(mark), "mid stops its children in reverse order, then its parent restarts it fresh")
+
+	infos, err := sup.WhichChildren(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, "x:running mid:running y:running", ids(infos))
+	assert.Equal(t, []int{0, 1, 0}, []int{infos[0].Restarts, infos[1].Restarts, infos[2].Restarts})
+	midSup, err = sup.Sub(testCtx(t), "mid")
+	require.NoError(t, err)
+	inner, err := midSup.WhichChildren(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, "w1:running w2:running w3:running", ids(inner))
+	assert.Equal(t, 0, inner[1].Restarts, "a fresh supervisor starts from its specs")
+}
+
+func TestEscalationChainToRoot(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	never := WithIntensity(0, 5*time.Second)
+	leaf := Sub("leaf", OneForOne, workers(rec, "w"), never)
+	mid := Sub("mid", OneForOne, []Spec{leaf}, never)
+	sup := startRoot(t, sys, OneForOne, []Spec{worker(rec, "other", Permanent), mid}, never)
+	midSup, err := sup.Sub(testCtx(t), "mid")
+	require.NoError(t, err)
+	leafSup, err := midSup.Sub(testCtx(t), "leaf")
+	require.NoError(t, err)
+
+	mark := rec.mark()
+	send(sys, pidOf(t, leafSup, "w"), crash{value: "boom"})
+	select {
+	case <-sup.Done():
+	case <-time.After(waitBound):
+		t.Fatal("the failure did not escalate to the root")
+	}
+	assert.Equal(t, []string{"w:Stopping", "w:Stopped", "other:Stopping", "other:Stopped"}, rec.since(mark))
+
+	var chain []string
+	for err := sup.Err(); err != nil; {
+		var ie *IntensityError
+		if !errors.As(err, &ie) {
+			break
+		}
+		chain = append(chain, ie.Supervisor+"/"+ie.Child)
+		err = ie.Reason
+	}
+	assert.Equal(t, []string{"root/mid", "mid/leaf", "leaf/w"}, chain)
+}
+
+func TestRestartThatFailsToStartCountsAndEscalates(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	starts := 0
+	flaky := Spec{ID: "flaky", Start: func() actor.Actor {
+		starts++
+		return &probe{name: "flaky", rec: rec, failStart: starts > 1}
+	}}
+	sup := startRoot(t, sys, OneForOne, []Spec{flaky}, WithIntensity(3, time.Minute))
+	send(sys, pidOf(t, sup, "flaky"), crash{value: "boom"})
+	select {
+	case <-sup.Done():
+	case <-time.After(waitBound):
+		t.Fatal("restarts that fail to start did not exhaust the intensity")
+	}
+	assert.ErrorIs(t, sup.Err(), ErrIntensityExceeded)
+	assert.Equal(t, 4, starts, "the first start, then 3 restarts allowed, each failing in Started")
+}

@@ -1,0 +1,92 @@
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestRestartTypeByExitReason(t *testing.T) {
+	reasons := []struct {
+		name     string
+		msg      any
+		abnormal bool
+	}{
+		{"normal", exitWith{reason: ExitNormal}, false},
+		{"shutdown", exitWith{reason: ExitShutdown}, false},
+		{"wrapped shutdown", exitWith{reason: fmt.Errorf("done: %w", ExitShutdown)}, false},
+		{"abnormal exit", exitWith{reason: errors.New("lost connection")}, true},
+		{"panic", crash{value: "boom"}, true},
+	}
+	types := []RestartType{Permanent, Transient, Temporary}
+	for _, rt := range types {
+		for _, r := range reasons {
+			t.Run(rt.String()+"/"+r.name, func(t *testing.T) {
+				wantRestart := rt == Permanent || (rt == Transient && r.abnormal)
+				sys := newSystem(t)
+				rec := newRecorder()
+				sup := startRoot(t, sys, OneForOne, []Spec{worker(rec, "other", Permanent), worker(rec, "x", rt)},
+					WithIntensity(3, DefaultPeriod))
+
+				mark := rec.mark()
+				send(sys, pidOf(t, sup, "x"), r.msg)
+				_, panicked := r.msg.(crash)
+				if wantRestart {
+					rec.waitFor(t, mark, "x:Started", 1)
+				} else {
+					rec.waitFor(t, mark, "x:Stopped", 1) // also a panicked actor is stopped
+				}
+				synced(t, sup)
+				events := rec.since(mark)
+				assert.NotContains(t, events, "other:Stopping", "a sibling is untouched under one_for_one")
+
+				infos, err := sup.WhichChildren(testCtx(t))
+				require.NoError(t, err)
+				switch {
+				case wantRestart:
+					assert.Equal(t, "other:running x:running", ids(infos))
+					assert.Equal(t, 1, infos[1].Restarts)
+					assert.Equal(t, "x", pingChild(t, sys, pidOf(t, sup, "x")))
+					if panicked {
+						assert.Equal(t, []string{"x:Restarting", "x:Started"}, events, "a panic restarts the actor in place")
+					} else {
+						assert.Equal(t, []string{"x:Stopping", "x:Stopped", "x:Started"}, events)
+					}
+				case rt == Temporary:
+					assert.Equal(t, "other:running", ids(infos), "a temporary's spec is removed")
+					assert.NotContains(t, events, "x:Started")
+				default:
+					assert.Equal(t, "other:running x:stopped", ids(infos), "a transient's spec is kept")
+					assert.NotContains(t, events, "x:Started")
+				}
+			})
+		}
+	}
+}
+
+func TestStopSelfWithoutExitIsNormal(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	sup := startRoot(t, sys, OneForOne, []Spec{worker(rec, "x", Transient)})
+	mark := rec.mark()
+	sys.Root.Stop(pidOf(t, sup, "x"))
+	rec.waitFor(t, mark, "x:Stopped", 1)
+	synced(t, sup)
+	infos, err := sup.WhichChildren(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, "x:stopped", ids(infos))
+}
+
+func TestPanicReason(t *testing.T) {
+	err := errors.New("typed")
+	assert.Same(t, err, panicReason(err))
+	var pe *PanicError
+	require.ErrorAs(t, panicReason(42), &pe)
+	assert.Equal(t, 42, pe.Value)
+	assert.Equal(t, "panic: 42", pe.Error())
+	assert.True(t, isNormal(nil))
+	assert.False(t, isNormal(panicReason("x")))
+}

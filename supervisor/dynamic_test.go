@@ -1,0 +1,197 @@
+package supervisor
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tinkex-go/tinkex/internal/clock"
+	"github.com/tinkex-go/tinkex/types"
+)
+
+func TestDynamicChildren(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	sup := startRoot(t, sys, OneForOne, workers(rec, "static"))
+	ctx := testCtx(t)
+
+	pid, err := sup.StartChild(ctx, worker(rec, "dyn", Transient))
+	require.NoError(t, err)
+	assert.Equal(t, "root/dyn", pid.Id)
+	assert.Equal(t, "dyn", pingChild(t, sys, pid), "StartChild returns once the child runs")
+
+	_, err = sup.StartChild(ctx, worker(rec, "dyn", Transient))
+	assert.ErrorIs(t, err, ErrAlreadyStarted)
+	assert.ErrorIs(t, sup.DeleteChild(ctx, "dyn"), ErrRunning)
+	_, err = sup.RestartChild(ctx, "dyn")
+	assert.ErrorIs(t, err, ErrRunning)
+
+	n, err := sup.CountChildren(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, Counts{Specs: 2, Active: 2, Workers: 2}, n)
+
+	mark := rec.mark()
+	require.NoError(t, sup.TerminateChild(ctx, "dyn"))
+	assert.Equal(t, []string{"dyn:Stopping", "dyn:Stopped"}, rec.since(mark))
+	require.NoError(t, sup.TerminateChild(ctx, "dyn"), "terminating a stopped child succeeds")
+	infos, err := sup.WhichChildren(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "static:running dyn:stopped", ids(infos))
+	assert.Nil(t, infos[1].PID)
+	n, err = sup.CountChildren(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, Counts{Specs: 2, Active: 1, Workers: 2}, n)
+
+	_, err = sup.StartChild(ctx, worker(rec, "dyn", Transient))
+	assert.ErrorIs(t, err, ErrAlreadyPresent)
+
+	pid, err = sup.RestartChild(ctx, "dyn")
+	require.NoError(t, err)
+	assert.Equal(t, "dyn", pingChild(t, sys, pid))
+	require.NoError(t, sup.TerminateChild(ctx, "dyn"))
+	require.NoError(t, sup.DeleteChild(ctx, "dyn"))
+	infos, err = sup.WhichChildren(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "static:running", ids(infos))
+
+	for name, err := range map[string]error{
+		"terminate": sup.TerminateChild(ctx, "nope"),
+		"delete":    sup.DeleteChild(ctx, "nope"),
+	} {
+		assert.ErrorIs(t, err, ErrNotFound, name)
+		assert.ErrorIs(t, err, types.ErrValidation, name)
+	}
+	_, err = sup.RestartChild(ctx, "nope")
+	assert.ErrorIs(t, err, ErrNotFound)
+	_, err = sup.Sub(ctx, "static")
+	assert.ErrorIs(t, err, ErrNotSupervisor)
+}
+
+func TestStartChildValidatesAndReportsStartFailure(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	sup := startRoot(t, sys, OneForOne, nil)
+	ctx := testCtx(t)
+
+	for _, bad := range []Spec{
+		{},
+		{ID: "no-start"},
+		{ID: "x", Start: worker(rec, "x", Permanent).Start, Restart: RestartType(9)},
+		{ID: "x", Start: worker(rec, "x", Permanent).Start, Shutdown: -2},
+	} {
+		_, err := sup.StartChild(ctx, bad)
+		assert.ErrorIs(t, err, types.ErrValidation, "%+v", bad)
+	}
+
+	mark := rec.mark()
+	_, err := sup.StartChild(ctx, worker(rec, "bad", Permanent, func(p *probe) { p.failStart = true }))
+	assert.ErrorIs(t, err, ErrStartFailed)
+	var pe *PanicError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "start failed", pe.Value)
+	assert.Equal(t, []string{"bad:Started", "bad:Stopping", "bad:Stopped"}, rec.since(mark))
+	n, err := sup.CountChildren(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, Counts{}, n, "a child that failed to start is not kept")
+}
+
+func TestStartFailsAndStopsStartedChildren(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	children := []Spec{
+		worker(rec, "a", Permanent),
+		worker(rec, "b", Permanent, func(p *probe) { p.failStart = true }),
+		worker(rec, "c", Permanent),
+	}
+	_, err := Start(testCtx(t), sys, "root", OneForOne, children)
+	assert.ErrorIs(t, err, ErrStartFailed)
+	assert.Equal(t, []string{"a:Started", "b:Started", "b:Stopping", "b:Stopped", "a:Stopping", "a:Stopped"}, rec.since(0))
+
+	_, err = Start(testCtx(t), sys, "root2", OneForOne, []Spec{worker(rec, "a", Permanent), worker(rec, "a", Permanent)})
+	assert.ErrorIs(t, err, types.ErrValidation, "duplicate IDs")
+	_, err = Start(testCtx(t), sys, "", OneForOne, nil)
+	assert.ErrorIs(t, err, types.ErrValidation)
+}
+
+func TestNestedDynamicChildren(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	sup := startRoot(t, sys, OneForOne, []Spec{Sub("clients", OneForOne, nil)})
+	ctx := testCtx(t)
+	clients, err := sup.Sub(ctx, "clients")
+	require.NoError(t, err)
+
+	service := Sub("service:a", RestForOne, workers(rec, "session"))
+	_, err = clients.StartChild(ctx, service)
+	require.NoError(t, err)
+	svc, err := clients.Sub(ctx, "service:a")
+	require.NoError(t, err)
+	pid, err := svc.StartChild(ctx, worker(rec, "training:1", Transient))
+	require.NoError(t, err)
+	assert.Equal(t, "root/clients/service:a/training:1", pid.Id)
+
+	mark := rec.mark()
+	require.NoError(t, clients.TerminateChild(ctx, "service:a"))
+	assert.Equal(t, []string{"training:1:Stopping", "training:1:Stopped", "session:Stopping", "session:Stopped"}, rec.since(mark),
+		"a supervisor child stops its own children in reverse order first")
+}
+
+func TestShutdownTimeoutThenForcedStop(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	fake := clock.NewFake(epoch)
+	hang := make(chan struct{})
+	stuck := worker(rec, "stuck", Permanent, func(p *probe) { p.hang = hang })
+	stuck.Shutdown = 2 * time.Second
+	sup := startRoot(t, sys, OneForOne, []Spec{stuck}, WithClock(fake))
+	ctx := testCtx(t)
+	old := pidOf(t, sup, "stuck")
+
+	done := make(chan error, 1)
+	go func() { done <- sup.TerminateChild(ctx, "stuck") }()
+	<-fake.BlockUntil(1)
+	select {
+	case err := <-done:
+		t.Fatalf("TerminateChild returned before the shutdown timeout: %v", err)
+	default:
+	}
+	fake.Advance(2 * time.Second)
+	require.NoError(t, <-done)
+
+	_, err := sys.Root.RequestFuture(old, ping{}, waitBound).Result()
+	assert.Error(t, err, "a forced-off child gets no more messages")
+	pid, err := sup.RestartChild(ctx, "stuck")
+	require.NoError(t, err)
+	assert.Equal(t, "root/stuck#1", pid.Id, "the hung actor's name is not reused")
+	close(hang) // the abandoned actor finishes its Stopping handler and ends
+}
+
+func TestBrutalKillDoesNotWait(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	hang := make(chan struct{})
+	stuck := worker(rec, "stuck", Permanent, func(p *probe) { p.hang = hang })
+	stuck.Shutdown = BrutalKill
+	sup := startRoot(t, sys, OneForOne, []Spec{stuck}, WithClock(clock.NewFake(epoch)))
+	require.NoError(t, sup.TerminateChild(testCtx(t), "stuck"))
+	infos, err := sup.WhichChildren(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, "stuck:stopped", ids(infos))
+	close(hang)
+}
+
+func TestSpecDefaults(t *testing.T) {
+	assert.Equal(t, DefaultWorkerShutdown, Spec{}.shutdown())
+	assert.Equal(t, Infinity, Spec{Kind: KindSupervisor}.shutdown())
+	assert.Equal(t, BrutalKill, Spec{Shutdown: BrutalKill}.shutdown())
+	s := Sub("s", OneForAll, nil)
+	assert.Equal(t, KindSupervisor, s.Kind)
+	assert.Equal(t, Permanent, s.Restart)
+	assert.Equal(t, "one_for_all", OneForAll.String())
+	assert.Equal(t, "rest_for_one", RestForOne.String())
+	assert.Equal(t, "transient", Transient.String())
+	assert.Equal(t, "supervisor", KindSupervisor.String())
+	assert.Equal(t, "restarting", Restarting.String())
+}

@@ -3,6 +3,8 @@ package telemetry
 import (
 	"errors"
 	"fmt"
+	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,13 +56,15 @@ type prometheusConfig struct {
 	samplingBuckets []float64
 }
 
-// WithNamespace replaces the metric name prefix "tinkex".
+// WithNamespace replaces the metric name prefix "tinkex"; it must be a valid
+// metric name prefix (letters, digits, '_'), or empty for no prefix.
 func WithNamespace(ns string) PrometheusOption {
 	return func(c *prometheusConfig) { c.namespace = ns }
 }
 
 // WithHTTPBuckets sets the buckets, in seconds, of the HTTP request duration
-// histogram.
+// histogram. Buckets must be strictly increasing (empty means
+// prometheus.DefBuckets).
 func WithHTTPBuckets(b []float64) PrometheusOption {
 	return func(c *prometheusConfig) { c.httpBuckets = b }
 }
@@ -75,6 +79,23 @@ func WithTrainingBuckets(b []float64) PrometheusOption {
 // duration histogram.
 func WithSamplingBuckets(b []float64) PrometheusOption {
 	return func(c *prometheusConfig) { c.samplingBuckets = b }
+}
+
+var namespacePattern = regexp.MustCompile(`^([a-zA-Z_][a-zA-Z0-9_]*)?$`)
+
+func (c *prometheusConfig) validate() error {
+	const op = "telemetry.prometheus"
+	if !namespacePattern.MatchString(c.namespace) {
+		return types.ValidationError(op, "namespace %q is not a valid metric name prefix", c.namespace)
+	}
+	for name, b := range map[string][]float64{"HTTP": c.httpBuckets, "training": c.trainingBuckets, "sampling": c.samplingBuckets} {
+		for i, v := range b {
+			if math.IsNaN(v) || i > 0 && v <= b[i-1] {
+				return types.ValidationError(op, "%s histogram buckets must be strictly increasing numbers, got %v", name, b)
+			}
+		}
+	}
+	return nil
 }
 
 // Default histogram buckets, in seconds.
@@ -95,7 +116,8 @@ var (
 )
 
 // NewPrometheusCollector builds the collector and registers it on reg. It
-// never touches the global registry. A nil reg leaves it unregistered (it is
+// never touches the global registry. Invalid options (a bad namespace,
+// buckets not strictly increasing) give a *types.Error of KindValidation. A nil reg leaves it unregistered (it is
 // still a prometheus.Collector the caller may register). If reg already
 // holds these metrics — a second collector on the same registry — it
 // returns a *types.Error of KindValidation that wraps the
@@ -110,6 +132,9 @@ func NewPrometheusCollector(reg prometheus.Registerer, opts ...PrometheusOption)
 	}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	ns := cfg.namespace
 	c := &PrometheusCollector{attachments: map[*Bus]string{}}

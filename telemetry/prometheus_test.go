@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -326,4 +327,24 @@ func TestPrometheusCustomBuckets(t *testing.T) {
 		"tinkex_training_operation_duration_seconds": 2,
 		"tinkex_sampling_request_duration_seconds":   3,
 	}, bounds)
+}
+
+func TestPrometheusOptionValidation(t *testing.T) {
+	for name, opt := range map[string]PrometheusOption{
+		"bad namespace":   WithNamespace("tinkex-go"),
+		"unsorted http":   WithHTTPBuckets([]float64{1, 0.5}),
+		"duplicate train": WithTrainingBuckets([]float64{1, 1}),
+		"NaN sampling":    WithSamplingBuckets([]float64{math.NaN()}),
+	} {
+		var c *PrometheusCollector
+		var err error
+		require.NotPanics(t, func() { c, err = NewPrometheusCollector(prometheus.NewRegistry(), opt) }, name)
+		assert.ErrorIs(t, err, types.ErrValidation, name)
+		assert.Nil(t, c, name)
+	}
+	c, err := NewPrometheusCollector(nil, WithNamespace(""), WithHTTPBuckets(nil))
+	require.NoError(t, err)
+	c.Handle(Event{Name: HTTPRequestStop, Measurements: map[string]float64{MeasureDuration: 1}})
+	n := testutil.CollectAndCount(c, "http_request_duration_seconds")
+	assert.Equal(t, 1, n, "empty namespace: unprefixed names; nil buckets: the defaults")
 }

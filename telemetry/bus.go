@@ -11,6 +11,12 @@
 // Event names are part of tinkex's public API; they are listed as constants
 // in names.go and documented in docs/telemetry.md. Metadata never carries an
 // API key: configs are identified by a fingerprint.
+//
+// Three consumers ship with the bus: AttachLogger writes events through
+// log/slog with secrets scrubbed; NewPrometheusCollector turns them into
+// metrics on a prometheus.Registerer the caller owns; and Batcher sends
+// server-side telemetry (POST /api/v1/telemetry) in bounded batches, fed by
+// its Bridge from the bus.
 package telemetry
 
 import (

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/tinkex-go/tinkex/types"
 )
@@ -35,8 +33,6 @@ var bridgeEvents = []string{
 	SupervisorIntensityExceeded,
 }
 
-var bridgeSeq atomic.Uint64
-
 // Bridge forwards bus events to the batcher as server-side events (see
 // ServerEvent). Events about the telemetry pool itself (pool "telemetry")
 // are never forwarded, so a failing telemetry POST cannot feed itself. The
@@ -46,15 +42,11 @@ func (b *Batcher) Bridge(bus *Bus, opts BridgeOptions) (detach func(), err error
 	if b == nil {
 		return nil, errors.New("telemetry: Bridge on a nil Batcher")
 	}
-	id := opts.ID
-	if id == "" {
-		id = fmt.Sprintf("tinkex.server-telemetry/%d", bridgeSeq.Add(1))
-	}
 	mapEvent := opts.Map
 	if mapEvent == nil {
 		mapEvent = ServerEvent
 	}
-	err = bus.Attach(id, bridgeEvents, func(ev Event) {
+	detach, err = bus.attachOnce(opts.ID, "tinkex.server-telemetry", bridgeEvents, func(ev Event) {
 		if ev.Metadata[KeyPool] == "telemetry" {
 			return
 		}
@@ -68,8 +60,7 @@ func (b *Batcher) Bridge(bus *Bus, opts BridgeOptions) (detach func(), err error
 	if err != nil {
 		return nil, fmt.Errorf("telemetry: bridge: %w", err)
 	}
-	var once sync.Once
-	return func() { once.Do(func() { bus.Detach(id) }) }, nil
+	return detach, nil
 }
 
 // userKinds are the error kinds the server-side telemetry reports as

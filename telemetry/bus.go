@@ -143,6 +143,21 @@ func (b *Bus) Attach(id string, patterns []string, h Handler) error {
 	return nil
 }
 
+var handlerSeq atomic.Uint64
+
+// attachOnce attaches h under id, or under prefix+"/N" with a fresh N when
+// id is empty, and returns a detach that is safe to call more than once.
+func (b *Bus) attachOnce(id, prefix string, patterns []string, h Handler) (detach func(), err error) {
+	if id == "" {
+		id = fmt.Sprintf("%s/%d", prefix, handlerSeq.Add(1))
+	}
+	if err := b.Attach(id, patterns, h); err != nil {
+		return nil, err
+	}
+	var once sync.Once
+	return func() { once.Do(func() { b.Detach(id) }) }, nil
+}
+
 // Detach removes the handler attached under id and reports whether it was
 // attached.
 func (b *Bus) Detach(id string) bool {

@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"math"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -26,8 +24,6 @@ type LoggerOptions struct {
 	Level func(Event) slog.Level
 }
 
-var loggerSeq atomic.Uint64
-
 // AttachLogger attaches a handler that writes each matching event as one
 // slog record: the message is the event name, the record time is the
 // event's time, then the measurements (durations in seconds rendered as
@@ -43,10 +39,6 @@ func AttachLogger(bus *Bus, logger *slog.Logger, opts LoggerOptions) (detach fun
 	if logger == nil {
 		return nil, errors.New("telemetry: AttachLogger needs a logger")
 	}
-	id := opts.ID
-	if id == "" {
-		id = fmt.Sprintf("tinkex.logger/%d", loggerSeq.Add(1))
-	}
 	events := opts.Events
 	if len(events) == 0 {
 		events = []string{"*"}
@@ -60,7 +52,7 @@ func AttachLogger(bus *Bus, logger *slog.Logger, opts LoggerOptions) (detach fun
 		levelOf = EventLevel
 	}
 	handler := logger.Handler()
-	err = bus.Attach(id, events, func(ev Event) {
+	detach, err = bus.attachOnce(opts.ID, "tinkex.logger", events, func(ev Event) {
 		level := levelOf(ev)
 		if level < minLevel.Level() || !handler.Enabled(context.Background(), level) {
 			return
@@ -72,8 +64,7 @@ func AttachLogger(bus *Bus, logger *slog.Logger, opts LoggerOptions) (detach fun
 	if err != nil {
 		return nil, fmt.Errorf("telemetry: attach logger: %w", err)
 	}
-	var once sync.Once
-	return func() { once.Do(func() { bus.Detach(id) }) }, nil
+	return detach, nil
 }
 
 // durationMeasures are the measurements, in seconds, that read better as a

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -43,7 +42,7 @@ type PrometheusCollector struct {
 	handlerFailures   prometheus.Counter
 	collectors        []prometheus.Collector
 	mu                sync.Mutex // guards attachments
-	attachments       map[*Bus]string
+	attachments       map[*Bus]struct{}
 }
 
 // PrometheusOption configures a PrometheusCollector.
@@ -137,7 +136,7 @@ func NewPrometheusCollector(reg prometheus.Registerer, opts ...PrometheusOption)
 		return nil, err
 	}
 	ns := cfg.namespace
-	c := &PrometheusCollector{attachments: map[*Bus]string{}}
+	c := &PrometheusCollector{attachments: map[*Bus]struct{}{}}
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
 		v := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: name, Help: help}, labels)
 		c.collectors = append(c.collectors, v)
@@ -216,8 +215,6 @@ func (c *PrometheusCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-var collectorSeq atomic.Uint64
-
 // prometheusEvents are the events the collector counts. Listing them rather
 // than "tinkex.*" keeps Bus.Enabled false for HTTP and sampling starts, so
 // emitters can skip building those events.
@@ -243,17 +240,17 @@ func (c *PrometheusCollector) Attach(bus *Bus) (detach func(), err error) {
 	if _, ok := c.attachments[bus]; ok {
 		return nil, fmt.Errorf("telemetry: prometheus collector: %w", ErrDuplicateHandler)
 	}
-	id := fmt.Sprintf("tinkex.prometheus/%d", collectorSeq.Add(1))
-	if err := bus.Attach(id, prometheusEvents, c.Handle); err != nil {
+	busDetach, err := bus.attachOnce("", "tinkex.prometheus", prometheusEvents, c.Handle)
+	if err != nil {
 		return nil, fmt.Errorf("telemetry: prometheus collector: %w", err)
 	}
-	c.attachments[bus] = id
+	c.attachments[bus] = struct{}{}
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			c.mu.Lock()
 			defer c.mu.Unlock()
-			bus.Detach(id)
+			busDetach()
 			delete(c.attachments, bus)
 		})
 	}, nil

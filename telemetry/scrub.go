@@ -114,15 +114,11 @@ func scrubValue(v any, depth int) any {
 		}
 		return out
 	case map[string]string:
-		out := make(map[string]any, len(x))
+		m := make(map[string]any, len(x))
 		for k, e := range x {
-			if IsSecretKey(k) {
-				out[k] = Redacted
-				continue
-			}
-			out[k] = ScrubString(e)
+			m[k] = e
 		}
-		return out
+		return scrubValue(m, depth)
 	default:
 		return ScrubString(fmt.Sprintf("%v", x))
 	}

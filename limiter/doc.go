@@ -12,8 +12,9 @@
 //	}
 //	p.Release()
 //
-// With nothing going on, Acquire is two channel sends and a compare-and-swap,
-// and Wait is a single atomic load.
+// With nothing going on, Wait is a single atomic load and Acquire a few
+// atomics, one channel send and one small allocation (the Permit); no lock
+// is shared by all callers and no goroutine but the caller ever blocks.
 //
 // The backoff deadline is an atomic monotonic instant that only moves
 // forward: ReportRateLimited extends it with a compare-and-swap and a shorter

@@ -194,7 +194,7 @@ type Stats struct {
 	ThrottledInUse   int
 	ByteBudget       int64
 	BytesInUse       int64 // charged bytes currently held; may exceed ByteBudget
-	Waiters          int   // callers blocked on a slot or on the byte budget
+	Waiters          int   // callers blocked on a backoff, a slot or the byte budget
 	Bursts           uint64
 }
 

@@ -174,7 +174,7 @@ func NewBatcher(sessionID string, send Sender, opts ...BatcherOption) (*Batcher,
 	case send == nil:
 		return nil, types.ValidationError(op, "sender is nil")
 	case b.interval <= 0 || b.maxBatch <= 0 || b.maxQueue <= 0 || b.sendTimeout <= 0 || b.maxAttempts <= 0 || b.retryDelay < 0:
-		return nil, types.ValidationError(op, "interval, batch size, queue size, send timeout and attempts must be positive")
+		return nil, types.ValidationError(op, "interval, batch size, queue size, send timeout and attempts must be positive and the retry delay not negative")
 	}
 	b.started = b.clock.Now()
 	b.queue = make(chan types.TelemetryEvent, b.maxQueue)

@@ -58,6 +58,7 @@ type step struct {
 	kind    stepKind
 	c       *child
 	restart bool // a start that counts as a restart (telemetry, counters)
+	silent  bool // a stop whose ChildStopped event was already emitted
 }
 
 // plan is a sequence of stops and starts run one at a time: each step waits
@@ -294,11 +295,16 @@ func (s *supervisorActor) drain() {
 // childExited applies the child's restart type and the strategy.
 func (s *supervisorActor) childExited(c *child, reason error) {
 	c.last = reason
-	if c.pid == nil {
+	final := !restartable(c.spec.Restart, reason)
+	if c.pid == nil || final {
 		s.emit(telemetry.SupervisorChildStopped, c, reason)
 	}
-	if !restartable(c.spec.Restart, reason) {
-		s.run(&plan{steps: s.stopSteps(c), done: func() { s.retire(c) }})
+	if final {
+		steps := s.stopSteps(c) // a panicked actor is still there, suspended
+		for i := range steps {
+			steps[i].silent = true
+		}
+		s.run(&plan{steps: steps, done: func() { s.retire(c) }})
 		return
 	}
 	if !s.win.add(s.cfg.clock.Now()) {
@@ -587,7 +593,7 @@ func (s *supervisorActor) onDown(pid *actor.PID) {
 			s.startFailed(c, reason)
 			return
 		}
-		s.stopped(c, ExitShutdown)
+		s.stopped(c, p.waiting.silent)
 		return
 	}
 	if c.failed {
@@ -601,12 +607,14 @@ func (s *supervisorActor) onDown(pid *actor.PID) {
 }
 
 // stopped completes the stop step of c.
-func (s *supervisorActor) stopped(c *child, reason error) {
+func (s *supervisorActor) stopped(c *child, silent bool) {
 	s.disarm()
 	s.plan.waiting = nil
 	c.failed = false
 	c.gen++ // what it did before it stopped no longer matters
-	s.emit(telemetry.SupervisorChildStopped, c, reason)
+	if !silent {
+		s.emit(telemetry.SupervisorChildStopped, c, ExitShutdown)
+	}
 	if c.spec.Restart == Temporary {
 		s.remove(c)
 	} else if c.status == Running {

@@ -126,3 +126,24 @@ func TestTelemetry(t *testing.T) {
 	assert.Equal(t, 2.0, events[2].Measurements[telemetry.MeasureRestarts])
 	assert.Equal(t, "shutdown", events[3].Metadata[telemetry.KeyReason])
 }
+
+func TestTelemetryFinalExitIsReportedOnce(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	bus := telemetry.NewBus()
+	var mu sync.Mutex
+	var reasons []any
+	require.NoError(t, bus.Attach("test", []string{telemetry.SupervisorChildStopped}, func(e telemetry.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		reasons = append(reasons, e.Metadata[telemetry.KeyReason])
+	}))
+	sup := startRoot(t, sys, OneForOne, []Spec{worker(rec, "tmp", Temporary)}, WithTelemetry(bus))
+	mark := rec.mark()
+	send(sys, pidOf(t, sup, "tmp"), crash{value: "x"})
+	rec.waitFor(t, mark, "tmp:Stopped", 1)
+	synced(t, sup)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []any{"panic: x"}, reasons)
+}

@@ -57,8 +57,9 @@ func (p *Permit) Release() {
 // budget follows the Python SDK's BytesSemaphore: a caller waits only while
 // the remaining budget is negative, so a request larger than the whole
 // budget still passes when it is alone. If a backoff starts while the caller
-// is queued, Acquire gives everything back and waits it out before trying
-// again, so no permit is handed out during a backoff.
+// is queued for slots or bytes, Acquire gives everything back and waits the
+// backoff out before trying again, so queued callers do not stampede the
+// server the moment a slot frees up during a backoff.
 //
 // It fails with a KindValidation *types.Error for bytes outside [0,
 // MaxBytes], and with a KindCanceled one (matching ctx's error with

@@ -70,20 +70,17 @@ func (a *registryActor) Receive(ctx actor.Context) {
 	}
 }
 
-// create returns k's limiter, making it if this is the first request. Being
-// the only caller of add, the actor needs no lock to stay race-free.
+// create returns k's limiter, making it and spawning its limiter actor if
+// this is the first request for k.
 func (a *registryActor) create(ctx actor.Context, k Key) (*limiter.Limiter, error) {
-	if lim, ok := a.r.Lookup(k); ok {
-		return lim, nil
-	}
-	lim, err := a.r.newLimiter(k)
+	e, created, err := a.r.insert(k)
 	if err != nil {
 		return nil, err
 	}
-	e := &entry{key: k, lim: lim}
-	a.r.add(e)
-	a.spawn(ctx, e)
-	return lim, nil
+	if created {
+		a.spawn(ctx, e)
+	}
+	return e.lim, nil
 }
 
 func (a *registryActor) spawn(ctx actor.Context, e *entry) {

@@ -48,8 +48,9 @@ type Registry struct {
 	limOpts    []limiter.Option
 	askTimeout time.Duration
 
-	snap  atomic.Pointer[snapshot]
-	bound atomic.Pointer[binding]
+	snap    atomic.Pointer[snapshot]
+	writeMu sync.Mutex // serialises snapshot writers; only the registry actor writes
+	bound   atomic.Pointer[binding]
 	// bindMu guards bindWake, closed and replaced whenever an actor binds, so
 	// a first lookup racing the actor's start waits for it.
 	bindMu   sync.Mutex
@@ -257,8 +258,27 @@ func (r *Registry) LogValue() slog.Value {
 	return slog.GroupValue(slog.Int("configs", len(r.snap.Load().list)))
 }
 
-// add publishes a new snapshot with e. Only the registry actor calls it.
-func (r *Registry) add(e *entry) {
+// insert returns k's entry, creating it and publishing a new snapshot if it
+// is missing. Only the registry actor calls it; the lock keeps the "one
+// limiter per config" promise even if a second registry actor were started
+// by mistake.
+func (r *Registry) insert(k Key) (e *entry, created bool, err error) {
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
+	if e, ok := r.snap.Load().byID[k.id]; ok {
+		return e, false, nil
+	}
+	lim, err := r.newLimiter(k)
+	if err != nil {
+		return nil, false, err
+	}
+	e = &entry{key: k, lim: lim}
+	r.publish(e)
+	return e, true, nil
+}
+
+// publish stores a new snapshot with e added.
+func (r *Registry) publish(e *entry) {
 	cur := r.snap.Load()
 	next := &snapshot{byID: make(map[string]*entry, len(cur.byID)+1), list: make([]*entry, 0, len(cur.list)+1)}
 	for id, o := range cur.byID {

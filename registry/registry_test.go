@@ -182,11 +182,24 @@ func TestStoppedActorUnbinds(t *testing.T) {
 	sys := newSystem(t)
 	r, _ := newRegistry(t, registry.WithAskTimeout(time.Millisecond))
 	pid := sys.Root.Spawn(actor.PropsFromProducer(r.Producer()))
-	entries(t, sys, pid)
+	k := mustKey(t, "https://tinker.example", keyA)
+	lim, err := r.Limiter(context.Background(), k)
+	require.NoError(t, err)
+	es := entries(t, sys, pid)
+	require.Len(t, es, 1)
+	require.NotNil(t, es[0].PID)
 	assert.Equal(t, pid, r.PID())
+
 	require.NoError(t, sys.Root.StopFuture(pid).Wait())
 	assert.Nil(t, r.PID())
-	_, err := r.LimiterFor(context.Background(), "https://tinker.example", keyA)
+	es = r.Entries()
+	require.Len(t, es, 1, "entries outlive the actor")
+	assert.Nil(t, es[0].PID, "the limiter actor stopped with its parent")
+	got, ok := r.Lookup(k)
+	assert.True(t, ok)
+	assert.Same(t, lim, got)
+
+	_, err = r.LimiterFor(context.Background(), "https://other.example", keyA)
 	assert.ErrorIs(t, err, types.ErrClientStopped)
 }
 

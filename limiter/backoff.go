@@ -125,3 +125,21 @@ func (l *Limiter) throttledAt(now int64) bool {
 	}
 	return true
 }
+
+// Sampling 429 backoff floors (BEHAVIOR "Sampling 429 backoff").
+const (
+	SamplingBackoff         = time.Second
+	SamplingBackoffLarge    = 5 * time.Second
+	SamplingLargePromptSize = 128 << 10 // bytes of prompt estimate above which the large floor applies
+)
+
+// SamplingBackoffFor returns how long a sampler backs off after a 429: the
+// server's Retry-After (0 when absent), but at least 1 s, or 5 s when the
+// prompt estimate is over 128 KiB.
+func SamplingBackoffFor(retryAfter time.Duration, promptBytes int64) time.Duration {
+	floor := SamplingBackoff
+	if promptBytes > SamplingLargePromptSize {
+		floor = SamplingBackoffLarge
+	}
+	return max(retryAfter, floor)
+}

@@ -211,3 +211,22 @@ func TestNewValidatesOptions(t *testing.T) {
 		})
 	}
 }
+
+func TestSamplingBackoffFor(t *testing.T) {
+	cases := []struct {
+		retryAfter time.Duration
+		bytes      int64
+		want       time.Duration
+	}{
+		{0, 100, time.Second},
+		{300 * time.Millisecond, 100, time.Second},
+		{3 * time.Second, 100, 3 * time.Second},
+		{0, limiter.SamplingLargePromptSize, time.Second},
+		{0, limiter.SamplingLargePromptSize + 1, 5 * time.Second},
+		{2 * time.Second, 1 << 20, 5 * time.Second},
+		{30 * time.Second, 1 << 20, 30 * time.Second},
+	}
+	for _, c := range cases {
+		assert.Equal(t, c.want, limiter.SamplingBackoffFor(c.retryAfter, c.bytes), "%+v", c)
+	}
+}

@@ -235,11 +235,10 @@ func TestLimiterErrors(t *testing.T) {
 	assert.ErrorIs(t, err, types.ErrValidation)
 }
 
-func TestLimiterHonoursContextOnMiss(t *testing.T) {
-	sys := newSystem(t)
-	r, _ := newRegistry(t)
-	// A registry actor that never answers: its mailbox is held by a blocked
-	// message until the test releases it.
+// startBlocked runs a registry actor whose mailbox is held by a blocked
+// message until the test ends, so it never answers a create request.
+func startBlocked(t *testing.T, sys *actor.ActorSystem, r *registry.Registry) {
+	t.Helper()
 	release := make(chan struct{})
 	blocked := make(chan struct{})
 	hold := func(next actor.ReceiverFunc) actor.ReceiverFunc {
@@ -253,9 +252,15 @@ func TestLimiterHonoursContextOnMiss(t *testing.T) {
 		}
 	}
 	pid := start(t, sys, r, actor.WithReceiverMiddleware(hold))
+	t.Cleanup(func() { close(release) }) // runs before start's cleanup stops the actor
 	sys.Root.Send(pid, "hold")
 	<-blocked
-	defer close(release)
+}
+
+func TestLimiterHonoursContextOnMiss(t *testing.T) {
+	sys := newSystem(t)
+	r, _ := newRegistry(t)
+	startBlocked(t, sys, r)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -272,22 +277,7 @@ func TestLimiterHonoursContextOnMiss(t *testing.T) {
 func TestAskTimeout(t *testing.T) {
 	sys := newSystem(t)
 	r, _ := newRegistry(t, registry.WithAskTimeout(time.Millisecond))
-	release := make(chan struct{})
-	blocked := make(chan struct{})
-	hold := func(next actor.ReceiverFunc) actor.ReceiverFunc {
-		return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
-			if _, ok := env.Message.(string); ok {
-				close(blocked)
-				<-release
-				return
-			}
-			next(c, env)
-		}
-	}
-	pid := start(t, sys, r, actor.WithReceiverMiddleware(hold))
-	sys.Root.Send(pid, "hold")
-	<-blocked
-	defer close(release)
+	startBlocked(t, sys, r)
 
 	_, err := r.Limiter(context.Background(), mustKey(t, "https://tinker.example", keyA))
 	assert.ErrorIs(t, err, types.ErrTimeout)

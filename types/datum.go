@@ -161,3 +161,22 @@ func flatten2D[T any](rows [][]T, f func(T) number) ([]number, []int64, error) {
 	}
 	return out, []int64{int64(len(rows)), int64(cols)}, nil
 }
+
+// Validate returns a KindValidation error if the model input is invalid (see
+// ModelInput.Validate) or any loss function input is (see TensorData.Validate).
+func (d Datum) Validate() error {
+	if err := d.ModelInput.Validate(); err != nil {
+		return fmt.Errorf("model_input: %w", err)
+	}
+	keys := make([]string, 0, len(d.LossFnInputs))
+	for k := range d.LossFnInputs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := d.LossFnInputs[k].Validate(); err != nil {
+			return fmt.Errorf("loss_fn_inputs[%q]: %w", k, err)
+		}
+	}
+	return nil
+}

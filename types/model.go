@@ -91,3 +91,12 @@ type WeightsInfoResponse struct {
 	TrainMLP     *bool  `json:"train_mlp,omitempty"`
 	TrainAttn    *bool  `json:"train_attn,omitempty"`
 }
+
+// Validate returns a KindValidation error for an empty base model or an
+// invalid LoRA config (see LoraConfig.Validate).
+func (r CreateModelRequest) Validate() error {
+	if r.BaseModel == "" {
+		return ValidationError("create_model", "base_model is empty")
+	}
+	return r.LoraConfig.Validate()
+}

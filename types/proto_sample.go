@@ -19,7 +19,7 @@ var TopkSentinel = TokenLogprob{Token: 0, Logprob: -99999.0}
 // KindValidation error.
 func EncodeSampleResponse(r SampleResponse) ([]byte, error) {
 	const op = "sample"
-	if r.PromptCacheHitTokens < 0 || r.PromptCacheHitTokens > math.MaxInt32 {
+	if r.PromptCacheHitTokens < math.MinInt32 || r.PromptCacheHitTokens > math.MaxInt32 {
 		return nil, ValidationError(op, "prompt_cache_hit_tokens %d does not fit in int32", r.PromptCacheHitTokens)
 	}
 	m := &tinkerpb.SampleResponse{PromptCacheHitTokens: int32(r.PromptCacheHitTokens)}

@@ -105,8 +105,8 @@ func (t *TokenLogprob) UnmarshalJSON(b []byte) error {
 		return ValidationError("sample", "top-k token %s is not a token id", pair[0])
 	}
 	lp, err := pair[1].Float64()
-	if err != nil && !isRangeErr(err) {
-		return ValidationError("sample", "top-k logprob %s is not a number", pair[1])
+	if err != nil {
+		return ValidationError("sample", "top-k logprob %s is not a finite number", pair[1])
 	}
 	*t = TokenLogprob{Token: int(tok), Logprob: lp}
 	return nil

@@ -1,5 +1,10 @@
 package types
 
+import (
+	"fmt"
+	"math"
+)
+
 // Request bodies of the training endpoints. Each MarshalJSON adds the
 // endpoint's "type" literal; decoding ignores it.
 
@@ -130,4 +135,71 @@ func (r ForwardBackwardRequest) Legacy() any {
 		return LegacyForwardRequest{ForwardInput: in, ModelID: r.ModelID, SeqID: r.SeqID}
 	}
 	return LegacyForwardBackwardRequest{ForwardBackwardInput: in, ModelID: r.ModelID, SeqID: r.SeqID}
+}
+
+// Validate returns a KindValidation error for: no data ("no data provided"),
+// an unknown loss function, a non-finite loss_fn_config value, or an invalid
+// datum (see Datum.Validate), including an image pointer chunk, which
+// forward_backward cannot carry. Errors name the datum index.
+func (r ForwardBackwardRequest) Validate() error {
+	const op = "forward_backward"
+	if len(r.Data) == 0 {
+		return ValidationError(op, "no data provided")
+	}
+	if err := r.LossFn.Validate(); err != nil {
+		return err
+	}
+	for k, v := range r.LossFnConfig {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return ValidationError(op, "loss_fn_config[%q] must be finite, got %v", k, v)
+		}
+	}
+	for i, d := range r.Data {
+		if err := d.Validate(); err != nil {
+			return fmt.Errorf("datum %d: %w", i, err)
+		}
+		for j, c := range d.ModelInput.Chunks {
+			if _, ok := derefChunk(c).(ImageAssetPointerChunk); ok {
+				return ValidationError(op, "datum %d chunk %d: image_asset_pointer chunks cannot be sent in forward_backward", i, j)
+			}
+		}
+	}
+	return nil
+}
+
+// Validate checks the Adam parameters (see AdamParams.Validate).
+func (r OptimStepRequest) Validate() error { return r.AdamParams.Validate() }
+
+// Validate returns a KindValidation error for an empty checkpoint name or a
+// non-positive TTL.
+func (r SaveWeightsRequest) Validate() error {
+	return validateSave("save_weights", r.Path, r.TTLSeconds, false)
+}
+
+// Validate returns a KindValidation error for a non-positive TTL, or when the
+// request is neither named (Path) nor unnamed (SamplingSessionSeqID), or is
+// both.
+func (r SaveWeightsForSamplerRequest) Validate() error {
+	if (r.Path == "") == (r.SamplingSessionSeqID == nil) {
+		return ValidationError("save_weights_for_sampler", "set exactly one of path (named save) and sampling_session_seq_id (unnamed save)")
+	}
+	return validateSave("save_weights_for_sampler", r.Path, r.TTLSeconds, true)
+}
+
+func validateSave(op, path string, ttl *int64, pathOptional bool) error {
+	if path == "" && !pathOptional {
+		return ValidationError(op, "checkpoint name is empty")
+	}
+	if ttl != nil && *ttl <= 0 {
+		return ValidationError(op, "ttl_seconds must be positive, got %d", *ttl)
+	}
+	return nil
+}
+
+// Validate returns a KindValidation error for an empty path.
+func (r LoadWeightsRequest) Validate() error {
+	if r.Path == "" {
+		return ValidationError("load_weights", "path is empty")
+	}
+	return nil
 }

@@ -43,9 +43,17 @@ func TestValidation(t *testing.T) {
 		{"top_p above 1", func() error { r := validSample(); r.SamplingParams.TopP = 1.01; return r.Validate() }(), "top_p"},
 		{"top_k -2", func() error { r := validSample(); r.SamplingParams.TopK = -2; return r.Validate() }(), "top_k"},
 		{"zero-value params", func() error { r := validSample(); r.SamplingParams = SamplingParams{}; return r.Validate() }(), "top_p"},
-		{"invalid utf8 stop", func() error { r := validSample(); r.SamplingParams.Stop = StopStrings("ok", "\xff\xfe"); return r.Validate() }(), "not valid UTF-8"},
+		{"invalid utf8 stop", func() error {
+			r := validSample()
+			r.SamplingParams.Stop = StopStrings("ok", "\xff\xfe")
+			return r.Validate()
+		}(), "not valid UTF-8"},
 		{"empty stop string", func() error { r := validSample(); r.SamplingParams.Stop = StopStrings(""); return r.Validate() }(), "is empty"},
-		{"both stops", func() error { r := validSample(); r.SamplingParams.Stop = Stop{Strings: []string{"a"}, Tokens: []int{1}}; return r.Validate() }(), "both"},
+		{"both stops", func() error {
+			r := validSample()
+			r.SamplingParams.Stop = Stop{Strings: []string{"a"}, Tokens: []int{1}}
+			return r.Validate()
+		}(), "both"},
 		{"negative stop token", func() error { r := validSample(); r.SamplingParams.Stop = StopTokens(-1); return r.Validate() }(), "stop token"},
 		{"negative topk logprobs", func() error { r := validSample(); r.TopkPromptLogprobs = -1; return r.Validate() }(), "topk_prompt_logprobs"},
 		{"bad prompt token", func() error { r := validSample(); r.Prompt = ModelInputFromInts([]int{-5}); return r.Validate() }(), "not a valid token id"},
@@ -104,7 +112,11 @@ func TestValidation(t *testing.T) {
 			r.Data[0].ModelInput = ModelInput{Chunks: []Chunk{ImageAssetPointerChunk{Location: "l", Format: "png"}}}
 			return r.Validate()
 		}(), "image_asset_pointer"},
-		{"fwdbwd NaN config", func() error { r := validFwdBwd(); r.LossFnConfig = map[string]float64{"c": math.Inf(1)}; return r.Validate() }(), "must be finite"},
+		{"fwdbwd NaN config", func() error {
+			r := validFwdBwd()
+			r.LossFnConfig = map[string]float64{"c": math.Inf(1)}
+			return r.Validate()
+		}(), "must be finite"},
 
 		{"adam ok", DefaultAdamParams().Validate(), ""},
 		{"adam NaN lr", AdamParams{LearningRate: math.NaN(), Beta1: 0.9, Beta2: 0.95, Eps: 1e-8}.Validate(), "learning_rate must be finite"},

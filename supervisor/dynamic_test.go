@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -194,4 +195,27 @@ func TestSpecDefaults(t *testing.T) {
 	assert.Equal(t, "transient", Transient.String())
 	assert.Equal(t, "supervisor", KindSupervisor.String())
 	assert.Equal(t, "restarting", Restarting.String())
+}
+
+func TestCallsHonourContextAndNestedStop(t *testing.T) {
+	sys := newSystem(t)
+	sup := startRoot(t, sys, OneForOne, []Spec{Sub("inner", OneForOne, nil)})
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := sup.WhichChildren(canceled)
+	assert.ErrorIs(t, err, types.ErrCanceled)
+	assert.ErrorIs(t, err, context.Canceled)
+
+	inner, err := sup.Sub(testCtx(t), "inner")
+	require.NoError(t, err)
+	assert.ErrorIs(t, inner.Stop(testCtx(t)), types.ErrValidation, "a nested supervisor is stopped through its parent")
+	assert.Nil(t, inner.Done())
+	assert.NoError(t, inner.Err())
+	same := Ref(sys, inner.PID())
+	n, err := same.CountChildren(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, Counts{}, n)
+	root, err := sup.CountChildren(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, Counts{Specs: 1, Active: 1, Supervisors: 1}, root)
 }

@@ -53,6 +53,9 @@ type config struct {
 	bus       *telemetry.Bus
 	busSet    bool
 	specs     []Spec
+	// init, when set, replaces specs: it is called at every (re)start of the
+	// supervisor, like OTP's init/1 (see SubFunc).
+	init func() []Spec
 }
 
 func newConfig(id string, strategy Strategy, specs []Spec, opts []Option) *config {

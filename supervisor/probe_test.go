@@ -13,6 +13,8 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/tinkex-go/tinkex/telemetry"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -205,4 +207,16 @@ func ids(infos []ChildInfo) string {
 func synced(t *testing.T, sup *Supervisor) {
 	t.Helper()
 	require.NoError(t, sup.sync(testCtx(t)))
+}
+
+// observe returns a bus that records each supervisor event into rec as
+// "child_stopped(x)", so tests can wait for what a supervisor has done (not
+// just for what its children saw).
+func observe(t testing.TB, rec *recorder) *telemetry.Bus {
+	t.Helper()
+	bus := telemetry.NewBus()
+	require.NoError(t, bus.Attach("recorder", []string{"tinkex.supervisor.*"}, func(e telemetry.Event) {
+		rec.add(fmt.Sprintf("%s(%v)", strings.TrimPrefix(e.Name, "tinkex.supervisor."), e.Metadata[telemetry.KeyChild]))
+	}))
+	return bus
 }

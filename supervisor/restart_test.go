@@ -3,6 +3,8 @@ package supervisor
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -29,18 +31,19 @@ func TestRestartTypeByExitReason(t *testing.T) {
 				sys := newSystem(t)
 				rec := newRecorder()
 				sup := startRoot(t, sys, OneForOne, []Spec{worker(rec, "other", Permanent), worker(rec, "x", rt)},
-					WithIntensity(3, DefaultPeriod))
+					WithIntensity(3, DefaultPeriod), WithTelemetry(observe(t, rec)))
 
 				mark := rec.mark()
 				send(sys, pidOf(t, sup, "x"), r.msg)
 				_, panicked := r.msg.(crash)
 				if wantRestart {
-					rec.waitFor(t, mark, "x:Started", 1)
+					rec.waitFor(t, mark, "child_restarted(x)", 1)
 				} else {
 					rec.waitFor(t, mark, "x:Stopped", 1) // also a panicked actor is stopped
+					rec.waitFor(t, mark, "child_stopped(x)", 1)
 				}
 				synced(t, sup)
-				events := rec.since(mark)
+				events := lifecycle(rec.since(mark))
 				assert.NotContains(t, events, "other:Stopping", "a sibling is untouched under one_for_one")
 
 				infos, err := sup.WhichChildren(testCtx(t))
@@ -70,10 +73,10 @@ func TestRestartTypeByExitReason(t *testing.T) {
 func TestStopSelfWithoutExitIsNormal(t *testing.T) {
 	sys := newSystem(t)
 	rec := newRecorder()
-	sup := startRoot(t, sys, OneForOne, []Spec{worker(rec, "x", Transient)})
+	sup := startRoot(t, sys, OneForOne, []Spec{worker(rec, "x", Transient)}, WithTelemetry(observe(t, rec)))
 	mark := rec.mark()
 	sys.Root.Stop(pidOf(t, sup, "x"))
-	rec.waitFor(t, mark, "x:Stopped", 1)
+	rec.waitFor(t, mark, "child_stopped(x)", 1)
 	synced(t, sup)
 	infos, err := sup.WhichChildren(testCtx(t))
 	require.NoError(t, err)
@@ -89,4 +92,9 @@ func TestPanicReason(t *testing.T) {
 	assert.Equal(t, "panic: 42", pe.Error())
 	assert.True(t, isNormal(nil))
 	assert.False(t, isNormal(panicReason("x")))
+}
+
+// lifecycle keeps the events children saw, dropping the supervisor's.
+func lifecycle(events []string) []string {
+	return slices.DeleteFunc(events, func(e string) bool { return strings.HasSuffix(e, ")") })
 }

@@ -141,7 +141,9 @@ func (s *supervisorActor) Receive(ctx actor.Context) {
 	case *actor.Terminated:
 		// Handle it after anything the child sent before it stopped (its
 		// exitNotice), which is already in the user queue.
-		ctx.Send(ctx.Self(), &childDown{pid: m.Who})
+		if s.phase != terminated {
+			ctx.Send(ctx.Self(), &childDown{pid: m.Who})
+		}
 	case *exitNotice:
 		if c := s.byPID(m.pid); c != nil {
 			c.reason = m.reason
@@ -197,12 +199,16 @@ func isRequest(m any) bool {
 // boot starts the static children in order.
 func (s *supervisorActor) boot() {
 	s.phase = booting
-	if err := validateTree("start", s.cfg.id, s.cfg.strategy, s.cfg.specs); err != nil {
+	specs := s.cfg.specs
+	if s.cfg.init != nil {
+		specs = s.cfg.init()
+	}
+	if err := validateTree("start", s.cfg.id, s.cfg.strategy, specs); err != nil {
 		s.terminate(err)
 		return
 	}
 	p := &plan{}
-	for _, spec := range s.cfg.specs {
+	for _, spec := range specs {
 		c := s.add(spec)
 		p.steps = append(p.steps, step{kind: stepStart, c: c})
 	}

@@ -1,0 +1,91 @@
+package actors
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tinkex-go/tinkex/types"
+)
+
+// Future is the result of an operation submitted in the background. It
+// completes exactly once, with a value or a *types.Error, and can be awaited
+// any number of times from any goroutine.
+type Future[T any] struct {
+	done       chan struct{}
+	once       sync.Once
+	val        T
+	err        error
+	queueState atomic.Value // types.QueueState
+	requestID  atomic.Value // string
+}
+
+// NewFuture returns a pending future.
+func NewFuture[T any]() *Future[T] {
+	f := &Future[T]{done: make(chan struct{})}
+	f.queueState.Store(types.QueueState(""))
+	f.requestID.Store("")
+	return f
+}
+
+// Resolved returns a future that has already completed.
+func Resolved[T any](v T, err error) *Future[T] {
+	f := NewFuture[T]()
+	f.complete(v, err)
+	return f
+}
+
+// Result waits until the future completes or ctx ends. When ctx ends first
+// it returns a KindCanceled error; the operation itself goes on and the
+// future can be awaited again.
+func (f *Future[T]) Result(ctx context.Context) (T, error) {
+	select {
+	case <-f.done:
+		return f.val, f.err
+	default:
+	}
+	select {
+	case <-f.done:
+		return f.val, f.err
+	case <-ctx.Done():
+		var zero T
+		return zero, types.CanceledError("future", context.Cause(ctx))
+	}
+}
+
+// Done is closed when the future completes.
+func (f *Future[T]) Done() <-chan struct{} { return f.done }
+
+// Err returns the future's error once it has completed, and nil before.
+func (f *Future[T]) Err() error {
+	select {
+	case <-f.done:
+		return f.err
+	default:
+		return nil
+	}
+}
+
+// QueueState is the last queue state the server reported while the future
+// was polled ("" before any report).
+func (f *Future[T]) QueueState() types.QueueState { return f.queueState.Load().(types.QueueState) }
+
+// RequestID is the server's future id, once the submit has returned it.
+func (f *Future[T]) RequestID() string { return f.requestID.Load().(string) }
+
+func (f *Future[T]) complete(v T, err error) bool {
+	first := false
+	f.once.Do(func() {
+		f.val, f.err = v, err
+		close(f.done)
+		first = true
+	})
+	return first
+}
+
+func (f *Future[T]) fail(err error) bool {
+	var zero T
+	return f.complete(zero, err)
+}
+
+func (f *Future[T]) setQueueState(q types.QueueState, _ string) { f.queueState.Store(q) }

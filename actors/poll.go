@@ -1,0 +1,283 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/tinkex-go/tinkex/httpclient"
+	"github.com/tinkex-go/tinkex/limiter"
+	"github.com/tinkex-go/tinkex/telemetry"
+	"github.com/tinkex-go/tinkex/types"
+)
+
+// Poll settings (reference §3.5, spec BEHAVIOR.md polling column).
+const (
+	// PollTimeout bounds one retrieve_future request; the server long-polls.
+	PollTimeout = 45 * time.Second
+	// maxBareBadRequests is how many empty-bodied 400s (proxy rejections)
+	// are re-polled before the poll fails.
+	maxBareBadRequests = 3
+)
+
+// PollBackoff is the wait before re-polling after a 429, a 5xx or a
+// transport failure: min(Initial·2^n, Max) shortened by up to 25 % jitter,
+// where n counts consecutive such failures. The zero value means the
+// defaults (1 s, 30 s).
+type PollBackoff struct {
+	Initial time.Duration
+	Max     time.Duration
+}
+
+func (b PollBackoff) delay(n int) time.Duration {
+	initial, max := b.Initial, b.Max
+	if initial <= 0 {
+		initial = time.Second
+	}
+	if max <= 0 {
+		max = 30 * time.Second
+	}
+	d := float64(initial) * math.Pow(2, float64(n))
+	if d > float64(max) {
+		d = float64(max)
+	}
+	return time.Duration(d * (1 - 0.25*rand.Float64()))
+}
+
+// poller polls retrieve_future for one config.
+type poller struct {
+	http     *httpclient.Client
+	bus      *telemetry.Bus
+	backoff  PollBackoff
+	sleep    func(ctx context.Context, d time.Duration) error
+	inflight *limiter.Limiter // in-flight response bytes (complete_metadata)
+	meta     func() map[string]any
+}
+
+// pollSpec describes one future to poll.
+type pollSpec struct {
+	op          string // tinkex operation, for errors and telemetry
+	requestType string // X-Tinker-Request-Type
+	requestID   string
+	proto       bool // ask for a protobuf result
+	training    bool // queue-state wording
+	roundtrip   time.Duration
+	deadline    time.Duration // 0: none
+	meta        map[string]any
+	onQueue     func(types.QueueState, string)
+}
+
+// pollResult is a completed future's raw result.
+type pollResult struct {
+	contentType string
+	body        []byte
+	permit      *limiter.Permit // in-flight bytes held for a complete_metadata result
+}
+
+// poll long-polls until the future completes, fails, or ctx ends. The
+// returned permit (if any) must be released once the body is decoded.
+func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err error) {
+	if s.deadline > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, s.deadline, errPollDeadline)
+		defer cancel()
+	}
+	defer func() {
+		if err != nil {
+			res.permit.Release()
+			res.permit = nil
+			if errors.Is(context.Cause(ctx), errPollDeadline) && types.KindOf(err) == types.KindCanceled {
+				err = &types.Error{Kind: types.KindTimeout, Op: s.op, RequestID: s.requestID,
+					Message: "no result within the poll deadline of " + s.deadline.String()}
+				p.emit(telemetry.FutureTimeout, s, nil, map[string]any{telemetry.KeyKind: "timeout"})
+			}
+		}
+	}()
+	accept := httpclient.ContentTypeJSON
+	if s.proto {
+		accept = httpclient.ContentTypeProtobuf
+	}
+	allowMeta := true
+	backoffs, badRequests := 0, 0
+	var lastState types.QueueState
+	for iter := 0; ; iter++ {
+		h := http.Header{}
+		h.Set("X-Tinker-Request-Iteration", strconv.Itoa(iter))
+		h.Set("X-Tinker-Request-Type", s.requestType)
+		h.Set("X-Stainless-Raw-Response", "raw")
+		if iter == 0 && s.roundtrip > 0 {
+			h.Set("X-Tinker-Create-Promise-Roundtrip-Time", strconv.FormatFloat(s.roundtrip.Seconds(), 'f', -1, 64))
+		}
+		resp, err := p.http.Do(ctx, &httpclient.Request{
+			Op:     s.op,
+			Path:   "/api/v1/retrieve_future",
+			Body:   types.RetrieveFutureRequest{RequestID: s.requestID, AllowMetadataOnly: allowMeta},
+			Accept: accept,
+			Header: h,
+			Policy: httpclient.Policy{MaxRetries: httpclient.Retries(0), Timeout: PollTimeout,
+				Pool: httpclient.PoolFutures, Retry: httpclient.NoAutoRetryPolicy, NoIdempotencyKey: false},
+		})
+		if err == nil {
+			if httpclient.IsProtobuf(resp.ContentType()) {
+				return pollResult{contentType: resp.ContentType(), body: resp.Body, permit: res.permit}, nil
+			}
+			fb, perr := types.ParseFutureBody(resp.Body)
+			if perr != nil {
+				var e *types.Error
+				if errors.As(perr, &e) {
+					e.Op, e.RequestID = s.op, s.requestID
+				}
+				return res, perr
+			}
+			switch fb.Kind {
+			case types.FutureTryAgain:
+				backoffs, badRequests = 0, 0
+				lastState = p.queueState(s, lastState, fb.TryAgain.QueueState, fb.TryAgain.QueueStateReason)
+				continue
+			case types.FutureCompleteMetadata:
+				if !allowMeta {
+					return res, &types.Error{Kind: types.KindValidation, Op: s.op, RequestID: s.requestID,
+						Message: "server sent complete_metadata after allow_metadata_only was turned off"}
+				}
+				allowMeta = false
+				permit, aerr := p.inflight.Acquire(ctx, fb.Metadata.ResponsePayloadSize)
+				if aerr != nil {
+					return res, aerr
+				}
+				res.permit = permit
+				continue
+			case types.FutureFailed:
+				e := fb.Error.Err(s.op, s.requestID)
+				p.emit(telemetry.FutureRequestFailed, s, nil, map[string]any{
+					telemetry.KeyCategory: string(e.Category), telemetry.KeyError: e.Message})
+				return res, e
+			default:
+				return pollResult{contentType: resp.ContentType(), body: fb.Result, permit: res.permit}, nil
+			}
+		}
+
+		var e *types.Error
+		if !errors.As(err, &e) || e.Kind == types.KindCanceled || e.Kind == types.KindValidation {
+			return res, withRequestID(err, s.requestID)
+		}
+		out := httpclient.Outcome{}
+		if resp != nil {
+			out = httpclient.Outcome{StatusCode: resp.StatusCode, Header: resp.Header, Body: resp.Body}
+		}
+		status := e.StatusCode
+		if v, ok := out.ShouldRetryHeader(); ok && !v {
+			return res, withRequestID(err, s.requestID)
+		}
+		_, forced := out.ShouldRetryHeader()
+		var delay time.Duration
+		switch {
+		case status == 0: // transport failure or attempt timeout
+			p.emit(telemetry.FutureConnectionError, s, nil, map[string]any{telemetry.KeyError: e.Error(), telemetry.KeyKind: e.Kind.String()})
+			delay = p.backoff.delay(backoffs)
+			backoffs++
+		case status == http.StatusRequestTimeout:
+			backoffs, badRequests = 0, 0
+			if ta, ok := parseQueueBody(resp.Body); ok {
+				lastState = p.queueState(s, lastState, ta.QueueState, ta.QueueStateReason)
+			}
+		case status == http.StatusTooManyRequests || status >= 500 || forced:
+			p.emit(telemetry.FutureAPIError, s, map[string]float64{}, map[string]any{telemetry.KeyStatus: status})
+			delay = p.backoff.delay(backoffs)
+			if status == http.StatusTooManyRequests {
+				if ra, ok := httpclient.RetryAfter(resp.Header, time.Now()); ok && ra > delay && ra <= httpclient.MaxRetryAfter {
+					delay = ra
+				}
+			}
+			backoffs++
+		case status == http.StatusGone:
+			return res, &types.Error{Kind: types.KindPromiseExpired, Op: s.op, Method: e.Method, Path: e.Path,
+				StatusCode: status, RequestID: s.requestID, Attempts: iter + 1,
+				Message: "the server no longer has this future (promise expired); resubmit the request"}
+		case status == http.StatusBadRequest && len(resp.Body) == 0 && badRequests < maxBareBadRequests:
+			badRequests++
+			p.emit(telemetry.FutureAPIError, s, nil, map[string]any{telemetry.KeyStatus: status})
+		default:
+			p.emit(telemetry.FutureAPIError, s, nil, map[string]any{telemetry.KeyStatus: status, telemetry.KeyKind: e.Kind.String()})
+			return res, withRequestID(err, s.requestID)
+		}
+		if delay > 0 {
+			if err := p.sleep(ctx, delay); err != nil {
+				return res, types.CanceledError(s.op, context.Cause(ctx))
+			}
+		}
+	}
+}
+
+var errPollDeadline = errors.New("tinkex: poll deadline exceeded")
+
+func withRequestID(err error, id string) error {
+	var e *types.Error
+	if errors.As(err, &e) && e.RequestID == "" {
+		e.RequestID = id
+	}
+	return err
+}
+
+func parseQueueBody(b []byte) (*types.TryAgainResponse, bool) {
+	if len(b) == 0 {
+		return nil, false
+	}
+	fb, err := types.ParseFutureBody(b)
+	if err != nil {
+		return nil, false
+	}
+	if fb.Kind == types.FutureTryAgain {
+		return fb.TryAgain, true
+	}
+	// A 408 body may carry just {queue_state, queue_state_reason}.
+	var ta types.TryAgainResponse
+	if fb.Kind == types.FutureResult && json.Unmarshal(fb.Result, &ta) == nil && ta.QueueState != "" {
+		return &ta, true
+	}
+	return nil, false
+}
+
+// queueState records a reported state and emits a telemetry event when it
+// changed.
+func (p *poller) queueState(s pollSpec, last, now types.QueueState, reason string) types.QueueState {
+	if now == "" {
+		now = types.QueueStateActive
+	}
+	if s.onQueue != nil {
+		s.onQueue(now, reason)
+	}
+	if now != last {
+		if reason == "" {
+			reason = types.DefaultQueueStateReason(now, s.training)
+		}
+		p.emit(telemetry.QueueStateChange, s, nil, map[string]any{
+			telemetry.KeyQueueState: string(now), telemetry.KeyReason: reason, "previous": string(last)})
+	}
+	return now
+}
+
+func (p *poller) emit(name string, s pollSpec, m map[string]float64, md map[string]any) {
+	if !p.bus.Enabled(name) {
+		return
+	}
+	all := map[string]any{}
+	if p.meta != nil {
+		for k, v := range p.meta() {
+			all[k] = v
+		}
+	}
+	for k, v := range s.meta {
+		all[k] = v
+	}
+	for k, v := range md {
+		all[k] = v
+	}
+	all[telemetry.KeyRequestID] = s.requestID
+	all[telemetry.KeyOp] = s.op
+	p.bus.Execute(name, m, all)
+}

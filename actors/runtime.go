@@ -1,0 +1,382 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tinkex-go/tinkex/httpclient"
+	"github.com/tinkex-go/tinkex/internal/clock"
+	"github.com/tinkex-go/tinkex/limiter"
+	"github.com/tinkex-go/tinkex/registry"
+	"github.com/tinkex-go/tinkex/supervisor"
+	"github.com/tinkex-go/tinkex/telemetry"
+	"github.com/tinkex-go/tinkex/types"
+)
+
+// Runtime is one tinkex application: an actor system with the supervision
+// tree
+//
+//	tinkex                 root, one_for_one
+//	├── registry           limiters per {base URL, API key}
+//	└── clients            one_for_one; one service:<name> subtree per ServiceClient
+//
+// Start one per process (or per test) and Stop it when done.
+type Runtime struct {
+	system     *actor.ActorSystem
+	bus        *telemetry.Bus
+	logger     *slog.Logger
+	registry   *registry.Registry
+	root       *supervisor.Supervisor
+	clients    *supervisor.Supervisor
+	transports *httpclient.Transports
+	clock      clock.Clock
+	getenv     func(string) string
+
+	pollBackoff       PollBackoff
+	heartbeatInterval time.Duration
+	serviceIntensity  int
+	servicePeriod     time.Duration
+	maxResponseBytes  int64
+	sleep             func(ctx context.Context, d time.Duration) error
+	detachMetrics     func()
+	deadLetters       *eventSubscription
+
+	mu       sync.Mutex
+	services map[string]*ServiceClient // nil value: name reserved, client starting
+	nameSeq  int
+	stopped  atomic.Bool
+}
+
+type eventSubscription struct {
+	unsubscribe func()
+}
+
+// RuntimeOption configures Start.
+type RuntimeOption func(*runtimeConfig)
+
+type runtimeConfig struct {
+	logger            *slog.Logger
+	bus               *telemetry.Bus
+	registerer        prometheus.Registerer
+	clock             clock.Clock
+	pollBackoff       PollBackoff
+	heartbeatInterval time.Duration
+	rootIntensity     int
+	rootPeriod        time.Duration
+	serviceIntensity  int
+	servicePeriod     time.Duration
+	limiterOpts       []limiter.Option
+	poolSizes         map[httpclient.Pool]int
+	maxResponseBytes  int64
+	getenv            func(string) string
+}
+
+// WithLogger sends tinkex's and protoactor's logs to logger. Default: silent,
+// unless TINKER_LOG is "debug" or "info", which logs to stderr at that level.
+func WithLogger(l *slog.Logger) RuntimeOption { return func(c *runtimeConfig) { c.logger = l } }
+
+// WithTelemetryBus uses bus for all events (default: a new bus, see
+// Runtime.Telemetry).
+func WithTelemetryBus(bus *telemetry.Bus) RuntimeOption {
+	return func(c *runtimeConfig) { c.bus = bus }
+}
+
+// WithPrometheus registers tinkex's metrics on reg (never the global
+// registry unless you pass it).
+func WithPrometheus(reg prometheus.Registerer) RuntimeOption {
+	return func(c *runtimeConfig) { c.registerer = reg }
+}
+
+// WithClock injects the clock of supervisors, limiters, backoffs and
+// heartbeats (tests).
+func WithClock(cl clock.Clock) RuntimeOption { return func(c *runtimeConfig) { c.clock = cl } }
+
+// WithPollBackoff sets the backoff of future polling after 429s, 5xx and
+// transport failures (default 1 s doubling to 30 s).
+func WithPollBackoff(b PollBackoff) RuntimeOption {
+	return func(c *runtimeConfig) { c.pollBackoff = b }
+}
+
+// WithHeartbeatInterval sets the session heartbeat period (default 10 s).
+func WithHeartbeatInterval(d time.Duration) RuntimeOption {
+	return func(c *runtimeConfig) { c.heartbeatInterval = d }
+}
+
+// WithRootIntensity sets the root supervisor's restart intensity (default 3
+// in 5 s).
+func WithRootIntensity(n int, period time.Duration) RuntimeOption {
+	return func(c *runtimeConfig) { c.rootIntensity, c.rootPeriod = n, period }
+}
+
+// WithServiceIntensity sets each ServiceClient supervisor's restart
+// intensity (default 3 in 5 s): one more restart within the period restarts
+// the whole service subtree.
+func WithServiceIntensity(n int, period time.Duration) RuntimeOption {
+	return func(c *runtimeConfig) { c.serviceIntensity, c.servicePeriod = n, period }
+}
+
+// WithLimiterOptions tunes every per-config limiter (slots, byte budget...).
+func WithLimiterOptions(opts ...limiter.Option) RuntimeOption {
+	return func(c *runtimeConfig) { c.limiterOpts = append(c.limiterOpts, opts...) }
+}
+
+// WithPoolSizes overrides the per-host connection limits of the HTTP pools.
+func WithPoolSizes(sizes map[httpclient.Pool]int) RuntimeOption {
+	return func(c *runtimeConfig) { c.poolSizes = sizes }
+}
+
+// WithMaxResponseBytes caps response bodies (default 256 MiB).
+func WithMaxResponseBytes(n int64) RuntimeOption {
+	return func(c *runtimeConfig) { c.maxResponseBytes = n }
+}
+
+// withGetenv replaces os.Getenv (tests).
+func withGetenv(f func(string) string) RuntimeOption { return func(c *runtimeConfig) { c.getenv = f } }
+
+// Start builds the runtime: the actor system (its logs routed to the
+// runtime's logger), the root supervisor, the registry and the clients
+// supervisor. It fails with KindValidation for bad options.
+func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
+	cfg := runtimeConfig{
+		heartbeatInterval: DefaultHeartbeatInterval,
+		rootIntensity:     3, rootPeriod: 5 * time.Second,
+		serviceIntensity: 3, servicePeriod: 5 * time.Second,
+		getenv: os.Getenv,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.heartbeatInterval <= 0 {
+		return nil, types.ValidationError("start", "heartbeat interval must be positive")
+	}
+	logger := cfg.logger
+	if logger == nil {
+		logger = envLogger(cfg.getenv(EnvLog))
+	}
+	bus := cfg.bus
+	if bus == nil {
+		bus = telemetry.NewBus(telemetry.WithClock(cfg.clock))
+	}
+	clk := clock.Or(cfg.clock)
+	rt := &Runtime{
+		bus: bus, logger: logger, clock: clk, getenv: cfg.getenv,
+		transports:        httpclient.NewTransports(cfg.poolSizes),
+		pollBackoff:       cfg.pollBackoff,
+		heartbeatInterval: cfg.heartbeatInterval,
+		serviceIntensity:  cfg.serviceIntensity,
+		servicePeriod:     cfg.servicePeriod,
+		maxResponseBytes:  cfg.maxResponseBytes,
+		services:          map[string]*ServiceClient{},
+	}
+	rt.sleep = func(ctx context.Context, d time.Duration) error {
+		t := clk.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C():
+			return nil
+		}
+	}
+	protoLogger := logger.With("component", "protoactor")
+	rt.system = actor.NewActorSystem(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return protoLogger }),
+		actor.WithDeadLetterRequestLogging(false),
+	)
+	reg, err := registry.New(registry.WithClock(clk), registry.WithTelemetry(bus), registry.WithLimiterOptions(cfg.limiterOpts...))
+	if err != nil {
+		return nil, err
+	}
+	rt.registry = reg
+	if cfg.registerer != nil {
+		coll, err := telemetry.NewPrometheusCollector(cfg.registerer)
+		if err != nil {
+			return nil, err
+		}
+		if rt.detachMetrics, err = coll.Attach(bus); err != nil {
+			return nil, err
+		}
+	}
+	rt.watchDeadLetters()
+	supOpts := []supervisor.Option{supervisor.WithClock(clk), supervisor.WithTelemetry(bus)}
+	rt.root, err = supervisor.Start(ctx, rt.system, "tinkex", supervisor.OneForOne, []supervisor.Spec{
+		{ID: "registry", Start: func() actor.Actor { return reg.Producer()() }, Restart: supervisor.Permanent},
+		supervisor.Sub("clients", supervisor.OneForOne, nil, supervisor.WithIntensity(cfg.serviceIntensity, cfg.servicePeriod)),
+	}, append(supOpts, supervisor.WithIntensity(cfg.rootIntensity, cfg.rootPeriod))...)
+	if err != nil {
+		rt.cleanup()
+		return nil, err
+	}
+	if rt.clients, err = rt.root.Sub(ctx, "clients"); err != nil {
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = rt.root.Stop(stopCtx)
+		rt.cleanup()
+		return nil, err
+	}
+	return rt, nil
+}
+
+func envLogger(level string) *slog.Logger {
+	var l slog.Level
+	switch strings.ToLower(strings.TrimSpace(level)) {
+	case "debug":
+		l = slog.LevelDebug
+	case "info":
+		l = slog.LevelInfo
+	default:
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// watchDeadLetters fails a training operation whose enqueue message could
+// not be delivered (its actor was between a stop and a restart), so no
+// caller waits forever.
+func (rt *Runtime) watchDeadLetters() {
+	sub := rt.system.EventStream.Subscribe(func(evt any) {
+		dl, ok := evt.(*actor.DeadLetterEvent)
+		if !ok {
+			return
+		}
+		if m, ok := dl.Message.(*enqueue); ok {
+			m.op.fail(&types.Error{Kind: types.KindClientRestarted, Op: m.op.name,
+				Message: "the training client was restarting when this operation was queued; nothing was sent"})
+		}
+	})
+	rt.deadLetters = &eventSubscription{unsubscribe: func() { rt.system.EventStream.Unsubscribe(sub) }}
+}
+
+func (rt *Runtime) cleanup() {
+	if rt.detachMetrics != nil {
+		rt.detachMetrics()
+	}
+	if rt.deadLetters != nil {
+		rt.deadLetters.unsubscribe()
+	}
+	rt.transports.CloseIdleConnections()
+}
+
+// Telemetry returns the runtime's event bus; attach handlers to it.
+func (rt *Runtime) Telemetry() *telemetry.Bus { return rt.bus }
+
+// Logger returns the runtime's logger.
+func (rt *Runtime) Logger() *slog.Logger { return rt.logger }
+
+// Registry returns the limiter registry.
+func (rt *Runtime) Registry() *registry.Registry { return rt.registry }
+
+// ActorSystem returns the protoactor system, for probes and fault injection.
+func (rt *Runtime) ActorSystem() *actor.ActorSystem { return rt.system }
+
+// Tree returns a snapshot of the supervision tree.
+func (rt *Runtime) Tree(ctx context.Context) (supervisor.Node, error) { return rt.root.Tree(ctx) }
+
+// Done is closed when the runtime has ended (after Stop, or after the root
+// supervisor gave up).
+func (rt *Runtime) Done() <-chan struct{} { return rt.root.Done() }
+
+// Err says why the runtime ended: nil after Stop, the root's reason if it
+// gave up.
+func (rt *Runtime) Err() error { return rt.root.Err() }
+
+// Services returns the running ServiceClients, sorted by name.
+func (rt *Runtime) Services() []*ServiceClient {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	out := make([]*ServiceClient, 0, len(rt.services))
+	for _, s := range rt.services {
+		if s != nil {
+			out = append(out, s)
+		}
+	}
+	sortServices(out)
+	return out
+}
+
+// Stop closes every ServiceClient (failing their queued work with
+// ErrClientStopped), stops the tree in reverse start order and waits for it,
+// or for ctx.
+func (rt *Runtime) Stop(ctx context.Context) error {
+	if !rt.stopped.CompareAndSwap(false, true) {
+		select {
+		case <-rt.root.Done():
+			return nil
+		case <-ctx.Done():
+			return types.CanceledError("stop", context.Cause(ctx))
+		}
+	}
+	var errs []error
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, s := range rt.Services() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.Close(ctx); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("closing %s: %w", s.name, err))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := rt.root.Stop(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	rt.cleanup()
+	return errors.Join(errs...)
+}
+
+// reserveName picks the client's tree name and reserves it.
+func (rt *Runtime) reserveName(cfg resolvedConfig) (string, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.stopped.Load() {
+		return "", &types.Error{Kind: types.KindClientStopped, Op: "new_service_client", Message: "the runtime is stopped"}
+	}
+	name := cfg.name
+	if name == "" {
+		for {
+			rt.nameSeq++
+			name = fmt.Sprintf("%s-%d", cfg.fingerprint[:8], rt.nameSeq)
+			if _, taken := rt.services[name]; !taken {
+				break
+			}
+		}
+	} else if _, taken := rt.services[name]; taken {
+		return "", types.ValidationError("new_service_client", "a ServiceClient named %q already exists", name)
+	}
+	rt.services[name] = nil
+	return name, nil
+}
+
+// releaseName records the client under its name, or frees the name when s
+// is nil.
+func (rt *Runtime) releaseName(name string, s *ServiceClient) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if s == nil {
+		delete(rt.services, name)
+		return
+	}
+	rt.services[name] = s
+}
+
+func (rt *Runtime) forget(s *ServiceClient) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.services[s.name] == s {
+		delete(rt.services, s.name)
+	}
+}

@@ -1,0 +1,261 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/tinkex-go/tinkex/httpclient"
+	"github.com/tinkex-go/tinkex/limiter"
+	"github.com/tinkex-go/tinkex/registry"
+	"github.com/tinkex-go/tinkex/telemetry"
+	"github.com/tinkex-go/tinkex/types"
+)
+
+// Sampling flow-control constants (reference §4.5).
+const (
+	// sampleBackoff is the shared backoff after a 429 on asample, or
+	// sampleBackoffLarge when the prompt estimate exceeds largePromptBytes;
+	// a longer server Retry-After wins.
+	sampleBackoff      = time.Second
+	sampleBackoffLarge = 5 * time.Second
+	largePromptBytes   = 128 << 10
+	// bytesPerToken is the dispatch cost estimate of one prompt token.
+	bytesPerToken = 10
+	// maxPromiseExpiredResubmits is how many times one Sample call resubmits
+	// after its future expired (HTTP 410 on retrieve_future).
+	maxPromiseExpiredResubmits = 1
+)
+
+// SampleOption adjusts one Sample call.
+type SampleOption func(*sampleOptions)
+
+type sampleOptions struct {
+	promptLogprobs bool
+	topk           int
+}
+
+// WithPromptLogprobs asks for the logprob of every prompt token.
+func WithPromptLogprobs() SampleOption { return func(o *sampleOptions) { o.promptLogprobs = true } }
+
+// WithTopkPromptLogprobs asks for the k most likely tokens at every prompt
+// position.
+func WithTopkPromptLogprobs(k int) SampleOption { return func(o *sampleOptions) { o.topk = k } }
+
+// SamplingClient samples from one sampling session (a base model or saved
+// weights). Sample runs entirely on the caller's goroutine: limiter wait,
+// submit, poll, decode — no actor mailbox is involved — so any number of
+// goroutines may sample concurrently. Its actor, sampling:<sampler_id> in
+// the tree, owns the session's lifecycle; a crash of that actor does not
+// disturb calls in flight.
+type SamplingClient struct {
+	svc       *ServiceClient
+	samplerID string
+	baseModel string
+	modelPath string
+	seq       *registry.Counter // next seq_id; durable across actor restarts
+	lim       *limiter.Limiter
+	stopped   atomic.Bool
+	pid       atomic.Pointer[actor.PID]
+}
+
+// SamplerID returns the sampling session id ("<session>:sample:<n>").
+func (s *SamplingClient) SamplerID() string { return s.samplerID }
+
+// BaseModel returns the base model the session was created for, if known.
+func (s *SamplingClient) BaseModel() string { return s.baseModel }
+
+// ModelPath returns the tinker:// weights path the session samples from, if any.
+func (s *SamplingClient) ModelPath() string { return s.modelPath }
+
+// PID returns the client's actor, for fault-injection tests and probes.
+func (s *SamplingClient) PID() *actor.PID { return s.pid.Load() }
+
+// Sample draws numSamples completions of prompt. It blocks until the result
+// arrives or ctx ends, and returns a *types.Error otherwise: KindValidation
+// for bad input (nothing is sent), KindServer for a 5xx (sampling does not
+// auto-retry it), KindRequestFailed when the server failed the request,
+// KindCanceled when ctx ended, KindClientStopped after Close. A 429 is not
+// an error: it sets the config's shared backoff, and the call waits it out
+// and resubmits with a new seq_id.
+func (s *SamplingClient) Sample(ctx context.Context, prompt types.ModelInput, numSamples int, params types.SamplingParams, opts ...SampleOption) (*types.SampleResponse, error) {
+	var o sampleOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	req := types.SampleRequest{
+		SamplingSessionID:  s.samplerID,
+		NumSamples:         numSamples,
+		Prompt:             prompt,
+		SamplingParams:     params,
+		PromptLogprobs:     o.promptLogprobs,
+		TopkPromptLogprobs: o.topk,
+	}
+	return s.sample(ctx, req)
+}
+
+// SampleAsync starts Sample in the background and returns its future. The
+// call is bound to ctx and to the client's lifetime.
+func (s *SamplingClient) SampleAsync(ctx context.Context, prompt types.ModelInput, numSamples int, params types.SamplingParams, opts ...SampleOption) *Future[*types.SampleResponse] {
+	f := NewFuture[*types.SampleResponse]()
+	if !s.svc.goBackground(func() {
+		f.complete(s.Sample(ctx, prompt, numSamples, params, opts...))
+	}) {
+		f.fail(s.svc.stoppedError("sample"))
+	}
+	return f
+}
+
+// ComputeLogprobs returns the logprob of every prompt token; the first is
+// NaN (it has no context). It samples one token with prompt logprobs on.
+func (s *SamplingClient) ComputeLogprobs(ctx context.Context, prompt types.ModelInput) (types.NullableFloats, error) {
+	one := 1
+	params := types.DefaultSamplingParams()
+	params.MaxTokens = &one
+	resp, err := s.sample(ctx, types.SampleRequest{SamplingSessionID: s.samplerID, NumSamples: 1,
+		Prompt: prompt, SamplingParams: params, PromptLogprobs: true})
+	if err != nil {
+		return nil, err
+	}
+	return resp.PromptLogprobs, nil
+}
+
+// ComputeLogprobsAsync starts ComputeLogprobs in the background.
+func (s *SamplingClient) ComputeLogprobsAsync(ctx context.Context, prompt types.ModelInput) *Future[types.NullableFloats] {
+	f := NewFuture[types.NullableFloats]()
+	if !s.svc.goBackground(func() { f.complete(s.ComputeLogprobs(ctx, prompt)) }) {
+		f.fail(s.svc.stoppedError("compute_logprobs"))
+	}
+	return f
+}
+
+func (s *SamplingClient) sample(ctx context.Context, req types.SampleRequest) (resp *types.SampleResponse, err error) {
+	const op = "sample"
+	if s.stopped.Load() || s.svc.stopped.Load() {
+		return nil, s.svc.stoppedError(op)
+	}
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	cost := promptCost(req.Prompt)
+	bus := s.svc.rt.bus
+	var span *telemetry.Span
+	if bus.Enabled(telemetry.SamplingSample+".stop") || bus.Enabled(telemetry.SamplingSample+".exception") {
+		span = bus.StartSpan(telemetry.SamplingSample, map[string]any{
+			telemetry.KeyConfig:    s.svc.cfg.fingerprint,
+			telemetry.KeyBaseURL:   s.svc.cfg.baseURL,
+			telemetry.KeySessionID: s.svc.SessionID(),
+			telemetry.KeySamplerID: s.samplerID,
+		})
+		defer func() {
+			if err != nil {
+				span.Exception(err, nil, map[string]any{telemetry.KeyKind: types.KindOf(err).String()})
+			} else {
+				span.Stop(map[string]float64{"sequences": float64(len(resp.Sequences))}, nil)
+			}
+		}()
+	}
+	ctx, stop := s.svc.bind(ctx)
+	defer stop()
+
+	expired := 0
+	for {
+		reqID, seq, err := s.submit(ctx, &req, cost)
+		if err != nil {
+			return nil, s.svc.translateStop(ctx, op, err)
+		}
+		res, err := s.svc.poller.poll(ctx, pollSpec{
+			op: op, requestType: "Sample", requestID: reqID, proto: true,
+			meta: map[string]any{telemetry.KeySamplerID: s.samplerID, telemetry.KeySeqID: seq},
+		})
+		if err != nil {
+			if errors.Is(err, types.ErrPromiseExpired) && expired < maxPromiseExpiredResubmits {
+				expired++
+				continue
+			}
+			return nil, s.svc.translateStop(ctx, op, err)
+		}
+		out, err := decodeSampleResponse(res.contentType, res.body)
+		res.permit.Release()
+		if err != nil {
+			return nil, withRequestID(err, reqID)
+		}
+		return out, nil
+	}
+}
+
+// submit dispatches one asample under the config's limiter, waiting out and
+// resubmitting after 429s. It returns the future's request id and the
+// seq_id it was sent with.
+func (s *SamplingClient) submit(ctx context.Context, req *types.SampleRequest, cost int64) (string, int64, error) {
+	for {
+		permit, err := s.lim.Acquire(ctx, cost)
+		if err != nil {
+			return "", 0, err
+		}
+		req.SeqID = s.seq.Next()
+		var fut types.UntypedAPIFuture
+		_, err = s.svc.http.Do(ctx, &httpclient.Request{
+			Op:     "sample",
+			Path:   "/api/v1/asample",
+			Body:   req,
+			Header: http.Header{"X-Tinker-Sampling-Backpressure": {"1"}},
+			Policy: httpclient.Policy{Pool: httpclient.PoolSampling, Retry: httpclient.NoAutoRetryPolicy},
+			Into:   httpclient.JSONInto(&fut),
+		})
+		// The slot and bytes are for the submit phase only; they are given
+		// back before any backoff sleep or poll.
+		permit.Release()
+		var e *types.Error
+		if errors.As(err, &e) && e.Kind == types.KindRateLimited {
+			backoff := sampleBackoff
+			if cost > largePromptBytes {
+				backoff = sampleBackoffLarge
+			}
+			if e.RetryAfter > backoff && e.RetryAfter <= httpclient.MaxRetryAfter {
+				backoff = e.RetryAfter
+			}
+			s.lim.ReportRateLimited(backoff)
+			continue
+		}
+		if err != nil {
+			return "", req.SeqID, err
+		}
+		if fut.RequestID == "" {
+			return "", req.SeqID, &types.Error{Kind: types.KindValidation, Op: "sample", Path: "/api/v1/asample",
+				Message: "server answered asample without a request_id"}
+		}
+		return fut.RequestID, req.SeqID, nil
+	}
+}
+
+// promptCost estimates a prompt's dispatch bytes: 10 per text token, the
+// raw size of images and dmel chunks, the location length of pointers.
+func promptCost(m types.ModelInput) int64 {
+	var n int64
+	for _, c := range m.Chunks {
+		switch c := c.(type) {
+		case types.EncodedTextChunk:
+			n += int64(len(c.Tokens)) * bytesPerToken
+		case *types.EncodedTextChunk:
+			n += int64(len(c.Tokens)) * bytesPerToken
+		case types.ImageChunk:
+			n += int64(len(c.Data))
+		case *types.ImageChunk:
+			n += int64(len(c.Data))
+		case types.ImageAssetPointerChunk:
+			n += int64(len(c.Location))
+		case *types.ImageAssetPointerChunk:
+			n += int64(len(c.Location))
+		case types.DmelChunk:
+			n += int64(len(c.Dmel))
+		case *types.DmelChunk:
+			n += int64(len(c.Dmel))
+		}
+	}
+	return n
+}

@@ -1,0 +1,265 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/tinkex-go/tinkex/httpclient"
+	"github.com/tinkex-go/tinkex/telemetry"
+	"github.com/tinkex-go/tinkex/types"
+)
+
+// Session timing (reference §3.3).
+const (
+	DefaultHeartbeatInterval = 10 * time.Second
+	heartbeatTimeout         = 10 * time.Second
+	heartbeatWarnAfter       = 120 * time.Second
+	dynamicConfigTimeout     = 10 * time.Second
+)
+
+// sessionState is the part of a ServiceClient's session that outlives the
+// session actor: the id, the server config, the telemetry batcher.
+type sessionState struct {
+	ready chan struct{} // closed once established or failed
+
+	mu        sync.Mutex
+	done      bool
+	sessionID string
+	cfg       types.ClientConfigResponse
+	failure   error
+	batcher   *telemetry.Batcher
+	detach    func()
+
+	heartbeatsOK     atomic.Int64
+	heartbeatsFailed atomic.Int64
+}
+
+func (st *sessionState) init() {
+	st.ready = make(chan struct{})
+	st.cfg = types.DefaultClientConfig()
+}
+
+func (st *sessionState) id() string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.sessionID
+}
+
+func (st *sessionState) clientConfig() types.ClientConfigResponse {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.cfg
+}
+
+func (st *sessionState) established() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.done && st.failure == nil
+}
+
+func (st *sessionState) err() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.failure
+}
+
+func (st *sessionState) finish(id string, cfg types.ClientConfigResponse, err error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.done {
+		return
+	}
+	st.done, st.sessionID, st.cfg, st.failure = true, id, cfg, err
+	close(st.ready)
+}
+
+func (st *sessionState) closeTelemetry(ctx context.Context) error {
+	st.mu.Lock()
+	b, detach := st.batcher, st.detach
+	st.batcher, st.detach = nil, nil
+	st.mu.Unlock()
+	if detach != nil {
+		detach()
+	}
+	if b == nil {
+		return nil
+	}
+	return b.Close(ctx)
+}
+
+// sessionActor is the first child of a service subtree. On start it
+// establishes the session (once per ServiceClient: a restarted session
+// actor reuses it) and then sends heartbeats. All I/O runs on a goroutine
+// it owns and cancels when it stops or restarts.
+type sessionActor struct {
+	svc    *ServiceClient
+	cancel context.CancelFunc
+}
+
+func (a *sessionActor) Receive(ctx actor.Context) {
+	switch ctx.Message().(type) {
+	case *actor.Started:
+		runCtx, cancel := context.WithCancel(a.svc.ctx)
+		a.cancel = cancel
+		svc := a.svc
+		if !svc.goBackground(func() { svc.runSession(runCtx) }) {
+			cancel()
+		}
+	case *actor.Restarting, *actor.Stopping:
+		if a.cancel != nil {
+			a.cancel()
+		}
+	default:
+		handleCommon(ctx, "session", a.svc.SessionID())
+	}
+}
+
+func (s *ServiceClient) runSession(ctx context.Context) {
+	if !s.session.established() {
+		id, cfg, err := s.establish(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.session.finish("", cfg, err)
+			}
+			return
+		}
+		s.startTelemetry(id)
+		s.session.finish(id, cfg, nil)
+	}
+	s.heartbeat(ctx, s.session.id())
+}
+
+// establish runs the start-up sequence: client/config, dynamic_config,
+// create_session.
+func (s *ServiceClient) establish(ctx context.Context) (string, types.ClientConfigResponse, error) {
+	cfg := types.DefaultClientConfig()
+	if _, err := s.http.Do(ctx, &httpclient.Request{Op: "client_config", Path: "/api/v1/client/config",
+		Body:   types.ClientConfigRequest{SDKVersion: types.ProtocolVersion},
+		Policy: httpclient.Policy{Pool: httpclient.PoolSession}, Into: httpclient.JSONInto(&cfg)}); err != nil {
+		return "", cfg, err
+	}
+	if cfg.PJWTAuthEnabled {
+		return "", cfg, types.ValidationError("client_config",
+			"the server requires JWT credential exchange (pjwt_auth_enabled), which this version of tinkex does not implement; pass a JWT (eyJ…) as the API key instead")
+	}
+	var dyn types.DynamicConfigResponse
+	if _, err := s.http.Do(ctx, &httpclient.Request{Op: "dynamic_config", Path: "/api/v1/client/dynamic_config",
+		Body: types.DynamicConfigRequest{SDKVersion: types.ProtocolVersion},
+		Policy: httpclient.Policy{Pool: httpclient.PoolSession, MaxRetries: httpclient.Retries(0),
+			Timeout: dynamicConfigTimeout}, Into: httpclient.JSONInto(&dyn)}); err != nil {
+		if types.KindOf(err) == types.KindCanceled {
+			return "", cfg, err
+		}
+		var e *types.Error
+		if !errors.As(err, &e) || e.StatusCode != 404 {
+			s.rt.logger.Warn("tinkex: dynamic config unavailable, using defaults", "service", s.name, "error", err)
+		}
+	}
+	md := make(map[string]any, len(s.cfg.userMetadata))
+	for k, v := range s.cfg.userMetadata {
+		md[k] = v
+	}
+	req := types.CreateSessionRequest{Tags: s.cfg.tags, UserMetadata: md,
+		SDKVersion: types.ProtocolVersion, ProjectID: s.cfg.projectID}
+	var resp types.CreateSessionResponse
+	if _, err := s.http.Do(ctx, &httpclient.Request{Op: "create_session", Path: "/api/v1/create_session",
+		Body: req, Policy: httpclient.Policy{Pool: httpclient.PoolSession}, Into: httpclient.JSONInto(&resp)}); err != nil {
+		return "", cfg, err
+	}
+	if err := resp.Validate(); err != nil {
+		return "", cfg, err
+	}
+	if resp.InfoMessage != "" {
+		s.rt.logger.Info("tinkex: server: "+resp.InfoMessage, "service", s.name)
+	}
+	if resp.WarningMessage != "" {
+		s.rt.logger.Warn("tinkex: server: "+resp.WarningMessage, "service", s.name)
+	}
+	if resp.ErrorMessage != "" {
+		s.rt.logger.Error("tinkex: server: "+resp.ErrorMessage, "service", s.name)
+	}
+	return resp.SessionID, cfg, nil
+}
+
+// startTelemetry starts the server-side telemetry batcher of the session,
+// when enabled, and bridges this config's bus events into it.
+func (s *ServiceClient) startTelemetry(sessionID string) {
+	if !s.cfg.telemetry {
+		return
+	}
+	send := func(ctx context.Context, req *types.TelemetrySendRequest) error {
+		_, err := s.http.Do(ctx, &httpclient.Request{Op: "telemetry", Path: "/api/v1/telemetry", Body: req,
+			Policy: httpclient.Policy{Pool: httpclient.PoolTelemetry, MaxRetries: httpclient.Retries(3)}})
+		return err
+	}
+	b, err := telemetry.NewBatcher(sessionID, send, telemetry.WithBatcherClock(s.rt.clock),
+		telemetry.WithBatcherLogger(s.rt.logger))
+	if err != nil {
+		s.rt.logger.Warn("tinkex: server telemetry disabled", "service", s.name, "error", err)
+		return
+	}
+	b.SessionStart()
+	fp := s.cfg.fingerprint
+	detach, err := b.Bridge(s.rt.bus, telemetry.BridgeOptions{
+		ID: "tinkex.server-telemetry/" + s.name,
+		Map: func(ev telemetry.Event) (types.TelemetryEvent, bool) {
+			if ev.Metadata[telemetry.KeyConfig] != fp && ev.Metadata[telemetry.KeySessionID] != sessionID {
+				return types.TelemetryEvent{}, false
+			}
+			return telemetry.ServerEvent(ev)
+		},
+	})
+	if err != nil {
+		s.rt.logger.Warn("tinkex: server telemetry bridge failed", "service", s.name, "error", err)
+	}
+	s.session.mu.Lock()
+	s.session.batcher, s.session.detach = b, detach
+	s.session.mu.Unlock()
+}
+
+// heartbeat sends session_heartbeat every interval until ctx ends. Failures
+// are counted, and logged once they have lasted heartbeatWarnAfter.
+func (s *ServiceClient) heartbeat(ctx context.Context, sessionID string) {
+	var failingSince time.Time
+	warned := false
+	for {
+		t := s.rt.clock.NewTimer(s.rt.heartbeatInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+		_, err := s.http.Do(ctx, &httpclient.Request{Op: "session_heartbeat", Path: "/api/v1/session_heartbeat",
+			Body: types.SessionHeartbeatRequest{SessionID: sessionID},
+			Policy: httpclient.Policy{Pool: httpclient.PoolSession, MaxRetries: httpclient.Retries(0),
+				Timeout: heartbeatTimeout}})
+		switch {
+		case err == nil:
+			s.session.heartbeatsOK.Add(1)
+			if warned {
+				s.rt.logger.Info("tinkex: heartbeats recovered", "service", s.name)
+			}
+			failingSince, warned = time.Time{}, false
+		case ctx.Err() != nil:
+			return
+		default:
+			s.session.heartbeatsFailed.Add(1)
+			now := s.rt.clock.Now()
+			if failingSince.IsZero() {
+				failingSince = now
+			}
+			if !warned && now.Sub(failingSince) >= heartbeatWarnAfter {
+				warned = true
+				s.rt.logger.Warn(fmt.Sprintf("tinkex: session heartbeats have failed for %s", now.Sub(failingSince).Round(time.Second)),
+					"service", s.name, "error", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,249 @@
+package actors
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/tinkex-go/tinkex/registry"
+	"github.com/tinkex-go/tinkex/telemetry"
+	"github.com/tinkex-go/tinkex/types"
+)
+
+// TrainingClient trains one LoRA model. Every operation returns a *Future at
+// once; the client's actor (training:<model_id> in the tree) submits the
+// operations one at a time in call order, each with the next seq_id
+// (starting at 1), and moves on as soon as the server has accepted a submit
+// — it does not wait for results, so an OptimStep queued behind a
+// ForwardBackward is sent before the ForwardBackward's result arrives.
+//
+// If the actor crashes, operations not yet submitted fail with
+// ErrClientRestarted; submitted ones keep polling and complete normally; the
+// restarted actor continues the seq_ids without a gap. After Close every
+// pending operation fails with ErrClientStopped.
+type TrainingClient struct {
+	svc       *ServiceClient
+	modelID   string
+	baseModel string
+	seq       *registry.Counter // next seq_id; durable across actor restarts
+	// turn is held by the goroutine submitting an operation. It outlives
+	// actor restarts, so a restarted actor's first submit waits for its
+	// predecessor's last one and the server still sees seq_ids in order.
+	turn chan struct{}
+
+	mu      sync.Mutex
+	pending map[*trainingOp]struct{} // called, not yet submitted
+	stopped atomic.Bool
+	pid     atomic.Pointer[actor.PID]
+}
+
+// ModelID returns the model id ("<session>:train:<n>").
+func (t *TrainingClient) ModelID() string { return t.modelID }
+
+// BaseModel returns the base model name, when known.
+func (t *TrainingClient) BaseModel() string { return t.baseModel }
+
+// PID returns the client's actor, for fault-injection tests and probes.
+func (t *TrainingClient) PID() *actor.PID { return t.pid.Load() }
+
+// NextSeqID returns the seq_id the next submitted operation will carry.
+func (t *TrainingClient) NextSeqID() int64 { return t.seq.Peek() }
+
+// trainingOp is one queued operation.
+type trainingOp struct {
+	name        string // e.g. forward_backward
+	requestType string // X-Tinker-Request-Type
+	ctx         context.Context
+	seqs        int // seq_ids it needs (chunks)
+	// run submits with the given seq_ids; it returns once the server has
+	// accepted every submit, with a function that polls and completes the
+	// future (run in the same goroutine, after the actor was told).
+	run        func(ctx context.Context, seqs []int64) (poll func(), err error)
+	fail       func(err error) bool
+	isDone     func() bool
+	dispatched bool // set on the actor's goroutine
+}
+
+// enqueueOp registers op and hands it to the actor. It fails op at once if
+// the client is stopped.
+func (t *TrainingClient) enqueueOp(op *trainingOp) {
+	t.mu.Lock()
+	if t.stopped.Load() || t.svc.stopped.Load() {
+		t.mu.Unlock()
+		op.fail(t.svc.stoppedError(op.name))
+		return
+	}
+	t.pending[op] = struct{}{}
+	pid := t.pid.Load()
+	t.mu.Unlock()
+	t.svc.rt.system.Root.Send(pid, &enqueue{op: op})
+}
+
+// failPending fails every operation not yet submitted with err.
+func (t *TrainingClient) failPending(err func(op string) error) {
+	t.mu.Lock()
+	ops := make([]*trainingOp, 0, len(t.pending))
+	for op := range t.pending {
+		if !op.dispatched {
+			ops = append(ops, op)
+			delete(t.pending, op)
+		}
+	}
+	t.mu.Unlock()
+	for _, op := range ops {
+		op.fail(err(op.name))
+	}
+}
+
+func (t *TrainingClient) forget(op *trainingOp) {
+	t.mu.Lock()
+	delete(t.pending, op)
+	t.mu.Unlock()
+}
+
+// Messages of the training actor.
+type (
+	enqueue   struct{ op *trainingOp }
+	submitted struct{ op *trainingOp }
+)
+
+// trainingActor owns the submit queue of one TrainingClient. It never does
+// I/O: each submit runs in a goroutine that reports back with submitted.
+type trainingActor struct {
+	tc       *TrainingClient
+	queue    []*trainingOp
+	inflight *trainingOp
+}
+
+func (a *trainingActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		a.tc.pid.Store(ctx.Self())
+	case *enqueue:
+		if m.op.isDone() {
+			a.tc.forget(m.op)
+			return
+		}
+		a.queue = append(a.queue, m.op)
+		a.dispatch(ctx)
+	case *submitted:
+		if a.inflight == m.op {
+			a.inflight = nil
+		}
+		a.dispatch(ctx)
+	case *actor.Restarting:
+		a.tc.failPending(func(op string) error {
+			return &types.Error{Kind: types.KindClientRestarted, Op: op,
+				Message: "the training client restarted before this operation was submitted; nothing was sent"}
+		})
+	case *actor.Stopping:
+		a.tc.failPending(a.tc.svc.stoppedError)
+	default:
+		handleCommon(ctx, "training", a.tc.modelID)
+	}
+}
+
+func (a *trainingActor) dispatch(ctx actor.Context) {
+	for a.inflight == nil && len(a.queue) > 0 {
+		op := a.queue[0]
+		a.queue = a.queue[1:]
+		if op.isDone() {
+			a.tc.forget(op)
+			continue
+		}
+		if err := op.ctx.Err(); err != nil {
+			a.tc.forget(op)
+			op.fail(types.CanceledError(op.name, context.Cause(op.ctx)))
+			continue
+		}
+		a.tc.mu.Lock()
+		op.dispatched = true
+		delete(a.tc.pending, op)
+		a.tc.mu.Unlock()
+		a.inflight = op
+		self := ctx.Self()
+		root := ctx.ActorSystem().Root
+		tc := a.tc
+		if !tc.svc.goBackground(func() { tc.submit(op, func() { root.Send(self, &submitted{op: op}) }) }) {
+			op.fail(tc.svc.stoppedError(op.name))
+			a.inflight = nil
+		}
+	}
+}
+
+// submit runs on a background goroutine: it waits for the turn, takes the
+// seq_ids, submits, tells the actor, then polls.
+func (t *TrainingClient) submit(op *trainingOp, told func()) {
+	ctx, stop := t.svc.bind(op.ctx)
+	defer stop()
+	select {
+	case t.turn <- struct{}{}:
+	case <-ctx.Done():
+		told()
+		op.fail(t.svc.translateStop(ctx, op.name, types.CanceledError(op.name, context.Cause(ctx))))
+		return
+	}
+	seqs := make([]int64, op.seqs)
+	for i := range seqs {
+		seqs[i] = t.seq.Next()
+	}
+	poll, err := op.run(ctx, seqs)
+	<-t.turn
+	told()
+	if err != nil {
+		op.fail(t.svc.translateStop(ctx, op.name, err))
+		return
+	}
+	poll()
+}
+
+// trainingSpan starts the span of one training operation.
+func (t *TrainingClient) trainingSpan(op string) *telemetry.Span {
+	bus := t.svc.rt.bus
+	prefix := telemetry.TrainingPrefix + op
+	if !bus.Enabled(prefix+".stop") && !bus.Enabled(prefix+".exception") && !bus.Enabled(prefix+".start") {
+		return nil
+	}
+	return bus.StartSpan(prefix, map[string]any{
+		telemetry.KeyConfig:    t.svc.cfg.fingerprint,
+		telemetry.KeyBaseURL:   t.svc.cfg.baseURL,
+		telemetry.KeySessionID: t.svc.SessionID(),
+		telemetry.KeyModelID:   t.modelID,
+		telemetry.KeyOp:        op,
+	})
+}
+
+// newOp builds a queued operation whose future completes with a *T. run
+// submits with the seq_ids and returns the poll step, which must end by
+// calling finish.
+func newOp[T any](t *TrainingClient, ctx context.Context, name, requestType string, seqs int,
+	run func(ctx context.Context, seqs []int64, f *Future[*T], finish func(*T, error)) (poll func(), err error)) (*trainingOp, *Future[*T]) {
+	f := NewFuture[*T]()
+	span := t.trainingSpan(name)
+	finish := func(v *T, err error) {
+		if !f.complete(v, err) || span == nil {
+			return
+		}
+		if err != nil {
+			span.Exception(err, nil, map[string]any{telemetry.KeyKind: types.KindOf(err).String()})
+		} else {
+			span.Stop(nil, nil)
+		}
+	}
+	op := &trainingOp{
+		name: name, requestType: requestType, ctx: ctx, seqs: seqs,
+		isDone: func() bool {
+			select {
+			case <-f.Done():
+				return true
+			default:
+				return false
+			}
+		},
+		fail: func(err error) bool { finish(nil, err); return true },
+		run:  func(ctx context.Context, seqs []int64) (func(), error) { return run(ctx, seqs, f, finish) },
+	}
+	return op, f
+}

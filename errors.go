@@ -1,0 +1,42 @@
+package tinkex
+
+import "github.com/tinkex-go/tinkex/types"
+
+// Error is the one error type tinkex returns; see types.Error.
+type Error = types.Error
+
+// ErrorKind classifies an Error; each kind is also a sentinel for errors.Is.
+type ErrorKind = types.Kind
+
+// Category is the server-reported failure category of a request.
+type Category = types.Category
+
+// Sentinels for errors.Is.
+var (
+	ErrRateLimited     = types.ErrRateLimited
+	ErrServer          = types.ErrServer
+	ErrUser            = types.ErrUser
+	ErrConnection      = types.ErrConnection
+	ErrTimeout         = types.ErrTimeout
+	ErrPromiseExpired  = types.ErrPromiseExpired
+	ErrRequestFailed   = types.ErrRequestFailed
+	ErrValidation      = types.ErrValidation
+	ErrCanceled        = types.ErrCanceled
+	ErrClientStopped   = types.ErrClientStopped
+	ErrClientRestarted = types.ErrClientRestarted
+	ErrConflict        = types.ErrConflict
+)
+
+// Failure categories.
+const (
+	CategoryUnknown = types.CategoryUnknown
+	CategoryServer  = types.CategoryServer
+	CategoryUser    = types.CategoryUser
+)
+
+// IsUserError reports whether err is the caller's to fix (a 4xx, a request
+// failed with category user, or bad input): retrying cannot help.
+func IsUserError(err error) bool { return types.IsUserError(err) }
+
+// IsRetryable reports whether trying the same operation again may succeed.
+func IsRetryable(err error) bool { return types.IsRetryable(err) }

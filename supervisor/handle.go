@@ -248,7 +248,10 @@ func (h *Supervisor) call(ctx context.Context, op string, msg any) (any, error) 
 
 // callTimeout sends msg with a private reply process as sender and waits for
 // the reply, ctx or the timeout. Unlike a Future, it needs no goroutine, so
-// nothing outlives the call when ctx ends.
+// nothing outlives the call when ctx ends. Like OTP's gen:call it monitors the
+// supervisor (a Watch), because protoactor drops the messages still queued
+// when an actor stops: a call racing with the end of the supervisor fails at
+// once with ErrStopped instead of waiting for its timeout.
 func (h *Supervisor) callTimeout(ctx context.Context, op string, msg any, timeout time.Duration) (any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, types.CanceledError("supervisor."+op, err)
@@ -260,6 +263,9 @@ func (h *Supervisor) callTimeout(ctx context.Context, op string, msg any, timeou
 		return nil, stoppedError(op, errors.New("cannot register a reply process"))
 	}
 	defer reg.Remove(self)
+	target, _ := reg.Get(h.pid)
+	target.SendSystemMessage(h.pid, &actor.Watch{Watcher: self})
+	defer target.SendSystemMessage(h.pid, &actor.Unwatch{Watcher: self})
 	h.system.Root.RequestWithCustomSender(h.pid, msg, self)
 	t := time.NewTimer(timeout)
 	defer t.Stop()
@@ -268,7 +274,7 @@ func (h *Supervisor) callTimeout(ctx context.Context, op string, msg any, timeou
 		switch m := m.(type) {
 		case *reply:
 			return m.value, m.err
-		case *actor.DeadLetterResponse:
+		case *actor.DeadLetterResponse, *actor.Terminated:
 			return nil, stoppedError(op, fmt.Errorf("%w: supervisor %s is gone", ErrStopped, h.pid.Id))
 		}
 		return nil, stoppedError(op, fmt.Errorf("%w: unexpected reply %T", ErrStopped, m))
@@ -280,7 +286,8 @@ func (h *Supervisor) callTimeout(ctx context.Context, op string, msg any, timeou
 	}
 }
 
-// replyProcess receives the single reply of a call.
+// replyProcess receives the single reply of a call, or the Terminated of the
+// supervisor it watches.
 type replyProcess struct{ ch chan any }
 
 func (p *replyProcess) SendUserMessage(_ *actor.PID, m any) {
@@ -291,5 +298,12 @@ func (p *replyProcess) SendUserMessage(_ *actor.PID, m any) {
 	}
 }
 
-func (p *replyProcess) SendSystemMessage(*actor.PID, any) {}
+func (p *replyProcess) SendSystemMessage(_ *actor.PID, m any) {
+	if t, ok := m.(*actor.Terminated); ok {
+		select {
+		case p.ch <- t:
+		default:
+		}
+	}
+}
 func (p *replyProcess) Stop(*actor.PID)                   {}

@@ -79,6 +79,15 @@ func (s *Server) complete(f *future, v any, err error) {
 	close(f.done)
 }
 
+// fail makes f a failed future, replacing a result it may already have.
+func (s *Server) fail(f *future, err error) {
+	if !f.finished {
+		s.complete(f, nil, err)
+		return
+	}
+	f.value, f.errMsg, f.category = nil, err.Error(), errCategory(err)
+}
+
 // sweep forgets expired futures, at most once a second. Under mu.
 func (s *Server) sweep() {
 	now := s.now()
@@ -161,7 +170,7 @@ func (c *call) retrieveFuture() reply {
 	_, expired := s.store.tomb[id]
 	hold := s.cfg.hold
 	if f != nil && c.fault != nil && c.fault.f.FutureError != "" {
-		s.complete(f, nil, &opError{msg: c.fault.f.FutureError, category: c.fault.f.Category})
+		s.fail(f, &opError{msg: c.fault.f.FutureError, category: c.fault.f.Category})
 	}
 	s.mu.Unlock()
 	switch {

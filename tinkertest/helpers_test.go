@@ -163,3 +163,5 @@ func (c *tc) sampler(sid string, n int) string {
 		"base_model": "meta-llama/Llama-3.2-1B", "type": "create_sampling_session"})
 	return m["sampling_session_id"].(string)
 }
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

@@ -12,13 +12,16 @@ import (
 // fields the handler learns later (status, ids) are filled when it answers,
 // so a long-poll still in flight has Status 0.
 type Entry struct {
-	Index          uint64 // arrival number, from 1
-	Time           time.Time
-	Method         string
-	Path           string // URL path as sent (escaped)
-	Query          string
-	Endpoint       string      // route name (Endpoint* constants); "" for unknown routes
-	KeyFingerprint string      // types.KeyFingerprint of the caller; "" if unauthenticated
+	Index    uint64 // arrival number, from 1
+	Time     time.Time
+	Method   string
+	Path     string // URL path as sent (escaped)
+	Query    string
+	Endpoint string // route name (Endpoint* constants); "" for unknown routes
+	// KeyFingerprint identifies the caller: the fingerprint of the key a JWT
+	// was issued for, else of the X-API-Key sent (even if refused); "" when
+	// no key was sent.
+	KeyFingerprint string
 	Header         http.Header // request headers; X-API-Key replaced by its fingerprint
 	Body           any         // decoded JSON body (generic), or a summary of a protobuf body
 	Status         int         // response status
@@ -43,13 +46,15 @@ type requestLog struct {
 
 func (l *requestLog) begin(now time.Time, r *http.Request) *Entry {
 	h := r.Header.Clone()
+	fp := ""
 	if k := h.Get("X-API-Key"); k != "" {
-		h.Set("X-API-Key", types.KeyFingerprint(k))
+		fp = types.KeyFingerprint(k)
+		h.Set("X-API-Key", fp)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.next++
-	e := &Entry{Index: l.next, Time: now, Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Header: h}
+	e := &Entry{Index: l.next, Time: now, Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Header: h, KeyFingerprint: fp}
 	l.entries = append(l.entries, e)
 	if l.limit > 0 && len(l.entries) > l.limit {
 		n := len(l.entries) - l.limit

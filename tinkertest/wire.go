@@ -111,6 +111,9 @@ func (o *object) integer(f string, required bool) (int64, bool) {
 
 func jsonInt(v json.RawMessage) (int64, error) {
 	s := strings.TrimSpace(string(v))
+	if s == "" || s[0] != '-' && (s[0] < '0' || s[0] > '9') {
+		return 0, fmt.Errorf("must be an integer, got %s", s)
+	}
 	var n json.Number
 	if err := json.Unmarshal([]byte(s), &n); err != nil {
 		return 0, fmt.Errorf("must be an integer")

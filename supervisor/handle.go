@@ -306,4 +306,4 @@ func (p *replyProcess) SendSystemMessage(_ *actor.PID, m any) {
 		}
 	}
 }
-func (p *replyProcess) Stop(*actor.PID)                   {}
+func (p *replyProcess) Stop(*actor.PID) {}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestRunPrintsURLAndStops(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	errc := make(chan error, 1)
+	go func() {
+		errc <- run(ctx, []string{"-addr", "127.0.0.1:0", "-keys", "tml-only", "-hold", "10ms"}, pw, io.Discard)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	require.NoError(t, err)
+	base := strings.TrimSpace(line)
+	require.True(t, strings.HasPrefix(base, "http://127.0.0.1:"), base)
+
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr}
+	res, err := hc.Get(base + "/api/v1/healthz")
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/get_server_capabilities", nil)
+	req.Header.Set("X-API-Key", "tml-other")
+	res, err = hc.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, res.StatusCode, "-keys restricts the accepted keys")
+
+	cancel()
+	require.NoError(t, <-errc)
+	_, err = hc.Get(base + "/api/v1/healthz")
+	assert.Error(t, err, "stopped")
+}
+
+func TestRunRejectsBadFlags(t *testing.T) {
+	assert.Error(t, run(context.Background(), []string{"-nope"}, io.Discard, io.Discard))
+	assert.Error(t, run(context.Background(), []string{"-addr", "not-an-addr"}, io.Discard, io.Discard))
+}

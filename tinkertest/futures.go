@@ -179,6 +179,7 @@ func (c *call) retrieveFuture() reply {
 	case f == nil || f.owner != c.owner:
 		return detailReply(http.StatusNotFound, "Future %s not found", id)
 	}
+	c.note(func(e *Entry) { e.RequestType = f.requestType })
 	if !c.awaitFuture(f, hold) {
 		return okJSON(map[string]string{"type": "try_again", "request_id": id, "queue_state": "active"})
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -54,8 +55,17 @@ func (r resp) json(t *testing.T) map[string]any {
 
 func (c *tc) do(method, endpoint string, body []byte, hdr map[string]string) resp {
 	c.t.Helper()
-	req, err := http.NewRequest(method, c.srv.URL()+"/api/v1/"+endpoint, bytes.NewReader(body))
+	r, err := c.try(method, endpoint, body, hdr)
 	require.NoError(c.t, err)
+	return r
+}
+
+// try is do without assertions, for use off the test goroutine.
+func (c *tc) try(method, endpoint string, body []byte, hdr map[string]string) (resp, error) {
+	req, err := http.NewRequest(method, c.srv.URL()+"/api/v1/"+endpoint, bytes.NewReader(body))
+	if err != nil {
+		return resp{}, err
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -66,11 +76,12 @@ func (c *tc) do(method, endpoint string, body []byte, hdr map[string]string) res
 		req.Header.Set(k, v)
 	}
 	res, err := c.http.Do(req)
-	require.NoError(c.t, err)
+	if err != nil {
+		return resp{}, err
+	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
-	require.NoError(c.t, err)
-	return resp{status: res.StatusCode, header: res.Header, body: b}
+	return resp{status: res.StatusCode, header: res.Header, body: b}, err
 }
 
 func (c *tc) post(endpoint string, body any) resp {
@@ -165,3 +176,7 @@ func (c *tc) sampler(sid string, n int) string {
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+type atomicCounter struct{ n atomic.Int64 }
+
+func (c *atomicCounter) next() int64 { return c.n.Add(1) - 1 }

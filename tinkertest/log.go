@@ -33,7 +33,12 @@ type Entry struct {
 	SeqID          int64 // seq_id, model_seq_id or sampling_session_seq_id as sent
 	HasSeqID       bool
 	RequestID      string // future id answered (submits) or asked for (retrieve_future)
-	Duplicate      bool   // a resubmission answered with the existing future
+	// RequestType is the polled future's kind on retrieve_future
+	// (CreateModel, LoadWeights, Forward, ForwardBackward, OptimStep,
+	// SaveWeights, SaveWeightsForSampler, Sample, UnloadModel), to compare
+	// with the X-Tinker-Request-Type header the client sent.
+	RequestType string
+	Duplicate   bool // a resubmission answered with the existing future
 }
 
 type requestLog struct {

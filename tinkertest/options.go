@@ -41,6 +41,7 @@ type config struct {
 	listener         net.Listener
 	now              func() time.Time
 	rateLimits       []RateLimit
+	tls              bool
 }
 
 func defaultConfig() config {
@@ -130,3 +131,9 @@ func WithNow(now func() time.Time) Option { return func(c *config) { c.now = now
 func WithRateLimit(rl RateLimit) Option {
 	return func(c *config) { c.rateLimits = append(c.rateLimits, rl) }
 }
+
+// WithTLS serves HTTPS with HTTP/2 (as the production service does) on a
+// self-signed certificate; use Server.Client() or its transport to trust it.
+// Under HTTP/2 the Reset, DropResponse and Truncate faults reset the stream
+// instead of the connection.
+func WithTLS() Option { return func(c *config) { c.tls = true } }

@@ -66,7 +66,12 @@ func NewServer(opts ...Option) *Server {
 		_ = h.Listener.Close()
 		h.Listener = cfg.listener
 	}
-	h.Start()
+	if cfg.tls {
+		h.EnableHTTP2 = true
+		h.StartTLS()
+	} else {
+		h.Start()
+	}
 	s.http = h
 	return s
 }
@@ -74,6 +79,11 @@ func NewServer(opts ...Option) *Server {
 // URL is the base URL to give a client, e.g. "http://127.0.0.1:41234"; the
 // API lives under URL()+"/api/v1/".
 func (s *Server) URL() string { return s.http.URL }
+
+// Client returns an *http.Client that trusts the server's certificate
+// (WithTLS) and talks HTTP/2 to it; without TLS it is a plain client. Its
+// connections are closed by Close.
+func (s *Server) Client() *http.Client { return s.http.Client() }
 
 // Close wakes every long-poll in flight, stops pending work and shuts the
 // server down, waiting for handlers to return. Futures never complete after

@@ -268,6 +268,10 @@ func equalInts(a, b []int64) bool {
 	return true
 }
 
+// MaxDatumsPerRecord bounds the datum count of one decoded ArrayRecord, so a
+// tiny hostile body cannot claim billions of datums.
+const MaxDatumsPerRecord = 1 << 20
+
 // DefaultLossFnOutputType is the output type reported when the server sends none.
 const DefaultLossFnOutputType = "ArrayRecord"
 
@@ -278,7 +282,8 @@ const DefaultLossFnOutputType = "ArrayRecord"
 // widened (BFLOAT16 → float32 by a 16-bit shift, INT32 → int64) and each
 // datum's shape is [n/prod(trailing_shape), trailing_shape...]. A record's
 // datum count is num_datums, or the offsets of its first field (by name)
-// when that is 0. Records are concatenated in order.
+// when that is 0 (at most MaxDatumsPerRecord). A record without fields gives
+// datums whose LossFnOutput is nil. Records are concatenated in order.
 //
 // Malformed bytes, offsets that decrease, leave the data, are not multiples
 // of the item size or disagree in count, values that do not fill the
@@ -302,7 +307,7 @@ func DecodeForwardBackwardOutput(b []byte) (ForwardBackwardOutput, error) {
 		out.Metrics[k] = v
 	}
 	for ri, rec := range m.LossFnOutputs {
-		datums, err := decodeArrayRecord(rec, len(b))
+		datums, err := decodeArrayRecord(rec)
 		if err != nil {
 			return ForwardBackwardOutput{}, fmt.Errorf("loss_fn_outputs[%d]: %w", ri, err)
 		}
@@ -311,7 +316,7 @@ func DecodeForwardBackwardOutput(b []byte) (ForwardBackwardOutput, error) {
 	return out, nil
 }
 
-func decodeArrayRecord(rec *tinkerpb.ArrayRecord, bodyLen int) ([]LossFnOutput, error) {
+func decodeArrayRecord(rec *tinkerpb.ArrayRecord) ([]LossFnOutput, error) {
 	const op = "forward_backward_output"
 	keys := make([]string, 0, len(rec.Fields))
 	for k := range rec.Fields {
@@ -328,12 +333,14 @@ func decodeArrayRecord(rec *tinkerpb.ArrayRecord, bodyLen int) ([]LossFnOutput, 
 			n = 0
 		}
 	}
-	if n > int64(bodyLen) {
-		return nil, ValidationError(op, "num_datums %d exceeds what the body can hold", n)
+	if n > MaxDatumsPerRecord {
+		return nil, ValidationError(op, "num_datums %d is above the limit %d", n, MaxDatumsPerRecord)
 	}
 	outs := make([]LossFnOutput, n)
-	for i := range outs {
-		outs[i] = LossFnOutput{}
+	if len(keys) > 0 {
+		for i := range outs {
+			outs[i] = LossFnOutput{}
+		}
 	}
 	for _, key := range keys {
 		bt := rec.Fields[key]

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -218,4 +219,48 @@ func TestCallsHonourContextAndNestedStop(t *testing.T) {
 	root, err := sup.CountChildren(testCtx(t))
 	require.NoError(t, err)
 	assert.Equal(t, Counts{Specs: 1, Active: 1, Supervisors: 1}, root)
+}
+
+func TestPropsSpec(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	props := actor.PropsFromProducer(func() actor.Actor { return &probe{name: "p", rec: rec} })
+	sup := startRoot(t, sys, OneForOne, []Spec{{ID: "p", Props: props}})
+	mark := rec.mark()
+	send(sys, pidOf(t, sup, "p"), crash{value: "boom"})
+	rec.waitFor(t, mark, "p:Started", 1)
+	synced(t, sup)
+	assert.Equal(t, []string{"p:Restarting", "p:Started"}, rec.since(mark))
+}
+
+func TestStartCanceledWhileChildrenStart(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	entered, release := make(chan struct{}), make(chan struct{})
+	slow := Spec{ID: "slow", Start: func() actor.Actor {
+		return &slowStarter{probe: probe{name: "slow", rec: rec}, entered: entered, release: release}
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-entered
+		cancel()
+	}()
+	_, err := Start(ctx, sys, "root", OneForOne, []Spec{slow})
+	assert.ErrorIs(t, err, types.ErrCanceled)
+	close(release)
+	rec.waitFor(t, 0, "slow:Stopped", 1) // the half-started tree shuts itself down
+}
+
+// slowStarter blocks in Started until released.
+type slowStarter struct {
+	probe
+	entered, release chan struct{}
+}
+
+func (s *slowStarter) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(*actor.Started); ok {
+		close(s.entered)
+		<-s.release
+	}
+	s.probe.Receive(ctx)
 }

@@ -178,3 +178,20 @@ func TestRestartThatFailsToStartCountsAndEscalates(t *testing.T) {
 	assert.ErrorIs(t, sup.Err(), ErrIntensityExceeded)
 	assert.Equal(t, 4, starts, "the first start, then 3 restarts allowed, each failing in Started")
 }
+
+func TestTransientSupervisorThatGaveUpIsNotRestarted(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	inner := Sub("inner", OneForOne, workers(rec, "w"), WithIntensity(0, time.Second))
+	inner.Restart = Transient
+	sup := startRoot(t, sys, OneForOne, []Spec{inner, worker(rec, "other", Permanent)}, WithTelemetry(observe(t, rec)))
+	innerSup, err := sup.Sub(testCtx(t), "inner")
+	require.NoError(t, err)
+	mark := rec.mark()
+	send(sys, pidOf(t, innerSup, "w"), crash{value: "boom"})
+	rec.waitFor(t, mark, "child_stopped(inner)", 1)
+	synced(t, sup)
+	infos, err := sup.WhichChildren(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, "inner:stopped other:running", ids(infos), "giving up is a shutdown exit, as in OTP")
+}

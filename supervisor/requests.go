@@ -97,37 +97,37 @@ func (s *supervisorActor) handle(r *request) {
 	case *startChildRequest:
 		s.startChild(r.from, m.spec)
 	case *terminateChildRequest:
-		c := s.byID(m.id)
-		if c == nil {
-			s.respond(r.from, nil, opError("terminate_child", ErrNotFound, "supervisor %q has no child %q", s.cfg.id, m.id))
-			return
+		if c := s.lookup(r, "terminate_child", m.id, false); c != nil {
+			s.run(&plan{steps: s.stopSteps(c), done: func() {
+				s.retireStopped(c)
+				s.respond(r.from, nil, nil)
+			}})
 		}
-		s.run(&plan{steps: s.stopSteps(c), done: func() {
-			s.retireStopped(c)
-			s.respond(r.from, nil, nil)
-		}})
 	case *deleteChildRequest:
-		c := s.byID(m.id)
-		switch {
-		case c == nil:
-			s.respond(r.from, nil, opError("delete_child", ErrNotFound, "supervisor %q has no child %q", s.cfg.id, m.id))
-		case c.pid != nil:
-			s.respond(r.from, nil, opError("delete_child", ErrRunning, "child %q of %q is running; terminate it first", m.id, s.cfg.id))
-		default:
+		if c := s.lookup(r, "delete_child", m.id, true); c != nil {
 			s.remove(c)
 			s.respond(r.from, nil, nil)
 		}
 	case *restartChildRequest:
-		c := s.byID(m.id)
-		switch {
-		case c == nil:
-			s.respond(r.from, nil, opError("restart_child", ErrNotFound, "supervisor %q has no child %q", s.cfg.id, m.id))
-		case c.pid != nil:
-			s.respond(r.from, nil, opError("restart_child", ErrRunning, "child %q of %q is running; terminate it first", m.id, s.cfg.id))
-		default:
+		if c := s.lookup(r, "restart_child", m.id, true); c != nil {
 			s.startOne(r.from, c, "restart_child", false)
 		}
 	}
+}
+
+// lookup finds child id for op. If there is none, or it runs and op needs a
+// stopped child, it answers r with ErrNotFound or ErrRunning and returns nil.
+func (s *supervisorActor) lookup(r *request, op, id string, stopped bool) *child {
+	c := s.byID(id)
+	switch {
+	case c == nil:
+		s.respond(r.from, nil, opError(op, ErrNotFound, "supervisor %q has no child %q", s.cfg.id, id))
+	case stopped && c.pid != nil:
+		s.respond(r.from, nil, opError(op, ErrRunning, "child %q of %q is running; terminate it first", id, s.cfg.id))
+	default:
+		return c
+	}
+	return nil
 }
 
 // retireStopped settles a child stopped by TerminateChild: its spec is kept

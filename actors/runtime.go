@@ -75,6 +75,8 @@ type runtimeConfig struct {
 	rootPeriod        time.Duration
 	serviceIntensity  int
 	servicePeriod     time.Duration
+	clientsIntensity  int
+	clientsPeriod     time.Duration
 	limiterOpts       []limiter.Option
 	poolSizes         map[httpclient.Pool]int
 	maxResponseBytes  int64
@@ -151,6 +153,7 @@ func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
 		heartbeatInterval: DefaultHeartbeatInterval,
 		rootIntensity:     3, rootPeriod: 5 * time.Second,
 		serviceIntensity: 3, servicePeriod: 5 * time.Second,
+		clientsIntensity: 10, clientsPeriod: 5 * time.Second,
 		getenv: os.Getenv,
 	}
 	for _, o := range opts {
@@ -211,7 +214,7 @@ func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
 	supOpts := []supervisor.Option{supervisor.WithClock(clk), supervisor.WithTelemetry(bus)}
 	rt.root, err = supervisor.Start(ctx, rt.system, "tinkex", supervisor.OneForOne, []supervisor.Spec{
 		{ID: "registry", Start: func() actor.Actor { return reg.Producer()() }, Restart: supervisor.Permanent},
-		supervisor.Sub("clients", supervisor.OneForOne, nil, supervisor.WithIntensity(cfg.serviceIntensity, cfg.servicePeriod)),
+		supervisor.SubFunc("clients", supervisor.OneForOne, rt.serviceSpecs, supervisor.WithIntensity(cfg.clientsIntensity, cfg.clientsPeriod)),
 	}, append(supOpts, supervisor.WithIntensity(cfg.rootIntensity, cfg.rootPeriod))...)
 	if err != nil {
 		rt.cleanup()
@@ -265,6 +268,19 @@ func (rt *Runtime) cleanup() {
 		rt.deadLetters.unsubscribe()
 	}
 	rt.transports.CloseIdleConnections()
+}
+
+// serviceSpecs is the clients supervisor's init: every running
+// ServiceClient's subtree, so a restart of the clients supervisor brings
+// them all back.
+func (rt *Runtime) serviceSpecs() []supervisor.Spec {
+	var specs []supervisor.Spec
+	for _, s := range rt.Services() {
+		if s.inTree.Load() {
+			specs = append(specs, s.spec())
+		}
+	}
+	return specs
 }
 
 // Telemetry returns the runtime's event bus; attach handlers to it.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"sync/atomic"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -18,12 +17,6 @@ import (
 
 // Sampling flow-control constants (reference §4.5).
 const (
-	// sampleBackoff is the shared backoff after a 429 on asample, or
-	// sampleBackoffLarge when the prompt estimate exceeds largePromptBytes;
-	// a longer server Retry-After wins.
-	sampleBackoff      = time.Second
-	sampleBackoffLarge = 5 * time.Second
-	largePromptBytes   = 128 << 10
 	// bytesPerToken is the dispatch cost estimate of one prompt token.
 	bytesPerToken = 10
 	// maxPromiseExpiredResubmits is how many times one Sample call resubmits
@@ -204,7 +197,7 @@ func (s *SamplingClient) submit(ctx context.Context, req *types.SampleRequest, c
 			Path:   "/api/v1/asample",
 			Body:   req,
 			Header: http.Header{"X-Tinker-Sampling-Backpressure": {"1"}},
-			Policy: httpclient.Policy{Pool: httpclient.PoolSampling, Retry: httpclient.NoAutoRetryPolicy},
+			Policy: httpclient.Policy{Pool: httpclient.PoolSampling, Retry: httpclient.NoAutoRetryPolicy, NoRateLimitReport: true},
 			Into:   httpclient.JSONInto(&fut),
 		})
 		// The slot and bytes are for the submit phase only; they are given
@@ -212,14 +205,11 @@ func (s *SamplingClient) submit(ctx context.Context, req *types.SampleRequest, c
 		permit.Release()
 		var e *types.Error
 		if errors.As(err, &e) && e.Kind == types.KindRateLimited {
-			backoff := sampleBackoff
-			if cost > largePromptBytes {
-				backoff = sampleBackoffLarge
+			retryAfter := e.RetryAfter
+			if retryAfter > httpclient.MaxRetryAfter {
+				retryAfter = 0 // an implausible hint: keep the floor
 			}
-			if e.RetryAfter > backoff && e.RetryAfter <= httpclient.MaxRetryAfter {
-				backoff = e.RetryAfter
-			}
-			s.lim.ReportRateLimited(backoff)
+			s.lim.ReportRateLimited(limiter.SamplingBackoffFor(retryAfter, cost))
 			continue
 		}
 		if err != nil {

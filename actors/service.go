@@ -50,6 +50,7 @@ type ServiceClient struct {
 	modelSeq    *registry.Counter
 	samplingSeq *registry.Counter
 	sup         *supervisor.Supervisor
+	inTree      atomic.Bool // the subtree is a child of the clients supervisor
 
 	session sessionState
 
@@ -198,20 +199,27 @@ func (o limiterObserver) ReportRateLimited(d time.Duration) { o.l.ReportRateLimi
 // start adds the service subtree under the clients supervisor and waits for
 // the session.
 func (s *ServiceClient) start(ctx context.Context) error {
-	spec := supervisor.SubFunc("service:"+s.name, supervisor.RestForOne, s.childSpecs,
-		supervisor.WithIntensity(s.rt.serviceIntensity, s.rt.servicePeriod))
-	spec.Restart = supervisor.Transient
-	pid, err := s.rt.clients.StartChild(ctx, spec)
+	pid, err := s.rt.clients.StartChild(ctx, s.spec())
 	if err != nil {
 		return err
 	}
 	s.sup = supervisor.Ref(s.rt.system, pid)
+	s.inTree.Store(true)
 	select {
 	case <-s.session.ready:
 		return s.session.err()
 	case <-ctx.Done():
 		return types.CanceledError("create_session", context.Cause(ctx))
 	}
+}
+
+// spec is the service subtree's spec under the clients supervisor. It is
+// permanent: when the subtree gives up (its restart intensity exceeded) the
+// clients supervisor restarts it, as OTP restarts a permanent child that
+// exited with shutdown. Close terminates and deletes it.
+func (s *ServiceClient) spec() supervisor.Spec {
+	return supervisor.SubFunc("service:"+s.name, supervisor.RestForOne, s.childSpecs,
+		supervisor.WithIntensity(s.rt.serviceIntensity, s.rt.servicePeriod))
 }
 
 // childSpecs is the subtree's init: the session first, then every training
@@ -396,12 +404,12 @@ func (s *ServiceClient) Close(ctx context.Context) error {
 
 	s.cancel()
 	var errs []error
-	if s.sup != nil {
+	if s.inTree.Swap(false) {
 		id := "service:" + s.name
-		if err := s.rt.clients.TerminateChild(ctx, id); err != nil && !errors.Is(err, supervisor.ErrNotFound) {
+		if err := s.rt.clients.TerminateChild(ctx, id); err != nil && !errors.Is(err, supervisor.ErrNotFound) && !errors.Is(err, supervisor.ErrStopped) {
 			errs = append(errs, err)
 		}
-		if err := s.rt.clients.DeleteChild(ctx, id); err != nil && !errors.Is(err, supervisor.ErrNotFound) {
+		if err := s.rt.clients.DeleteChild(ctx, id); err != nil && !errors.Is(err, supervisor.ErrNotFound) && !errors.Is(err, supervisor.ErrStopped) {
 			errs = append(errs, err)
 		}
 	}

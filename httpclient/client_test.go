@@ -606,3 +606,12 @@ func TestCodecHelpers(t *testing.T) {
 	assert.True(t, IsJSON("application/problem+json"))
 	assert.False(t, IsJSON("application/x-protobuf"))
 }
+
+func TestNoRateLimitReport(t *testing.T) {
+	s := newScript(t, reply{status: 429, header: map[string]string{"retry-after": "2"}})
+	obs := &observer{}
+	c, _ := newClient(t, s, WithRateLimitObserver(obs))
+	_, err := post(c, Policy{Retry: NoAutoRetryPolicy, NoRateLimitReport: true})
+	assert.ErrorIs(t, err, types.ErrRateLimited)
+	assert.Empty(t, obs.d, "the caller owns the backoff")
+}

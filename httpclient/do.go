@@ -105,7 +105,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 			delay = backoff(retries, out, c.clock.Now())
 			retries++
 		default:
-			if out.StatusCode == http.StatusTooManyRequests {
+			if out.StatusCode == http.StatusTooManyRequests && !p.NoRateLimitReport {
 				c.reportRateLimited(out, backoff, retries)
 			}
 			e := call.error(out, out.Kind())
@@ -114,7 +114,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 			}
 			return resp, call.fail(span, retries+billingRetries, e)
 		}
-		if out.StatusCode == http.StatusTooManyRequests {
+		if out.StatusCode == http.StatusTooManyRequests && !p.NoRateLimitReport {
 			c.reportRateLimited(out, func(int, Outcome, time.Time) time.Duration { return delay }, retries)
 		}
 		c.emitRetry(call, out, delay)

@@ -79,6 +79,9 @@ type Policy struct {
 	NoBillingPause bool
 	// NoIdempotencyKey omits X-Idempotency-Key (it is never sent on GET).
 	NoIdempotencyKey bool
+	// NoRateLimitReport keeps 429s of this call from the RateLimitObserver:
+	// the caller owns the backoff (sampling sets its own, longer one).
+	NoRateLimitReport bool
 }
 
 // Retries returns a pointer to n, for Policy.MaxRetries.

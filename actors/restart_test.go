@@ -1,0 +1,210 @@
+package actors
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tinkex-go/tinkex/supervisor"
+	"github.com/tinkex-go/tinkex/tinkertest"
+	"github.com/tinkex-go/tinkex/types"
+)
+
+// gate is an http.RoundTripper that holds requests whose path ends in
+// suffix until released, and reports each one it holds.
+type gate struct {
+	suffix  string
+	held    chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func newGate(suffix string) *gate {
+	return &gate{suffix: suffix, held: make(chan struct{}, 100), release: make(chan struct{})}
+}
+
+func (g *gate) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, g.suffix) {
+		g.held <- struct{}{}
+		select {
+		case <-g.release:
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func (g *gate) open() { g.once.Do(func() { close(g.release) }) }
+
+func findNode(n supervisor.Node, prefix string) (supervisor.Node, bool) {
+	if strings.HasPrefix(n.ID, prefix) {
+		return n, true
+	}
+	for _, c := range n.Children {
+		if f, ok := findNode(c, prefix); ok {
+			return f, true
+		}
+	}
+	return supervisor.Node{}, false
+}
+
+// A crash of the training actor fails the operations it had not submitted
+// with ErrClientRestarted, lets the submitted one finish, and the restarted
+// actor continues the seq_ids without a gap.
+func TestTrainingActorCrashFailsQueuedAndContinuesSeq(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	g := newGate("/api/v1/optim_step")
+	defer g.open()
+	svc := e.service(t, WithHTTPClient(&http.Client{Transport: g}))
+	tc, err := svc.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B")
+	require.NoError(t, err)
+
+	first := tc.OptimStep(ctx, types.DefaultAdamParams()) // held in the gate: in flight
+	<-g.held
+	queued := []*Future[*types.OptimStepResponse]{
+		tc.OptimStep(ctx, types.DefaultAdamParams()),
+		tc.OptimStep(ctx, types.DefaultAdamParams()),
+	}
+	e.rt.system.Root.Send(tc.PID(), &Crash{Reason: "test"})
+	for _, f := range queued {
+		_, err := f.Result(ctx)
+		assert.ErrorIs(t, err, types.ErrClientRestarted)
+		assert.True(t, types.IsRetryable(err))
+	}
+	g.open()
+	_, err = first.Result(ctx)
+	require.NoError(t, err, "the operation already being submitted completes")
+
+	_, err = tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.NoError(t, err)
+	var seqs []int64
+	for _, r := range e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointOptimStep}) {
+		seqs = append(seqs, r.SeqID)
+	}
+	assert.Equal(t, []int64{1, 2}, seqs, "gapless across the restart; nothing sent for the failed ops")
+
+	tree, err := e.rt.Tree(ctx)
+	require.NoError(t, err)
+	n, ok := findNode(tree, "training:")
+	require.True(t, ok, tree.String())
+	assert.Equal(t, 1, n.Restarts)
+	assert.Equal(t, supervisor.Running, n.Status)
+}
+
+// A crash of the sampling actor does not disturb samples; it restarts.
+func TestSamplingActorCrashKeepsSession(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	svc := e.service(t)
+	sc, err := svc.CreateSamplingClient(ctx, WithBaseModel("meta-llama/Llama-3.2-1B"))
+	require.NoError(t, err)
+	prompt := types.ModelInputFromInts([]int{1, 2})
+	_, err = sc.Sample(ctx, prompt, 1, types.DefaultSamplingParams())
+	require.NoError(t, err)
+
+	e.rt.system.Root.Send(sc.PID(), &Crash{Reason: "test"})
+	require.Eventually(t, func() bool {
+		tree, err := e.rt.Tree(ctx)
+		if err != nil {
+			return false
+		}
+		n, ok := findNode(tree, "sampling:")
+		return ok && n.Restarts == 1 && n.Status == supervisor.Running
+	}, 10*time.Second, time.Millisecond)
+
+	_, err = sc.Sample(ctx, prompt, 1, types.DefaultSamplingParams())
+	require.NoError(t, err)
+	reqs := e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointAsample})
+	require.Len(t, reqs, 2)
+	assert.Equal(t, []int64{0, 1}, []int64{reqs[0].SeqID, reqs[1].SeqID})
+	assert.Equal(t, 1, e.srv.CountEndpoint(tinkertest.EndpointCreateSamplingSession), "the session is kept")
+	probe, err := e.rt.system.Root.RequestFuture(sc.PID(), &Probe{}, 5*time.Second).Result()
+	require.NoError(t, err)
+	assert.Equal(t, &ProbeReply{Actor: "sampling", ID: sc.SamplerID()}, probe)
+}
+
+// Exceeding the service supervisor's intensity restarts the whole subtree;
+// the clients come back (their specs are the subtree's init) and keep
+// working with their seq_ids, and other services are untouched.
+func TestServiceSubtreeRestartsAsAUnit(t *testing.T) {
+	e := newEnv(t, nil, WithServiceIntensity(1, time.Hour))
+	ctx := ctxT(t)
+	a := e.service(t, WithName("a"))
+	b := e.service(t, WithName("b"), WithAPIKey(keyB))
+	tcA, err := a.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B")
+	require.NoError(t, err)
+	tcB, err := b.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B")
+	require.NoError(t, err)
+	_, err = tcA.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.NoError(t, err)
+
+	restarted := func(id string) int {
+		tree, err := e.rt.Tree(ctx)
+		require.NoError(t, err)
+		n, ok := findNode(tree, id)
+		require.True(t, ok, tree.String())
+		return n.Restarts
+	}
+	e.rt.system.Root.Send(tcA.PID(), &Crash{Reason: "1"})
+	require.Eventually(t, func() bool { return restarted("training:"+tcA.ModelID()) == 1 }, 10*time.Second, time.Millisecond)
+	e.rt.system.Root.Send(tcA.PID(), &Crash{Reason: "2"}) // second restart within the period: intensity 1 exceeded
+	require.Eventually(t, func() bool { return restarted("service:a") == 1 }, 10*time.Second, time.Millisecond)
+	assert.Equal(t, 0, restarted("service:b"))
+	assert.Equal(t, 0, restarted("training:"+tcB.ModelID()))
+
+	require.Eventually(t, func() bool {
+		_, err := e.rt.system.Root.RequestFuture(tcA.PID(), &Probe{}, time.Second).Result()
+		return err == nil
+	}, 10*time.Second, 5*time.Millisecond)
+	_, err = tcA.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.NoError(t, err)
+	var seqs []int64
+	for _, r := range e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointOptimStep, ModelID: tcA.ModelID()}) {
+		seqs = append(seqs, r.SeqID)
+	}
+	assert.Equal(t, []int64{1, 2}, seqs)
+	_, err = tcB.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.NoError(t, err)
+}
+
+// Close fails queued work with ErrClientStopped and refuses new work.
+func TestCloseFailsQueuedWork(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	g := newGate("/api/v1/optim_step")
+	defer g.open()
+	svc := e.service(t, WithHTTPClient(&http.Client{Transport: g}))
+	tc, err := svc.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B")
+	require.NoError(t, err)
+	sc, err := svc.CreateSamplingClient(ctx, WithBaseModel("meta-llama/Llama-3.2-1B"))
+	require.NoError(t, err)
+
+	inflight := tc.OptimStep(ctx, types.DefaultAdamParams())
+	<-g.held
+	queued := tc.OptimStep(ctx, types.DefaultAdamParams())
+	closed := make(chan error, 1)
+	go func() { closed <- svc.Close(context.Background()) }()
+
+	_, err = queued.Result(ctx)
+	assert.ErrorIs(t, err, types.ErrClientStopped)
+	_, err = inflight.Result(ctx)
+	assert.ErrorIs(t, err, types.ErrClientStopped, "the in-flight submit is canceled by Close")
+	require.NoError(t, <-closed)
+
+	_, err = tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	assert.ErrorIs(t, err, types.ErrClientStopped)
+	_, err = sc.Sample(ctx, types.ModelInputFromInts([]int{1}), 1, types.DefaultSamplingParams())
+	assert.ErrorIs(t, err, types.ErrClientStopped)
+	_, err = svc.CreateSamplingClient(ctx, WithBaseModel("meta-llama/Llama-3.2-1B"))
+	assert.ErrorIs(t, err, types.ErrClientStopped)
+	require.NoError(t, svc.Close(ctx), "closing twice is harmless")
+	assert.Empty(t, e.rt.Services())
+}

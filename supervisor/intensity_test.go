@@ -2,6 +2,8 @@ package supervisor
 
 import (
 	"errors"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -194,4 +196,35 @@ func TestTransientSupervisorThatGaveUpIsNotRestarted(t *testing.T) {
 	infos, err := sup.WhichChildren(testCtx(t))
 	require.NoError(t, err)
 	assert.Equal(t, "inner:stopped other:running", ids(infos), "giving up is a shutdown exit, as in OTP")
+}
+
+func TestSubFuncRebuildsChildrenOnEveryStart(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	var mu sync.Mutex
+	kept := workers(rec, "session")
+	init := func() []Spec {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(kept)
+	}
+	svc := SubFunc("service", RestForOne, init, WithIntensity(0, time.Second))
+	sup := startRoot(t, sys, OneForOne, []Spec{svc}, WithTelemetry(observe(t, rec)))
+	ctx := testCtx(t)
+	svcSup, err := sup.Sub(ctx, "service")
+	require.NoError(t, err)
+	training := worker(rec, "training", Transient)
+	_, err = svcSup.StartChild(ctx, training)
+	require.NoError(t, err)
+	mu.Lock()
+	kept = append(kept, training)
+	mu.Unlock()
+
+	mark := rec.mark()
+	send(sys, pidOf(t, svcSup, "session"), crash{value: "boom"})
+	rec.waitFor(t, mark, "child_restarted(service)", 1)
+	assert.Equal(t, []string{
+		"training:Stopping", "training:Stopped", "session:Stopping", "session:Stopped",
+		"session:Started", "training:Started",
+	}, lifecycle(rec.since(mark)), "the dynamic child recorded by init comes back after the supervisor restarts")
 }

@@ -131,7 +131,12 @@ func (s *supervisorActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		s.ctx = ctx
 		s.boot()
-	case *actor.Stopping, *actor.Restarting:
+	case *actor.Restarting:
+		// Only a bug in this package panics a supervisor; protoactor then
+		// stops its children and starts a fresh instance.
+		s.disarm()
+		s.failQueued(ErrStopped)
+	case *actor.Stopping:
 		s.disarm()
 		s.failQueued(ErrStopped)
 		if s.phase != terminated {

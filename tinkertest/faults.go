@@ -208,9 +208,6 @@ func (s *Server) applyBefore(c *call, a *activeFault) (rep reply, done bool) {
 		}
 		return rep, true
 	case f.QueueState != "" && c.endpoint == EndpointRetrieveFuture:
-		if r, ok := s.readBody(c); !ok {
-			return r, true
-		}
 		id, r, ok := c.pollRequestID()
 		if !ok {
 			return r, true

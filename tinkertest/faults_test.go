@@ -38,6 +38,8 @@ func TestStatusFaultIsPerKeyAndCounted(t *testing.T) {
 	assert.Contains(t, faulted[0].Fault, "status 429")
 	info, _ := srv.Sampler(smpA)
 	assert.Equal(t, []int64{0}, info.SeqIDs, "faulted requests were not processed")
+	assert.Equal(t, smpA, faulted[1].SamplerID, "a faulted request is still logged with its ids")
+	assert.Equal(t, int64(1), faulted[1].SeqID)
 	assert.Zero(t, srv.Count(Match{Key: keyB, Status: 429}))
 }
 

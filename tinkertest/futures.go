@@ -29,6 +29,8 @@ import (
 
 type future struct {
 	id, owner, requestType string
+	modelID, samplerID     string // what the future is for, for the log
+	seq                    int64
 	done                   chan struct{}
 	finished               bool
 	value                  any
@@ -179,7 +181,12 @@ func (c *call) retrieveFuture() reply {
 	case f == nil || f.owner != c.owner:
 		return detailReply(http.StatusNotFound, "Future %s not found", id)
 	}
-	c.note(func(e *Entry) { e.RequestType = f.requestType })
+	c.note(func(e *Entry) {
+		e.RequestType, e.ModelID, e.SamplerID = f.requestType, f.modelID, f.samplerID
+		if f.modelID != "" || f.samplerID != "" {
+			e.SeqID, e.HasSeqID = f.seq, true
+		}
+	})
 	if !c.awaitFuture(f, hold) {
 		return okJSON(map[string]string{"type": "try_again", "request_id": id, "queue_state": "active"})
 	}

@@ -46,6 +46,8 @@ func TestRequestLogQueries(t *testing.T) {
 	require.Len(t, polls, 1)
 	assert.Equal(t, "CreateModel", polls[0].RequestType)
 	assert.Equal(t, model+":0", polls[0].RequestID)
+	assert.Equal(t, model, polls[0].ModelID)
+	assert.Equal(t, 1, srv.Count(Match{Endpoint: EndpointRetrieveFuture, ModelID: model, SeqID: SeqID(0)}))
 
 	// The returned entries are copies.
 	all[0].Header.Set("X-API-Key", "changed")

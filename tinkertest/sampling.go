@@ -202,6 +202,7 @@ func (c *call) asample() reply {
 		return detailReply(http.StatusBadRequest, "seq_id must be >= 0")
 	}
 	f, fresh := s.newFuture(rid, c.owner, "Sample")
+	f.samplerID, f.seq = sid, seq
 	c.note(func(e *Entry) { e.RequestID = rid })
 	if !fresh {
 		s.st.duplicates++

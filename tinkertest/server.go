@@ -204,6 +204,10 @@ func (s *Server) dispatch(c *call) (reply, *activeFault) {
 			return rep, nil
 		}
 	}
+	if rep, ok := s.readBody(c); !ok {
+		return rep, nil
+	}
+	c.noteAddressing()
 	fault := s.faults.match(c.owner, rt.endpoint)
 	if fault != nil {
 		if fault.f.Delay > 0 && !s.wait(c.r, fault.f.Delay) {
@@ -212,9 +216,6 @@ func (s *Server) dispatch(c *call) (reply, *activeFault) {
 		if rep, done := s.applyBefore(c, fault); done {
 			return rep, fault
 		}
-	}
-	if rep, ok := s.readBody(c); !ok {
-		return rep, fault
 	}
 	c.fault = fault
 	return h(c), fault
@@ -280,6 +281,40 @@ func (c *call) parse() (*object, reply, bool) {
 }
 
 func (c *call) note(f func(e *Entry)) { c.s.log.update(c.entry, f) }
+
+// noteAddressing logs the body and its ids before any fault or validation,
+// so a request answered by a fault is still findable by model, sampler and
+// seq_id. Handlers overwrite these with what they validated.
+func (c *call) noteAddressing() {
+	if len(c.body) == 0 {
+		return
+	}
+	if c.endpoint == EndpointForwardBackward && strings.HasPrefix(strings.ToLower(c.r.Header.Get("Content-Type")), "application/x-protobuf") {
+		if req, err := decodeFwdBwdProto(c.body); err == nil {
+			c.note(func(e *Entry) {
+				e.Body, e.ModelID, e.SeqID, e.HasSeqID = fwdbwdSummary(req), req.ModelID, req.SeqID, true
+			})
+		}
+		return
+	}
+	var m map[string]any
+	if json.Unmarshal(c.body, &m) != nil {
+		return
+	}
+	c.note(func(e *Entry) {
+		e.Body = m
+		e.ModelID, _ = m["model_id"].(string)
+		e.SamplerID, _ = m["sampling_session_id"].(string)
+		e.SessionID, _ = m["session_id"].(string)
+		e.RequestID, _ = m["request_id"].(string)
+		for _, k := range []string{"seq_id", "model_seq_id", "sampling_session_seq_id"} {
+			if n, ok := m[k].(float64); ok && n == float64(int64(n)) {
+				e.SeqID, e.HasSeqID = int64(n), true
+				break
+			}
+		}
+	})
+}
 
 // resetConn hijacks the connection and closes it with an RST, so the client
 // sees a connection reset instead of a response.

@@ -64,6 +64,7 @@ func (c *call) submitTraining(modelID string, seq int64, endpoint, requestType s
 		}
 	}
 	f, _ := s.newFuture(id, c.owner, requestType)
+	f.modelID, f.seq = modelID, seq
 	m.lastRequest = s.now()
 	s.enqueue(m, &op{fut: f, model: m, seq: seq, endpoint: endpoint, run: c.faultRun(prepare(m))})
 	c.note(func(e *Entry) { e.RequestID = id })
@@ -152,6 +153,7 @@ func (c *call) createModelOp(sid string, mseq int64, base string, meta map[strin
 	s.st.models[modelID] = m
 	s.st.modelOrder = append(s.st.modelOrder, m)
 	f, _ := s.newFuture(id, c.owner, map[bool]string{false: "CreateModel", true: "LoadWeights"}[viaLoad])
+	f.modelID = modelID
 	run := func() (any, error) { return map[string]string{"model_id": modelID, "type": "create_model"}, nil }
 	if viaLoad {
 		run = func() (any, error) {

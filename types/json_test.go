@@ -81,11 +81,11 @@ func TestJSONRoundTrips(t *testing.T) {
 				Prompt: ModelInputFromInts([]int{1}), SamplingParams: DefaultSamplingParams(), TopkPromptLogprobs: 2}, "")
 		}},
 		{"CreateSessionRequest", func(t *testing.T) {
-			roundTrip(t, CreateSessionRequest{Tags: []string{"a"}, UserMetadata: map[string]any{"k": "v"}, SDKVersion: SDKVersion, ProjectID: "p"},
+			roundTrip(t, CreateSessionRequest{Tags: []string{"a"}, UserMetadata: map[string]any{"k": "v"}, SDKVersion: ProtocolVersion, ProjectID: "p"},
 				`{"tags":["a"],"user_metadata":{"k":"v"},"sdk_version":"0.25.0","project_id":"p","type":"create_session"}`)
 		}},
 		{"CreateSessionRequest defaults", func(t *testing.T) {
-			b, err := json.Marshal(CreateSessionRequest{SDKVersion: SDKVersion})
+			b, err := json.Marshal(CreateSessionRequest{SDKVersion: ProtocolVersion})
 			require.NoError(t, err)
 			assert.Equal(t, `{"tags":[],"user_metadata":{},"sdk_version":"0.25.0","type":"create_session"}`, string(b))
 		}},
@@ -93,10 +93,10 @@ func TestJSONRoundTrips(t *testing.T) {
 			roundTrip(t, SessionHeartbeatRequest{SessionID: "s"}, `{"session_id":"s","type":"session_heartbeat"}`)
 		}},
 		{"ClientConfigRequest", func(t *testing.T) {
-			roundTrip(t, ClientConfigRequest{SDKVersion: SDKVersion}, `{"sdk_version":"0.25.0"}`)
+			roundTrip(t, ClientConfigRequest{SDKVersion: ProtocolVersion}, `{"sdk_version":"0.25.0"}`)
 		}},
 		{"DynamicConfigRequest", func(t *testing.T) {
-			roundTrip(t, DynamicConfigRequest{SDKVersion: SDKVersion}, `{"sdk_version":"0.25.0"}`)
+			roundTrip(t, DynamicConfigRequest{SDKVersion: ProtocolVersion}, `{"sdk_version":"0.25.0"}`)
 		}},
 		{"AuthTokenRequest", func(t *testing.T) { roundTrip(t, AuthTokenRequest{}, `{}`) }},
 		{"CreateModelRequest", func(t *testing.T) {
@@ -207,6 +207,14 @@ func TestJSONRoundTrips(t *testing.T) {
 			roundTrip(t, CheckpointsListResponse{Checkpoints: []Checkpoint{ck}, Cursor: &Cursor{Offset: 1, Limit: 2, TotalCount: 3}}, "")
 			roundTrip(t, TrainingRunsResponse{TrainingRuns: []TrainingRun{{TrainingRunID: "r", BaseModel: "b", ModelOwner: "o", IsLoRA: true, LoRARank: ptr(8),
 				LastRequestTime: now, LastCheckpoint: &ck, UserMetadata: map[string]string{"a": "b"}}}, Cursor: Cursor{Limit: 20}}, "")
+			roundTrip(t, GetSessionResponse{TrainingRunIDs: []string{"s:train:0"}, SamplerIDs: []string{"s:sample:0"}}, `{"training_run_ids":["s:train:0"],"sampler_ids":["s:sample:0"]}`)
+			roundTrip(t, ListSessionsResponse{Sessions: []string{"s"}}, `{"sessions":["s"]}`)
+			roundTrip(t, AssignSessionProjectRequest{ProjectID: "p"}, `{"project_id":"p"}`)
+			roundTrip(t, SetCheckpointTTLRequest{}, `{"ttl_seconds":null}`)
+			roundTrip(t, SetCheckpointTTLRequest{TTLSeconds: ptr(int64(5))}, `{"ttl_seconds":5}`)
+			roundTrip(t, CheckpointArchiveURLResponse{URL: "https://x", Expires: now}, "")
+			roundTrip(t, SessionTraceExportResponse{Status: TraceExportReady, URL: "https://x"}, `{"status":"ready","url":"https://x"}`)
+			roundTrip(t, AuditLogResponse{Entries: []AuditLogEntry{{Timestamp: now, Event: "save", TinkerPath: "tinker://a/weights/b"}}}, "")
 		}},
 	}
 	for _, tc := range cases {

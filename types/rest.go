@@ -136,3 +136,62 @@ func ParseTinkerPath(path string) (TinkerPath, error) {
 
 // String returns the tinker:// form.
 func (p TinkerPath) String() string { return "tinker://" + p.TrainingRunID + "/" + p.CheckpointID }
+
+// GetSessionResponse is the reply to GET /api/v1/sessions/{id}.
+type GetSessionResponse struct {
+	TrainingRunIDs []string `json:"training_run_ids"`
+	SamplerIDs     []string `json:"sampler_ids"`
+}
+
+// ListSessionsResponse is the reply to GET /api/v1/sessions.
+type ListSessionsResponse struct {
+	Sessions []string `json:"sessions"`
+}
+
+// AssignSessionProjectRequest is the body of PUT /api/v1/sessions/{id}/project.
+type AssignSessionProjectRequest struct {
+	ProjectID string `json:"project_id"`
+}
+
+// SetCheckpointTTLRequest is the body of PUT
+// /api/v1/training_runs/{run}/checkpoints/{ckpt}/ttl. A nil TTLSeconds is sent
+// as null and clears the expiry.
+type SetCheckpointTTLRequest struct {
+	TTLSeconds *int64 `json:"ttl_seconds"`
+}
+
+// CheckpointArchiveURLResponse is where to download a checkpoint archive
+// (from a 302's Location/Expires headers, or a 200 JSON body).
+type CheckpointArchiveURLResponse struct {
+	URL     string    `json:"url"`
+	Expires Timestamp `json:"expires"`
+}
+
+// Trace export states of SessionTraceExportResponse.
+const (
+	TraceExportPending = "pending"
+	TraceExportReady   = "ready"
+	TraceExportFailed  = "failed"
+)
+
+// SessionTraceExportResponse is the reply to GET
+// /api/v1/sessions/{id}/trace_export; poll until Status is ready or failed.
+type SessionTraceExportResponse struct {
+	Status string `json:"status"`
+	URL    string `json:"url,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// AuditLogEntry is one entry of AuditLogResponse.
+type AuditLogEntry struct {
+	Timestamp  Timestamp `json:"timestamp"`
+	Event      string    `json:"event"`
+	ModelID    string    `json:"model_id,omitempty"`
+	TinkerPath string    `json:"tinker_path,omitempty"`
+	Purpose    string    `json:"purpose,omitempty"`
+}
+
+// AuditLogResponse is the reply to GET /api/v1/audit.
+type AuditLogResponse struct {
+	Entries []AuditLogEntry `json:"entries"`
+}

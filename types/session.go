@@ -5,11 +5,8 @@ import (
 	"time"
 )
 
-// SDKVersion is the Python SDK version whose protocol tinkex speaks; it is
-// sent as "sdk_version" on client/config, dynamic_config and create_session.
-const SDKVersion = "0.25.0"
-
-// CreateSessionRequest is the body of POST /api/v1/create_session. Tags and
+// CreateSessionRequest is the body of POST /api/v1/create_session; set
+// SDKVersion to ProtocolVersion. Tags and
 // UserMetadata are always sent ([] and {} when nil); ProjectID is omitted
 // when empty.
 type CreateSessionRequest struct {
@@ -66,12 +63,14 @@ type SessionHeartbeatResponse struct {
 	Type string `json:"type,omitempty"`
 }
 
-// ClientConfigRequest is the body of POST /api/v1/client/config.
+// ClientConfigRequest is the body of POST /api/v1/client/config; SDKVersion
+// is ProtocolVersion.
 type ClientConfigRequest struct {
 	SDKVersion string `json:"sdk_version"`
 }
 
-// DynamicConfigRequest is the body of POST /api/v1/client/dynamic_config.
+// DynamicConfigRequest is the body of POST /api/v1/client/dynamic_config;
+// SDKVersion is ProtocolVersion.
 type DynamicConfigRequest struct {
 	SDKVersion string `json:"sdk_version"`
 }

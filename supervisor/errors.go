@@ -52,6 +52,7 @@ type IntensityError struct {
 	Reason error
 }
 
+// Error says which supervisor gave up, its limits and the last exit.
 func (e *IntensityError) Error() string {
 	return fmt.Sprintf("supervisor %q: more than %d restarts in %v (last: child %q: %v)",
 		e.Supervisor, e.Intensity, e.Period, e.Child, e.Reason)
@@ -66,11 +67,13 @@ func (e *IntensityError) Is(target error) bool {
 func (e *IntensityError) Unwrap() error { return e.Reason }
 
 // PanicError is the exit reason of a child that panicked with a value that is
-// not an error.
+// not an error (a panic with an error value has that error as its reason).
 type PanicError struct {
+	// Value is what the child passed to panic.
 	Value any
 }
 
+// Error renders the value as "panic: <value>".
 func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
 
 func specError(op, format string, args ...any) error {

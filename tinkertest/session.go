@@ -79,26 +79,29 @@ func (s *Server) clientConfigBody() map[string]any {
 	return m
 }
 
-func (c *call) clientConfig() reply {
+// sdkVersionBody reads a {"sdk_version"} body.
+func (c *call) sdkVersionBody() (reply, bool) {
 	o, rep, ok := c.parse()
 	if !ok {
-		return rep
+		return rep, false
 	}
 	o.str("sdk_version", true)
 	if err := o.finish(); err != nil {
-		return detailReply(http.StatusBadRequest, "%v", err)
+		return detailReply(http.StatusBadRequest, "%v", err), false
+	}
+	return reply{}, true
+}
+
+func (c *call) clientConfig() reply {
+	if rep, ok := c.sdkVersionBody(); !ok {
+		return rep
 	}
 	return okJSON(c.s.clientConfigBody())
 }
 
 func (c *call) dynamicConfig() reply {
-	o, rep, ok := c.parse()
-	if !ok {
+	if rep, ok := c.sdkVersionBody(); !ok {
 		return rep
-	}
-	o.str("sdk_version", true)
-	if err := o.finish(); err != nil {
-		return detailReply(http.StatusBadRequest, "%v", err)
 	}
 	if c.s.cfg.noDynamicConfig {
 		return detailReply(http.StatusNotFound, "Not Found")

@@ -263,3 +263,28 @@ func (s *Server) baseModel(name string) (BaseModel, bool) {
 	}
 	return BaseModel{}, false
 }
+
+// ModelInfo describes a training model for tests.
+type ModelInfo struct {
+	ID, SessionID, BaseModel, KeyFingerprint string
+	LoraRank                                 int64
+	// NextSeqID is the seq_id the model waits for next (1 after creation).
+	NextSeqID int64
+	// Held is how many requests wait for a lower seq_id.
+	Held int
+	// Steps is how many optim_steps have run.
+	Steps    int
+	Unloaded bool
+}
+
+// Model returns what the server knows about model id.
+func (s *Server) Model(id string) (ModelInfo, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.st.models[id]
+	if m == nil {
+		return ModelInfo{}, false
+	}
+	return ModelInfo{ID: m.id, SessionID: m.sessionID, BaseModel: m.baseModel, KeyFingerprint: m.owner, LoraRank: m.lora.Rank,
+		NextSeqID: m.nextSeq, Held: len(m.pending), Steps: m.step, Unloaded: m.unloaded}, true
+}

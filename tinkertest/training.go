@@ -165,17 +165,26 @@ func (c *call) createModelOp(sid string, mseq int64, base string, meta map[strin
 	return submitReply(submitted{id: id})
 }
 
-func (c *call) getInfo() reply {
+// modelIDBody reads a {"model_id", "type": literal} body.
+func (c *call) modelIDBody(literal string) (string, reply, bool) {
 	o, rep, ok := c.parse()
+	if !ok {
+		return "", rep, false
+	}
+	id := o.str("model_id", true)
+	o.literal("type", literal)
+	if err := o.finish(); err != nil {
+		return "", detailReply(http.StatusBadRequest, "%v", err), false
+	}
+	c.note(func(e *Entry) { e.ModelID = id })
+	return id, reply{}, true
+}
+
+func (c *call) getInfo() reply {
+	id, rep, ok := c.modelIDBody("get_info")
 	if !ok {
 		return rep
 	}
-	id := o.str("model_id", true)
-	o.literal("type", "get_info")
-	if err := o.finish(); err != nil {
-		return detailReply(http.StatusBadRequest, "%v", err)
-	}
-	c.note(func(e *Entry) { e.ModelID = id })
 	s := c.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -512,16 +521,10 @@ func (c *call) loadWeights() reply {
 }
 
 func (c *call) unloadModel() reply {
-	o, rep, ok := c.parse()
+	id, rep, ok := c.modelIDBody("unload_model")
 	if !ok {
 		return rep
 	}
-	id := o.str("model_id", true)
-	o.literal("type", "unload_model")
-	if err := o.finish(); err != nil {
-		return detailReply(http.StatusBadRequest, "%v", err)
-	}
-	c.note(func(e *Entry) { e.ModelID = id })
 	s := c.s
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -54,8 +54,15 @@ func TestSeqOrderingHoldsUntilGapFills(t *testing.T) {
 	assert.Equal(t, "try_again", p["type"], "held until seq 1 arrives")
 	assert.Equal(t, "active", p["queue_state"])
 
+	info, ok := srv.Model(model)
+	require.True(t, ok)
+	assert.Equal(t, int64(1), info.NextSeqID)
+	assert.Equal(t, 2, info.Held)
 	r1 := c.ok(EndpointOptimStep, optimBody(model, 1, 1e-4))
 	assert.Equal(t, 0, srv.PendingOps(model))
+	info, _ = srv.Model(model)
+	assert.Equal(t, ModelInfo{ID: model, SessionID: info.SessionID, BaseModel: "meta-llama/Llama-3.2-1B", KeyFingerprint: types.KeyFingerprint(keyA),
+		LoraRank: 8, NextSeqID: 4, Steps: 3}, info)
 	for i, id := range []any{r1["request_id"], r2["request_id"], r3["request_id"]} {
 		m := c.result(id.(string))["metrics"].(map[string]any)
 		assert.EqualValues(t, i+1, m["step:max"], "processed in seq order")

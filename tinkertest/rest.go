@@ -126,7 +126,7 @@ func (c *call) listCheckpoints() reply {
 	}
 	cks := []map[string]any{}
 	for _, ck := range c.s.st.ckptOrder {
-		if ck.runID == id {
+		if ck.runID == id && c.s.live(ck) {
 			cks = append(cks, ck.json())
 		}
 	}
@@ -142,7 +142,7 @@ func (c *call) listUserCheckpoints() reply {
 	defer c.s.mu.Unlock()
 	cks := []map[string]any{}
 	for _, ck := range c.s.st.ckptOrder {
-		if ck.owner == c.owner {
+		if ck.owner == c.owner && c.s.live(ck) {
 			cks = append(cks, ck.json())
 		}
 	}
@@ -158,7 +158,7 @@ func (c *call) checkpointFor() (*checkpoint, reply) {
 		return nil, detailReply(http.StatusNotFound, "training run %s not found", run)
 	}
 	for _, ck := range c.s.st.ckptOrder {
-		if ck.runID == run && ck.id == id {
+		if ck.runID == run && ck.id == id && c.s.live(ck) {
 			return ck, reply{}
 		}
 	}
@@ -172,13 +172,7 @@ func (c *call) deleteCheckpoint() reply {
 	if ck == nil {
 		return rep
 	}
-	delete(c.s.st.checkpoints, ck.path)
-	for i, o := range c.s.st.ckptOrder {
-		if o == ck {
-			c.s.st.ckptOrder = append(c.s.st.ckptOrder[:i], c.s.st.ckptOrder[i+1:]...)
-			break
-		}
-	}
+	c.s.removeCheckpoint(ck)
 	return okJSON(map[string]any{})
 }
 

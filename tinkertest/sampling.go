@@ -71,8 +71,8 @@ func (c *call) createSamplingSession() reply {
 		if !ok || kind != "sampler_weights" {
 			return detailReply(http.StatusBadRequest, "model_path %q is not a tinker://<model_id>/sampler_weights/<name> path", path)
 		}
-		ck := s.st.checkpoints[path]
-		if ck == nil || ck.owner != c.owner && !ck.public {
+		ck := c.visibleCheckpoint(path)
+		if ck == nil {
 			return detailReply(http.StatusNotFound, "checkpoint %s not found", path)
 		}
 		if base != "" && base != ck.baseModel {

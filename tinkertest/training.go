@@ -370,7 +370,7 @@ func (c *call) saveWeights() reply {
 	}
 	path := fmt.Sprintf("tinker://%s/weights/%s", id, name)
 	check := func(m *model) (reply, bool) {
-		if !overwrite && (c.s.st.checkpoints[path] != nil || m.pendingSaves[path]) {
+		if ck := c.s.st.checkpoints[path]; !overwrite && (ck != nil && c.s.live(ck) || m.pendingSaves[path]) {
 			return detailReply(http.StatusConflict, "checkpoint %s already exists; pass overwrite=true to replace it", path), false
 		}
 		m.pendingSaves[path] = true
@@ -438,15 +438,35 @@ func (s *Server) addCheckpoint(m *model, ctype, id, path string, ttl int64, hasT
 		ck.expiresAt = &exp
 	}
 	if old := s.st.checkpoints[path]; old != nil {
-		for i, o := range s.st.ckptOrder {
-			if o == old {
-				s.st.ckptOrder = append(s.st.ckptOrder[:i], s.st.ckptOrder[i+1:]...)
-				break
-			}
-		}
+		s.removeCheckpoint(old)
 	}
 	s.st.checkpoints[path] = ck
 	s.st.ckptOrder = append(s.st.ckptOrder, ck)
+	return ck
+}
+
+func (s *Server) removeCheckpoint(ck *checkpoint) {
+	delete(s.st.checkpoints, ck.path)
+	for i, o := range s.st.ckptOrder {
+		if o == ck {
+			s.st.ckptOrder = append(s.st.ckptOrder[:i], s.st.ckptOrder[i+1:]...)
+			return
+		}
+	}
+}
+
+// live reports whether ck has not passed its TTL.
+func (s *Server) live(ck *checkpoint) bool {
+	return ck.expiresAt == nil || s.now().Before(*ck.expiresAt)
+}
+
+// visibleCheckpoint returns the checkpoint at path if it exists, has not
+// expired, and the caller owns it or it is public. Under mu.
+func (c *call) visibleCheckpoint(path string) *checkpoint {
+	ck := c.s.st.checkpoints[path]
+	if ck == nil || !c.s.live(ck) || ck.owner != c.owner && !ck.public {
+		return nil
+	}
 	return ck
 }
 
@@ -473,8 +493,8 @@ func (c *call) loadableCheckpoint(path string) (*checkpoint, reply) {
 	if kind != "weights" {
 		return nil, detailReply(http.StatusBadRequest, "path %q holds sampler weights, which cannot be loaded for training", path)
 	}
-	ck := c.s.st.checkpoints[path]
-	if ck == nil || ck.owner != c.owner && !ck.public {
+	ck := c.visibleCheckpoint(path)
+	if ck == nil {
 		return nil, detailReply(http.StatusNotFound, "checkpoint %s not found", path)
 	}
 	return ck, reply{}
@@ -512,7 +532,7 @@ func (c *call) loadWeights() reply {
 	}
 	return c.submitTraining(id, seq, EndpointLoadWeights, "LoadWeights", check, func(m *model) func() (any, error) {
 		return func() (any, error) {
-			if c.s.st.checkpoints[path] == nil {
+			if c.visibleCheckpoint(path) == nil {
 				return nil, userErr("checkpoint %s not found", path)
 			}
 			return map[string]string{"path": path, "type": "load_weights"}, nil
@@ -561,8 +581,8 @@ func (c *call) weightsInfo() reply {
 	s := c.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ck := s.st.checkpoints[path]
-	if ck == nil || ck.owner != c.owner && !ck.public {
+	ck := c.visibleCheckpoint(path)
+	if ck == nil {
 		return detailReply(http.StatusNotFound, "checkpoint %s not found", path)
 	}
 	return okJSON(map[string]any{"base_model": ck.baseModel, "is_lora": true, "lora_rank": ck.lora.Rank,

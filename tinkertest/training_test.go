@@ -3,7 +3,9 @@ package tinkertest
 import (
 	"encoding/json"
 	"net/http"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/stretchr/testify/assert"
@@ -239,4 +241,30 @@ func TestUnknownModel(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, c.post(EndpointCreateModel, createModelBody("no-session", 0)).status)
 	assert.Equal(t, http.StatusBadRequest, c.post(EndpointCreateModel, map[string]any{"session_id": sid, "model_seq_id": 3, "base_model": "nope/nope",
 		"lora_config": map[string]any{"rank": 8, "train_unembed": true, "train_mlp": true, "train_attn": true}, "type": "create_model"}).status)
+}
+
+func TestCheckpointTTL(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	srv := newServer(t, WithNow(clock))
+	c := client(t, srv, keyA)
+	model := c.model(c.session(), 0)
+	save := func(seq int) resp {
+		return c.post(EndpointSaveWeights, map[string]any{"model_id": model, "path": "tmp", "seq_id": seq, "ttl_seconds": 60, "overwrite": false, "type": "save_weights"})
+	}
+	r := save(1)
+	require.Equal(t, http.StatusOK, r.status)
+	path := c.result(r.json(t)["request_id"].(string))["path"].(string)
+	ck := c.get("training_runs/" + model + "/checkpoints").json(t)["checkpoints"].([]any)
+	require.Len(t, ck, 1)
+	assert.Equal(t, "2026-01-01T00:01:00.000000Z", ck[0].(map[string]any)["expires_at"])
+	assert.Equal(t, http.StatusConflict, save(2).status)
+
+	mu.Lock()
+	now = now.Add(time.Minute)
+	mu.Unlock()
+	assert.Equal(t, http.StatusNotFound, c.post(EndpointWeightsInfo, map[string]any{"tinker_path": path}).status, "expired")
+	assert.Empty(t, c.get("training_runs/" + model + "/checkpoints").json(t)["checkpoints"])
+	assert.Equal(t, http.StatusOK, save(2).status, "the name is free again")
 }

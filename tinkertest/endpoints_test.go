@@ -48,6 +48,14 @@ func TestStartupEndpoints(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, r.status)
 }
 
+func TestSessionMessages(t *testing.T) {
+	srv := newServer(t, WithSessionMessages("hello", "careful", ""))
+	m := client(t, srv, keyA).ok(EndpointCreateSession, sessionBody)
+	assert.Equal(t, "hello", m["info_message"])
+	assert.Equal(t, "careful", m["warning_message"])
+	assert.NotContains(t, m, "error_message")
+}
+
 func TestDynamicConfigCanBeAbsent(t *testing.T) {
 	srv := newServer(t, WithoutDynamicConfig())
 	r := client(t, srv, keyA).post(EndpointDynamicConfig, map[string]any{"sdk_version": "0.25.0"})

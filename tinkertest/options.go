@@ -42,6 +42,7 @@ type config struct {
 	now              func() time.Time
 	rateLimits       []RateLimit
 	tls              bool
+	sessionMessages  map[string]string
 }
 
 func defaultConfig() config {
@@ -137,3 +138,17 @@ func WithRateLimit(rl RateLimit) Option {
 // Under HTTP/2 the Reset, DropResponse and Truncate faults reset the stream
 // instead of the connection.
 func WithTLS() Option { return func(c *config) { c.tls = true } }
+
+// WithSessionMessages makes create_session answer with info_message,
+// warning_message and error_message (empty ones are omitted), which clients
+// log at info, warning and error level.
+func WithSessionMessages(info, warning, errMsg string) Option {
+	return func(c *config) {
+		c.sessionMessages = map[string]string{}
+		for k, v := range map[string]string{"info_message": info, "warning_message": warning, "error_message": errMsg} {
+			if v != "" {
+				c.sessionMessages[k] = v
+			}
+		}
+	}
+}

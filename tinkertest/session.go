@@ -130,7 +130,11 @@ func (c *call) createSession() reply {
 	s.st.sessions[ss.ID] = ss
 	s.st.sessionOrder = append(s.st.sessionOrder, ss)
 	c.note(func(e *Entry) { e.SessionID = ss.ID })
-	return okJSON(map[string]string{"session_id": ss.ID, "type": "create_session"})
+	out := map[string]string{"session_id": ss.ID, "type": "create_session"}
+	for k, v := range s.cfg.sessionMessages {
+		out[k] = v
+	}
+	return okJSON(out)
 }
 
 // sessionFor returns the caller's session, or nil.

@@ -63,7 +63,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		tinkertest.WithServiceTime(tinkertest.EndpointOptimStep, *trainTime),
 	}
 	if *keys != "" {
-		opts = append(opts, tinkertest.WithKeys(strings.Split(*keys, ",")...))
+		var ks []string
+		for _, k := range strings.Split(*keys, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				ks = append(ks, k)
+			}
+		}
+		opts = append(opts, tinkertest.WithKeys(ks...))
 	}
 	if *jwt > 0 {
 		opts = append(opts, tinkertest.WithJWT(*jwt))

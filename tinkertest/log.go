@@ -24,7 +24,7 @@ type Entry struct {
 	KeyFingerprint string
 	Header         http.Header // request headers; X-API-Key replaced by its fingerprint
 	Body           any         // decoded JSON body (generic), or a summary of a protobuf body
-	Status         int         // response status
+	Status         int         // response status; 0 while in flight or when the connection was reset
 	Fault          string      // description of the fault applied, "" if none
 	FaultID        int         // id returned by Inject, 0 if none
 	SessionID      string

@@ -207,7 +207,7 @@ func (c *call) asample() reply {
 	if !fresh {
 		s.st.duplicates++
 		c.note(func(e *Entry) { e.Duplicate = true })
-		return okJSON(map[string]string{"request_id": rid})
+		return submitReply(rid)
 	}
 	smp.requests++
 	smp.seqIDs = append(smp.seqIDs, seq)
@@ -226,7 +226,7 @@ func (c *call) asample() reply {
 		}
 		return ExpectedSample(req), nil
 	})})
-	return okJSON(map[string]string{"request_id": rid})
+	return submitReply(rid)
 }
 
 func effectiveMaxTokens(n int) int {

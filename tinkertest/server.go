@@ -35,7 +35,6 @@ type Server struct {
 	limits  rateLimits
 	log     requestLog
 	jwtKey  []byte
-	started time.Time
 }
 
 // NewServer starts a fake Tinker server on 127.0.0.1 (or on the listener
@@ -56,7 +55,6 @@ func NewServer(opts ...Option) *Server {
 		closed: make(chan struct{}),
 		jwtKey: randomBytes(32),
 	}
-	s.started = s.now()
 	s.st.init()
 	s.store.init()
 	s.log.limit = cfg.logLimit
@@ -200,14 +198,16 @@ func (s *Server) dispatch(c *call) (reply, *activeFault) {
 		}
 		c.owner = owner
 		s.log.update(c.entry, func(e *Entry) { e.KeyFingerprint = owner })
-		if rep, limited := s.limits.take(owner, rt.endpoint, s.now()); limited {
-			return rep, nil
-		}
 	}
 	if rep, ok := s.readBody(c); !ok {
 		return rep, nil
 	}
 	c.noteAddressing()
+	if !rt.public {
+		if rep, limited := s.limits.take(c.owner, rt.endpoint, s.now()); limited {
+			return rep, nil
+		}
+	}
 	fault := s.faults.match(c.owner, rt.endpoint)
 	if fault != nil {
 		if fault.f.Delay > 0 && !s.wait(c.r, fault.f.Delay) {

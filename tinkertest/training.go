@@ -15,13 +15,9 @@ import (
 // id again (Duplicate in the log) without doing the work twice. Request ids
 // are "<model_id>:<seq_id>".
 
-type submitted struct {
-	id  string
-	dup bool
-}
-
-func submitReply(sub submitted) reply {
-	return okJSON(map[string]string{"request_id": sub.id})
+// submitReply is a submit's answer: the future to poll.
+func submitReply(requestID string) reply {
+	return okJSON(map[string]string{"request_id": requestID})
 }
 
 // faultRun wraps run so a FutureError fault fails the future instead.
@@ -56,7 +52,7 @@ func (c *call) submitTraining(modelID string, seq int64, endpoint, requestType s
 	if m.isDuplicate(seq) {
 		s.st.duplicates++
 		c.note(func(e *Entry) { e.RequestID, e.Duplicate = id, true })
-		return submitReply(submitted{id: id, dup: true})
+		return submitReply(id)
 	}
 	if check != nil {
 		if rep, ok := check(m); !ok {
@@ -68,7 +64,7 @@ func (c *call) submitTraining(modelID string, seq int64, endpoint, requestType s
 	m.lastRequest = s.now()
 	s.enqueue(m, &op{fut: f, model: m, seq: seq, endpoint: endpoint, run: c.faultRun(prepare(m))})
 	c.note(func(e *Entry) { e.RequestID = id })
-	return submitReply(submitted{id: id})
+	return submitReply(id)
 }
 
 func parseLora(o *object) loraConfig {
@@ -132,7 +128,7 @@ func (c *call) createModelOp(sid string, mseq int64, base string, meta map[strin
 		}
 		s.st.duplicates++
 		c.note(func(e *Entry) { e.RequestID, e.Duplicate = id, true })
-		return submitReply(submitted{id: id, dup: true})
+		return submitReply(id)
 	}
 	var ck *checkpoint
 	if viaLoad {
@@ -162,7 +158,7 @@ func (c *call) createModelOp(sid string, mseq int64, base string, meta map[strin
 	}
 	s.enqueue(m, &op{fut: f, model: m, seq: 0, endpoint: endpoint, run: c.faultRun(run)})
 	c.note(func(e *Entry) { e.RequestID = id })
-	return submitReply(submitted{id: id})
+	return submitReply(id)
 }
 
 // modelIDBody reads a {"model_id", "type": literal} body.

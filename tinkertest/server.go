@@ -31,10 +31,10 @@ type Server struct {
 	st    state
 	store futureStore
 
-	faults  faultTable
-	limits  rateLimits
-	log     requestLog
-	jwtKey  []byte
+	faults faultTable
+	limits rateLimits
+	log    requestLog
+	jwtKey []byte
 }
 
 // NewServer starts a fake Tinker server on 127.0.0.1 (or on the listener

@@ -195,6 +195,11 @@ func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
 	rt.system = actor.NewActorSystem(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return protoLogger }),
 		actor.WithDeadLetterRequestLogging(false),
+		// Each dead-letter burst starts a goroutine that lives for this
+		// interval; keep it short so nothing outlives Stop by more than a
+		// moment (a message to a stopped actor is a dead letter, and Stop
+		// makes a few).
+		actor.WithDeadLetterThrottleInterval(10*time.Millisecond),
 	)
 	reg, err := registry.New(registry.WithClock(clk), registry.WithTelemetry(bus), registry.WithLimiterOptions(cfg.limiterOpts...))
 	if err != nil {

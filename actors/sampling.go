@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -157,12 +158,12 @@ func (s *SamplingClient) sample(ctx context.Context, req types.SampleRequest) (r
 
 	expired := 0
 	for {
-		reqID, seq, err := s.submit(ctx, &req, cost)
+		reqID, seq, trip, err := s.submit(ctx, &req, cost)
 		if err != nil {
 			return nil, s.svc.translateStop(ctx, op, err)
 		}
 		res, err := s.svc.poller.poll(ctx, pollSpec{
-			op: op, requestType: "Sample", requestID: reqID, proto: true,
+			op: op, requestType: "Sample", requestID: reqID, proto: true, roundtrip: trip,
 			meta: map[string]any{telemetry.KeySamplerID: s.samplerID, telemetry.KeySeqID: seq},
 		})
 		if err != nil {
@@ -182,15 +183,16 @@ func (s *SamplingClient) sample(ctx context.Context, req types.SampleRequest) (r
 }
 
 // submit dispatches one asample under the config's limiter, waiting out and
-// resubmitting after 429s. It returns the future's request id and the
-// seq_id it was sent with.
-func (s *SamplingClient) submit(ctx context.Context, req *types.SampleRequest, cost int64) (string, int64, error) {
+// resubmitting after 429s. It returns the future's request id, the seq_id
+// it was sent with and the accepted submit's round trip.
+func (s *SamplingClient) submit(ctx context.Context, req *types.SampleRequest, cost int64) (string, int64, time.Duration, error) {
 	for {
 		permit, err := s.lim.Acquire(ctx, cost)
 		if err != nil {
-			return "", 0, err
+			return "", 0, 0, err
 		}
 		req.SeqID = s.seq.Next()
+		start := s.svc.rt.clock.Now()
 		var fut types.UntypedAPIFuture
 		_, err = s.svc.http.Do(ctx, &httpclient.Request{
 			Op:     "sample",
@@ -213,13 +215,13 @@ func (s *SamplingClient) submit(ctx context.Context, req *types.SampleRequest, c
 			continue
 		}
 		if err != nil {
-			return "", req.SeqID, err
+			return "", req.SeqID, 0, err
 		}
 		if fut.RequestID == "" {
-			return "", req.SeqID, &types.Error{Kind: types.KindValidation, Op: "sample", Path: "/api/v1/asample",
+			return "", req.SeqID, 0, &types.Error{Kind: types.KindValidation, Op: "sample", Path: "/api/v1/asample",
 				Message: "server answered asample without a request_id"}
 		}
-		return fut.RequestID, req.SeqID, nil
+		return fut.RequestID, req.SeqID, s.svc.rt.clock.Now().Sub(start), nil
 	}
 }
 

@@ -132,7 +132,12 @@ func (rt *Runtime) NewServiceClient(ctx context.Context, opts ...ServiceOption) 
 		return nil, err
 	}
 	rt.releaseName(name, svc)
-	if err := svc.start(ctx); err != nil {
+	err = svc.start(ctx)
+	if err == nil && rt.stopped.Load() {
+		// Stop ran while this client was starting and did not see it.
+		err = &types.Error{Kind: types.KindClientStopped, Op: "new_service_client", Message: "the runtime was stopped"}
+	}
+	if err != nil {
 		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		_ = svc.Close(closeCtx)

@@ -328,16 +328,13 @@ func TestLoggerAndKeysNeverPrinted(t *testing.T) {
 	e.rt.system.Root.Send(sc.PID(), &Crash{Reason: "boom"})
 	tree, err := e.rt.Tree(ctxT(t))
 	require.NoError(t, err)
-	mu.Lock()
-	out := sb.String()
-	mu.Unlock()
 	require.Eventually(t, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return strings.Contains(sb.String(), "Recovering")
 	}, 10*time.Second, time.Millisecond, "protoactor's panic log reaches the runtime logger")
 	mu.Lock()
-	out = sb.String()
+	out := sb.String()
 	mu.Unlock()
 	for _, s := range []string{out, tree.String(), fmt.Sprintf("%v %+v %#v", svc, svc, svc), svc.String()} {
 		assert.NotContains(t, s, keyA)

@@ -214,6 +214,9 @@ func (s *Server) dispatch(c *call) (reply, *activeFault) {
 			return detailReply(http.StatusServiceUnavailable, "server closing"), fault
 		}
 		if rep, done := s.applyBefore(c, fault); done {
+			if fault.f.Status != 0 {
+				s.spendRejectedSeq(c, fault.f.Status)
+			}
 			return rep, fault
 		}
 	}

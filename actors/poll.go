@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -57,7 +58,13 @@ type poller struct {
 	sleep    func(ctx context.Context, d time.Duration) error
 	inflight *limiter.Limiter // in-flight response bytes (complete_metadata)
 	meta     func() map[string]any
+	logger   *slog.Logger
+	now      func() time.Time
+	deadline time.Duration // default poll deadline; 0: none
 }
+
+// queueWarnEvery is how often a poll that stays paused logs its state.
+const queueWarnEvery = 60 * time.Second
 
 // pollSpec describes one future to poll.
 type pollSpec struct {
@@ -82,6 +89,9 @@ type pollResult struct {
 // poll long-polls until the future completes, fails, or ctx ends. The
 // returned permit (if any) must be released once the body is decoded.
 func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err error) {
+	if s.deadline == 0 {
+		s.deadline = p.deadline
+	}
 	if s.deadline > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, s.deadline, errPollDeadline)
@@ -105,6 +115,7 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 	allowMeta := true
 	backoffs, badRequests := 0, 0
 	var lastState types.QueueState
+	var lastWarn time.Time
 	for iter := 0; ; iter++ {
 		h := http.Header{}
 		h.Set("X-Tinker-Request-Iteration", strconv.Itoa(iter))
@@ -137,7 +148,7 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 			switch fb.Kind {
 			case types.FutureTryAgain:
 				backoffs, badRequests = 0, 0
-				lastState = p.queueState(s, lastState, fb.TryAgain.QueueState, fb.TryAgain.QueueStateReason)
+				lastState = p.queueState(s, lastState, fb.TryAgain.QueueState, fb.TryAgain.QueueStateReason, &lastWarn)
 				continue
 			case types.FutureCompleteMetadata:
 				if !allowMeta {
@@ -183,7 +194,7 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 		case status == http.StatusRequestTimeout:
 			backoffs, badRequests = 0, 0
 			if ta, ok := parseQueueBody(resp.Body); ok {
-				lastState = p.queueState(s, lastState, ta.QueueState, ta.QueueStateReason)
+				lastState = p.queueState(s, lastState, ta.QueueState, ta.QueueStateReason, &lastWarn)
 			}
 		case status == http.StatusTooManyRequests || status >= 500 || forced:
 			p.emit(telemetry.FutureAPIError, s, map[string]float64{}, map[string]any{telemetry.KeyStatus: status})
@@ -242,21 +253,28 @@ func parseQueueBody(b []byte) (*types.TryAgainResponse, bool) {
 	return nil, false
 }
 
-// queueState records a reported state and emits a telemetry event when it
-// changed.
-func (p *poller) queueState(s pollSpec, last, now types.QueueState, reason string) types.QueueState {
+// queueState records a reported state, emits a telemetry event when it
+// changed, and logs a warning while the request stays paused, at most once
+// per queueWarnEvery.
+func (p *poller) queueState(s pollSpec, last, now types.QueueState, reason string, lastWarn *time.Time) types.QueueState {
 	if now == "" {
 		now = types.QueueStateActive
 	}
 	if s.onQueue != nil {
 		s.onQueue(now, reason)
 	}
+	if reason == "" {
+		reason = types.DefaultQueueStateReason(now, s.training)
+	}
 	if now != last {
-		if reason == "" {
-			reason = types.DefaultQueueStateReason(now, s.training)
-		}
 		p.emit(telemetry.QueueStateChange, s, nil, map[string]any{
 			telemetry.KeyQueueState: string(now), telemetry.KeyReason: reason, "previous": string(last)})
+	}
+	if now != types.QueueStateActive && p.logger != nil {
+		if t := p.now(); lastWarn.IsZero() || t.Sub(*lastWarn) >= queueWarnEvery {
+			*lastWarn = t
+			p.logger.Warn("tinkex: "+s.op+" is waiting: "+reason, "queue_state", string(now), "request_id", s.requestID)
+		}
 	}
 	return now
 }

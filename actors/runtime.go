@@ -43,6 +43,7 @@ type Runtime struct {
 	getenv     func(string) string
 
 	pollBackoff       PollBackoff
+	pollDeadline      time.Duration
 	heartbeatInterval time.Duration
 	serviceIntensity  int
 	servicePeriod     time.Duration
@@ -70,6 +71,7 @@ type runtimeConfig struct {
 	registerer        prometheus.Registerer
 	clock             clock.Clock
 	pollBackoff       PollBackoff
+	pollDeadline      time.Duration
 	heartbeatInterval time.Duration
 	rootIntensity     int
 	rootPeriod        time.Duration
@@ -107,6 +109,14 @@ func WithClock(cl clock.Clock) RuntimeOption { return func(c *runtimeConfig) { c
 // transport failures (default 1 s doubling to 30 s).
 func WithPollBackoff(b PollBackoff) RuntimeOption {
 	return func(c *runtimeConfig) { c.pollBackoff = b }
+}
+
+// WithPollDeadline bounds how long one future is polled: past d its
+// operation fails with a KindTimeout error (and a tinkex.future.timeout
+// event) while the work may still run on the server. Default: no deadline
+// beyond the caller's context, as in the Python SDK.
+func WithPollDeadline(d time.Duration) RuntimeOption {
+	return func(c *runtimeConfig) { c.pollDeadline = d }
 }
 
 // WithHeartbeatInterval sets the session heartbeat period (default 10 s).
@@ -162,6 +172,9 @@ func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
 	if cfg.heartbeatInterval <= 0 {
 		return nil, types.ValidationError("start", "heartbeat interval must be positive")
 	}
+	if cfg.pollDeadline < 0 {
+		return nil, types.ValidationError("start", "poll deadline must not be negative")
+	}
 	logger := cfg.logger
 	if logger == nil {
 		logger = envLogger(cfg.getenv(EnvLog))
@@ -175,6 +188,7 @@ func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
 		bus: bus, logger: logger, clock: clk, getenv: cfg.getenv,
 		transports:        httpclient.NewTransports(cfg.poolSizes),
 		pollBackoff:       cfg.pollBackoff,
+		pollDeadline:      cfg.pollDeadline,
 		heartbeatInterval: cfg.heartbeatInterval,
 		serviceIntensity:  cfg.serviceIntensity,
 		servicePeriod:     cfg.servicePeriod,

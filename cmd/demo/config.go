@@ -1,0 +1,146 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/tinkex-go/tinkex/types"
+)
+
+// Environment variables the demo reads (the same ones tinkex reads).
+const (
+	envAPIKey  = "TINKER_API_KEY"
+	envBaseURL = "TINKER_BASE_URL"
+	envAPIKeyB = "TINKER_API_KEY_B"
+)
+
+// config is one run of the demo, from flags and the environment.
+type config struct {
+	Duration    time.Duration
+	BaseURL     string // "" = embedded fake server
+	APIKey      string // config A's key
+	APIKeyB     string // config B's key; defaults to APIKey against a server
+	Faults      bool   // inject the fault schedule
+	JSON        bool   // print the summary as one JSON object
+	Live        bool   // redraw a live view in place (stdout is a terminal)
+	MetricsAddr string
+	Model       string
+	Concurrency int // concurrent sampling requests per client
+	Steps       int // training steps per client; 0 = until the end of the run
+	Samples     int // sampling requests per client; 0 = until the end of the run
+	Yes         bool
+	// Embedded is true when the demo runs its own tinkertest server.
+	Embedded bool
+}
+
+// usageError is a bad command line; main exits 2 for it.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// parseConfig reads the flags in args and the environment through getenv.
+// With no flags and no TINKER_API_KEY it configures the default run: the
+// embedded fake, two generated keys, faults on. With a key (flag or
+// environment) it targets a real server with a small workload and no
+// faults unless -faults is given.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c config
+	fs.DurationVar(&c.Duration, "duration", 20*time.Second, "how long the workload runs (the fault schedule is spread over it)")
+	fs.StringVar(&c.BaseURL, "base-url", "", "Tinker server to use instead of the embedded fake (default $"+envBaseURL+" when $"+envAPIKey+" is set)")
+	fs.StringVar(&c.APIKey, "api-key", "", "API key of config A (default $"+envAPIKey+"); setting one targets a real server")
+	fs.StringVar(&c.APIKeyB, "api-key-b", "", "API key of config B (default $"+envAPIKeyB+", else the key of A)")
+	faults := fs.Bool("faults", false, "inject the fault schedule against -base-url too (only for a fake server such as cmd/tinkerfake)")
+	fs.BoolVar(&c.JSON, "json", false, "print the end-of-run summary as one JSON object on stdout (events go to stderr)")
+	plain := fs.Bool("plain", false, "one log line per event even when stdout is a terminal")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address during the run, e.g. 127.0.0.1:9464")
+	fs.StringVar(&c.Model, "model", "meta-llama/Llama-3.2-1B", "base model to train and sample")
+	fs.IntVar(&c.Concurrency, "concurrency", 0, "concurrent sampling requests per client (default 100 on the fake, 2 on a server)")
+	fs.IntVar(&c.Steps, "steps", -1, "training steps per client, 0 = until the end (default 0 on the fake, 2 on a server)")
+	fs.IntVar(&c.Samples, "samples", -1, "sampling requests per client, 0 = until the end (default 0 on the fake, 4 on a server)")
+	fs.BoolVar(&c.Yes, "yes", false, "do not ask before sending requests to a real server")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, &usageError{fmt.Sprintf("unexpected arguments %q", fs.Args())}
+	}
+	if c.Duration <= 0 {
+		return c, &usageError{"-duration must be positive"}
+	}
+	if c.APIKey == "" {
+		c.APIKey = getenv(envAPIKey)
+	}
+	if c.BaseURL == "" && c.APIKey != "" {
+		c.BaseURL = getenv(envBaseURL)
+	}
+	if c.APIKeyB == "" {
+		c.APIKeyB = getenv(envAPIKeyB)
+	}
+	c.Embedded = c.BaseURL == "" && c.APIKey == ""
+	server := !c.Embedded
+	switch {
+	case c.Embedded:
+		if c.APIKeyB != "" {
+			return c, &usageError{"-api-key-b needs -api-key or -base-url"}
+		}
+		c.APIKey, c.APIKeyB = newDemoKey("A"), newDemoKey("B")
+		c.Faults = true
+	case c.APIKey == "":
+		// A server without a key: a fake such as cmd/tinkerfake, which takes
+		// any well-formed key.
+		c.APIKey, c.APIKeyB = newDemoKey("A"), newDemoKey("B")
+		c.Faults = *faults
+	default:
+		if c.APIKeyB == "" {
+			c.APIKeyB = c.APIKey
+		}
+		c.Faults = *faults
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = pick(server, 2, 100)
+	}
+	if c.Steps < 0 {
+		c.Steps = pick(server, 2, 0)
+	}
+	if c.Samples < 0 {
+		c.Samples = pick(server, 4, 0)
+	}
+	if c.Concurrency < 1 {
+		return c, &usageError{"-concurrency must be at least 1"}
+	}
+	if server && c.BaseURL == "" {
+		c.BaseURL = types.DefaultBaseURL
+	}
+	c.Live = !*plain
+	return c, nil
+}
+
+func pick(server bool, onServer, onFake int) int {
+	if server {
+		return onServer
+	}
+	return onFake
+}
+
+// newDemoKey makes a fresh fake-server key; it is random so that finding
+// it in the output proves a leak.
+func newDemoKey(label string) string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return "tml-demo" + strings.ToLower(label) + "-" + hex.EncodeToString(b)
+}
+
+// realServer reports whether the run talks to a server the demo does not
+// own with a real key: then it warns and asks before starting.
+func (c config) realServer() bool { return !c.Embedded && !strings.HasPrefix(c.APIKey, "tml-demo") }
+
+// errDeclined is returned when the user does not confirm a real run.
+var errDeclined = errors.New("not confirmed; nothing was sent")

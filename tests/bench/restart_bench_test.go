@@ -48,4 +48,3 @@ func BenchmarkRestart(b *testing.B) {
 		})
 	}
 }
-

@@ -23,7 +23,7 @@ func TestMultiClientConcurrency(t *testing.T) {
 	a2 := w.party(t, "a2", w.srvA, keyA, 3)
 	parties := []*party{a, b, a2}
 
-	loads := runLoad(ctxT(t), t, parties, nil)
+	loads := runLoad(ctxT(t), t, parties)
 
 	for _, p := range parties {
 		l := loads[p]

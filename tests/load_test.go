@@ -118,25 +118,24 @@ type load struct {
 
 // runLoad runs the training and the sampling load of every party in
 // parallel and returns when all of it has ended.
-func runLoad(ctx context.Context, t *testing.T, parties []*party, hooks map[*party]loadHooks) map[*party]*load {
+func runLoad(ctx context.Context, t *testing.T, parties []*party) map[*party]*load {
 	out := map[*party]*load{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, p := range parties {
 		l := &load{}
 		out[p] = l
-		h := hooks[p]
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			steps := p.train(ctx, t, trainingSteps, h.onStep)
+			steps := p.train(ctx, t, trainingSteps, nil)
 			mu.Lock()
 			l.steps = steps
 			mu.Unlock()
 		}()
 		go func() {
 			defer wg.Done()
-			samples := p.sample(ctx, samplesPerClient, h.onSample)
+			samples := p.sample(ctx, samplesPerClient, nil)
 			mu.Lock()
 			l.samples = samples
 			mu.Unlock()
@@ -144,11 +143,6 @@ func runLoad(ctx context.Context, t *testing.T, parties []*party, hooks map[*par
 	}
 	wg.Wait()
 	return out
-}
-
-type loadHooks struct {
-	onStep   func(i int)
-	onSample func()
 }
 
 // assertTrainingCorrect checks every step succeeded with the fake model's

@@ -39,13 +39,18 @@ func subtreeActors(n supervisor.Node) []supervisor.Node {
 	return out
 }
 
+// pid is the PID of the running actor of tree node n.
+func (w *world) pid(n supervisor.Node) *actor.PID {
+	return actor.NewPID(w.rt.ActorSystem().Address(), n.PID)
+}
+
 // probe sends one message to the actor of node n and waits for its answer:
 // client actors get actors.Probe, supervisors protoactor's Touch (every
 // actor answers it).
 func (w *world) probe(t *testing.T, n supervisor.Node) {
 	t.Helper()
 	require.NotEmpty(t, n.PID, "%s is running", n.ID)
-	pid := actor.NewPID(w.rt.ActorSystem().Address(), n.PID)
+	pid := w.pid(n)
 	var msg any = &actor.Touch{}
 	if n.Kind == supervisor.KindWorker {
 		msg = &actors.Probe{}

@@ -41,6 +41,16 @@ func (g *gate) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
+// awaitHeld waits until the gate holds a request.
+func (g *gate) awaitHeld(t *testing.T) {
+	t.Helper()
+	select {
+	case <-g.held:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no request reached the gate for %s", g.suffix)
+	}
+}
+
 // close makes the gate hold matching requests until the returned open is
 // called.
 func (g *gate) close() (open func()) {
@@ -122,7 +132,7 @@ func TestConfigIsolation(t *testing.T) {
 			_, err := c.p.sc.Sample(ctx, c.p.prompt(0), 1, sampleParams())
 			done <- err
 		}()
-		<-g.held
+		g.awaitHeld(t)
 		assert.Equal(t, 1, c.own.Stats().SlotsInUse, "%s dispatches under its config's limiter", c.description)
 		assert.Equal(t, 0, c.other.Stats().SlotsInUse, "%s does not touch the other config's limiter", c.description)
 		open()

@@ -183,8 +183,14 @@ func TestStoppedActorUnbinds(t *testing.T) {
 	r, _ := newRegistry(t, registry.WithAskTimeout(time.Millisecond))
 	pid := sys.Root.Spawn(actor.PropsFromProducer(r.Producer()))
 	k := mustKey(t, "https://tinker.example", keyA)
-	lim, err := r.Limiter(context.Background(), k)
-	require.NoError(t, err)
+	// The 1 ms ask timeout is for the last lookup below; under load the
+	// first one may need a few tries to reach the freshly spawned actor.
+	var lim *limiter.Limiter
+	require.Eventually(t, func() bool {
+		var err error
+		lim, err = r.Limiter(context.Background(), k)
+		return err == nil
+	}, 10*time.Second, time.Millisecond)
 	es := entries(t, sys, pid)
 	require.Len(t, es, 1)
 	require.NotNil(t, es[0].PID)
@@ -199,7 +205,7 @@ func TestStoppedActorUnbinds(t *testing.T) {
 	assert.True(t, ok)
 	assert.Same(t, lim, got)
 
-	_, err = r.LimiterFor(context.Background(), "https://other.example", keyA)
+	_, err := r.LimiterFor(context.Background(), "https://other.example", keyA)
 	assert.ErrorIs(t, err, types.ErrClientStopped)
 }
 

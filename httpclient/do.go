@@ -194,11 +194,7 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 			h.Set("Content-Encoding", cl.req.ContentEncoding)
 		}
 	}
-	hreq.Header = h
-	if cl.body != nil {
-		body := cl.body
-		hreq.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	}
+	hreq.Header = h // NewRequestWithContext set GetBody for the *bytes.Reader
 
 	hresp, err := cl.pool.Do(hreq)
 	if err != nil {
@@ -209,7 +205,7 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 	defer hresp.Body.Close()
 	out.StatusCode = hresp.StatusCode
 	out.Header = hresp.Header
-	body, err := readCapped(hresp.Body, cl.c.maxBody)
+	body, err := readCapped(hresp.Body, hresp.ContentLength, cl.c.maxBody)
 	if err != nil {
 		// A body cut short is a transport failure (retryable); an oversize
 		// one is not.
@@ -224,16 +220,33 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 	return out, &Response{StatusCode: hresp.StatusCode, Header: hresp.Header, Body: body, Attempts: cl.attempts}
 }
 
-func readCapped(r io.Reader, max int64) ([]byte, error) {
-	var buf bytes.Buffer
-	n, err := buf.ReadFrom(io.LimitReader(r, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if n > max {
+// readCapped reads a response body of at most max bytes; size is the
+// declared Content-Length (-1 when unknown), used to allocate once.
+func readCapped(r io.Reader, size, max int64) ([]byte, error) {
+	if size > max {
 		return nil, errBodyTooLarge
 	}
-	return buf.Bytes(), nil
+	n := 512
+	if size >= 0 {
+		n = int(size) + 1 // +1 so a body longer than declared is noticed without growing
+	}
+	buf := make([]byte, 0, n)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		m, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if int64(len(buf)) > max {
+			return nil, errBodyTooLarge
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // error builds the final *types.Error of a failed call.

@@ -208,3 +208,32 @@ func TestCloseFailsQueuedWork(t *testing.T) {
 	require.NoError(t, svc.Close(ctx), "closing twice is harmless")
 	assert.Empty(t, e.rt.Services())
 }
+
+// A crash of the session actor restarts its later siblings (rest_for_one):
+// a training client's unsent operations fail with ErrClientRestarted, not
+// ErrClientStopped, and the client goes on working.
+func TestSiblingRestartFailsQueuedAsRestarted(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	g := newGate("/api/v1/optim_step")
+	defer g.open()
+	svc := e.service(t, WithHTTPClient(&http.Client{Transport: g}))
+	tc, err := svc.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B")
+	require.NoError(t, err)
+	first := tc.OptimStep(ctx, types.DefaultAdamParams())
+	<-g.held
+	queued := tc.OptimStep(ctx, types.DefaultAdamParams())
+	tree, err := e.rt.Tree(ctx)
+	require.NoError(t, err)
+	session, ok := findNode(tree, "session")
+	require.True(t, ok)
+	pid := e.rt.system.NewLocalPID(session.PID)
+	e.rt.system.Root.Send(pid, &Crash{Reason: "session"})
+	_, err = queued.Result(ctx)
+	assert.ErrorIs(t, err, types.ErrClientRestarted)
+	g.open()
+	_, err = first.Result(ctx)
+	require.NoError(t, err)
+	_, err = tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.NoError(t, err)
+}

@@ -272,8 +272,7 @@ func (rt *Runtime) watchDeadLetters() {
 			return
 		}
 		if m, ok := dl.Message.(*enqueue); ok {
-			m.op.fail(&types.Error{Kind: types.KindClientRestarted, Op: m.op.name,
-				Message: "the training client was restarting when this operation was queued; nothing was sent"})
+			m.op.fail(restartedError(m.op.name))
 		}
 	})
 	rt.deadLetters = &eventSubscription{unsubscribe: func() { rt.system.EventStream.Unsubscribe(sub) }}

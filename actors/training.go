@@ -103,6 +103,11 @@ func (t *TrainingClient) forget(op *trainingOp) {
 	t.mu.Unlock()
 }
 
+func restartedError(op string) error {
+	return &types.Error{Kind: types.KindClientRestarted, Op: op,
+		Message: "the training client restarted before this operation was submitted; nothing was sent"}
+}
+
 // Messages of the training actor.
 type (
 	enqueue   struct{ op *trainingOp }
@@ -134,12 +139,16 @@ func (a *trainingActor) Receive(ctx actor.Context) {
 		}
 		a.dispatch(ctx)
 	case *actor.Restarting:
-		a.tc.failPending(func(op string) error {
-			return &types.Error{Kind: types.KindClientRestarted, Op: op,
-				Message: "the training client restarted before this operation was submitted; nothing was sent"}
-		})
+		a.tc.failPending(restartedError)
 	case *actor.Stopping:
-		a.tc.failPending(a.tc.svc.stoppedError)
+		// A stop is final only after Close; otherwise the supervisor is
+		// restarting this actor as a sibling (rest_for_one, one_for_all) or
+		// with its whole subtree, and the client goes on working.
+		if a.tc.stopped.Load() || a.tc.svc.stopped.Load() {
+			a.tc.failPending(a.tc.svc.stoppedError)
+		} else {
+			a.tc.failPending(restartedError)
+		}
 	default:
 		handleCommon(ctx, "training", a.tc.modelID)
 	}

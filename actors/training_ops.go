@@ -161,13 +161,8 @@ func validateForwardBackward(op string, data []types.Datum, lossFn types.LossFnT
 		}
 	}
 	for i, d := range data {
-		if err := d.ModelInput.Validate(); err != nil {
+		if err := d.Validate(); err != nil {
 			return types.ValidationError(op, "datum %d: %v", i, err)
-		}
-		for k, td := range d.LossFnInputs {
-			if err := td.Validate(); err != nil {
-				return types.ValidationError(op, "datum %d loss_fn_inputs[%q]: %v", i, k, err)
-			}
 		}
 	}
 	return nil

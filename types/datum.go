@@ -178,5 +178,58 @@ func (d Datum) Validate() error {
 			return fmt.Errorf("loss_fn_inputs[%q]: %w", k, err)
 		}
 	}
+	return d.validatePositions()
+}
+
+// perPositionInputs are the loss function inputs that hold one value per
+// model-input position, so they must all have target_tokens' shape.
+var perPositionInputs = []string{"target_tokens", "weights", "advantages", "logprobs"}
+
+// validatePositions checks what the service checks per datum: every
+// per-position input has target_tokens' shape, and target_tokens starts
+// with the model input's length.
+func (d Datum) validatePositions() error {
+	const op = "datum"
+	ref, ok := d.LossFnInputs["target_tokens"]
+	if !ok {
+		return nil
+	}
+	refShape := ref.shape()
+	for _, k := range perPositionInputs[1:] {
+		t, ok := d.LossFnInputs[k]
+		if !ok {
+			continue
+		}
+		if got := t.shape(); !equalShape(got, refShape) {
+			return ValidationError(op, "loss_fn_inputs[%q] has shape %v but target_tokens has shape %v", k, got, refShape)
+		}
+	}
+	n, err := d.ModelInput.Length()
+	if err != nil || len(refShape) == 0 {
+		return nil // the length check needs a known model-input length
+	}
+	if refShape[0] != int64(n) {
+		return ValidationError(op, "target_tokens has %d positions but the model input has %d tokens", refShape[0], n)
+	}
 	return nil
+}
+
+// shape returns the tensor's shape: Shape when set, else [Len()].
+func (t TensorData) shape() []int64 {
+	if t.Shape != nil {
+		return t.Shape
+	}
+	return []int64{int64(t.Len())}
+}
+
+func equalShape(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -181,7 +181,7 @@ func chaosRun(t *testing.T, o runOptions) figures {
 
 	h.stop()
 	h = nil
-	f.LeakedGoroutines = settleGoroutines(baseline) - baseline
+	f.LeakedGoroutines = max(0, settleGoroutines(baseline)-baseline)
 	leakErr := goleak.Find(ignore)
 	runtime.GC()
 	var ms runtime.MemStats

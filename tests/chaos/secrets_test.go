@@ -131,6 +131,13 @@ func TestSecretsNeverExposed(t *testing.T) {
 	}
 	capture("registry", "%v", reg2.Counters())
 
+	for _, e := range h.srv.Requests(tinkertest.Match{}) {
+		capture("server request log", "%v", e.Header)
+	}
+
+	h.stop()
+	// Formatted after Stop: %+v of a type without String reads its mutable
+	// fields by reflection, which races with a live actor.
 	capture("public values", "%v | %+v | %#v", h.rt, h.rt, h.rt)
 	for i, svc := range h.svcs {
 		tc, sc := h.trainers[i], h.samplers[i]
@@ -148,11 +155,6 @@ func TestSecretsNeverExposed(t *testing.T) {
 		l.Info("values", "svc", svc, "tc", tc, "sc", sc, "rt", h.rt, "registry", reg2, "limiter", svc.Limiter())
 		capture("slog of public values", "%s", slogged.String())
 	}
-	for _, e := range h.srv.Requests(tinkertest.Match{}) {
-		capture("server request log", "%v", e.Header)
-	}
-
-	h.stop()
 	capture("log lines", "%s", logs.String())
 	require.Contains(t, logs.String(), "chaos crash", "the panics were logged")
 	require.Contains(t, logs.String(), `"level":"DEBUG"`, "debug records were logged")

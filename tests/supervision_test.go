@@ -2,6 +2,8 @@ package tests
 
 import (
 	"errors"
+	"math"
+	"net/http"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/tinkex-go/tinkex/supervisor"
 	"github.com/tinkex-go/tinkex/telemetry"
 	"github.com/tinkex-go/tinkex/tinkertest"
+	"github.com/tinkex-go/tinkex/types"
 )
 
 // restarts returns the restart count of tree node id (failing if absent).
@@ -50,50 +53,82 @@ func (w *world) awaitRestart(t *testing.T, p *party) {
 func trainingID(p *party) string { return "training:" + p.tc.ModelID() }
 func samplingID(p *party) string { return "sampling:" + p.sc.SamplerID() }
 
+// recv receives from ch within a generous bound.
+func recv[T any](ch <-chan T) (T, bool) {
+	select {
+	case v := <-ch:
+		return v, true
+	case <-time.After(60 * time.Second):
+		var zero T
+		return zero, false
+	}
+}
+
 // typedOrNil reports whether err is nil or a *tinkex.Error.
 func typedOrNil(err error) bool {
 	var e *tinkex.Error
 	return err == nil || errors.As(err, &e)
 }
 
-// Scenario 6. While scenario 1's load runs, A's SamplingClient actor and
-// A's TrainingClient actor each panic once. Both restart (the tree counts
-// it), every caller gets a result or a typed error, A's training seq_ids
-// continue without a gap or a repeat, and B and A′ are untouched. Then A's
-// service supervisor's intensity is exceeded: its subtree restarts as a
-// unit, its clients come back and work, and B is still untouched.
+// Scenario 6. While scenario 1's load runs — A's samples in flight, A's
+// forward_backward being submitted and an optim_step queued behind it —
+// A's SamplingClient actor and A's TrainingClient actor each panic once.
+// Both restart (the tree counts it); every caller gets a result or a typed
+// error (the queued optim_step: ErrClientRestarted, nothing sent); A's
+// training seq_ids continue without a gap or a repeat and its results stay
+// right; B and A′ are untouched. Then A's service supervisor's intensity
+// is exceeded: its subtree restarts as a unit, its clients come back and
+// work, and B is still untouched.
 func TestSupervisionUnderLoad(t *testing.T) {
 	w := newWorld(t, tinkex.WithServiceIntensity(2, time.Hour))
-	a := w.party(t, "a", w.srvA, keyA, 1)
+	g := newGate("/api/v1/forward_backward")
+	a := w.party(t, "a", w.srvA, keyA, 1, tinkex.WithHTTPClient(&http.Client{Transport: g}))
 	b := w.party(t, "b", w.srvB, keyB, 2)
 	a2 := w.party(t, "a2", w.srvA, keyA, 3)
-	parties := []*party{a, b, a2}
 	ctx := ctxT(t)
 	root := w.rt.ActorSystem().Root
 
-	// Crash A's actors while A's load is in flight: server A parks all work,
-	// so A's samples and its first training step stay in flight until the
-	// crashes are over.
-	w.srvA.PauseProcessing()
+	// The load: B and A′ run all of scenario 1's; A samples 100 times
+	// concurrently and trains step by step below.
+	open := g.close()
+	defer open()
+	w.srvA.PauseProcessing() // A's samples stay in flight until the crashes are over
 	loaded := make(chan map[*party]*load, 1)
-	go func() { loaded <- runLoad(ctx, t, parties) }()
+	go func() { loaded <- runLoad(ctx, t, []*party{b, a2}) }()
+	sampledA := make(chan []sampleResult, 1)
+	go func() { sampledA <- a.sample(ctx, samplesPerClient, nil) }()
+
+	// A's first step: forward_backward is being submitted (held at the
+	// gate) and optim_step is queued behind it when the training actor
+	// crashes.
+	data := [][]tinkex.Datum{a.batch(t, 0)}
+	fb := []*tinkex.Future[*tinkex.ForwardBackwardOutput]{a.tc.ForwardBackward(ctx, data[0], tinkex.LossCrossEntropy, nil)}
+	g.awaitHeld(t)
+	restartedOpt := a.tc.OptimStep(ctx, tinkex.DefaultAdamParams())
 	require.Eventually(t, func() bool {
-		return w.srvA.Count(tinkertest.Match{Endpoint: tinkertest.EndpointAsample, SamplerID: a.sc.SamplerID()}) >= samplesPerClient/2 &&
-			w.srvA.Count(tinkertest.Match{Endpoint: tinkertest.EndpointOptimStep, ModelID: a.tc.ModelID()}) == 1
-	}, 30*time.Second, time.Millisecond, "A's load is in flight")
+		return w.srvA.Count(tinkertest.Match{Endpoint: tinkertest.EndpointAsample, SamplerID: a.sc.SamplerID()}) >= samplesPerClient/2
+	}, 30*time.Second, time.Millisecond, "A's samples are in flight")
+
 	// The sampling actor was started after the training actor, so under the
 	// service's rest_for_one strategy its crash restarts only itself.
 	root.Send(a.sc.PID(), &actors.Crash{Reason: "acceptance: sampling under load"})
 	w.awaitRunning(t, samplingID(a), 1)
 	root.Send(a.tc.PID(), &actors.Crash{Reason: "acceptance: training under load"})
 	w.awaitRunning(t, trainingID(a), 1)
+	open()
 	w.srvA.ResumeProcessing()
-	var loads map[*party]*load
-	select {
-	case loads = <-loaded:
-	case <-time.After(60 * time.Second):
-		t.Fatal("the load did not end")
+
+	// The rest of A's training: steps 2..5.
+	var opts []*tinkex.Future[*tinkex.OptimStepResponse]
+	for i := 1; i < trainingSteps; i++ {
+		data = append(data, a.batch(t, i))
+		fb = append(fb, a.tc.ForwardBackward(ctx, data[i], tinkex.LossCrossEntropy, nil))
+		opts = append(opts, a.tc.OptimStep(ctx, tinkex.DefaultAdamParams()))
 	}
+	loads, ended := recv(loaded)
+	require.True(t, ended, "B's and A′'s load ended")
+	samplesA, ended := recv(sampledA)
+	require.True(t, ended, "A's samples ended")
 
 	// A: the crashed actors restarted, each once by its own crash (the
 	// sampling actor, later in start order, once more as the training
@@ -102,29 +137,37 @@ func TestSupervisionUnderLoad(t *testing.T) {
 	assert.Equal(t, 2, w.restarts(t, samplingID(a)))
 	assert.Equal(t, 0, w.restarts(t, "service:a"))
 
-	// Every caller got a result or a typed error; samples never pass
-	// through the actors, so they all succeeded.
-	la := loads[a]
-	assertSamplesCorrect(t, a, la.samples)
-	ok := 0
-	for i, s := range la.steps {
-		assert.True(t, typedOrNil(s.fbErr), "step %d forward_backward: %v", i, s.fbErr)
-		assert.True(t, typedOrNil(s.optErr), "step %d optim_step: %v", i, s.optErr)
-		for _, err := range []error{s.fbErr, s.optErr} {
-			if err == nil {
-				ok++
-			} else {
-				assert.ErrorIs(t, err, tinkex.ErrClientRestarted, "only operations not yet submitted fail")
-			}
-		}
+	// Every caller got a result or a typed error. Samples never pass
+	// through the actors: all succeeded. The optim_step queued at the crash
+	// failed, retryable, having sent nothing; everything else succeeded.
+	assertSamplesCorrect(t, a, samplesA)
+	_, err := restartedOpt.Result(ctx)
+	require.ErrorIs(t, err, tinkex.ErrClientRestarted)
+	assert.True(t, typedOrNil(err))
+	assert.True(t, tinkex.IsRetryable(err))
+	losses := make([]float64, trainingSteps)
+	for i, f := range fb {
+		out, err := f.Result(ctx)
+		require.NoError(t, err, "forward_backward %d", i)
+		want, err := tinkertest.ExpectedForwardBackwardOutput(types.ForwardBackwardRequest{Data: data[i], LossFn: types.LossCrossEntropy})
+		require.NoError(t, err)
+		assert.Equal(t, want.LossFnOutputs, out.LossFnOutputs, "forward_backward %d", i)
+		losses[i] = math.Abs(want.Metrics["loss:sum"])
 	}
-	// Seq_ids continue: every operation that succeeded was submitted once,
-	// with the next seq_id; the failed ones took none.
-	seqs := trainingSeqs(a)
-	assert.Equal(t, seqRange(1, int64(ok)), seqs, "A's training seq_ids: no gap, no repeat")
-	_, err := a.tc.OptimStep(ctx, tinkex.DefaultAdamParams()).Result(ctx)
-	require.NoError(t, err, "A's training client works after its restart")
-	assert.Equal(t, seqRange(1, int64(ok+1)), trainingSeqs(a))
+	for i, f := range opts {
+		out, err := f.Result(ctx)
+		require.NoError(t, err, "optim_step %d", i)
+		assert.InDelta(t, float64(i+1), out.Metrics["step:max"], 0, "the failed optim_step never ran")
+		acc := losses[i+1]
+		if i == 0 {
+			acc += losses[0] // the first step's gradient waited for the next optim_step
+		}
+		assert.InDelta(t, math.Sqrt(acc), out.Metrics["grad_norm:mean"], 1e-6, "optim_step %d", i)
+	}
+	// Seq_ids continue across the restart: no gap (the failed operation
+	// took none), no repeat.
+	sent := int64(2*trainingSteps - 1)
+	assert.Equal(t, seqRange(1, sent), trainingSeqs(a), "A's training seq_ids")
 
 	// B and A′: untouched.
 	for _, p := range []*party{b, a2} {
@@ -165,7 +208,7 @@ func TestSupervisionUnderLoad(t *testing.T) {
 	}, 30*time.Second, time.Millisecond, "A's training actor answers after the subtree restart")
 	_, err = a.tc.OptimStep(ctx, tinkex.DefaultAdamParams()).Result(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, seqRange(1, int64(ok+2)), trainingSeqs(a), "seq_ids survive the subtree restart")
+	assert.Equal(t, seqRange(1, sent+1), trainingSeqs(a), "seq_ids survive the subtree restart")
 	_, err = a.sc.Sample(ctx, a.prompt(0), 1, sampleParams())
 	require.NoError(t, err)
 

@@ -85,7 +85,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		c.APIKeyB = getenv(envAPIKeyB)
 	}
 	c.Embedded = c.BaseURL == "" && c.APIKey == ""
-	server := !c.Embedded
+	// A real key means a real server: a small, cheap workload. Without one
+	// (the embedded fake, or a fake such as cmd/tinkerfake, which takes any
+	// well-formed key) the demo makes its own keys and the full workload.
+	real := c.APIKey != ""
 	switch {
 	case c.Embedded:
 		if c.APIKeyB != "" {
@@ -93,9 +96,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		}
 		c.APIKey, c.APIKeyB = newDemoKey("A"), newDemoKey("B")
 		c.Faults = true
-	case c.APIKey == "":
-		// A server without a key: a fake such as cmd/tinkerfake, which takes
-		// any well-formed key.
+	case !real:
+		if c.APIKeyB != "" {
+			return c, &usageError{"-api-key-b needs -api-key"}
+		}
 		c.APIKey, c.APIKeyB = newDemoKey("A"), newDemoKey("B")
 		c.Faults = *faults
 	default:
@@ -105,42 +109,45 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		c.Faults = *faults
 	}
 	if c.Concurrency == 0 {
-		c.Concurrency = pick(server, 2, 100)
+		c.Concurrency = pick(real, 2, 100)
 	}
 	if c.Steps < 0 {
-		c.Steps = pick(server, 2, 0)
+		c.Steps = pick(real, 2, 0)
 	}
 	if c.Samples < 0 {
-		c.Samples = pick(server, 4, 0)
+		c.Samples = pick(real, 4, 0)
 	}
 	if c.Concurrency < 1 {
 		return c, &usageError{"-concurrency must be at least 1"}
 	}
-	if server && c.BaseURL == "" {
+	if real && c.BaseURL == "" {
 		c.BaseURL = types.DefaultBaseURL
 	}
 	c.Live = !*plain
 	return c, nil
 }
 
-func pick(server bool, onServer, onFake int) int {
-	if server {
+func pick(real bool, onServer, onFake int) int {
+	if real {
 		return onServer
 	}
 	return onFake
 }
+
+// demoKeyPrefix starts the keys the demo makes for fake servers.
+const demoKeyPrefix = "tml-demo"
 
 // newDemoKey makes a fresh fake-server key; it is random so that finding
 // it in the output proves a leak.
 func newDemoKey(label string) string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
-	return "tml-demo" + strings.ToLower(label) + "-" + hex.EncodeToString(b)
+	return demoKeyPrefix + strings.ToLower(label) + "-" + hex.EncodeToString(b)
 }
 
-// realServer reports whether the run talks to a server the demo does not
-// own with a real key: then it warns and asks before starting.
-func (c config) realServer() bool { return !c.Embedded && !strings.HasPrefix(c.APIKey, "tml-demo") }
+// realServer reports whether the run uses a key the demo did not make, so
+// a real server: then it warns and asks before starting.
+func (c config) realServer() bool { return !c.Embedded && !strings.HasPrefix(c.APIKey, demoKeyPrefix) }
 
 // errDeclined is returned when the user does not confirm a real run.
 var errDeclined = errors.New("not confirmed; nothing was sent")

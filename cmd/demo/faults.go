@@ -81,7 +81,9 @@ func (d *demo) runSchedule(ctx context.Context) []faultResult {
 }
 
 // await waits until cond holds, re-checking on every note and every 50 ms
-// (workload counters change without notes), for at most stepTimeout.
+// (workload counters change without notes), for at most stepTimeout. It
+// gives up at once when the workload has finished (quotas used up): a
+// recovery can no longer show.
 func (d *demo) await(ctx context.Context, cond func() bool) bool {
 	deadline := time.NewTimer(stepTimeout)
 	defer deadline.Stop()
@@ -97,6 +99,8 @@ func (d *demo) await(ctx context.Context, cond func() bool) bool {
 			return false
 		case <-deadline.C:
 			return false
+		case <-d.workDone:
+			return cond()
 		case <-changed:
 		case <-tick.C:
 		}
@@ -116,11 +120,11 @@ func (d *demo) awaitNote(ctx context.Context, from time.Duration, match func(not
 
 func (d *demo) clientA() *client { return d.clients[0] }
 
-// rateLimitBurst: ten 429s on A's asample. A's limiter backs off (shared
+// rateLimitBurst: five 429s on A's asample. A's limiter backs off (shared
 // by all of A's requests), B's does not; once the backoff clears, A samples
 // again.
 func rateLimitBurst(ctx context.Context, d *demo, r *faultResult) {
-	const times, retryAfterMs = 10, 1500
+	const times, retryAfterMs = 5, 1000
 	r.Injected = fmt.Sprintf("%d × HTTP 429 (retry-after-ms %d) on A's /asample", times, retryAfterMs)
 	d.inject(tinkertest.Fault{Key: d.cfg.APIKey, Endpoint: tinkertest.EndpointAsample, Status: 429,
 		RetryAfterMs: fmt.Sprint(retryAfterMs), Times: times})

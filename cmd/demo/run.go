@@ -39,6 +39,7 @@ type demo struct {
 	intensity int
 	period    time.Duration
 	shared    bool // A and B are the same config (one key against a server)
+	workDone  <-chan struct{}
 
 	stopOnce sync.Once
 	errMu    sync.Mutex
@@ -121,11 +122,12 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (*summary, e
 	}
 	defer d.stopRuntime(ctx)
 	if cfg.MetricsAddr != "" {
-		stop, err := d.serveMetrics(cfg.MetricsAddr)
+		addr, stop, err := d.serveMetrics(cfg.MetricsAddr)
 		if err != nil {
 			return nil, err
 		}
 		defer stop()
+		d.say("demo.metrics", "", "", "Prometheus metrics on http://"+addr+"/metrics")
 	}
 
 	d.say("demo.start", "", "", d.banner())
@@ -141,6 +143,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (*summary, e
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	w := d.startWorkload(work)
+	d.workDone = w.done
 
 	var faults []faultResult
 	scheduleDone := make(chan struct{})
@@ -300,11 +303,12 @@ func eventLevel(ev telemetry.Event) slog.Level {
 	return telemetry.EventLevel(ev)
 }
 
-// serveMetrics serves /metrics on addr until the returned stop is called.
-func (d *demo) serveMetrics(addr string) (stop func(), err error) {
+// serveMetrics serves /metrics on addr until the returned stop is called,
+// and returns the address it listens on.
+func (d *demo) serveMetrics(addr string) (string, func(), error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("-metrics-addr: %w", err)
+		return "", nil, fmt.Errorf("-metrics-addr: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{}))
@@ -314,8 +318,7 @@ func (d *demo) serveMetrics(addr string) (stop func(), err error) {
 		defer close(done)
 		_ = srv.Serve(l) // ends with ErrServerClosed at Shutdown
 	}()
-	d.say("demo.metrics", "", "", "Prometheus metrics on http://"+l.Addr().String()+"/metrics")
-	return func() {
+	return l.Addr().String(), func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -13,10 +13,13 @@ import (
 
 // faultTransport injects the schedule's HTTP faults on the client side, for
 // -faults against a server the demo cannot script (such as cmd/tinkerfake
-// in another process). It answers a matching request itself, without
-// sending it, with the fault's status, headers and body; everything else
-// goes to next. Only the fields the schedule uses are supported: Key,
-// Endpoint, Times, Status, RetryAfterMs and Body.
+// in another process). A matching request gets the fault's status, headers
+// and body; everything else goes to next. Only the fields the schedule uses
+// are supported: Key, Endpoint, Times, Status, RetryAfterMs and Body.
+//
+// A training submit is sent first and only its answer replaced: the server
+// orders a model's requests by seq_id and would wait forever for one it
+// never saw. Other requests (asample) are answered without being sent.
 type faultTransport struct {
 	next http.RoundTripper
 
@@ -62,7 +65,14 @@ func (t *faultTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if f == nil {
 		return t.next.RoundTrip(r)
 	}
-	if r.Body != nil {
+	if trainingSubmit(f.Endpoint) {
+		res, err := t.next.RoundTrip(r)
+		if err != nil {
+			return nil, err
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		_ = res.Body.Close()
+	} else if r.Body != nil {
 		_ = r.Body.Close()
 	}
 	body := f.Body
@@ -78,4 +88,14 @@ func (t *faultTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: h,
 		Body: io.NopCloser(bytes.NewReader([]byte(body))), ContentLength: int64(len(body)), Request: r,
 	}, nil
+}
+
+// trainingSubmit reports whether endpoint carries a model's seq_id.
+func trainingSubmit(endpoint string) bool {
+	switch endpoint {
+	case tinkertest.EndpointForwardBackward, tinkertest.EndpointForward, tinkertest.EndpointOptimStep,
+		tinkertest.EndpointSaveWeights, tinkertest.EndpointSaveWeightsForSampler, tinkertest.EndpointLoadWeights:
+		return true
+	}
+	return false
 }

@@ -37,10 +37,11 @@ type workload struct {
 	stop    chan struct{}
 	stopped atomic.Bool
 	wg      sync.WaitGroup
+	done    chan struct{} // closed when every worker has returned
 }
 
 func (d *demo) startWorkload(ctx context.Context) *workload {
-	w := &workload{d: d, stop: make(chan struct{})}
+	w := &workload{d: d, stop: make(chan struct{}), done: make(chan struct{})}
 	for _, c := range d.clients {
 		w.wg.Add(1)
 		go func() {
@@ -57,6 +58,10 @@ func (d *demo) startWorkload(ctx context.Context) *workload {
 			}()
 		}
 	}
+	go func() {
+		w.wg.Wait()
+		close(w.done)
+	}()
 	return w
 }
 
@@ -69,13 +74,8 @@ func (w *workload) halt() {
 
 // drain waits for every worker; it reports false if ctx ended first.
 func (w *workload) drain(ctx context.Context) bool {
-	done := make(chan struct{})
-	go func() {
-		w.wg.Wait()
-		close(done)
-	}()
 	select {
-	case <-done:
+	case <-w.done:
 		return true
 	case <-ctx.Done():
 		return false

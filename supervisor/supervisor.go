@@ -25,6 +25,10 @@ type child struct {
 	reason   error // exit reason announced by Exit for the current actor
 	last     error // the reason of the exit that led to the pending restart
 	removed  bool
+	// staleAcks counts childStarted acks still in flight for starts already
+	// counted: a crash (a system message) can overtake the ack of the start
+	// before it (a user message); see HandleFailure.
+	staleAcks int
 }
 
 func (c *child) name() string {
@@ -154,6 +158,10 @@ func (s *supervisorActor) Receive(ctx actor.Context) {
 			c.reason = m.reason
 		}
 	case *childStarted:
+		if c := s.byPID(m.pid); c != nil && c.staleAcks > 0 {
+			c.staleAcks--
+			return
+		}
 		s.onStarted(m.pid)
 	case *childDown:
 		s.onDown(m.pid)
@@ -173,7 +181,7 @@ func (s *supervisorActor) Receive(ctx actor.Context) {
 }
 
 // HandleFailure implements actor.SupervisorStrategy: a child panicked.
-func (s *supervisorActor) HandleFailure(_ *actor.ActorSystem, _ actor.Supervisor, pid *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
+func (s *supervisorActor) HandleFailure(_ *actor.ActorSystem, _ actor.Supervisor, pid *actor.PID, _ *actor.RestartStatistics, reason, message any) {
 	c := s.byPID(pid)
 	if c == nil {
 		// An actor we already gave up on (killed); it must not linger suspended.
@@ -183,14 +191,32 @@ func (s *supervisorActor) HandleFailure(_ *actor.ActorSystem, _ actor.Supervisor
 	c.failed = true
 	why := panicReason(reason)
 	if p := s.plan; p != nil && p.waiting != nil && p.waiting.c == c {
-		if p.waiting.kind == stepStart {
-			s.startFailed(c, why)
+		if p.waiting.kind != stepStart {
+			return // a child failing while we stop it is stopped anyway
 		}
-		// A child failing while we stop it is stopped anyway.
-		return
+		if failedInStart(message) {
+			s.startFailed(c, why)
+			return
+		}
+		// The child handled Started and then crashed on a later message;
+		// the crash overtook the Started ack. Count the start now, ignore
+		// its ack when it arrives, and handle the crash as any other.
+		c.staleAcks++
+		s.onStarted(pid)
 	}
 	c.status = Restarting
 	s.enqueue(&exitEvent{c: c, gen: c.gen, reason: why})
+}
+
+// failedInStart reports whether a child's panic happened while it was
+// starting: protoactor reports the message it was processing, *actor.Started
+// on a first start and *actor.Restart while restarting in place.
+func failedInStart(message any) bool {
+	switch message.(type) {
+	case *actor.Started, *actor.Restart, *actor.Restarting:
+		return true
+	}
+	return false
 }
 
 func isRequest(m any) bool {
@@ -244,6 +270,9 @@ func (s *supervisorActor) add(spec Spec) *child {
 func (s *supervisorActor) setPID(c *child, pid *actor.PID) {
 	if c.pid != nil {
 		delete(s.pids, c.pid)
+	}
+	if pid != c.pid {
+		c.staleAcks = 0 // acks are matched by PID; an old PID's late ack is dropped anyway
 	}
 	c.pid = pid
 	if pid != nil {

@@ -73,7 +73,12 @@ type Batcher struct {
 	enabled     bool
 
 	started time.Time
-	queue   chan types.TelemetryEvent
+	// queue holds the events waiting for the next flush, at most maxQueue;
+	// it grows with the events actually queued (an idle session holds
+	// nothing), and the flusher swaps it out under qmu.
+	qmu     sync.Mutex
+	queue   []types.TelemetryEvent
+	running bool // the flusher goroutine exists (enabled batcher)
 	wake    chan struct{}
 	flushes chan chan struct{}
 	stop    chan struct{}
@@ -177,7 +182,7 @@ func NewBatcher(sessionID string, send Sender, opts ...BatcherOption) (*Batcher,
 		return nil, types.ValidationError(op, "interval, batch size, queue size, send timeout and attempts must be positive and the retry delay not negative")
 	}
 	b.started = b.clock.Now()
-	b.queue = make(chan types.TelemetryEvent, b.maxQueue)
+	b.running = true
 	b.wake = make(chan struct{}, 1)
 	b.flushes = make(chan chan struct{})
 	b.stop = make(chan struct{})
@@ -235,10 +240,13 @@ func (b *Batcher) Enqueue(ev types.TelemetryEvent) bool {
 	ev.ErrorMessage = ScrubString(ev.ErrorMessage)
 	ev.Traceback = ScrubString(ev.Traceback)
 	ev.EventData = ScrubMetadata(ev.EventData)
-	select {
-	case b.queue <- ev:
-		b.queued.Add(1)
-	default:
+	b.qmu.Lock()
+	full := len(b.queue) >= b.maxQueue
+	if !full {
+		b.queue = append(b.queue, ev)
+	}
+	b.qmu.Unlock()
+	if full {
 		b.dropped.Add(1)
 		if b.dropNoted.CompareAndSwap(false, true) { // once per flush, not once per event
 			b.logger.Warn("tinkex: server telemetry queue full, dropping events",
@@ -246,6 +254,7 @@ func (b *Batcher) Enqueue(ev types.TelemetryEvent) bool {
 		}
 		return false
 	}
+	b.queued.Add(1)
 	if urgent(ev) {
 		select {
 		case b.wake <- struct{}{}:
@@ -382,8 +391,10 @@ func (b *Batcher) Stats() BatcherStats {
 		return BatcherStats{}
 	}
 	s := BatcherStats{Queued: b.queued.Load(), Dropped: b.dropped.Load(), Sent: b.sent.Load(), FailedBatches: b.failed.Load()}
-	if b.queue != nil {
+	if b.running {
+		b.qmu.Lock()
 		s.Pending = len(b.queue)
+		b.qmu.Unlock()
 	}
 	return s
 }
@@ -405,9 +416,11 @@ func (b *Batcher) run() {
 		case <-b.stop:
 			timer.Stop()
 			b.drain()
-			if n := len(b.queue); n > 0 {
-				b.dropped.Add(int64(n))
-			}
+			b.qmu.Lock()
+			n := len(b.queue)
+			b.queue = nil
+			b.qmu.Unlock()
+			b.dropped.Add(int64(n))
 			return
 		}
 	}
@@ -417,15 +430,18 @@ func (b *Batcher) run() {
 // meanwhile wait for the next flush, so a busy emitter cannot keep it busy.
 func (b *Batcher) drain() {
 	defer b.dropNoted.Store(false)
-	n := len(b.queue)
-	for n > 0 && b.ctx.Err() == nil {
-		size := min(n, b.maxBatch)
-		events := make([]types.TelemetryEvent, size)
-		for i := range events {
-			events[i] = <-b.queue
+	b.qmu.Lock()
+	events := b.queue
+	b.queue = nil
+	b.qmu.Unlock()
+	for len(events) > 0 {
+		if b.ctx.Err() != nil {
+			b.dropped.Add(int64(len(events)))
+			return
 		}
-		n -= size
-		b.sendBatch(events)
+		size := min(len(events), b.maxBatch)
+		b.sendBatch(events[:size:size])
+		events = events[size:]
 	}
 }
 

@@ -36,7 +36,7 @@ func runDemo(t *testing.T, args ...string) (*summary, config, *bytes.Buffer, *by
 // recovered from, every invariant holds, and -json prints exactly one
 // object that says so.
 func TestDefaultRunSurvivesTheFaultSchedule(t *testing.T) {
-	s, cfg, stdout, stderr := runDemo(t, "-duration", "3s", "-json")
+	s, cfg, stdout, stderr := runDemo(t, "-duration", "3s", "-json", "-metrics-addr", "127.0.0.1:0")
 
 	require.Len(t, s.Faults, len(schedule), stderr.String())
 	for i, f := range s.Faults {
@@ -88,6 +88,7 @@ func TestDefaultRunSurvivesTheFaultSchedule(t *testing.T) {
 	assert.Equal(t, "fake", decoded["mode"])
 	assert.Contains(t, stderr.String(), "tinkex.limiter.backoff.set")
 	assert.Contains(t, stderr.String(), "tinkex.supervisor.intensity_exceeded")
+	assert.Contains(t, stderr.String(), "Prometheus metrics on http://127.0.0.1:")
 
 	for _, key := range []string{cfg.APIKey, cfg.APIKeyB} {
 		assert.NotContains(t, stdout.String(), key)

@@ -15,12 +15,12 @@ import (
 // percentiles. The service supervisor's restart intensity is raised so
 // that b.N crashes never escalate.
 func BenchmarkRestart(b *testing.B) {
-	srv := newServer(b)
-	rt := newRuntime(b, actors.WithServiceIntensity(1<<30, time.Nanosecond))
-	sc := newSampler(b, newService(b, rt, srv, keyA))
-	root := rt.ActorSystem().Root
 	for _, until := range []string{"probe", "sample"} {
 		b.Run("until="+until, func(b *testing.B) {
+			srv := newServer(b)
+			rt := newRuntime(b, actors.WithServiceIntensity(1<<30, time.Nanosecond))
+			sc := newSampler(b, newService(b, rt, srv, keyA))
+			root := rt.ActorSystem().Root
 			ctx := benchContext(b)
 			durations := make([]time.Duration, 0, b.N)
 			b.ReportAllocs()

@@ -60,20 +60,11 @@ func tinkexStep(ctx context.Context, tc *tinkex.TrainingClient, data []types.Dat
 // trip (both submits, both results) on one model, through the stack and
 // through rawClient, against the fake with zero service time.
 func BenchmarkTrainingStep(b *testing.B) {
-	srv := newServer(b)
-	rt := newRuntime(b)
-	tc := newTrainingClient(b, newService(b, rt, srv, keyA))
-	raw, sid, _ := newRaw(b, srv, keyA)
-	ctx := benchContext(b)
-	modelID, err := raw.modelSeq(ctx, sid, baseModel, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	data := trainingBatch(b)
-	adam := types.DefaultAdamParams()
-	rawSeq := int64(1)
-
 	b.Run("stack=tinkex", func(b *testing.B) {
+		srv := newServer(b)
+		tc := newTrainingClient(b, newService(b, newRuntime(b), srv, keyA))
+		data := trainingBatch(b)
+		ctx := benchContext(b)
 		b.ReportAllocs()
 		for b.Loop() {
 			if err := tinkexStep(ctx, tc, data); err != nil {
@@ -82,12 +73,21 @@ func BenchmarkTrainingStep(b *testing.B) {
 		}
 	})
 	b.Run("stack=rawhttp", func(b *testing.B) {
+		raw, sid, _ := newRaw(b, newServer(b), keyA)
+		ctx := benchContext(b)
+		modelID, err := raw.modelSeq(ctx, sid, baseModel, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		data := trainingBatch(b)
+		adam := types.DefaultAdamParams()
+		seq := int64(1)
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, _, err := raw.trainingStep(ctx, modelID, rawSeq, data, adam); err != nil {
+			if _, _, err := raw.trainingStep(ctx, modelID, seq, data, adam); err != nil {
 				b.Fatal(err)
 			}
-			rawSeq += 2
+			seq += 2
 		}
 	})
 }

@@ -117,6 +117,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.Samples < 0 {
 		c.Samples = pick(real, 4, 0)
 	}
+	if c.Faults && c.APIKey == c.APIKeyB {
+		return c, &usageError{"-faults needs two configs: give -api-key-b too (the faults target A while B keeps going)"}
+	}
 	if c.Concurrency < 1 {
 		return c, &usageError{"-concurrency must be at least 1"}
 	}

@@ -30,6 +30,12 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first Ctrl-C the run winds down and prints its summary;
+		// a second one kills the process as usual.
+		<-ctx.Done()
+		stop()
+	}()
 	code := mainCode(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr, isTerminal(os.Stdout))
 	stop()
 	os.Exit(code)

@@ -46,6 +46,10 @@ type demo struct {
 	errs     []error
 }
 
+// sharedLabel names the one config of A and B when they share a key: HTTP
+// events cannot tell them apart then.
+const sharedLabel = "A+B"
+
 // Demo tuning: the service supervisors' restart intensity, and how long
 // issued requests may take to finish once the run is over.
 const (
@@ -91,9 +95,9 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (*summary, e
 	}
 	fpA, fpB := types.ConfigFingerprint(baseURL, cfg.APIKey), types.ConfigFingerprint(baseURL, cfg.APIKeyB)
 	d.shared = fpA == fpB
-	labels := map[string]string{fpA: "A"}
-	if !d.shared {
-		labels[fpB] = "B"
+	labels := map[string]string{fpA: "A", fpB: "B"}
+	if d.shared {
+		labels[fpA] = sharedLabel
 	}
 
 	d.start = time.Now()
@@ -157,6 +161,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (*summary, e
 	select {
 	case <-end.C:
 	case <-ctx.Done():
+	case <-w.done: // quotas (-steps, -samples) used up
 	}
 	end.Stop()
 	<-scheduleDone
@@ -171,7 +176,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (*summary, e
 		w.drain(context.Background())
 	}
 	elapsed := d.since()
-	d.unload(ctx)
+	d.unload(context.WithoutCancel(ctx)) // also after Ctrl-C: do not leave models loaded on a server
 	v.stop()
 
 	s := d.summarize(ctx, elapsed, faults, !drained)
@@ -280,7 +285,7 @@ func (d *demo) surface(client, op string, err error) {
 		hint = " (retryable)"
 	}
 	text := fmt.Sprintf("%s: %s failed: %s%s: %s", client, op, kind, hint, shorten(err.Error()))
-	d.obs.say(note{Name: "demo.error", Config: client[:1], Client: client, Op: op, Kind: kind, Text: text})
+	d.obs.say(note{Name: "demo.error", Config: strings.SplitN(client, "/", 2)[0], Client: client, Op: op, Kind: kind, Text: text})
 	if d.logger != nil {
 		d.logger.Warn("demo.error", "client", client, "op", op, "kind", kind, "error", err.Error())
 	}

@@ -23,6 +23,7 @@ type summary struct {
 	BaseURL         string         `json:"base_url"`
 	DurationSeconds float64        `json:"duration_s"`
 	FaultsInjected  bool           `json:"faults_injected"`
+	SharedConfig    bool           `json:"shared_config"` // A and B use one key: retries and 429s are counted for both together
 	Clients         []clientRow    `json:"clients"`
 	ServiceRestarts map[string]int `json:"service_restarts"`
 	Faults          []faultResult  `json:"faults"`
@@ -71,7 +72,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // the key scan of the summary itself, which report adds).
 func (d *demo) summarize(ctx context.Context, elapsed time.Duration, faults []faultResult, canceled bool) *summary {
 	s := &summary{Mode: "fake", BaseURL: d.cfg.BaseURL, DurationSeconds: elapsed.Seconds(), FaultsInjected: d.cfg.Faults,
-		Faults: faults}
+		SharedConfig: d.shared, Faults: faults}
 	if !d.cfg.Embedded {
 		s.Mode = "server"
 	}
@@ -88,8 +89,12 @@ func (d *demo) summarize(ctx context.Context, elapsed time.Duration, faults []fa
 		for _, st := range []*clientStats{c.training, c.sampling} {
 			snap := st.snapshot(true)
 			snaps[snap.Name] = snap
+			httpRow := snap.Name // the row HTTP events were counted under
+			if d.shared {
+				httpRow = sharedLabel + snap.Name[strings.Index(snap.Name, "/"):]
+			}
 			s.Clients = append(s.Clients, clientRow{Client: snap.Name, Config: c.svc.Fingerprint(), Requests: snap.Issued,
-				OK: snap.OK, Errors: snap.Errors, Retries: cnt.Retries[snap.Name], RateLimited: cnt.RateLimited[snap.Name],
+				OK: snap.OK, Errors: snap.Errors, Retries: cnt.Retries[httpRow], RateLimited: cnt.RateLimited[httpRow],
 				Restarts: cnt.Restarts[snap.Name], Units: snap.Units, PeakInFlight: snap.Peak, P50ms: ms(snap.P50), P99ms: ms(snap.P99)})
 			if snap.Ended != snap.Issued || snap.Ended != snap.latencies {
 				ended = false
@@ -252,6 +257,9 @@ func writeTable(w io.Writer, s *summary) {
 	for _, r := range s.Clients {
 		fmt.Fprintf(w, "%-11s %8d %8d %8d %6d %8d %7.1fms %7.1fms %5d  %s\n", r.Client, r.Requests, r.OK, r.Retries, r.RateLimited,
 			r.Restarts, r.P50ms, r.P99ms, r.PeakInFlight, errorList(r.Errors))
+	}
+	if s.SharedConfig {
+		fmt.Fprintln(w, "(A and B share one config: each of their retries and 429s columns counts both)")
 	}
 	fmt.Fprintf(w, "\nservice subtree restarts: A=%d B=%d\n", s.ServiceRestarts["A"], s.ServiceRestarts["B"])
 	if len(s.Faults) > 0 {

@@ -75,8 +75,11 @@ type pollSpec struct {
 	training    bool // queue-state wording
 	roundtrip   time.Duration
 	deadline    time.Duration // 0: none
-	meta        map[string]any
-	onQueue     func(types.QueueState, string)
+	// Telemetry metadata of this future (built only when an event is emitted).
+	samplerID, modelID string
+	seq                int64
+	hasSeq             bool
+	onQueue            func(types.QueueState, string)
 }
 
 // pollResult is a completed future's raw result.
@@ -113,16 +116,18 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 		accept = httpclient.ContentTypeProtobuf
 	}
 	allowMeta := true
+	reqType := []string{s.requestType}
 	backoffs, badRequests := 0, 0
 	var lastState types.QueueState
 	var lastWarn time.Time
 	for iter := 0; ; iter++ {
-		h := http.Header{}
-		h.Set("X-Tinker-Request-Iteration", strconv.Itoa(iter))
-		h.Set("X-Tinker-Request-Type", s.requestType)
-		h.Set("X-Stainless-Raw-Response", "raw")
+		h := http.Header{
+			"X-Tinker-Request-Iteration": iterationValue(iter),
+			"X-Tinker-Request-Type":      reqType,
+			"X-Stainless-Raw-Response":   rawValue,
+		}
 		if iter == 0 && s.roundtrip > 0 {
-			h.Set("X-Tinker-Create-Promise-Roundtrip-Time", strconv.FormatFloat(s.roundtrip.Seconds(), 'f', -1, 64))
+			h["X-Tinker-Create-Promise-Roundtrip-Time"] = []string{strconv.FormatFloat(s.roundtrip.Seconds(), 'f', -1, 64)}
 		}
 		resp, err := p.http.Do(ctx, &httpclient.Request{
 			Op:     s.op,
@@ -226,6 +231,25 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 
 var errPollDeadline = errors.New("tinkex: poll deadline exceeded")
 
+// Read-only header values of polls.
+var (
+	rawValue        = []string{"raw"}
+	iterationValues = func() [][]string {
+		v := make([][]string, 16)
+		for i := range v {
+			v[i] = []string{strconv.Itoa(i)}
+		}
+		return v
+	}()
+)
+
+func iterationValue(i int) []string {
+	if i < len(iterationValues) {
+		return iterationValues[i]
+	}
+	return []string{strconv.Itoa(i)}
+}
+
 func withRequestID(err error, id string) error {
 	var e *types.Error
 	if errors.As(err, &e) && e.RequestID == "" {
@@ -289,8 +313,14 @@ func (p *poller) emit(name string, s pollSpec, m map[string]float64, md map[stri
 			all[k] = v
 		}
 	}
-	for k, v := range s.meta {
-		all[k] = v
+	if s.samplerID != "" {
+		all[telemetry.KeySamplerID] = s.samplerID
+	}
+	if s.modelID != "" {
+		all[telemetry.KeyModelID] = s.modelID
+	}
+	if s.hasSeq {
+		all[telemetry.KeySeqID] = s.seq
 	}
 	for k, v := range md {
 		all[k] = v

@@ -136,15 +136,7 @@ func (s *SamplingClient) sample(ctx context.Context, req types.SampleRequest) (r
 		return nil, err
 	}
 	cost := promptCost(req.Prompt)
-	bus := s.svc.rt.bus
-	var span *telemetry.Span
-	if bus.Enabled(telemetry.SamplingSample+".stop") || bus.Enabled(telemetry.SamplingSample+".exception") {
-		span = bus.StartSpan(telemetry.SamplingSample, map[string]any{
-			telemetry.KeyConfig:    s.svc.cfg.fingerprint,
-			telemetry.KeyBaseURL:   s.svc.cfg.baseURL,
-			telemetry.KeySessionID: s.svc.SessionID(),
-			telemetry.KeySamplerID: s.samplerID,
-		})
+	if span := s.svc.rt.bus.StartSpanLazy(telemetry.SamplingSample, s.spanMeta); span != nil {
 		defer func() {
 			if err != nil {
 				span.Exception(err, nil, map[string]any{telemetry.KeyKind: types.KindOf(err).String()})
@@ -164,7 +156,7 @@ func (s *SamplingClient) sample(ctx context.Context, req types.SampleRequest) (r
 		}
 		res, err := s.svc.poller.poll(ctx, pollSpec{
 			op: op, requestType: "Sample", requestID: reqID, proto: true, roundtrip: trip,
-			meta: map[string]any{telemetry.KeySamplerID: s.samplerID, telemetry.KeySeqID: seq},
+			samplerID: s.samplerID, seq: seq, hasSeq: true,
 		})
 		if err != nil {
 			if errors.Is(err, types.ErrPromiseExpired) && expired < maxPromiseExpiredResubmits {
@@ -198,7 +190,7 @@ func (s *SamplingClient) submit(ctx context.Context, req *types.SampleRequest, c
 			Op:     "sample",
 			Path:   "/api/v1/asample",
 			Body:   req,
-			Header: http.Header{"X-Tinker-Sampling-Backpressure": {"1"}},
+			Header: backpressureHeader,
 			Policy: httpclient.Policy{Pool: httpclient.PoolSampling, Retry: httpclient.NoAutoRetryPolicy, NoRateLimitReport: true},
 			Into:   httpclient.JSONInto(&fut),
 		})
@@ -222,6 +214,18 @@ func (s *SamplingClient) submit(ctx context.Context, req *types.SampleRequest, c
 				Message: "server answered asample without a request_id"}
 		}
 		return fut.RequestID, req.SeqID, s.svc.rt.clock.Now().Sub(start), nil
+	}
+}
+
+// backpressureHeader is sent on every asample; it is shared read-only.
+var backpressureHeader = http.Header{"X-Tinker-Sampling-Backpressure": {"1"}}
+
+func (s *SamplingClient) spanMeta() map[string]any {
+	return map[string]any{
+		telemetry.KeyConfig:    s.svc.cfg.fingerprint,
+		telemetry.KeyBaseURL:   s.svc.cfg.baseURL,
+		telemetry.KeySessionID: s.svc.SessionID(),
+		telemetry.KeySamplerID: s.samplerID,
 	}
 }
 

@@ -56,8 +56,13 @@ type ServiceClient struct {
 
 	ctx    context.Context // canceled by Close; parent of all background work
 	cancel context.CancelFunc
-	bgMu   sync.Mutex
-	bg     sync.WaitGroup
+	// shards are children of ctx that calls register with (see bind), so
+	// concurrent calls do not all contend on ctx's one mutex.
+	shards       [bindShards]context.Context
+	shardCancels [bindShards]context.CancelFunc
+	bindNext     atomic.Uint32
+	bgMu         sync.Mutex
+	bg           sync.WaitGroup
 
 	stopped atomic.Bool
 	closeMu sync.Mutex
@@ -188,6 +193,9 @@ func (rt *Runtime) newService(ctx context.Context, cfg resolvedConfig, key regis
 	}
 	s.session.init()
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	for i := range s.shards {
+		s.shards[i], s.shardCancels[i] = context.WithCancel(s.ctx)
+	}
 	s.poller = &poller{http: hc, bus: rt.bus, backoff: rt.pollBackoff, sleep: rt.sleep, inflight: inflight,
 		logger: rt.logger.With("service", name), now: rt.clock.Now, deadline: rt.pollDeadline,
 		meta: func() map[string]any {
@@ -259,10 +267,15 @@ func (s *ServiceClient) goBackground(f func()) bool {
 	return true
 }
 
+// bindShards is how many children of the client's context calls spread
+// their stop registrations over.
+const bindShards = 16
+
 // bind returns a context that ends when ctx ends or the client stops.
 func (s *ServiceClient) bind(ctx context.Context) (context.Context, func()) {
 	c, cancel := context.WithCancelCause(ctx)
-	stop := context.AfterFunc(s.ctx, func() { cancel(errClientStopped) })
+	parent := s.shards[s.bindNext.Add(1)%bindShards]
+	stop := context.AfterFunc(parent, func() { cancel(errClientStopped) })
 	return c, func() {
 		stop()
 		cancel(nil)
@@ -409,6 +422,9 @@ func (s *ServiceClient) Close(ctx context.Context) error {
 	s.mu.Unlock()
 
 	s.cancel()
+	for _, cancel := range s.shardCancels {
+		cancel()
+	}
 	var errs []error
 	if s.inTree.Swap(false) {
 		id := "service:" + s.name

@@ -208,19 +208,17 @@ func (t *TrainingClient) submit(op *trainingOp, told func()) {
 	poll()
 }
 
-// trainingSpan starts the span of one training operation.
+// trainingSpan starts the span of one training operation (nil when nobody
+// listens).
 func (t *TrainingClient) trainingSpan(op string) *telemetry.Span {
-	bus := t.svc.rt.bus
-	prefix := telemetry.TrainingPrefix + op
-	if !bus.Enabled(prefix+".stop") && !bus.Enabled(prefix+".exception") && !bus.Enabled(prefix+".start") {
-		return nil
-	}
-	return bus.StartSpan(prefix, map[string]any{
-		telemetry.KeyConfig:    t.svc.cfg.fingerprint,
-		telemetry.KeyBaseURL:   t.svc.cfg.baseURL,
-		telemetry.KeySessionID: t.svc.SessionID(),
-		telemetry.KeyModelID:   t.modelID,
-		telemetry.KeyOp:        op,
+	return t.svc.rt.bus.StartSpanLazy(telemetry.TrainingPrefix+op, func() map[string]any {
+		return map[string]any{
+			telemetry.KeyConfig:    t.svc.cfg.fingerprint,
+			telemetry.KeyBaseURL:   t.svc.cfg.baseURL,
+			telemetry.KeySessionID: t.svc.SessionID(),
+			telemetry.KeyModelID:   t.modelID,
+			telemetry.KeyOp:        op,
+		}
 	})
 }
 

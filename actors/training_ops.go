@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/tinkex-go/tinkex/httpclient"
-	"github.com/tinkex-go/tinkex/telemetry"
 	"github.com/tinkex-go/tinkex/types"
 )
 
@@ -328,6 +327,5 @@ func singleOp[T any](t *TrainingClient, ctx context.Context, name, reqType, path
 
 func (t *TrainingClient) pollSpec(op, reqType, id string, seq int64, trip time.Duration, proto bool, onQueue func(types.QueueState, string)) pollSpec {
 	return pollSpec{op: op, requestType: reqType, requestID: id, proto: proto, training: true, roundtrip: trip,
-		meta:    map[string]any{telemetry.KeyModelID: t.modelID, telemetry.KeySeqID: seq},
-		onQueue: onQueue}
+		modelID: t.modelID, seq: seq, hasSeq: true, onQueue: onQueue}
 }

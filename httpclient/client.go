@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/tinkex-go/tinkex/internal/clock"
@@ -47,6 +48,8 @@ type Client struct {
 	header          http.Header
 	billingInterval time.Duration
 	billing         billingPause
+	// defaultReadTimeout is the x-stainless-read-timeout value of timeout.
+	defaultReadTimeout []string
 }
 
 // Option configures a Client.
@@ -139,6 +142,7 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 		c.sleep = c.clockSleep
 	}
 	c.header = baseHeaders(apiKey, c.header)
+	c.defaultReadTimeout = []string{strconv.FormatFloat(c.timeout.Seconds(), 'f', -1, 64)}
 	return c, nil
 }
 

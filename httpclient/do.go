@@ -59,13 +59,13 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	if len(req.Query) > 0 {
 		url += "?" + req.Query.Encode()
 	}
-	var idem string
+	var idem []string
 	if method != http.MethodGet && !p.NoIdempotencyKey {
-		idem = "tinkex-go-retry-" + uuid.New()
+		idem = []string{"tinkex-go-retry-" + uuid.New()}
 	}
 
 	call := &call{c: c, req: req, op: op, method: method, url: url, body: body, ctype: ctype,
-		idem: idem, timeout: timeout, pool: c.pool(p.Pool)}
+		idem: idem, timeout: timeout, readTimeout: c.readTimeoutValue(timeout), pool: c.pool(p.Pool)}
 	span := c.startSpan(op, method, req.Path, p.Pool)
 
 	retries, billingRetries := 0, 0
@@ -144,20 +144,51 @@ func (c *Client) canceled(call *call, cause error) *types.Error {
 
 // call is the state of one Do.
 type call struct {
-	c        *Client
-	req      *Request
-	op       string
-	method   string
-	url      string
-	body     []byte
-	ctype    string
-	idem     string
-	timeout  time.Duration
-	pool     *http.Client
-	attempts int
+	c       *Client
+	req     *Request
+	op      string
+	method  string
+	url     string
+	body    []byte
+	ctype   string
+	idem    []string // X-Idempotency-Key value, nil when not sent
+	timeout time.Duration
+	// readTimeout is the x-stainless-read-timeout value.
+	readTimeout []string
+	pool        *http.Client
+	attempts    int
 }
 
 var errBodyTooLarge = errors.New("response body exceeds the configured cap")
+
+// Read-only header values shared by every request.
+var (
+	jsonValue     = []string{ContentTypeJSON}
+	protobufValue = []string{ContentTypeProtobuf}
+	retryCounts   = func() [][]string {
+		v := make([][]string, DefaultMaxRetries+1)
+		for i := range v {
+			v[i] = []string{strconv.Itoa(i)}
+		}
+		return v
+	}()
+)
+
+func retryCountValue(n int) []string {
+	if n < len(retryCounts) {
+		return retryCounts[n]
+	}
+	return []string{strconv.Itoa(n)}
+}
+
+// readTimeoutValue is the x-stainless-read-timeout header for d; the
+// client's default timeout's value is computed once.
+func (c *Client) readTimeoutValue(d time.Duration) []string {
+	if d == c.timeout {
+		return c.defaultReadTimeout
+	}
+	return []string{strconv.FormatFloat(d.Seconds(), 'f', -1, 64)}
+}
 
 // attempt sends one HTTP request. It returns the outcome and, when a response
 // arrived, the Response.
@@ -174,24 +205,40 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 		out.Err = err
 		return out, nil
 	}
-	h := cl.c.header.Clone()
-	for k, vs := range cl.req.Header {
+	// The header map shares its value slices with the client's base headers,
+	// the request's headers and package-level constants: net/http never
+	// modifies a request's header values, and neither does tinkex.
+	h := make(http.Header, len(cl.c.header)+len(cl.req.Header)+7)
+	for k, vs := range cl.c.header {
 		h[k] = vs
 	}
-	h.Set("x-stainless-retry-count", strconv.Itoa(retryCount))
-	h.Set("x-stainless-read-timeout", strconv.FormatFloat(cl.timeout.Seconds(), 'f', -1, 64))
-	if cl.idem != "" {
-		h.Set("X-Idempotency-Key", cl.idem)
+	for k, vs := range cl.req.Header {
+		h[http.CanonicalHeaderKey(k)] = vs
 	}
-	accept := cl.req.Accept
-	if accept == "" {
-		accept = ContentTypeJSON
+	h["X-Stainless-Retry-Count"] = retryCountValue(retryCount)
+	h["X-Stainless-Read-Timeout"] = cl.readTimeout
+	if cl.idem != nil {
+		h["X-Idempotency-Key"] = cl.idem
 	}
-	h.Set("Accept", accept)
+	switch cl.req.Accept {
+	case "", ContentTypeJSON:
+		h["Accept"] = jsonValue
+	case ContentTypeProtobuf:
+		h["Accept"] = protobufValue
+	default:
+		h["Accept"] = []string{cl.req.Accept}
+	}
 	if cl.body != nil && cl.method != http.MethodGet {
-		h.Set("Content-Type", cl.ctype)
+		switch cl.ctype {
+		case ContentTypeJSON:
+			h["Content-Type"] = jsonValue
+		case ContentTypeProtobuf:
+			h["Content-Type"] = protobufValue
+		default:
+			h["Content-Type"] = []string{cl.ctype}
+		}
 		if cl.req.ContentEncoding != "" {
-			h.Set("Content-Encoding", cl.req.ContentEncoding)
+			h["Content-Encoding"] = []string{cl.req.ContentEncoding}
 		}
 	}
 	hreq.Header = h // NewRequestWithContext set GetBody for the *bytes.Reader
@@ -315,22 +362,21 @@ func encodeBody(req *Request) ([]byte, string, error) {
 // Telemetry.
 
 func (c *Client) startSpan(op, method, path string, p Pool) *telemetry.Span {
-	if !c.bus.Enabled(telemetry.HTTPRequestStart) && !c.bus.Enabled(telemetry.HTTPRequestStop) &&
-		!c.bus.Enabled(telemetry.HTTPRequestError) {
-		return nil
-	}
-	return c.bus.StartSpan(telemetry.HTTPRequest, map[string]any{
-		telemetry.KeyConfig:  c.fingerprint,
-		telemetry.KeyBaseURL: c.baseURL,
-		telemetry.KeyPool:    p.String(),
-		telemetry.KeyMethod:  method,
-		telemetry.KeyPath:    path,
-		telemetry.KeyOp:      op,
+	return c.bus.StartSpanLazy(telemetry.HTTPRequest, func() map[string]any {
+		return map[string]any{
+			telemetry.KeyConfig:  c.fingerprint,
+			telemetry.KeyBaseURL: c.baseURL,
+			telemetry.KeyPool:    p.String(),
+			telemetry.KeyMethod:  method,
+			telemetry.KeyPath:    path,
+			telemetry.KeyOp:      op,
+		}
 	})
 }
 
 func (cl *call) succeed(span *telemetry.Span, resp *Response) {
-	if span == nil {
+	if span == nil || !cl.c.bus.Enabled(telemetry.HTTPRequestStop) {
+		span.Stop(nil, nil)
 		return
 	}
 	span.Stop(map[string]float64{telemetry.MeasureRetryCount: float64(resp.Retries), "attempts": float64(resp.Attempts)},

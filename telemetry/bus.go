@@ -259,6 +259,7 @@ type Span struct {
 	prefix string
 	start  time.Time
 	meta   map[string]any
+	metaFn func() map[string]any // builds meta on first use (StartSpanLazy)
 	ended  atomic.Bool
 }
 
@@ -275,6 +276,23 @@ func (b *Bus) StartSpan(prefix string, metadata map[string]any) *Span {
 	return s
 }
 
+// StartSpanLazy is StartSpan for hot paths: it returns nil (a no-op span)
+// when no handler listens to any of the span's three events, and otherwise
+// builds the metadata with meta only when an event is actually emitted (so
+// a span whose only listener wants exceptions costs no map on success).
+func (b *Bus) StartSpanLazy(prefix string, meta func() map[string]any) *Span {
+	startOn := b.Enabled(prefix + ".start")
+	if !startOn && !b.Enabled(prefix+".stop") && !b.Enabled(prefix+".exception") {
+		return nil
+	}
+	s := &Span{bus: b, prefix: prefix, metaFn: meta, start: b.Now()}
+	if startOn {
+		s.meta, s.metaFn = meta(), nil
+		b.Execute(prefix+".start", map[string]float64{"system_time": float64(s.start.UnixNano()) / 1e9}, s.meta)
+	}
+	return s
+}
+
 // Elapsed returns the time since the span started.
 func (s *Span) Elapsed() time.Duration { return s.bus.Now().Sub(s.start) }
 
@@ -286,6 +304,10 @@ func (s *Span) Stop(measurements map[string]float64, metadata map[string]any) {
 // Exception ends the span with err; metadata gains "error" (err.Error()) and
 // "kind" unless the caller set them.
 func (s *Span) Exception(err error, measurements map[string]float64, metadata map[string]any) {
+	if s == nil || !s.bus.Enabled(s.prefix+".exception") {
+		s.end(".exception", nil, nil) // marks the span ended
+		return
+	}
 	extra := map[string]any{}
 	for k, v := range metadata {
 		extra[k] = v
@@ -306,6 +328,9 @@ func (s *Span) end(suffix string, measurements map[string]float64, metadata map[
 	name := s.prefix + suffix
 	if !s.bus.Enabled(name) {
 		return
+	}
+	if s.metaFn != nil {
+		s.meta, s.metaFn = s.metaFn(), nil
 	}
 	m := make(map[string]float64, len(measurements)+1)
 	for k, v := range measurements {

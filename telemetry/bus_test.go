@@ -173,3 +173,28 @@ func TestEventString(t *testing.T) {
 	e := Event{Name: "n", Measurements: map[string]float64{"b": 2, "a": 1}, Metadata: map[string]any{"z": "q", "c": 3}}
 	assert.Equal(t, "n a=1 b=2 c=3 z=q", e.String())
 }
+
+func TestStartSpanLazy(t *testing.T) {
+	b := NewBus()
+	built := 0
+	meta := func() map[string]any { built++; return map[string]any{"k": "v"} }
+	assert.Nil(t, b.StartSpanLazy("op", meta), "nobody listens: no span")
+	assert.Equal(t, 0, built)
+
+	var r recorder
+	require.NoError(t, b.Attach("exc", []string{"op.exception"}, r.handle))
+	sp := b.StartSpanLazy("op", meta)
+	require.NotNil(t, sp)
+	sp.Stop(nil, nil)
+	assert.Equal(t, 0, built, "a success with only an exception listener builds nothing")
+	sp2 := b.StartSpanLazy("op", meta)
+	sp2.Exception(errors.New("bad"), nil, nil)
+	assert.Equal(t, 1, built)
+	require.Len(t, r.events, 1)
+	assert.Equal(t, "v", r.events[0].Metadata["k"])
+	assert.Equal(t, "bad", r.events[0].Metadata["error"])
+
+	require.NoError(t, b.Attach("start", []string{"op.start"}, r.handle))
+	b.StartSpanLazy("op", meta).Stop(nil, nil)
+	assert.Equal(t, 2, built, "a start listener builds the metadata once, up front")
+}

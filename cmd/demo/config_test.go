@@ -94,6 +94,7 @@ func TestParseConfigRejectsBadInput(t *testing.T) {
 		{"-concurrency", "-1"},
 		{"extra"},
 		{"-api-key-b", "tml-b-0123456789"},
+		{"-api-key", "tml-one-key-0123456789", "-faults"},
 	} {
 		_, err := parseConfig(args, noEnv, &bytes.Buffer{})
 		var ue *usageError

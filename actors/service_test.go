@@ -345,3 +345,31 @@ func TestLoggerAndKeysNeverPrinted(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// Public types print a short description, never the key, and never race
+// with the actors by reflecting over their fields.
+func TestPublicTypesFormatWithoutKeys(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	svc := e.service(t)
+	tc, err := svc.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B")
+	require.NoError(t, err)
+	sc := sampler(t, e, svc)
+	f := tc.OptimStep(ctx, types.DefaultAdamParams()) // formatted while in flight
+	var logs strings.Builder
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	for _, v := range []any{e.rt, svc, tc, sc, svc.Rest(), f} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+			out := fmt.Sprintf(verb, v)
+			assert.NotContains(t, out, keyA)
+			assert.Contains(t, out, "tinkex.", verb)
+		}
+		logger.Info("value", "v", v)
+	}
+	assert.NotContains(t, logs.String(), keyA)
+	assert.Contains(t, fmt.Sprint(tc), tc.ModelID())
+	assert.Contains(t, fmt.Sprint(sc), sc.SamplerID())
+	_, err = f.Result(ctx)
+	require.NoError(t, err)
+	assert.Contains(t, fmt.Sprint(f), "state=done")
+}

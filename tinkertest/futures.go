@@ -47,6 +47,8 @@ type futureStore struct {
 	lastSweep time.Time
 }
 
+// tombLimit is how many expired future ids are remembered (to answer 410
+// rather than 404); between tombLimit and twice that are kept.
 const tombLimit = 200_000
 
 func (fs *futureStore) init() {
@@ -114,7 +116,9 @@ func (s *Server) expire(id string) {
 	delete(fs.m, id)
 	fs.tomb[id] = struct{}{}
 	fs.tombQ = append(fs.tombQ, id)
-	if len(fs.tombQ) > tombLimit {
+	// Trim in batches (when twice the limit is reached, back to the limit),
+	// so each expiry costs amortized O(1) rather than a copy of the queue.
+	if len(fs.tombQ) > 2*tombLimit {
 		n := len(fs.tombQ) - tombLimit
 		for _, old := range fs.tombQ[:n] {
 			delete(fs.tomb, old)

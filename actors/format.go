@@ -52,7 +52,9 @@ func (rt *Runtime) String() string {
 func (rt *Runtime) GoString() string { return rt.String() }
 
 // LogValue is the runtime's description for slog.
-func (rt *Runtime) LogValue() slog.Value { return slog.GroupValue(slog.Int("services", len(rt.Services()))) }
+func (rt *Runtime) LogValue() slog.Value {
+	return slog.GroupValue(slog.Int("services", len(rt.Services())))
+}
 
 // String describes the future and its state.
 func (f *Future[T]) String() string {

@@ -37,6 +37,9 @@ type config struct {
 	Yes         bool
 	// Embedded is true when the demo runs its own tinkertest server.
 	Embedded bool
+	// Height reports the terminal's rows for the live view (nil or 0:
+	// unknown).
+	Height func() int
 }
 
 // usageError is a bad command line; main exits 2 for it.

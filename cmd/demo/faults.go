@@ -45,9 +45,15 @@ var schedule = []faultStep{
 // a slow recovery is still a recovery.
 const stepTimeout = 30 * time.Second
 
-// runSchedule runs the steps in order, each no earlier than its time.
+// runSchedule runs the steps in order, each no earlier than its time. The
+// first waits until every client has succeeded once, so no fault lands in
+// the start-up (connections, sessions) and B's pace is known.
 func (d *demo) runSchedule(ctx context.Context) []faultResult {
 	var results []faultResult
+	if !d.await(ctx, d.warmedUp) {
+		d.say("demo.fault_missing", "", "", "the workload never got going: no fault injected")
+		return results
+	}
 	for i, st := range schedule {
 		due := time.Duration(st.at * float64(d.cfg.Duration))
 		if wait := due - d.since(); wait > 0 {
@@ -119,6 +125,16 @@ func (d *demo) awaitNote(ctx context.Context, from time.Duration, match func(not
 }
 
 func (d *demo) clientA() *client { return d.clients[0] }
+
+// warmedUp reports whether every client has completed a request.
+func (d *demo) warmedUp() bool {
+	for _, c := range d.clients {
+		if !c.training.okAfter(-1) || !c.sampling.okAfter(-1) {
+			return false
+		}
+	}
+	return true
+}
 
 // rateLimitBurst: five 429s on A's asample. A's limiter backs off (shared
 // by all of A's requests), B's does not; once the backoff clears, A samples

@@ -25,6 +25,8 @@ import (
 	"strings"
 	"syscall"
 
+	"golang.org/x/term"
+
 	"github.com/tinkex-go/tinkex/types"
 )
 
@@ -36,15 +38,25 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
-	code := mainCode(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr, isTerminal(os.Stdout))
+	fd := int(os.Stdout.Fd())
+	tty := term.IsTerminal(fd)
+	height := func() int {
+		if _, h, err := term.GetSize(fd); err == nil {
+			return h
+		}
+		return 0
+	}
+	code := mainCode(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr, tty, height)
 	stop()
 	os.Exit(code)
 }
 
 // mainCode runs the demo and returns the exit code: 0 when every invariant
 // holds, 1 when one fails, 2 for a bad command line or a run that could
-// not start.
-func mainCode(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, tty bool) int {
+// not start. tty says whether stdout is a terminal (live view) and height
+// reports its rows (0 when unknown).
+func mainCode(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer,
+	tty bool, height func() int) int {
 	cfg, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -54,6 +66,7 @@ func mainCode(ctx context.Context, args []string, getenv func(string) string, st
 		return 2
 	}
 	cfg.Live = cfg.Live && tty
+	cfg.Height = height
 	if cfg.realServer() {
 		if err := confirm(cfg, stdin, stderr, tty); err != nil {
 			fmt.Fprintln(stderr, "demo:", err)
@@ -121,10 +134,4 @@ func scrub(s string, cfg config) (string, bool) {
 		}
 	}
 	return s, leaked
-}
-
-// isTerminal reports whether f is a character device (a terminal).
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -24,7 +24,7 @@ func TestRealServerNeedsConfirmation(t *testing.T) {
 	const key = "tml-a-real-looking-key-0123456789"
 	var stdout, stderr bytes.Buffer
 	code := mainCode(context.Background(), []string{"-base-url", srv.URL}, env(map[string]string{envAPIKey: key}),
-		strings.NewReader(""), &stdout, &stderr, false)
+		strings.NewReader(""), &stdout, &stderr, false, nil)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr.String(), "WARNING: this run talks to a real Tinker server")
 	assert.Contains(t, stderr.String(), "pass -yes")
@@ -34,7 +34,7 @@ func TestRealServerNeedsConfirmation(t *testing.T) {
 
 	stderr.Reset()
 	code = mainCode(context.Background(), []string{"-base-url", srv.URL}, env(map[string]string{envAPIKey: key}),
-		strings.NewReader("n\n"), &stdout, &stderr, true)
+		strings.NewReader("n\n"), &stdout, &stderr, true, nil)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr.String(), "Continue? [y/N]")
 	assert.Contains(t, stderr.String(), errDeclined.Error())
@@ -43,7 +43,7 @@ func TestRealServerNeedsConfirmation(t *testing.T) {
 
 func TestUsageErrorsExit2(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	assert.Equal(t, 2, mainCode(context.Background(), []string{"-duration", "-1s"}, noEnv, strings.NewReader(""), &stdout, &stderr, false))
+	assert.Equal(t, 2, mainCode(context.Background(), []string{"-duration", "-1s"}, noEnv, strings.NewReader(""), &stdout, &stderr, false, nil))
 	assert.Contains(t, stderr.String(), "-duration must be positive")
-	assert.Equal(t, 0, mainCode(context.Background(), []string{"-h"}, noEnv, strings.NewReader(""), &stdout, &stderr, false))
+	assert.Equal(t, 0, mainCode(context.Background(), []string{"-h"}, noEnv, strings.NewReader(""), &stdout, &stderr, false, nil))
 }

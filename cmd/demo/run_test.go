@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -111,4 +113,42 @@ func TestFaultsAgainstAnExternalFake(t *testing.T) {
 	assert.Zero(t, srv.Count(tinkertest.Match{Endpoint: tinkertest.EndpointAsample, Status: 429}),
 		"the 429s were answered by the demo's transport, not the server")
 	assert.Contains(t, stdout.String(), "OK: every invariant holds")
+}
+
+// On a terminal the view is redrawn in place: every frame moves the cursor
+// back over the previous one, fits the terminal, and shows the tree, the
+// limiters and the progress; the summary follows the last frame.
+func TestLiveViewRedrawsInPlace(t *testing.T) {
+	var stderr bytes.Buffer
+	cfg, err := parseConfig([]string{"-duration", "2s", "-concurrency", "10"}, noEnv, &stderr)
+	require.NoError(t, err)
+	require.True(t, cfg.Live)
+	const rows = 24
+	cfg.Height = func() int { return rows }
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var stdout bytes.Buffer
+	s, err := run(ctx, cfg, &stdout, &stderr)
+	require.NoError(t, err)
+	assert.True(t, s.OK)
+
+	out := stdout.String()
+	end := strings.Index(out, "\nSummary (")
+	require.Positive(t, end, "the summary follows the frames")
+	frames := regexp.MustCompile(`\x1b\[(\d+)A`).Split(out[:end], -1)
+	require.GreaterOrEqual(t, len(frames), 2, "redrawn at least once")
+	for i, f := range frames {
+		lines := strings.Count(f, "\n")
+		assert.LessOrEqual(t, lines, rows-1, "frame %d fits the terminal", i)
+		assert.Contains(t, f, "Supervision tree")
+		assert.Contains(t, f, "Limiters")
+		assert.Contains(t, f, "Progress")
+	}
+	for _, m := range regexp.MustCompile(`\x1b\[(\d+)A`).FindAllStringSubmatch(out[:end], -1) {
+		n, err := strconv.Atoi(m[1])
+		require.NoError(t, err)
+		assert.LessOrEqual(t, n, rows-1, "the cursor never goes above the screen")
+	}
+	assert.Contains(t, out[end:], "OK: every invariant holds")
+	assert.Empty(t, stderr.String(), "nothing else is printed over the view")
 }

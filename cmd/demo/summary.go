@@ -125,8 +125,8 @@ func (d *demo) summarize(ctx context.Context, elapsed time.Duration, faults []fa
 		add("no_cross_config_delay", true, "skipped: A and B are the same config (give -api-key-b to compare two)")
 	case s.Isolation.BBackoffs > 0 || s.Isolation.BLimiterBursts > 0:
 		add("no_cross_config_delay", false, fmt.Sprintf("B's limiter backed off %d time(s)", max(s.Isolation.BBackoffs, int(s.Isolation.BLimiterBursts))))
-	case s.Isolation.BWindowsWithoutWork > 0:
-		add("no_cross_config_delay", false, fmt.Sprintf("B completed no sample during %d of A's backoffs", s.Isolation.BWindowsWithoutWork))
+	case len(s.Isolation.ABackoffs) > 0 && s.Isolation.BCompletedDuringA == 0:
+		add("no_cross_config_delay", false, "B completed no sample while A was backing off")
 	case len(s.Isolation.ABackoffs) == 0:
 		add("no_cross_config_delay", true, "A never backed off; B's limiter never backed off")
 	default:

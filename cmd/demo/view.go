@@ -131,8 +131,23 @@ func (d *demo) frame(ctx context.Context) []string {
 	}
 	add("")
 	add("\x1b[1mRecent events\x1b[0m")
-	for _, n := range d.obs.recent(recentEvents) {
-		add("  %6.1fs  %s", n.At.Seconds(), shortenTo(n.Text, 110))
+	events := recentEvents
+	rows := 0
+	if d.cfg.Height != nil {
+		rows = d.cfg.Height()
+	}
+	if rows > 0 {
+		// Redrawing in place needs the frame to fit: the cursor cannot go
+		// back above the top of the screen.
+		events = min(events, max(rows-1-len(ls), 0))
+	}
+	if events > 0 {
+		for _, n := range d.obs.recent(events) {
+			add("  %6.1fs  %s", n.At.Seconds(), shortenTo(n.Text, 110))
+		}
+	}
+	if rows > 0 && len(ls) > rows-1 {
+		ls = ls[:max(rows-1, 1)]
 	}
 	return ls
 }

@@ -234,6 +234,12 @@ func TestSiblingRestartFailsQueuedAsRestarted(t *testing.T) {
 	g.open()
 	_, err = first.Result(ctx)
 	require.NoError(t, err)
+	// Once the restarted actor answers, the client works again (an operation
+	// sent while it was down fails fast with ErrClientRestarted instead).
+	require.Eventually(t, func() bool {
+		_, err := e.rt.system.Root.RequestFuture(tc.PID(), &Probe{}, time.Second).Result()
+		return err == nil
+	}, 10*time.Second, time.Millisecond)
 	_, err = tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
 	require.NoError(t, err)
 }

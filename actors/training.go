@@ -19,10 +19,11 @@ import (
 // — it does not wait for results, so an OptimStep queued behind a
 // ForwardBackward is sent before the ForwardBackward's result arrives.
 //
-// If the actor crashes, operations not yet submitted fail with
-// ErrClientRestarted; submitted ones keep polling and complete normally; the
-// restarted actor continues the seq_ids without a gap. After Close every
-// pending operation fails with ErrClientStopped.
+// If the actor crashes or is restarted by its supervisor, operations not yet
+// submitted fail with ErrClientRestarted (retryable: nothing was sent), as
+// do operations called while it is down; submitted ones keep polling and
+// complete normally; the restarted actor continues the seq_ids without a
+// gap. After Close every pending operation fails with ErrClientStopped.
 type TrainingClient struct {
 	svc       *ServiceClient
 	modelID   string

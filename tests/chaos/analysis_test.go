@@ -5,6 +5,8 @@ import (
 	"math"
 	"net/http"
 	"sort"
+	"strings"
+	"time"
 
 	"github.com/tinkex-go/tinkex/tinkertest"
 	"github.com/tinkex-go/tinkex/types"
@@ -149,12 +151,26 @@ func (h *harness) analyze(ops []*op) verdict {
 			got = types.KindOf(o.err)
 		}
 		if o.err != nil && got == types.KindUnknown || got != want || o.hung {
-			v.mismatches = append(v.mismatches, fmt.Sprintf("%s #%d (%d submits): got %s, want %s (%s); err=%v",
-				o.kind, o.idx, len(s), kindName(o.err), kindLabel(want), why, shorten(fmt.Sprint(o.err))))
+			v.mismatches = append(v.mismatches, fmt.Sprintf("%s #%d (%d submits): got %s, want %s (%s) after %s; err=%v; log: %s",
+				o.kind, o.idx, len(s), kindName(o.err), kindLabel(want), why, o.duration.Round(time.Millisecond),
+				shorten(fmt.Sprint(o.err)), describeEntries(o.start, s, polls)))
 		}
 	}
 	sort.Strings(v.mismatches)
 	return v
+}
+
+// describeEntries summarizes an op's submits and their polls for a
+// mismatch report: endpoint, status, fault and time since the op started.
+func describeEntries(start time.Time, subs []tinkertest.Entry, polls map[string][]tinkertest.Entry) string {
+	var parts []string
+	for _, s := range subs {
+		parts = append(parts, fmt.Sprintf("%s %d %q +%s", s.Endpoint, s.Status, s.Fault, s.Time.Sub(start).Round(time.Millisecond)))
+		for _, p := range polls[s.RequestID] {
+			parts = append(parts, fmt.Sprintf("poll %d %q +%s", p.Status, p.Fault, p.Time.Sub(start).Round(time.Millisecond)))
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 func kindLabel(k types.Kind) string {

@@ -48,6 +48,7 @@ type figures struct {
 	HeapAfterBytes    uint64         `json:"heap_after_bytes"`
 	PeakRSSBytes      uint64         `json:"peak_rss_bytes"`
 	Seconds           float64        `json:"seconds"`
+	SlowestOKSample   float64        `json:"slowest_ok_sample_seconds"`
 }
 
 func (f figures) String() string {
@@ -58,7 +59,8 @@ func (f figures) String() string {
 		f.HTTPRetries, f.SubmitRetries, f.Resubmits, f.UserErrors, f.UserRetried, f.SeqGaps)
 	fmt.Fprintf(&b, "crashes=%d restarts=%d restart events=%d unexpected restarts=%d leaked goroutines=%d\n",
 		f.Crashes, f.Restarts, f.RestartEvents, f.UnexpectedRestart, f.LeakedGoroutines)
-	fmt.Fprintf(&b, "heap after=%.1f MiB peak RSS=%.1f MiB duration=%.1fs", float64(f.HeapAfterBytes)/(1<<20), float64(f.PeakRSSBytes)/(1<<20), f.Seconds)
+	fmt.Fprintf(&b, "heap after=%.1f MiB peak RSS=%.1f MiB duration=%.1fs slowest ok sample=%.2fs",
+		float64(f.HeapAfterBytes)/(1<<20), float64(f.PeakRSSBytes)/(1<<20), f.Seconds, f.SlowestOKSample)
 	return b.String()
 }
 
@@ -83,6 +85,7 @@ func (f *figures) add(g figures) {
 	f.HeapAfterBytes = max(f.HeapAfterBytes, g.HeapAfterBytes)
 	f.PeakRSSBytes = max(f.PeakRSSBytes, g.PeakRSSBytes)
 	f.Seconds += g.Seconds
+	f.SlowestOKSample = max(f.SlowestOKSample, g.SlowestOKSample)
 	if f.Errors == nil {
 		f.Errors, f.FaultsByKind = map[string]int{}, map[string]int{}
 	}
@@ -132,6 +135,17 @@ func chaosRun(t *testing.T, o runOptions) figures {
 	require.NoError(t, err)
 	restarts := map[string]int{}
 	restartCounts(tree, restarts)
+	restartEvents := map[string]int{}
+	for _, e := range h.events.all() {
+		if e.Name == telemetry.SupervisorChildRestarted {
+			id, _ := e.Metadata[telemetry.KeyChild].(string)
+			restartEvents[id]++
+		}
+	}
+	httpRetries := h.events.count(telemetry.HTTPRetry)
+	// The request log is read once the server has closed, so that no
+	// handler (a stall still waiting out its delay) is mid-request.
+	h.stop()
 	v := h.analyze(ops)
 
 	f := figures{Requests: len(ops), Errors: map[string]int{}, FaultsByKind: v.faultsByKind,
@@ -147,22 +161,20 @@ func chaosRun(t *testing.T, o runOptions) figures {
 			f.Hung++
 		case op.err == nil:
 			f.OK++
+			if op.kind == opSample {
+				f.SlowestOKSample = max(f.SlowestOKSample, op.duration.Seconds())
+			}
 		default:
 			f.Errors[kindName(op.err)]++
 		}
 	}
-	f.HTTPRetries = h.events.count(telemetry.HTTPRetry)
+	f.HTTPRetries = httpRetries
 
 	// Restarts: each crashed actor and its rest_for_one siblings, once per
 	// crash; nothing else.
 	crashes, expected, restartProblems := h.expectations()
-	restartEvents := map[string]int{}
-	for _, e := range h.events.all() {
-		if e.Name == telemetry.SupervisorChildRestarted {
-			id, _ := e.Metadata[telemetry.KeyChild].(string)
-			restartEvents[id]++
-			f.RestartEvents++
-		}
+	for _, n := range restartEvents {
+		f.RestartEvents += n
 	}
 	for _, n := range crashes {
 		f.Crashes += n
@@ -178,8 +190,6 @@ func chaosRun(t *testing.T, o runOptions) figures {
 		}
 	}
 	pending := v.pendingAtServer
-
-	h.stop()
 	h = nil
 	f.LeakedGoroutines = max(0, settleGoroutines(baseline)-baseline)
 	leakErr := goleak.Find(ignore)

@@ -40,7 +40,7 @@ const (
 	opDeadline      = 2 * time.Minute // per request: generous; reaching it means hung
 	trainingWindow  = 8               // training futures in flight per model
 	samplingWorkers = 24
-	crashesPerRun   = 50 // one crash per requests/crashesPerRun completions
+	crashEvery      = 20 // completed requests per injected actor crash
 )
 
 type opKind int
@@ -62,8 +62,10 @@ type op struct {
 	client int // index of the config (and of its training and sampling client)
 	lr     float64
 
-	err  error
-	hung bool
+	err      error
+	hung     bool
+	start    time.Time
+	duration time.Duration
 }
 
 // options of one chaos run.
@@ -149,9 +151,10 @@ func newHarness(t *testing.T, o runOptions) *harness {
 		tinkex.WithTelemetryBus(bus),
 		tinkex.WithLogger(logger),
 		tinkex.WithPollBackoff(tinkex.PollBackoff{Initial: time.Millisecond, Max: 5 * time.Millisecond}),
-		// Crashes are spread over the run; intensity this high means each
-		// one restarts only the crashed actor, which is what the run checks.
-		tinkex.WithServiceIntensity(10*crashesPerRun, time.Hour),
+		// Crashes are spread over the run; intensity this high means no
+		// crash escalates past its own service's rest_for_one restart,
+		// which is what the run checks.
+		tinkex.WithServiceIntensity(max(1000, o.requests), time.Hour),
 		actors.WithLimiterOptions(limiter.WithThrottleWindow(100 * time.Millisecond)),
 	}
 	if o.registry != nil {
@@ -225,7 +228,6 @@ func fwdbwdData(t *testing.T, idx int) []types.Datum {
 
 // execute runs every op and records how it ended.
 func (h *harness) execute(ops []*op) {
-	crashEvery := max(1, int64(len(ops)/crashesPerRun))
 	crashReq := make(chan struct{}, 1)
 	crasherDone := make(chan struct{})
 	go func() {
@@ -239,7 +241,7 @@ func (h *harness) execute(ops []*op) {
 		<-crasherDone
 	}()
 	record := func(o *op, err error, ctx context.Context) {
-		o.err = err
+		o.err, o.duration = err, time.Since(o.start)
 		o.hung = err != nil && ctx.Err() != nil
 		if n := h.done.Add(1); n%crashEvery == 0 {
 			select {
@@ -256,6 +258,7 @@ func (h *harness) execute(ops []*op) {
 			defer wg.Done()
 			for o := range samples {
 				ctx, cancel := context.WithTimeout(context.Background(), opDeadline)
+				o.start = time.Now()
 				_, err := h.samplers[o.client].Sample(ctx, samplePrompt(o.idx), 1, types.DefaultSamplingParams())
 				record(o, err, ctx)
 				cancel()
@@ -276,6 +279,7 @@ func (h *harness) execute(ops []*op) {
 				}
 				window <- struct{}{}
 				ctx, cancel := context.WithTimeout(context.Background(), opDeadline)
+				o.start = time.Now()
 				var wait func() error
 				if o.kind == opForwardBackward {
 					f := tc.ForwardBackward(ctx, fwdbwdData(h.t, o.idx), tinkex.LossCrossEntropy, map[string]float64{"chaos_op": float64(o.idx)})

@@ -3,6 +3,7 @@ package types
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -200,7 +201,7 @@ func (d Datum) validatePositions() error {
 		if !ok {
 			continue
 		}
-		if got := t.shape(); !equalShape(got, refShape) {
+		if got := t.shape(); !slices.Equal(got, refShape) {
 			return ValidationError(op, "loss_fn_inputs[%q] has shape %v but target_tokens has shape %v", k, got, refShape)
 		}
 	}
@@ -220,16 +221,4 @@ func (t TensorData) shape() []int64 {
 		return t.Shape
 	}
 	return []int64{int64(t.Len())}
-}
-
-func equalShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

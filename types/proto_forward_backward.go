@@ -3,6 +3,7 @@ package types
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -237,7 +238,7 @@ func EncodeForwardBackwardOutput(o ForwardBackwardOutput) ([]byte, error) {
 				}
 				if i == 0 {
 					bt.Dtype, bt.TrailingShape = dtype, trailing
-				} else if dtype != bt.Dtype || !equalInts(trailing, bt.TrailingShape) {
+				} else if dtype != bt.Dtype || !slices.Equal(trailing, bt.TrailingShape) {
 					return nil, ValidationError(op, "output %d %q: dtype or trailing shape differs from output 0", i, key)
 				}
 				bt.Data = append(bt.Data, data...)
@@ -254,18 +255,6 @@ func EncodeForwardBackwardOutput(o ForwardBackwardOutput) ([]byte, error) {
 		m.LossFnOutputs = []*tinkerpb.ArrayRecord{rec}
 	}
 	return deterministic.Marshal(m)
-}
-
-func equalInts(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // MaxDatumsPerRecord bounds the datum count of one decoded ArrayRecord, so a

@@ -87,6 +87,11 @@ func (o *observer) handle(ev telemetry.Event) {
 	}
 	n.Client = o.clientOf(n, ev)
 	n.Text = describe(n, ev)
+	if isTrainingException(ev.Name) || ev.Name == telemetry.SamplingSample+".exception" {
+		// The caller's error is shown once, by the workload (demo.error),
+		// next to the HTTP or poll event that caused it.
+		return
+	}
 
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -81,7 +81,6 @@ func (d *demo) frame(ctx context.Context) []string {
 	add := func(f string, a ...any) { ls = append(ls, fmt.Sprintf(f, a...)) }
 	add("\x1b[1m%s\x1b[0m", d.banner())
 	add("elapsed %.1fs of %s   (Ctrl-C stops early; the summary still prints)", d.since().Seconds(), d.cfg.Duration)
-	add("")
 	add("\x1b[1mSupervision tree\x1b[0m")
 	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	tree, err := d.rt.Tree(tctx)
@@ -93,7 +92,6 @@ func (d *demo) frame(ctx context.Context) []string {
 			add("%s", l)
 		}
 	}
-	add("")
 	add("\x1b[1mLimiters\x1b[0m (one per config; a 429 backs off only its own)")
 	for _, c := range d.clients {
 		st := c.svc.Limiter().Stats()
@@ -103,12 +101,11 @@ func (d *demo) frame(ctx context.Context) []string {
 		}
 		throttled := ""
 		if st.Throttled {
-			throttled = fmt.Sprintf("  throttled slots %d/%d", st.ThrottledInUse, st.ThrottledSlots)
+			throttled = fmt.Sprintf("  throttled after a backoff: slots %d/%d", st.ThrottledInUse, st.ThrottledSlots)
 		}
 		add("  %s  config %s  backoff %-14s slots %d/%d  waiters %d  bursts %d%s", c.label, st.Identity.Fingerprint,
 			backoff, st.SlotsInUse, st.Slots, st.Waiters, st.Bursts, throttled)
 	}
-	add("")
 	add("\x1b[1mProgress\x1b[0m")
 	var snaps []clientSnapshot
 	for _, c := range d.clients {
@@ -129,7 +126,6 @@ func (d *demo) frame(ctx context.Context) []string {
 		add("  %-11s %s %5d %-7s in flight %3d  errors %d", s.Name, bar(s.Units, scale, 24), s.Units, unit,
 			s.Issued-s.Ended, s.Ended-s.OK)
 	}
-	add("")
 	add("\x1b[1mRecent events\x1b[0m")
 	events := recentEvents
 	rows := 0

@@ -2,8 +2,12 @@ package actors
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -144,9 +148,14 @@ func (s *ServiceClient) establish(ctx context.Context) (string, types.ClientConf
 		Policy: httpclient.Policy{Pool: httpclient.PoolSession}, Into: httpclient.JSONInto(&cfg)}); err != nil {
 		return "", cfg, err
 	}
-	if cfg.PJWTAuthEnabled {
-		return "", cfg, types.ValidationError("client_config",
-			"the server requires JWT credential exchange (pjwt_auth_enabled), which this version of tinkex does not implement; pass a JWT (eyJ…) as the API key instead")
+	if cfg.PJWTAuthEnabled && !strings.HasPrefix(s.cfg.apiKey, "eyJ") {
+		exp, err := s.exchangeJWT(ctx)
+		if err != nil {
+			return "", cfg, err
+		}
+		if !s.goBackground(func() { s.refreshJWT(s.ctx, exp) }) {
+			return "", cfg, s.stoppedError("auth_token")
+		}
 	}
 	var dyn types.DynamicConfigResponse
 	if _, err := s.http.Do(ctx, &httpclient.Request{Op: "dynamic_config", Path: "/api/v1/client/dynamic_config",
@@ -262,4 +271,76 @@ func (s *ServiceClient) heartbeat(ctx context.Context, sessionID string) {
 			}
 		}
 	}
+}
+
+// JWT refresh timing (reference §3.2): refresh 300 s before expiry, retry a
+// failed refresh after 60 s.
+const (
+	jwtRefreshBefore = 300 * time.Second
+	jwtRetryAfter    = 60 * time.Second
+)
+
+// exchangeJWT trades the API key for a JWT (POST auth/token, sent with the
+// raw key) and makes the HTTP layer send the JWT from now on. It returns the
+// token's expiry (zero when the token has none).
+func (s *ServiceClient) exchangeJWT(ctx context.Context) (time.Time, error) {
+	var resp types.AuthTokenResponse
+	if _, err := s.http.Do(ctx, &httpclient.Request{Op: "auth_token", Path: "/api/v1/auth/token",
+		Body: types.AuthTokenRequest{}, Header: http.Header{"X-API-Key": {s.cfg.apiKey}},
+		Policy: httpclient.Policy{Pool: httpclient.PoolSession}, Into: httpclient.JSONInto(&resp)}); err != nil {
+		return time.Time{}, err
+	}
+	if resp.JWT == "" {
+		return time.Time{}, types.ValidationError("auth_token", "server answered auth/token without a jwt")
+	}
+	s.http.SetCredential(resp.JWT)
+	return jwtExpiry(resp.JWT), nil
+}
+
+// refreshJWT exchanges the key again before the JWT expires, until ctx ends.
+func (s *ServiceClient) refreshJWT(ctx context.Context, exp time.Time) {
+	for {
+		if exp.IsZero() {
+			return // a token without expiry needs no refresh
+		}
+		wait := exp.Sub(s.rt.clock.Now()) - jwtRefreshBefore
+		if wait < 0 {
+			wait = max(exp.Sub(s.rt.clock.Now())/2, time.Second)
+		}
+		if s.rt.sleep(ctx, wait) != nil {
+			return
+		}
+		next, err := s.exchangeJWT(ctx)
+		for err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.rt.logger.Warn("tinkex: JWT refresh failed; retrying", "service", s.name, "error", err)
+			if s.rt.sleep(ctx, jwtRetryAfter) != nil {
+				return
+			}
+			next, err = s.exchangeJWT(ctx)
+		}
+		exp = next
+	}
+}
+
+// jwtExpiry reads the exp claim of a JWT without verifying it (as the Python
+// SDK does); zero when absent or unreadable.
+func jwtExpiry(token string) time.Time {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return time.Time{}
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return time.Time{}
+	}
+	var claims struct {
+		Exp float64 `json:"exp"`
+	}
+	if json.Unmarshal(payload, &claims) != nil || claims.Exp <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(int64(claims.Exp), 0)
 }

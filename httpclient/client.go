@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/tinkex-go/tinkex/internal/clock"
@@ -32,6 +33,9 @@ type RateLimitObserver interface {
 type Client struct {
 	baseURL     string
 	apiKey      string
+	// credential is the X-API-Key value sent: the API key, or the JWT it
+	// was exchanged for (SetCredential). Read per attempt, lock-free.
+	credential atomic.Pointer[[]string]
 	fingerprint string
 
 	transports *Transports
@@ -141,9 +145,21 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	if c.sleep == nil {
 		c.sleep = c.clockSleep
 	}
-	c.header = baseHeaders(apiKey, c.header)
+	c.header = baseHeaders(c.header)
+	c.credential.Store(&[]string{apiKey})
 	c.defaultReadTimeout = []string{strconv.FormatFloat(c.timeout.Seconds(), 'f', -1, 64)}
 	return c, nil
+}
+
+// SetCredential replaces the credential sent as X-API-Key, e.g. with the
+// JWT the API key was exchanged for. Requests already sent keep theirs. The
+// config (and its fingerprint) stays that of the API key. An empty token
+// restores the API key.
+func (c *Client) SetCredential(token string) {
+	if token == "" {
+		token = c.apiKey
+	}
+	c.credential.Store(&[]string{token})
 }
 
 // BaseURL returns the normalized base URL.

@@ -615,3 +615,18 @@ func TestNoRateLimitReport(t *testing.T) {
 	assert.ErrorIs(t, err, types.ErrRateLimited)
 	assert.Empty(t, obs.d, "the caller owns the backoff")
 }
+
+func TestSetCredential(t *testing.T) {
+	s := newScript(t, reply{status: 401, body: `{"detail":"bad token eyJhbGciOiJ.tok.sig"}`}, reply{body: `{"ok":true}`})
+	c, _ := newClient(t, s)
+	c.SetCredential("eyJhbGciOiJ.tok.sig")
+	_, err := post(c, Policy{})
+	require.Error(t, err)
+	assert.Equal(t, "eyJhbGciOiJ.tok.sig", s.header(0, "X-API-Key"))
+	assert.NotContains(t, err.Error(), "eyJhbGciOiJ.tok.sig", "the token is scrubbed like the key")
+	assert.Equal(t, c.Fingerprint(), types.ConfigFingerprint(c.BaseURL(), testKey), "the config is still the key's")
+	c.SetCredential("")
+	_, err = c.Do(context.Background(), &Request{Path: "/api/v1/x", Header: http.Header{"X-API-Key": {"tml-override"}}})
+	require.NoError(t, err)
+	assert.Equal(t, "tml-override", s.header(1, "X-API-Key"), "a request may carry its own credential")
+}

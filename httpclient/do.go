@@ -212,6 +212,7 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 	for k, vs := range cl.c.header {
 		h[k] = vs
 	}
+	h["X-Api-Key"] = *cl.c.credential.Load()
 	for k, vs := range cl.req.Header {
 		h[http.CanonicalHeaderKey(k)] = vs
 	}
@@ -328,6 +329,9 @@ func (cl *call) error(out Outcome, kind types.Kind) *types.Error {
 func (c *Client) scrub(s string) string {
 	if c.apiKey != "" && strings.Contains(s, c.apiKey) {
 		s = strings.ReplaceAll(s, c.apiKey, "[REDACTED key "+types.KeyFingerprint(c.apiKey)+"]")
+	}
+	if cred := (*c.credential.Load())[0]; cred != c.apiKey && cred != "" && strings.Contains(s, cred) {
+		s = strings.ReplaceAll(s, cred, "[REDACTED token "+types.KeyFingerprint(cred)+"]")
 	}
 	return s
 }

@@ -12,7 +12,7 @@ import (
 var UserAgent = "Tinkex/Go " + types.Version
 
 // baseHeaders are the headers every request carries, built once per Client.
-func baseHeaders(apiKey string, extra http.Header) http.Header {
+func baseHeaders(extra http.Header) http.Header {
 	h := http.Header{}
 	h.Set("User-Agent", UserAgent)
 	h.Set("X-Stainless-Lang", "go")
@@ -27,7 +27,7 @@ func baseHeaders(apiKey string, extra http.Header) http.Header {
 			h.Add(k, v)
 		}
 	}
-	h.Set("X-API-Key", apiKey)
+	h.Del("X-API-Key") // the credential is set per attempt (see Client.SetCredential)
 	return h
 }
 

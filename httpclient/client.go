@@ -31,11 +31,11 @@ type RateLimitObserver interface {
 // Client sends requests for one config: one base URL and one API key. It
 // is safe for concurrent use. Its String and LogValue never show the key.
 type Client struct {
-	baseURL     string
-	apiKey      string
+	baseURL string
+	apiKey  string
 	// credential is the X-API-Key value sent: the API key, or the JWT it
 	// was exchanged for (SetCredential). Read per attempt, lock-free.
-	credential atomic.Pointer[[]string]
+	credential  atomic.Pointer[[]string]
 	fingerprint string
 
 	transports *Transports

@@ -22,8 +22,7 @@ type client struct {
 	sampling *clientStats
 }
 
-// pacing spreads the workload so the demo is watchable and cheap: think
-// times between requests, and the fake server's service times.
+// pacing spreads the workload so the demo is watchable and cheap.
 type pacing struct {
 	stepPause   time.Duration // between training steps
 	sampleThink time.Duration // up to this much between samples of one worker
@@ -139,9 +138,9 @@ func (w *workload) train(ctx context.Context, c *client) {
 // sample is one sampling worker: it samples until stopped or until the
 // client's quota (when there is one) is used up.
 func (w *workload) sample(ctx context.Context, c *client, quota *atomic.Int64) {
-	one := 8
+	maxTokens := 8
 	params := tinkex.DefaultSamplingParams()
-	params.MaxTokens = &one
+	params.MaxTokens = &maxTokens
 	prompt := tinkex.ModelInputFromInts([]int{3, 1, 4, 1, 5, 9, 2, 6})
 	for {
 		if w.d.cfg.Samples > 0 && quota.Add(-1) < 0 || !w.pause(0) {

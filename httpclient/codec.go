@@ -42,8 +42,9 @@ func IsJSON(contentType string) bool {
 }
 
 func mediaType(contentType string) string {
-	if contentType == "" {
-		return ""
+	switch contentType {
+	case "", ContentTypeJSON, ContentTypeProtobuf: // the common cases, without parsing
+		return contentType
 	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {

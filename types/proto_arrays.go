@@ -21,7 +21,7 @@ func packInt32s(xs []int, op, what string) ([]byte, error) {
 	return b, nil
 }
 
-func unpackInt32s(b []byte, op, what string) ([]int, error) {
+func unpackInt32s(b []byte, op string, what any) ([]int, error) {
 	if len(b)%4 != 0 {
 		return nil, ValidationError(op, "%s: %d bytes is not a whole number of int32s", what, len(b))
 	}
@@ -67,7 +67,7 @@ func packFloat64sAs32(xs []float64) []byte {
 	return b
 }
 
-func unpackFloat32s(b []byte, op, what string) ([]float32, error) {
+func unpackFloat32s(b []byte, op string, what any) ([]float32, error) {
 	if len(b)%4 != 0 {
 		return nil, ValidationError(op, "%s: %d bytes is not a whole number of float32s", what, len(b))
 	}

@@ -104,13 +104,13 @@ func DecodeSampleResponse(b []byte) (SampleResponse, error) {
 		default:
 			return SampleResponse{}, ValidationError(op, "sequence %d has unknown stop reason %d", i, int32(ps.GetStopReason()))
 		}
-		toks, err := unpackInt32s(ps.GetTokens(), op, fmt.Sprintf("sequence %d tokens", i))
+		toks, err := unpackInt32s(ps.GetTokens(), op, sequenceField{i, "tokens"})
 		if err != nil {
 			return SampleResponse{}, err
 		}
 		s.Tokens = toks
 		if len(ps.GetLogprobs()) > 0 {
-			lps, err := unpackFloat32s(ps.GetLogprobs(), op, fmt.Sprintf("sequence %d logprobs", i))
+			lps, err := unpackFloat32s(ps.GetLogprobs(), op, sequenceField{i, "logprobs"})
 			if err != nil {
 				return SampleResponse{}, err
 			}
@@ -161,3 +161,12 @@ func widen(xs []float32) []float64 {
 	}
 	return out
 }
+
+// sequenceField names a field of sequence i in decode errors; it is
+// formatted only when an error is reported.
+type sequenceField struct {
+	i     int
+	field string
+}
+
+func (f sequenceField) String() string { return fmt.Sprintf("sequence %d %s", f.i, f.field) }

@@ -5,10 +5,11 @@ import (
 )
 
 // samplingActor anchors a SamplingClient in the supervision tree. The
-// sampling hot path never passes through it; it answers probes, marks the
-// client stopped when it is stopped for good, and is restarted by its
-// supervisor after a crash without disturbing samples in flight (the
-// sampling session and seq counter live outside it).
+// sampling hot path never passes through it; it answers probes and is
+// restarted by its supervisor after a crash without disturbing samples in
+// flight (the sampling session and seq counter live outside it). The client
+// stops with its ServiceClient (Close), which is what makes Sample fail
+// with ErrClientStopped.
 type samplingActor struct{ sc *SamplingClient }
 
 func (a *samplingActor) Receive(ctx actor.Context) {

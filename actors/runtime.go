@@ -313,8 +313,29 @@ func (rt *Runtime) Registry() *registry.Registry { return rt.registry }
 // ActorSystem returns the protoactor system, for probes and fault injection.
 func (rt *Runtime) ActorSystem() *actor.ActorSystem { return rt.system }
 
-// Tree returns a snapshot of the supervision tree.
-func (rt *Runtime) Tree(ctx context.Context) (supervisor.Node, error) { return rt.root.Tree(ctx) }
+// Tree returns a snapshot of the supervision tree. The registry's limiter
+// actors (one per config, limiter:<fingerprint>) are listed under it; they
+// are the registry actor's own children, respawned whenever it restarts.
+func (rt *Runtime) Tree(ctx context.Context) (supervisor.Node, error) {
+	n, err := rt.root.Tree(ctx)
+	if err != nil {
+		return n, err
+	}
+	for i := range n.Children {
+		if n.Children[i].ID != "registry" {
+			continue
+		}
+		for _, e := range rt.registry.Entries() {
+			ln := supervisor.Node{ID: registry.LimiterActorName(e.Fingerprint), Kind: supervisor.KindWorker,
+				Restart: supervisor.Permanent, Status: supervisor.Stopped}
+			if e.PID != nil {
+				ln.PID, ln.Status = e.PID.Id, supervisor.Running
+			}
+			n.Children[i].Children = append(n.Children[i].Children, ln)
+		}
+	}
+	return n, nil
+}
 
 // Done is closed when the runtime has ended (after Stop, or after the root
 // supervisor gave up).

@@ -373,3 +373,22 @@ func TestPublicTypesFormatWithoutKeys(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, fmt.Sprint(f), "state=done")
 }
+
+func TestTreeShowsTheWholeRuntime(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	a := e.service(t, WithName("a"))
+	e.service(t, WithName("b"), WithAPIKey(keyB))
+	tc, err := a.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B")
+	require.NoError(t, err)
+	sc := sampler(t, e, a)
+	tree, err := e.rt.Tree(ctx)
+	require.NoError(t, err)
+	out := tree.String()
+	for _, want := range []string{"tinkex", "registry", "limiter:" + a.Fingerprint(), "limiter:" + e.rt.Services()[1].Fingerprint(),
+		"clients", "service:a", "service:b", "session", "training:" + tc.ModelID(), "sampling:" + sc.SamplerID()} {
+		assert.Contains(t, out, want)
+	}
+	assert.NotContains(t, out, keyA)
+	assert.NotContains(t, out, keyB)
+}

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,9 +67,20 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address during the run, e.g. 127.0.0.1:9464")
 	fs.StringVar(&c.Model, "model", "meta-llama/Llama-3.2-1B", "base model to train and sample")
 	fs.IntVar(&c.Concurrency, "concurrency", 0, "concurrent sampling requests per client (default 100 on the fake, 2 on a server)")
-	fs.IntVar(&c.Steps, "steps", -1, "training steps per client, 0 = until the end (default 0 on the fake, 2 on a server)")
-	fs.IntVar(&c.Samples, "samples", -1, "sampling requests per client, 0 = until the end (default 0 on the fake, 4 on a server)")
+	var steps, samples optionalInt
+	fs.Var(&steps, "steps", "run `n` training steps per client, 0 = until the end (default 0 on the fake, 2 on a server)")
+	fs.Var(&samples, "samples", "send `n` sampling requests per client, 0 = until the end (default 0 on the fake, 4 on a server)")
 	fs.BoolVar(&c.Yes, "yes", false, "do not ask before sending requests to a real server")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: go run ./cmd/demo [flags]
+
+Runs two configs (A and B) against an embedded fake Tinker server, injects
+faults into A and shows the supervision tree recover while B keeps going.
+Exits 0 when every end-of-run invariant holds. See docs/demo.md.
+
+`)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -114,11 +126,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.Concurrency == 0 {
 		c.Concurrency = pick(real, 2, 100)
 	}
-	if c.Steps < 0 {
-		c.Steps = pick(real, 2, 0)
-	}
-	if c.Samples < 0 {
-		c.Samples = pick(real, 4, 0)
+	c.Steps, c.Samples = steps.or(pick(real, 2, 0)), samples.or(pick(real, 4, 0))
+	if c.Steps < 0 || c.Samples < 0 {
+		return c, &usageError{"-steps and -samples must not be negative"}
 	}
 	if c.Faults && c.APIKey == c.APIKeyB {
 		return c, &usageError{"-faults needs two configs: give -api-key-b too (the faults target A while B keeps going)"}
@@ -157,3 +167,33 @@ func (c config) realServer() bool { return !c.Embedded && !strings.HasPrefix(c.A
 
 // errDeclined is returned when the user does not confirm a real run.
 var errDeclined = errors.New("not confirmed; nothing was sent")
+
+// optionalInt is an int flag whose default depends on other flags.
+type optionalInt struct {
+	v   int
+	set bool
+}
+
+func (o *optionalInt) String() string {
+	if o == nil || !o.set {
+		return ""
+	}
+	return strconv.Itoa(o.v)
+}
+
+func (o *optionalInt) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("not an integer")
+	}
+	o.v, o.set = n, true
+	return nil
+}
+
+// or is the value, or def when the flag was not given.
+func (o *optionalInt) or(def int) int {
+	if o.set {
+		return o.v
+	}
+	return def
+}

@@ -69,6 +69,10 @@ func TestParseConfig(t *testing.T) {
 		{"second key", nil, map[string]string{envAPIKey: realKey, envAPIKeyB: "tml-second-0123456789"}, func(t *testing.T, c config) {
 			assert.Equal(t, "tml-second-0123456789", c.APIKeyB)
 		}},
+		{"explicit 0 on a real server: until the end", []string{"-steps", "0", "-samples", "0"}, map[string]string{envAPIKey: realKey}, func(t *testing.T, c config) {
+			assert.Zero(t, c.Steps)
+			assert.Zero(t, c.Samples)
+		}},
 		{"workload flags", []string{"-duration", "5s", "-concurrency", "7", "-steps", "3", "-samples", "9", "-json", "-plain", "-metrics-addr", "127.0.0.1:9464"}, nil, func(t *testing.T, c config) {
 			assert.Equal(t, 5*time.Second, c.Duration)
 			assert.Equal(t, 7, c.Concurrency)
@@ -95,6 +99,7 @@ func TestParseConfigRejectsBadInput(t *testing.T) {
 		{"extra"},
 		{"-api-key-b", "tml-b-0123456789"},
 		{"-api-key", "tml-one-key-0123456789", "-faults"},
+		{"-steps", "-2"},
 	} {
 		_, err := parseConfig(args, noEnv, &bytes.Buffer{})
 		var ue *usageError
@@ -102,6 +107,8 @@ func TestParseConfigRejectsBadInput(t *testing.T) {
 	}
 	_, err := parseConfig([]string{"-no-such-flag"}, noEnv, &bytes.Buffer{})
 	assert.Error(t, err)
+	_, err = parseConfig([]string{"-steps", "many"}, noEnv, &bytes.Buffer{})
+	assert.ErrorContains(t, err, "not an integer")
 	_, err = parseConfig([]string{"-h"}, noEnv, &bytes.Buffer{})
 	assert.ErrorIs(t, err, flag.ErrHelp)
 }

@@ -277,7 +277,10 @@ func intensityBurst(ctx context.Context, d *demo, r *faultResult) {
 	if !d.await(ctx, func() bool { return a.sampling.okAfter(sub.At) && a.training.okAfter(sub.At) }) {
 		return
 	}
-	r.Recovered = "A trains and samples again after the subtree restart; B was not restarted"
+	r.Recovered = "A trains and samples again after the subtree restart"
+	if c := d.obs.counts(); c.ServiceRestarts["B"] == 0 && c.Restarts["B/training"]+c.Restarts["B/sampling"] == 0 {
+		r.Recovered += "; B was not restarted"
+	}
 }
 
 // resubmissions reads the embedded server's log: the seq_id of the request

@@ -87,7 +87,9 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (*summary, e
 		defer d.srv.Close()
 		d.cfg.BaseURL = d.srv.URL()
 	} else if cfg.Faults {
-		d.transport = &faultTransport{next: http.DefaultTransport.(*http.Transport).Clone()}
+		next := http.DefaultTransport.(*http.Transport).Clone()
+		defer next.CloseIdleConnections()
+		d.transport = &faultTransport{next: next}
 	}
 	baseURL, err := types.NormalizeBaseURL(d.cfg.BaseURL)
 	if err != nil {

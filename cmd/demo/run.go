@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -77,6 +78,11 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (*summary, e
 	if !cfg.Live {
 		d.logger = slog.New(slog.NewTextHandler(eventsOut, nil))
 	}
+	// Anything a library prints through the standard logger (net/http's
+	// server errors, say) is scanned for keys too.
+	prevLog := log.Writer()
+	log.SetOutput(d.errOut)
+	defer log.SetOutput(prevLog)
 
 	if cfg.Embedded {
 		d.srv = tinkertest.NewServer(

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -163,6 +164,27 @@ func runConcurrent(ctx context.Context, conc, total int, f sampleFunc) error {
 		return *p
 	}
 	return nil
+}
+
+// cpuTime is the CPU time (user + system) the process has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cpuMeter reports the process CPU time per op between start and stop as
+// cpu-ns/op. Unlike ns/op it does not grow when other processes take the
+// machine's cores, so on a shared machine it is the steadier measure of
+// what a sample costs (the in-process fake's share included).
+type cpuMeter struct{ start time.Duration }
+
+func startCPU() cpuMeter { return cpuMeter{start: cpuTime()} }
+
+func (m cpuMeter) report(b *testing.B) {
+	b.ReportMetric(float64(cpuTime()-m.start)/float64(b.N), "cpu-ns/op")
 }
 
 func benchContext(b testing.TB) context.Context {

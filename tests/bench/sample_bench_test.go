@@ -16,7 +16,7 @@ var sampleConcurrency = []int{1, 16, 128, 1024}
 // server state.
 // conc=N runs b.N samples on N goroutines; ns/op is wall time per sample
 // (lower is better) and raw ns/op ÷ tinkex ns/op is tinkex's throughput
-// relative to raw. The two stacks alternate at each level.
+// relative to raw; cpu-ns/op is the process CPU time per sample. The two stacks alternate at each level.
 func BenchmarkSample(b *testing.B) {
 	stacks := []struct {
 		name string
@@ -42,9 +42,12 @@ func BenchmarkSample(b *testing.B) {
 				}
 				b.ReportAllocs()
 				b.ResetTimer()
+				cpu := startCPU()
 				if err := runConcurrent(ctx, conc, b.N, f); err != nil {
 					b.Fatal(err)
 				}
+				b.StopTimer()
+				cpu.report(b)
 			})
 		}
 	}

@@ -66,11 +66,13 @@ func BenchmarkTrainingStep(b *testing.B) {
 		data := trainingBatch(b)
 		ctx := benchContext(b)
 		b.ReportAllocs()
+		cpu := startCPU()
 		for b.Loop() {
 			if err := tinkexStep(ctx, tc, data); err != nil {
 				b.Fatal(err)
 			}
 		}
+		cpu.report(b)
 	})
 	b.Run("stack=rawhttp", func(b *testing.B) {
 		raw, sid, _ := newRaw(b, newServer(b), keyA)
@@ -83,11 +85,13 @@ func BenchmarkTrainingStep(b *testing.B) {
 		adam := types.DefaultAdamParams()
 		seq := int64(1)
 		b.ReportAllocs()
+		cpu := startCPU()
 		for b.Loop() {
 			if _, _, err := raw.trainingStep(ctx, modelID, seq, data, adam); err != nil {
 				b.Fatal(err)
 			}
 			seq += 2
 		}
+		cpu.report(b)
 	})
 }

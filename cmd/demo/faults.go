@@ -262,10 +262,11 @@ func intensityBurst(ctx context.Context, d *demo, r *faultResult) {
 			break
 		}
 	}
-	r.Injected = fmt.Sprintf("%d × panic in A's sampling actor (intensity %d in %s)", crashes, d.intensity, d.period)
+	r.Injected = fmt.Sprintf("%d × panic in A's sampling actor (service:A allows %d restarts in %s)", crashes, d.intensity, d.period)
 	if exceeded.Name == "" {
 		return
 	}
+	r.Injected += fmt.Sprintf("; with earlier ones, %d restarts in the window", exceeded.Restarts)
 	sub, ok := d.awaitNote(ctx, exceeded.At, func(n note) bool {
 		return n.Name == telemetry.SupervisorChildRestarted && n.Supervisor == "clients" && n.Child == "service:A"
 	})

@@ -23,6 +23,7 @@ type note struct {
 	Op         string
 	Status     int
 	Kind       string
+	Restarts   int    // supervisor events: restarts within the supervisor's intensity window
 	Text       string // one line for people
 }
 
@@ -84,6 +85,7 @@ func (o *observer) handle(ev telemetry.Event) {
 		Op:         metaString(ev.Metadata, telemetry.KeyOp),
 		Status:     metaInt(ev.Metadata, telemetry.KeyStatus),
 		Kind:       metaString(ev.Metadata, telemetry.KeyKind),
+		Restarts:   int(ev.Measurements[telemetry.MeasureRestarts]),
 	}
 	n.Client = o.clientOf(n, ev)
 	n.Text = describe(n, ev)

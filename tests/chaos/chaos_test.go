@@ -108,7 +108,9 @@ func TestChaos(t *testing.T) {
 		end := time.Now().Add(d)
 		for round := 1; time.Now().Before(end); round++ {
 			var f figures
-			ok := t.Run("round"+strconv.Itoa(round), func(t *testing.T) { f = chaosRun(t, runOptions{requests: requestsPerRun(), seed: uint64(round)}) })
+			ok := t.Run("round"+strconv.Itoa(round), func(t *testing.T) {
+				f = chaosRun(t, runOptions{requests: requestsPerRun(), seed: *flagSeed + uint64(round)})
+			})
 			total.add(f)
 			if !ok {
 				break
@@ -118,7 +120,12 @@ func TestChaos(t *testing.T) {
 		writeReport(t, "soak", total)
 		return
 	}
-	f := chaosRun(t, runOptions{requests: requestsPerRun(), seed: uint64(time.Now().UnixNano())})
+	seed := *flagSeed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	t.Logf("seed %d (-chaos.seed=%d chooses the same clients, kinds and crash targets; the interleaving still varies)", seed, seed)
+	f := chaosRun(t, runOptions{requests: requestsPerRun(), seed: seed})
 	writeReport(t, "run", f)
 }
 

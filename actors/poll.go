@@ -116,7 +116,10 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 		accept = httpclient.ContentTypeProtobuf
 	}
 	allowMeta := true
-	reqType := []string{s.requestType}
+	reqType, ok := requestTypeValues[s.requestType]
+	if !ok {
+		reqType = []string{s.requestType}
+	}
 	backoffs, badRequests := 0, 0
 	var lastState types.QueueState
 	var lastWarn time.Time
@@ -242,6 +245,16 @@ var (
 		return v
 	}()
 )
+
+// requestTypeValues are the X-Tinker-Request-Type values tinkex sends.
+var requestTypeValues = func() map[string][]string {
+	m := map[string][]string{}
+	for _, t := range []string{"CreateModel", "LoadWeights", "Forward", "ForwardBackward", "OptimStep",
+		"SaveWeights", "SaveWeightsForSampler", "Sample", "UnloadModel"} {
+		m[t] = []string{t}
+	}
+	return m
+}()
 
 func iterationValue(i int) []string {
 	if i < len(iterationValues) {

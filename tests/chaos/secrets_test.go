@@ -135,9 +135,8 @@ func TestSecretsNeverExposed(t *testing.T) {
 		capture("server request log", "%v", e.Header)
 	}
 
-	h.stop()
-	// Formatted after Stop: %+v of a type without String reads its mutable
-	// fields by reflection, which races with a live actor.
+	// Printed while the clients work: String/GoString/LogValue must not
+	// reflect over live state (the race detector checks).
 	capture("public values", "%v | %+v | %#v", h.rt, h.rt, h.rt)
 	for i, svc := range h.svcs {
 		tc, sc := h.trainers[i], h.samplers[i]
@@ -145,15 +144,22 @@ func TestSecretsNeverExposed(t *testing.T) {
 		capture("public values", "%v | %+v | %#v", tc, tc, tc)
 		capture("public values", "%v | %+v | %#v", sc, sc, sc)
 		capture("public values", "%v | %+v | %#v", svc.Rest(), svc.Rest(), svc.Rest())
-		capture("public values", "%v | %+v | %#v", svc.Limiter(), svc.Limiter(), svc.Limiter())
 		capture("public values", "%v | %+v", svc.Limiter().Identity(), svc.Limiter().Stats())
 		capture("public values", "%+v", svc.ClientConfig())
 		f := tc.OptimStep(t.Context(), tinkex.DefaultAdamParams())
 		capture("public values", "%v | %+v | %#v", f, f, f)
+		_, _ = f.Result(t.Context())
 		slogged := &syncBuffer{}
 		l := slog.New(slog.NewTextHandler(slogged, nil))
-		l.Info("values", "svc", svc, "tc", tc, "sc", sc, "rt", h.rt, "registry", reg2, "limiter", svc.Limiter())
+		l.Info("values", "svc", svc, "tc", tc, "sc", sc, "rt", h.rt, "registry", reg2, "future", f)
 		capture("slog of public values", "%s", slogged.String())
+	}
+
+	h.stop()
+	// limiter.Limiter has no String: %+v walks its atomics by reflection,
+	// which races with live use, so it is printed once stopped.
+	for _, svc := range h.svcs {
+		capture("public values", "%v | %+v | %#v", svc.Limiter(), svc.Limiter(), svc.Limiter())
 	}
 	capture("log lines", "%s", logs.String())
 	require.Contains(t, logs.String(), "chaos crash", "the panics were logged")

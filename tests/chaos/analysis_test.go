@@ -223,8 +223,8 @@ func (h *harness) expectSample(subs []tinkertest.Entry, polls map[string][]tinke
 }
 
 // expectTraining: a training submit is retried with the same seq_id after
-// 429, 5xx, resets, stalls and truncated answers; a malformed answer ends
-// it; an accepted submit's polls decide the rest (410 ends it: training
+// 429, 5xx, resets, stalls and truncated answers; a malformed answer or a
+// user error ends it (the server spends the seq_id either way); an accepted submit's polls decide the rest (410 ends it: training
 // does not resubmit).
 func (h *harness) expectTraining(subs []tinkertest.Entry, polls map[string][]tinkertest.Entry, fault func(tinkertest.Entry) faultKind) (types.Kind, string) {
 	if len(subs) == 0 {
@@ -245,11 +245,11 @@ func (h *harness) expectTraining(subs []tinkertest.Entry, polls map[string][]tin
 			}
 			continue
 		}
-		if f == fkMalformed {
+		if k, ok := terminalSubmitKind(f); ok {
 			if !last {
-				return types.KindUnknown, "a malformed answer was followed by another submit"
+				return types.KindUnknown, fmt.Sprintf("submit hit %s and was sent again", f)
 			}
-			return types.KindValidation, "submit answer malformed"
+			return k, "submit hit " + f.String()
 		}
 		if !last {
 			return types.KindUnknown, fmt.Sprintf("accepted submit %d was followed by another", i+1)
@@ -275,6 +275,8 @@ func pollOutcome(ps []tinkertest.Entry, fault func(tinkertest.Entry) faultKind, 
 		return types.KindPromiseExpired, "last poll answered 410", *expired <= resubmits
 	case lp.Status == http.StatusOK && fault(lp) == fkMalformed:
 		return types.KindValidation, "last poll answer malformed", false
+	case fault(lp) == fkUser400:
+		return types.KindUser, "last poll answered 400 (category user)", false
 	case fault(lp).retriedByClient():
 		return types.KindUnknown, "last poll hit " + fault(lp).String() + " and was not re-polled", false
 	}

@@ -108,6 +108,7 @@ func faultPlan(requests int) []plannedFault {
 		every(poll, 139, fkMalformed, tinkertest.Fault{Malformed: true}),
 		every(poll, 113, fk410, tinkertest.Fault{Status: 410}),
 		every(poll, 23, fkTryAgain, tinkertest.Fault{QueueState: "paused_rate_limit"}),
+		every(poll, 307, fkUser400, tinkertest.Fault{Status: 400, Body: userBody}),
 
 		// Training submits: retried by the HTTP layer with the same seq_id.
 		every(fwdbwd, 23, fk429RetryAfter, tinkertest.Fault{Status: 429, RetryAfterMs: "2"}),
@@ -119,6 +120,7 @@ func faultPlan(requests int) []plannedFault {
 		every(fwdbwd, 307, fkStall, tinkertest.Fault{Delay: stallFor}),
 		every(fwdbwd, 83, fkTruncate, tinkertest.Fault{Truncate: true}),
 		every(fwdbwd, 79, fkMalformed, tinkertest.Fault{Malformed: true}),
+		every(fwdbwd, 71, fkUser400, tinkertest.Fault{Status: 400, Body: userBody}),
 
 		every(optim, 23, fk429RetryAfter, tinkertest.Fault{Status: 429, RetryAfter: "0", RetryAfterMs: "2"}),
 		every(optim, 101, fk429Bare, tinkertest.Fault{Status: 429}),
@@ -129,6 +131,7 @@ func faultPlan(requests int) []plannedFault {
 		every(optim, 311, fkStall, tinkertest.Fault{Delay: stallFor}),
 		every(optim, 89, fkTruncate, tinkertest.Fault{Truncate: true}),
 		every(optim, 73, fkMalformed, tinkertest.Fault{Malformed: true}),
+		every(optim, 67, fkUser400, tinkertest.Fault{Status: 400, Body: userBody}),
 	)
 	return plan
 }

@@ -1,10 +1,14 @@
 package bench
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/tinkex-go/tinkex"
 	"github.com/tinkex-go/tinkex/actors"
+	"github.com/tinkex-go/tinkex/supervisor"
 )
 
 // BenchmarkRestart measures, per iteration, the time from a crash of a
@@ -21,6 +25,7 @@ func BenchmarkRestart(b *testing.B) {
 			rt := newRuntime(b, actors.WithServiceIntensity(1<<30, time.Nanosecond))
 			sc := newSampler(b, newService(b, rt, srv, keyA))
 			root := rt.ActorSystem().Root
+			before := samplingRestarts(b, rt)
 			ctx := benchContext(b)
 			durations := make([]time.Duration, 0, b.N)
 			b.ReportAllocs()
@@ -45,6 +50,45 @@ func BenchmarkRestart(b *testing.B) {
 			}
 			b.StopTimer()
 			reportPercentiles(b, durations)
+			// Every crash was one restart. The supervisor counts a restart
+			// when the child's Started ack reaches it, which may trail the
+			// probe's answer by a moment.
+			deadline := time.Now().Add(setupTimeout)
+			for got := samplingRestarts(b, rt) - before; got != b.N; got = samplingRestarts(b, rt) - before {
+				if time.Now().After(deadline) {
+					b.Fatalf("the supervisor counted %d restarts of the sampling actor for %d crashes", got, b.N)
+				}
+				time.Sleep(time.Millisecond) // bounded poll, outside the timed region
+			}
 		})
 	}
+}
+
+// samplingRestarts is the restart count of the (only) sampling actor in
+// rt's supervision tree.
+func samplingRestarts(b *testing.B, rt *tinkex.Runtime) int {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+	defer cancel()
+	tree, err := rt.Tree(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var find func(n supervisor.Node) (supervisor.Node, bool)
+	find = func(n supervisor.Node) (supervisor.Node, bool) {
+		if strings.HasPrefix(n.ID, "sampling:") {
+			return n, true
+		}
+		for _, c := range n.Children {
+			if f, ok := find(c); ok {
+				return f, true
+			}
+		}
+		return supervisor.Node{}, false
+	}
+	n, ok := find(tree)
+	if !ok {
+		b.Fatalf("no sampling actor in the tree:\n%s", tree.String())
+	}
+	return n.Restarts
 }

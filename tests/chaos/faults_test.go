@@ -77,8 +77,9 @@ func faultPlan(requests int) []plannedFault {
 	)
 	var plan []plannedFault
 	// try_again storms: bursts of consecutive try_again answers to every
-	// poll in flight, spread over the run.
-	polls := requests * 2
+	// poll in flight, spread over the run (a run makes a little more than
+	// one poll per request).
+	polls := requests
 	for skip := polls / 5; skip < polls; skip += polls / 5 {
 		plan = append(plan, plannedFault{kind: fkTryAgain, fault: tinkertest.Fault{
 			Endpoint: poll, QueueState: "paused_capacity", Skip: skip, Times: 25}})
@@ -107,7 +108,7 @@ func faultPlan(requests int) []plannedFault {
 		every(poll, 53, fkTruncate, tinkertest.Fault{Truncate: true}),
 		every(poll, 139, fkMalformed, tinkertest.Fault{Malformed: true}),
 		every(poll, 113, fk410, tinkertest.Fault{Status: 410}),
-		every(poll, 23, fkTryAgain, tinkertest.Fault{QueueState: "paused_rate_limit"}),
+		every(poll, 31, fkTryAgain, tinkertest.Fault{QueueState: "paused_rate_limit"}),
 		every(poll, 307, fkUser400, tinkertest.Fault{Status: 400, Body: userBody}),
 
 		// Training submits: retried by the HTTP layer with the same seq_id.

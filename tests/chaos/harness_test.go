@@ -16,6 +16,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tinkex-go/tinkex"
@@ -98,6 +99,7 @@ type harness struct {
 	expected map[string]int // tree child id → restarts those crashes call for
 	problems []string       // crashes whose restarts did not all arrive
 	done     atomic.Int64
+	stopper  *stopper
 }
 
 // eventLog keeps every telemetry event of the run.
@@ -163,6 +165,10 @@ func newHarness(t *testing.T, o runOptions) *harness {
 	rt, err := tinkex.Start(context.Background(), rtOpts...)
 	require.NoError(t, err)
 	h.rt = rt
+	h.stopper = &stopper{t: t, rt: rt, srv: h.srv, transport: h.transport}
+	// Covers a failed set-up; after the run's own stop it finds nothing to
+	// stop, and it holds no reference that would keep the run's memory.
+	t.Cleanup(h.stopper.stop)
 	if o.logger != nil {
 		detach, err := telemetry.AttachLogger(bus, o.logger, telemetry.LoggerOptions{MinLevel: slog.LevelDebug})
 		require.NoError(t, err)
@@ -188,12 +194,33 @@ func newHarness(t *testing.T, o runOptions) *harness {
 }
 
 // stop stops the runtime and the server and closes the connections.
-func (h *harness) stop() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	require.NoError(h.t, h.rt.Stop(ctx))
-	h.srv.Close()
-	h.transport.CloseIdleConnections()
+func (h *harness) stop() { h.stopper.stop() }
+
+// stopper stops what a harness started, once; it then forgets it.
+type stopper struct {
+	t         *testing.T
+	mu        sync.Mutex
+	rt        *tinkex.Runtime
+	srv       *tinkertest.Server
+	transport *http.Transport
+}
+
+func (s *stopper) stop() {
+	s.mu.Lock()
+	rt, srv, transport := s.rt, s.srv, s.transport
+	s.rt, s.srv, s.transport = nil, nil, nil
+	s.mu.Unlock()
+	if rt != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		assert.NoError(s.t, rt.Stop(ctx))
+	}
+	if srv != nil {
+		srv.Close()
+	}
+	if transport != nil {
+		transport.CloseIdleConnections()
+	}
 }
 
 // plan builds the mix: half samples, the rest forward_backward and

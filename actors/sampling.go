@@ -136,14 +136,17 @@ func (s *SamplingClient) sample(ctx context.Context, req types.SampleRequest) (r
 		return nil, err
 	}
 	cost := promptCost(req.Prompt)
-	if span := s.svc.rt.bus.StartSpanLazy(telemetry.SamplingSample, s.spanMeta); span != nil {
-		defer func() {
-			if err != nil {
-				span.Exception(err, nil, map[string]any{telemetry.KeyKind: types.KindOf(err).String()})
-			} else {
-				span.Stop(map[string]float64{"sequences": float64(len(resp.Sequences))}, nil)
-			}
-		}()
+	// The span is kept in locals: when (as usual) only failures have a
+	// listener, a successful sample builds no telemetry at all.
+	bus := s.svc.rt.bus
+	if startOn, stopOn, excOn := bus.Enabled(telemetry.SamplingSampleStart), bus.Enabled(telemetry.SamplingSampleStop),
+		bus.Enabled(telemetry.SamplingSampleException); startOn || stopOn || excOn {
+		began := bus.Now()
+		if startOn {
+			bus.Execute(telemetry.SamplingSampleStart,
+				map[string]float64{telemetry.MeasureSystemTime: float64(began.UnixNano()) / 1e9}, s.spanMeta())
+		}
+		defer func() { s.endSpan(began, stopOn, excOn, resp, err) }()
 	}
 	ctx, stop := s.svc.bind(ctx)
 	defer stop()
@@ -219,6 +222,24 @@ func (s *SamplingClient) submit(ctx context.Context, req *types.SampleRequest, c
 
 // backpressureHeader is sent on every asample; it is shared read-only.
 var backpressureHeader = http.Header{"X-Tinker-Sampling-Backpressure": {"1"}}
+
+// endSpan emits the sample span's stop or exception event, if listened to.
+func (s *SamplingClient) endSpan(began time.Time, stopOn, excOn bool, resp *types.SampleResponse, err error) {
+	bus := s.svc.rt.bus
+	switch {
+	case err == nil && stopOn:
+		bus.Execute(telemetry.SamplingSampleStop, map[string]float64{
+			telemetry.MeasureDuration: bus.Now().Sub(began).Seconds(), "sequences": float64(len(resp.Sequences)),
+		}, s.spanMeta())
+	case err != nil && excOn:
+		md := s.spanMeta()
+		md[telemetry.KeyKind] = types.KindOf(err).String()
+		md[telemetry.KeyError] = err.Error()
+		bus.Execute(telemetry.SamplingSampleException, map[string]float64{
+			telemetry.MeasureDuration: bus.Now().Sub(began).Seconds(),
+		}, md)
+	}
+}
 
 func (s *SamplingClient) spanMeta() map[string]any {
 	return map[string]any{

@@ -61,22 +61,23 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	}
 	var idem []string
 	if method != http.MethodGet && !p.NoIdempotencyKey {
-		idem = []string{"tinkex-go-retry-" + uuid.New()}
+		var buf [len(idempotencyPrefix) + 36]byte
+		idem = []string{string(uuid.Append(append(buf[:0], idempotencyPrefix...)))}
 	}
 
 	call := &call{c: c, req: req, op: op, method: method, url: url, body: body, ctype: ctype,
 		idem: idem, timeout: timeout, readTimeout: c.readTimeoutValue(timeout), pool: c.pool(p.Pool)}
-	span := c.startSpan(op, method, req.Path, p.Pool)
+	call.begin(p.Pool)
 
 	retries, billingRetries := 0, 0
 	for {
 		if err := ctx.Err(); err != nil {
-			return nil, call.fail(span, retries+billingRetries, c.canceled(call, err))
+			return nil, call.fail(retries+billingRetries, c.canceled(call, err))
 		}
 		call.attempts++
 		out, resp := call.attempt(ctx, retries+billingRetries)
 		if out.Err != nil && ctx.Err() != nil {
-			return nil, call.fail(span, retries+billingRetries, c.canceled(call, ctx.Err()))
+			return nil, call.fail(retries+billingRetries, c.canceled(call, ctx.Err()))
 		}
 		if out.Err == nil && out.StatusCode >= 200 && out.StatusCode < 300 {
 			resp.Retries = retries + billingRetries
@@ -85,15 +86,15 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 					e := call.error(out, types.KindValidation)
 					e.Message = "cannot decode response body"
 					e.Err = err
-					return resp, call.fail(span, resp.Retries, e)
+					return resp, call.fail(resp.Retries, e)
 				}
 			}
-			call.succeed(span, resp)
+			call.succeed(resp)
 			return resp, nil
 		}
 		if errors.Is(out.Err, errBodyTooLarge) {
 			e := call.error(out, types.KindValidation)
-			return nil, call.fail(span, retries+billingRetries, e)
+			return nil, call.fail(retries+billingRetries, e)
 		}
 
 		var delay time.Duration
@@ -112,14 +113,14 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 			if resp != nil {
 				resp.Retries = retries + billingRetries
 			}
-			return resp, call.fail(span, retries+billingRetries, e)
+			return resp, call.fail(retries+billingRetries, e)
 		}
 		if out.StatusCode == http.StatusTooManyRequests && !p.NoRateLimitReport {
 			c.reportRateLimited(out, func(int, Outcome, time.Time) time.Duration { return delay }, retries)
 		}
 		c.emitRetry(call, out, delay)
 		if err := c.sleep(ctx, delay); err != nil {
-			return nil, call.fail(span, retries+billingRetries, c.canceled(call, err))
+			return nil, call.fail(retries+billingRetries, c.canceled(call, err))
 		}
 	}
 }
@@ -157,9 +158,16 @@ type call struct {
 	readTimeout []string
 	pool        *http.Client
 	attempts    int
+	// span state (see begin)
+	poolKind      Pool
+	started       time.Time
+	stopOn, excOn bool
 }
 
 var errBodyTooLarge = errors.New("response body exceeds the configured cap")
+
+// idempotencyPrefix starts every X-Idempotency-Key.
+const idempotencyPrefix = "tinkex-go-retry-"
 
 // Read-only header values shared by every request.
 var (
@@ -365,33 +373,61 @@ func encodeBody(req *Request) ([]byte, string, error) {
 
 // Telemetry.
 
-func (c *Client) startSpan(op, method, path string, p Pool) *telemetry.Span {
-	return c.bus.StartSpanLazy(telemetry.HTTPRequest, func() map[string]any {
-		return map[string]any{
-			telemetry.KeyConfig:  c.fingerprint,
-			telemetry.KeyBaseURL: c.baseURL,
-			telemetry.KeyPool:    p.String(),
-			telemetry.KeyMethod:  method,
-			telemetry.KeyPath:    path,
-			telemetry.KeyOp:      op,
-		}
-	})
-}
+// The request span is kept in the call (no Span object, no closure): on the
+// hot path, where usually only the exception event has a listener, a
+// successful request then builds nothing.
 
-func (cl *call) succeed(span *telemetry.Span, resp *Response) {
-	if span == nil || !cl.c.bus.Enabled(telemetry.HTTPRequestStop) {
-		span.Stop(nil, nil)
+func (cl *call) begin(p Pool) {
+	bus := cl.c.bus
+	cl.poolKind = p
+	startOn := bus.Enabled(telemetry.HTTPRequestStart)
+	cl.stopOn, cl.excOn = bus.Enabled(telemetry.HTTPRequestStop), bus.Enabled(telemetry.HTTPRequestError)
+	if !startOn && !cl.stopOn && !cl.excOn {
 		return
 	}
-	span.Stop(map[string]float64{telemetry.MeasureRetryCount: float64(resp.Retries), "attempts": float64(resp.Attempts)},
-		map[string]any{telemetry.KeyStatus: resp.StatusCode})
+	cl.started = bus.Now()
+	if startOn {
+		bus.Execute(telemetry.HTTPRequestStart, map[string]float64{telemetry.MeasureSystemTime: float64(cl.started.UnixNano()) / 1e9}, cl.metadata())
+	}
 }
 
-func (cl *call) fail(span *telemetry.Span, retries int, e *types.Error) *types.Error {
-	if span != nil {
-		span.Exception(e, map[string]float64{telemetry.MeasureRetryCount: float64(retries), "attempts": float64(cl.attempts)},
-			map[string]any{telemetry.KeyStatus: e.StatusCode, telemetry.KeyKind: e.Kind.String()})
+func (cl *call) metadata() map[string]any {
+	return map[string]any{
+		telemetry.KeyConfig:  cl.c.fingerprint,
+		telemetry.KeyBaseURL: cl.c.baseURL,
+		telemetry.KeyPool:    cl.poolKind.String(),
+		telemetry.KeyMethod:  cl.method,
+		telemetry.KeyPath:    cl.req.Path,
+		telemetry.KeyOp:      cl.op,
 	}
+}
+
+func (cl *call) succeed(resp *Response) {
+	if !cl.stopOn {
+		return
+	}
+	md := cl.metadata()
+	md[telemetry.KeyStatus] = resp.StatusCode
+	cl.c.bus.Execute(telemetry.HTTPRequestStop, map[string]float64{
+		telemetry.MeasureDuration:   cl.c.bus.Now().Sub(cl.started).Seconds(),
+		telemetry.MeasureRetryCount: float64(resp.Retries),
+		"attempts":                  float64(resp.Attempts),
+	}, md)
+}
+
+func (cl *call) fail(retries int, e *types.Error) *types.Error {
+	if !cl.excOn {
+		return e
+	}
+	md := cl.metadata()
+	md[telemetry.KeyStatus] = e.StatusCode
+	md[telemetry.KeyKind] = e.Kind.String()
+	md[telemetry.KeyError] = e.Error()
+	cl.c.bus.Execute(telemetry.HTTPRequestError, map[string]float64{
+		telemetry.MeasureDuration:   cl.c.bus.Now().Sub(cl.started).Seconds(),
+		telemetry.MeasureRetryCount: float64(retries),
+		"attempts":                  float64(cl.attempts),
+	}, md)
 	return e
 }
 

@@ -31,7 +31,10 @@ const (
 	// "tinkex.training.forward_backward.stop".
 	TrainingPrefix = "tinkex.training."
 	// SamplingSample is the span prefix of one Sample call.
-	SamplingSample = "tinkex.sampling.sample"
+	SamplingSample          = "tinkex.sampling.sample"
+	SamplingSampleStart     = SamplingSample + ".start"
+	SamplingSampleStop      = SamplingSample + ".stop"
+	SamplingSampleException = SamplingSample + ".exception"
 
 	// Supervision events.
 	SupervisorChildStarted      = "tinkex.supervisor.child_started"

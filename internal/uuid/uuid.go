@@ -8,6 +8,12 @@ import (
 
 // New returns a random RFC 4122 version 4 UUID in its 36-character form.
 func New() string {
+	var out [36]byte
+	return string(Append(out[:0]))
+}
+
+// Append appends a new random UUID (36 characters) to dst.
+func Append(dst []byte) []byte {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
 	b[6] = b[6]&0x0f | 0x40
@@ -22,5 +28,5 @@ func New() string {
 	hex.Encode(out[19:23], b[8:10])
 	out[23] = '-'
 	hex.Encode(out[24:], b[10:])
-	return string(out[:])
+	return append(dst, out[:]...)
 }

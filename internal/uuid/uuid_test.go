@@ -20,3 +20,9 @@ func TestNewIsV4AndUnique(t *testing.T) {
 		seen[u] = true
 	}
 }
+
+func TestAppend(t *testing.T) {
+	b := Append([]byte("prefix-"))
+	assert.Len(t, b, len("prefix-")+36)
+	assert.Regexp(t, `^prefix-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`, string(b))
+}

@@ -144,6 +144,7 @@ func TestSecretsNeverExposed(t *testing.T) {
 		capture("public values", "%v | %+v | %#v", tc, tc, tc)
 		capture("public values", "%v | %+v | %#v", sc, sc, sc)
 		capture("public values", "%v | %+v | %#v", svc.Rest(), svc.Rest(), svc.Rest())
+		capture("public values", "%v | %+v | %#v", svc.Limiter(), svc.Limiter(), svc.Limiter())
 		capture("public values", "%v | %+v", svc.Limiter().Identity(), svc.Limiter().Stats())
 		capture("public values", "%+v", svc.ClientConfig())
 		f := tc.OptimStep(t.Context(), tinkex.DefaultAdamParams())
@@ -151,16 +152,11 @@ func TestSecretsNeverExposed(t *testing.T) {
 		_, _ = f.Result(t.Context())
 		slogged := &syncBuffer{}
 		l := slog.New(slog.NewTextHandler(slogged, nil))
-		l.Info("values", "svc", svc, "tc", tc, "sc", sc, "rt", h.rt, "registry", reg2, "future", f)
+		l.Info("values", "svc", svc, "tc", tc, "sc", sc, "rt", h.rt, "registry", reg2, "future", f, "limiter", svc.Limiter())
 		capture("slog of public values", "%s", slogged.String())
 	}
 
 	h.stop()
-	// limiter.Limiter has no String: %+v walks its atomics by reflection,
-	// which races with live use, so it is printed once stopped.
-	for _, svc := range h.svcs {
-		capture("public values", "%v | %+v | %#v", svc.Limiter(), svc.Limiter(), svc.Limiter())
-	}
 	capture("log lines", "%s", logs.String())
 	require.Contains(t, logs.String(), "chaos crash", "the panics were logged")
 	require.Contains(t, logs.String(), `"level":"DEBUG"`, "debug records were logged")

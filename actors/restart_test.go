@@ -243,3 +243,37 @@ func TestSiblingRestartFailsQueuedAsRestarted(t *testing.T) {
 	_, err = tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
 	require.NoError(t, err)
 }
+
+// A caller that gives up while its operation is being submitted gets
+// ErrCanceled, but the submit (its seq_id taken) still reaches the server,
+// so later operations do not wait behind a gap.
+func TestCanceledDuringSubmitLeavesNoSeqGap(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	g := newGate("/api/v1/optim_step")
+	defer g.open()
+	svc := e.service(t, WithHTTPClient(&http.Client{Transport: g}))
+	tc, err := svc.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B")
+	require.NoError(t, err)
+
+	opCtx, cancel := context.WithCancel(ctx)
+	first := tc.OptimStep(opCtx, types.DefaultAdamParams())
+	<-g.held
+	cancel()
+	_, err = first.Result(ctx)
+	assert.ErrorIs(t, err, types.ErrCanceled)
+	g.open()
+
+	queuedCtx, cancelQueued := context.WithCancel(ctx)
+	cancelQueued()
+	_, err = tc.OptimStep(queuedCtx, types.DefaultAdamParams()).Result(ctx)
+	assert.ErrorIs(t, err, types.ErrCanceled, "canceled before its turn: nothing taken, nothing sent")
+
+	_, err = tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.NoError(t, err, "no gap: the canceled op's seq_id reached the server")
+	var seqs []int64
+	for _, r := range e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointOptimStep}) {
+		seqs = append(seqs, r.SeqID)
+	}
+	assert.Equal(t, []int64{1, 2}, seqs)
+}

@@ -61,7 +61,8 @@ type trainingOp struct {
 	// run submits with the given seq_ids; it returns once the server has
 	// accepted every submit, with a function that polls and completes the
 	// future (run in the same goroutine, after the actor was told).
-	run        func(ctx context.Context, seqs []int64) (poll func(), err error)
+	// run submits on submitCtx and returns the poll step, which waits on pollCtx.
+	run        func(submitCtx, pollCtx context.Context, seqs []int64) (poll func(), err error)
 	fail       func(err error) bool
 	isDone     func() bool
 	dispatched bool // set on the actor's goroutine
@@ -185,6 +186,12 @@ func (a *trainingActor) dispatch(ctx actor.Context) {
 
 // submit runs on a background goroutine: it waits for the turn, takes the
 // seq_ids, submits, tells the actor, then polls.
+//
+// Once seq_ids are taken they must reach the server, or every later
+// operation of the model would wait behind the gap: so the submit runs on a
+// context that only Close cancels, and the caller's context governs the
+// wait for the turn and the polling only (an operation the caller gave up
+// on while it was being submitted still runs on the server).
 func (t *TrainingClient) submit(op *trainingOp, told func()) {
 	ctx, stop := t.svc.bind(op.ctx)
 	defer stop()
@@ -195,15 +202,29 @@ func (t *TrainingClient) submit(op *trainingOp, told func()) {
 		op.fail(t.svc.translateStop(ctx, op.name, types.CanceledError(op.name, context.Cause(ctx))))
 		return
 	}
+	if ctx.Err() != nil { // canceled while waiting: nothing taken, nothing sent
+		<-t.turn
+		told()
+		op.fail(t.svc.translateStop(ctx, op.name, types.CanceledError(op.name, context.Cause(ctx))))
+		return
+	}
 	seqs := make([]int64, op.seqs)
 	for i := range seqs {
 		seqs[i] = t.seq.Next()
 	}
-	poll, err := op.run(ctx, seqs)
+	submitCtx, stopSubmit := t.svc.bind(context.WithoutCancel(op.ctx))
+	// The caller's future ends as soon as its context does, while the
+	// submit goes on.
+	stopWatch := context.AfterFunc(ctx, func() {
+		op.fail(t.svc.translateStop(ctx, op.name, types.CanceledError(op.name, context.Cause(ctx))))
+	})
+	defer stopWatch()
+	poll, err := op.run(submitCtx, ctx, seqs)
+	stopSubmit()
 	<-t.turn
 	told()
 	if err != nil {
-		op.fail(t.svc.translateStop(ctx, op.name, err))
+		op.fail(t.svc.translateStop(submitCtx, op.name, err))
 		return
 	}
 	poll()
@@ -227,7 +248,7 @@ func (t *TrainingClient) trainingSpan(op string) *telemetry.Span {
 // submits with the seq_ids and returns the poll step, which must end by
 // calling finish.
 func newOp[T any](t *TrainingClient, ctx context.Context, name, requestType string, seqs int,
-	run func(ctx context.Context, seqs []int64, f *Future[*T], finish func(*T, error)) (poll func(), err error)) (*trainingOp, *Future[*T]) {
+	run func(submitCtx, pollCtx context.Context, seqs []int64, f *Future[*T], finish func(*T, error)) (poll func(), err error)) (*trainingOp, *Future[*T]) {
 	f := NewFuture[*T]()
 	span := t.trainingSpan(name)
 	finish := func(v *T, err error) {
@@ -251,7 +272,9 @@ func newOp[T any](t *TrainingClient, ctx context.Context, name, requestType stri
 			}
 		},
 		fail: func(err error) bool { finish(nil, err); return true },
-		run:  func(ctx context.Context, seqs []int64) (func(), error) { return run(ctx, seqs, f, finish) },
+		run: func(submitCtx, pollCtx context.Context, seqs []int64) (func(), error) {
+			return run(submitCtx, pollCtx, seqs, f, finish)
+		},
 	}
 	return op, f
 }

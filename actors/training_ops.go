@@ -40,7 +40,7 @@ func (t *TrainingClient) forwardBackward(ctx context.Context, data []types.Datum
 	for i, c := range chunks {
 		sizes[i] = len(c)
 	}
-	op, f := newOp(t, ctx, name, reqType, len(chunks), func(ctx context.Context, seqs []int64, f *Future[*types.ForwardBackwardOutput], finish func(*types.ForwardBackwardOutput, error)) (func(), error) {
+	op, f := newOp(t, ctx, name, reqType, len(chunks), func(ctx, pollCtx context.Context, seqs []int64, f *Future[*types.ForwardBackwardOutput], finish func(*types.ForwardBackwardOutput, error)) (func(), error) {
 		ids := make([]string, len(chunks))
 		trips := make([]time.Duration, len(chunks))
 		send := func(i int) error {
@@ -84,7 +84,7 @@ func (t *TrainingClient) forwardBackward(ctx context.Context, data []types.Datum
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					res, err := t.svc.poller.poll(ctx, t.pollSpec(name, reqType, ids[i], seqs[i], trips[i], true, f.setQueueState))
+					res, err := t.svc.poller.poll(pollCtx, t.pollSpec(name, reqType, ids[i], seqs[i], trips[i], true, f.setQueueState))
 					if err != nil {
 						errs[i] = err
 						return
@@ -101,7 +101,7 @@ func (t *TrainingClient) forwardBackward(ctx context.Context, data []types.Datum
 			wg.Wait()
 			for _, err := range errs {
 				if err != nil {
-					finish(nil, t.svc.translateStop(ctx, name, err))
+					finish(nil, t.svc.translateStop(pollCtx, name, err))
 					return
 				}
 			}
@@ -303,7 +303,7 @@ func (t *TrainingClient) Unload(ctx context.Context) (*types.UnloadModelResponse
 // singleOp queues an operation with one seq_id and a JSON body.
 func singleOp[T any](t *TrainingClient, ctx context.Context, name, reqType, path string, body func(seq int64) any,
 	decode func(op, contentType string, body []byte) (*T, error)) *Future[*T] {
-	op, f := newOp(t, ctx, name, reqType, 1, func(ctx context.Context, seqs []int64, f *Future[*T], finish func(*T, error)) (func(), error) {
+	op, f := newOp(t, ctx, name, reqType, 1, func(ctx, pollCtx context.Context, seqs []int64, f *Future[*T], finish func(*T, error)) (func(), error) {
 		id, trip, err := t.svc.submitFuture(ctx, name, &httpclient.Request{Path: path, Body: body(seqs[0]),
 			Header: requestTypeHeader(reqType)})
 		if err != nil {
@@ -311,9 +311,9 @@ func singleOp[T any](t *TrainingClient, ctx context.Context, name, reqType, path
 		}
 		f.requestID.Store(id)
 		return func() {
-			res, err := t.svc.poller.poll(ctx, t.pollSpec(name, reqType, id, seqs[0], trip, false, f.setQueueState))
+			res, err := t.svc.poller.poll(pollCtx, t.pollSpec(name, reqType, id, seqs[0], trip, false, f.setQueueState))
 			if err != nil {
-				finish(nil, t.svc.translateStop(ctx, name, err))
+				finish(nil, t.svc.translateStop(pollCtx, name, err))
 				return
 			}
 			defer res.permit.Release()

@@ -277,3 +277,24 @@ func TestCanceledDuringSubmitLeavesNoSeqGap(t *testing.T) {
 	}
 	assert.Equal(t, []int64{1, 2}, seqs)
 }
+
+// A chunk refused for good does not keep the other chunks from being sent:
+// each holds a seq_id the server waits for.
+func TestRefusedChunkStillSendsTheOthers(t *testing.T) {
+	e := newEnv(t, []tinkertest.Option{tinkertest.WithClientConfig(map[string]any{"fwdbwd_max_chunk_len": 1})})
+	ctx := ctxT(t)
+	svc := e.service(t)
+	tc, err := svc.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B")
+	require.NoError(t, err)
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointForwardBackward, Status: 400, Times: 1})
+	data := []types.Datum{datum(t, 1, 2), datum(t, 3, 4), datum(t, 5, 6)}
+	_, err = tc.ForwardBackward(ctx, data, types.LossCrossEntropy, nil).Result(ctx)
+	assert.ErrorIs(t, err, types.ErrUser)
+	var seqs []int64
+	for _, r := range e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointForwardBackward}) {
+		seqs = append(seqs, r.SeqID)
+	}
+	assert.ElementsMatch(t, []int64{1, 2, 3}, seqs, "all three chunks were sent")
+	_, err = tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.NoError(t, err, "the model is not stalled")
+}

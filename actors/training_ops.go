@@ -119,17 +119,17 @@ func (t *TrainingClient) forwardBackward(ctx context.Context, data []types.Datum
 
 // submitChunks sends n chunks: with parallel, chunks 2..n concurrently and
 // then chunk 1 last (the server holds later seq_ids until the first
-// arrives); otherwise one after another in order.
+// arrives); otherwise one after another in order. Every chunk is sent even
+// when another failed, since each holds a seq_id the server waits for; the
+// first error is returned.
 func submitChunks(n int, parallel bool, send func(i int) error) error {
+	errs := make([]error, n)
 	if n == 1 || !parallel {
 		for i := 0; i < n; i++ {
-			if err := send(i); err != nil {
-				return err
-			}
+			errs[i] = send(i)
 		}
-		return nil
+		return firstError(errs)
 	}
-	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := 1; i < n; i++ {
 		wg.Add(1)
@@ -139,12 +139,17 @@ func submitChunks(n int, parallel bool, send func(i int) error) error {
 		}()
 	}
 	wg.Wait()
-	for _, err := range errs[1:] {
+	errs[0] = send(0)
+	return firstError(errs)
+}
+
+func firstError(errs []error) error {
+	for _, err := range errs {
 		if err != nil {
 			return err
 		}
 	}
-	return send(0)
+	return nil
 }
 
 func validateForwardBackward(op string, data []types.Datum, lossFn types.LossFnType, cfg map[string]float64) error {

@@ -43,6 +43,19 @@ func (g *gate) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func (g *gate) open() { g.once.Do(func() { close(g.release) }) }
 
+// gatedTraining is a service whose optim_step submits are held by a gate
+// (opened at the end of the test at the latest), and a training client on it.
+func gatedTraining(t *testing.T) (*env, *gate, *ServiceClient, *TrainingClient) {
+	t.Helper()
+	e := newEnv(t, nil)
+	g := newGate("/api/v1/optim_step")
+	t.Cleanup(g.open)
+	svc := e.service(t, WithHTTPClient(&http.Client{Transport: g}))
+	tc, err := svc.CreateLoRATrainingClient(ctxT(t), "meta-llama/Llama-3.2-1B")
+	require.NoError(t, err)
+	return e, g, svc, tc
+}
+
 func findNode(n supervisor.Node, prefix string) (supervisor.Node, bool) {
 	if strings.HasPrefix(n.ID, prefix) {
 		return n, true
@@ -59,13 +72,8 @@ func findNode(n supervisor.Node, prefix string) (supervisor.Node, bool) {
 // with ErrClientRestarted, lets the submitted one finish, and the restarted
 // actor continues the seq_ids without a gap.
 func TestTrainingActorCrashFailsQueuedAndContinuesSeq(t *testing.T) {
-	e := newEnv(t, nil)
+	e, g, _, tc := gatedTraining(t)
 	ctx := ctxT(t)
-	g := newGate("/api/v1/optim_step")
-	defer g.open()
-	svc := e.service(t, WithHTTPClient(&http.Client{Transport: g}))
-	tc, err := svc.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B")
-	require.NoError(t, err)
 
 	first := tc.OptimStep(ctx, types.DefaultAdamParams()) // held in the gate: in flight
 	<-g.held
@@ -80,7 +88,7 @@ func TestTrainingActorCrashFailsQueuedAndContinuesSeq(t *testing.T) {
 		assert.True(t, types.IsRetryable(err))
 	}
 	g.open()
-	_, err = first.Result(ctx)
+	_, err := first.Result(ctx)
 	require.NoError(t, err, "the operation already being submitted completes")
 
 	_, err = tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
@@ -177,13 +185,8 @@ func TestServiceSubtreeRestartsAsAUnit(t *testing.T) {
 
 // Close fails queued work with ErrClientStopped and refuses new work.
 func TestCloseFailsQueuedWork(t *testing.T) {
-	e := newEnv(t, nil)
+	e, g, svc, tc := gatedTraining(t)
 	ctx := ctxT(t)
-	g := newGate("/api/v1/optim_step")
-	defer g.open()
-	svc := e.service(t, WithHTTPClient(&http.Client{Transport: g}))
-	tc, err := svc.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B")
-	require.NoError(t, err)
 	sc, err := svc.CreateSamplingClient(ctx, WithBaseModel("meta-llama/Llama-3.2-1B"))
 	require.NoError(t, err)
 
@@ -213,13 +216,8 @@ func TestCloseFailsQueuedWork(t *testing.T) {
 // a training client's unsent operations fail with ErrClientRestarted, not
 // ErrClientStopped, and the client goes on working.
 func TestSiblingRestartFailsQueuedAsRestarted(t *testing.T) {
-	e := newEnv(t, nil)
+	e, g, _, tc := gatedTraining(t)
 	ctx := ctxT(t)
-	g := newGate("/api/v1/optim_step")
-	defer g.open()
-	svc := e.service(t, WithHTTPClient(&http.Client{Transport: g}))
-	tc, err := svc.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B")
-	require.NoError(t, err)
 	first := tc.OptimStep(ctx, types.DefaultAdamParams())
 	<-g.held
 	queued := tc.OptimStep(ctx, types.DefaultAdamParams())
@@ -248,13 +246,9 @@ func TestSiblingRestartFailsQueuedAsRestarted(t *testing.T) {
 // ErrCanceled, but the submit (its seq_id taken) still reaches the server,
 // so later operations do not wait behind a gap.
 func TestCanceledDuringSubmitLeavesNoSeqGap(t *testing.T) {
-	e := newEnv(t, nil)
+	e, g, _, tc := gatedTraining(t)
 	ctx := ctxT(t)
-	g := newGate("/api/v1/optim_step")
-	defer g.open()
-	svc := e.service(t, WithHTTPClient(&http.Client{Transport: g}))
-	tc, err := svc.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B")
-	require.NoError(t, err)
+	var err error
 
 	opCtx, cancel := context.WithCancel(ctx)
 	first := tc.OptimStep(opCtx, types.DefaultAdamParams())

@@ -43,6 +43,14 @@ func recordEvents(t *testing.T, bus *telemetry.Bus) *events {
 	return r
 }
 
+// trainer creates a LoRA training client on the test base model.
+func trainer(t *testing.T, svc *ServiceClient) *TrainingClient {
+	t.Helper()
+	tc, err := svc.CreateLoRATrainingClient(ctxT(t), "meta-llama/Llama-3.2-1B")
+	require.NoError(t, err)
+	return tc
+}
+
 func sampler(t *testing.T, e *env, svc *ServiceClient) *SamplingClient {
 	t.Helper()
 	sc, err := svc.CreateSamplingClient(ctxT(t), WithBaseModel("meta-llama/Llama-3.2-1B"))
@@ -109,12 +117,11 @@ func TestPollQueueStates(t *testing.T) {
 	e := newEnv(t, nil)
 	rec := recordEvents(t, e.rt.bus)
 	svc := e.service(t)
-	tc, err := svc.CreateLoRATrainingClient(ctxT(t), "meta-llama/Llama-3.2-1B")
-	require.NoError(t, err)
+	tc := trainer(t, svc)
 	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointRetrieveFuture, Status: 408, QueueState: "paused_capacity", Times: 1})
 	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointRetrieveFuture, QueueState: "paused_rate_limit", Times: 2})
 	f := tc.OptimStep(ctxT(t), types.DefaultAdamParams())
-	_, err = f.Result(ctxT(t))
+	_, err := f.Result(ctxT(t))
 	require.NoError(t, err)
 	assert.Equal(t, types.QueueStatePausedRateLimit, f.QueueState())
 	changes := rec.named(telemetry.QueueStateChange)
@@ -138,8 +145,7 @@ func TestPollPromiseExpired(t *testing.T) {
 	_, err = sc.Sample(ctxT(t), prompt, 1, types.DefaultSamplingParams())
 	assert.ErrorIs(t, err, types.ErrPromiseExpired, "only once per call")
 
-	tc, err := svc.CreateLoRATrainingClient(ctxT(t), "meta-llama/Llama-3.2-1B")
-	require.NoError(t, err)
+	tc := trainer(t, svc)
 	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointRetrieveFuture, Status: 410, Times: 1})
 	_, err = tc.OptimStep(ctxT(t), types.DefaultAdamParams()).Result(ctxT(t))
 	assert.ErrorIs(t, err, types.ErrPromiseExpired)
@@ -169,11 +175,10 @@ func TestPollRequestFailedUser(t *testing.T) {
 	e := newEnv(t, nil)
 	rec := recordEvents(t, e.rt.bus)
 	svc := e.service(t)
-	tc, err := svc.CreateLoRATrainingClient(ctxT(t), "meta-llama/Llama-3.2-1B")
-	require.NoError(t, err)
+	tc := trainer(t, svc)
 	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointOptimStep, FutureError: "bad learning rate", Category: types.CategoryUser, Times: 1})
 	f := tc.OptimStep(ctxT(t), types.DefaultAdamParams())
-	_, err = f.Result(ctxT(t))
+	_, err := f.Result(ctxT(t))
 	require.ErrorIs(t, err, types.ErrRequestFailed)
 	assert.True(t, types.IsUserError(err))
 	var te *types.Error
@@ -191,10 +196,9 @@ func TestPollRequestFailedUser(t *testing.T) {
 func TestTrainingSubmit5xxRetriedWithSameSeqAndKey(t *testing.T) {
 	e := newEnv(t, nil)
 	svc := e.service(t)
-	tc, err := svc.CreateLoRATrainingClient(ctxT(t), "meta-llama/Llama-3.2-1B")
-	require.NoError(t, err)
+	tc := trainer(t, svc)
 	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointOptimStep, Status: 500, Times: 1, RetryAfterMs: "1"})
-	_, err = tc.OptimStep(ctxT(t), types.DefaultAdamParams()).Result(ctxT(t))
+	_, err := tc.OptimStep(ctxT(t), types.DefaultAdamParams()).Result(ctxT(t))
 	require.NoError(t, err)
 	reqs := e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointOptimStep})
 	require.Len(t, reqs, 2)
@@ -207,10 +211,9 @@ func TestTrainingSubmit5xxRetriedWithSameSeqAndKey(t *testing.T) {
 func TestTrainingUserErrorNotRetried(t *testing.T) {
 	e := newEnv(t, nil)
 	svc := e.service(t)
-	tc, err := svc.CreateLoRATrainingClient(ctxT(t), "meta-llama/Llama-3.2-1B")
-	require.NoError(t, err)
+	tc := trainer(t, svc)
 	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointOptimStep, Status: 400, Body: `{"detail":"bad","category":"user"}`, Times: 1})
-	_, err = tc.OptimStep(ctxT(t), types.DefaultAdamParams()).Result(ctxT(t))
+	_, err := tc.OptimStep(ctxT(t), types.DefaultAdamParams()).Result(ctxT(t))
 	assert.True(t, types.IsUserError(err))
 	assert.Equal(t, 1, e.srv.CountEndpoint(tinkertest.EndpointOptimStep))
 	_, err = tc.OptimStep(ctxT(t), types.DefaultAdamParams()).Result(ctxT(t))

@@ -51,8 +51,7 @@ func gatedTraining(t *testing.T) (*env, *gate, *ServiceClient, *TrainingClient) 
 	g := newGate("/api/v1/optim_step")
 	t.Cleanup(g.open)
 	svc := e.service(t, WithHTTPClient(&http.Client{Transport: g}))
-	tc, err := svc.CreateLoRATrainingClient(ctxT(t), "meta-llama/Llama-3.2-1B")
-	require.NoError(t, err)
+	tc := trainer(t, svc)
 	return e, g, svc, tc
 }
 
@@ -147,11 +146,9 @@ func TestServiceSubtreeRestartsAsAUnit(t *testing.T) {
 	ctx := ctxT(t)
 	a := e.service(t, WithName("a"))
 	b := e.service(t, WithName("b"), WithAPIKey(keyB))
-	tcA, err := a.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B")
-	require.NoError(t, err)
-	tcB, err := b.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B")
-	require.NoError(t, err)
-	_, err = tcA.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	tcA := trainer(t, a)
+	tcB := trainer(t, b)
+	_, err := tcA.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
 	require.NoError(t, err)
 
 	restarted := func(id string) int {
@@ -278,11 +275,10 @@ func TestRefusedChunkStillSendsTheOthers(t *testing.T) {
 	e := newEnv(t, []tinkertest.Option{tinkertest.WithClientConfig(map[string]any{"fwdbwd_max_chunk_len": 1})})
 	ctx := ctxT(t)
 	svc := e.service(t)
-	tc, err := svc.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B")
-	require.NoError(t, err)
+	tc := trainer(t, svc)
 	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointForwardBackward, Status: 400, Times: 1})
 	data := []types.Datum{datum(t, 1, 2), datum(t, 3, 4), datum(t, 5, 6)}
-	_, err = tc.ForwardBackward(ctx, data, types.LossCrossEntropy, nil).Result(ctx)
+	_, err := tc.ForwardBackward(ctx, data, types.LossCrossEntropy, nil).Result(ctx)
 	assert.ErrorIs(t, err, types.ErrUser)
 	var seqs []int64
 	for _, r := range e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointForwardBackward}) {

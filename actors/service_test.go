@@ -125,8 +125,7 @@ func TestPipelinedSubmission(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := ctxT(t)
 	svc := e.service(t)
-	tc, err := svc.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B")
-	require.NoError(t, err)
+	tc := trainer(t, svc)
 	e.srv.PauseProcessing()
 	fb := tc.ForwardBackward(ctx, []types.Datum{datum(t, 1, 2)}, types.LossCrossEntropy, nil)
 	opt := tc.OptimStep(ctx, types.DefaultAdamParams())
@@ -137,7 +136,7 @@ func TestPipelinedSubmission(t *testing.T) {
 	default:
 	}
 	e.srv.ResumeProcessing()
-	_, err = fb.Result(ctx)
+	_, err := fb.Result(ctx)
 	require.NoError(t, err)
 	_, err = opt.Result(ctx)
 	require.NoError(t, err)
@@ -148,8 +147,7 @@ func TestConcurrentOpsGetGaplessSeqIDs(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := ctxT(t)
 	svc := e.service(t)
-	tc, err := svc.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B")
-	require.NoError(t, err)
+	tc := trainer(t, svc)
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ {
 		wg.Add(1)
@@ -172,8 +170,7 @@ func TestBadInputIsRejectedBeforeSending(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := ctxT(t)
 	svc := e.service(t)
-	tc, err := svc.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B")
-	require.NoError(t, err)
+	tc := trainer(t, svc)
 	sc := sampler(t, e, svc)
 	before := len(e.srv.Requests(tinkertest.Match{}))
 
@@ -300,8 +297,7 @@ func TestCreateViaLoadWeights(t *testing.T) {
 	e := newEnv(t, []tinkertest.Option{tinkertest.WithClientConfig(map[string]any{"create_model_via_load_weights": true})})
 	ctx := ctxT(t)
 	svc := e.service(t)
-	tc, err := svc.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B")
-	require.NoError(t, err)
+	tc := trainer(t, svc)
 	st, err := tc.SaveState(ctx, "c").Result(ctx)
 	require.NoError(t, err)
 	tc2, err := svc.CreateTrainingClientFromStateWithOptimizer(ctx, st.Path)
@@ -352,8 +348,7 @@ func TestPublicTypesFormatWithoutKeys(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := ctxT(t)
 	svc := e.service(t)
-	tc, err := svc.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B")
-	require.NoError(t, err)
+	tc := trainer(t, svc)
 	sc := sampler(t, e, svc)
 	f := tc.OptimStep(ctx, types.DefaultAdamParams()) // formatted while in flight
 	var logs strings.Builder
@@ -369,7 +364,7 @@ func TestPublicTypesFormatWithoutKeys(t *testing.T) {
 	assert.NotContains(t, logs.String(), keyA)
 	assert.Contains(t, fmt.Sprint(tc), tc.ModelID())
 	assert.Contains(t, fmt.Sprint(sc), sc.SamplerID())
-	_, err = f.Result(ctx)
+	_, err := f.Result(ctx)
 	require.NoError(t, err)
 	assert.Contains(t, fmt.Sprint(f), "state=done")
 }
@@ -379,8 +374,7 @@ func TestTreeShowsTheWholeRuntime(t *testing.T) {
 	ctx := ctxT(t)
 	a := e.service(t, WithName("a"))
 	e.service(t, WithName("b"), WithAPIKey(keyB))
-	tc, err := a.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B")
-	require.NoError(t, err)
+	tc := trainer(t, a)
 	sc := sampler(t, e, a)
 	tree, err := e.rt.Tree(ctx)
 	require.NoError(t, err)

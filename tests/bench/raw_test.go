@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/tinkex-go/tinkex/httpclient"
 	"github.com/tinkex-go/tinkex/types"
@@ -28,31 +26,17 @@ type rawClient struct {
 }
 
 func newRawClient(base, key string) *rawClient {
+	// The very transports tinkex builds for these pools (plain
+	// *http.Client/*http.Transport values), so the stacks differ only in
+	// what runs above the transport.
+	tr := httpclient.NewTransports(nil)
 	return &rawClient{
 		base:     base,
 		key:      key,
-		sampling: pooledClient(httpclient.DefaultPoolSizes[httpclient.PoolSampling]),
-		futures:  pooledClient(httpclient.DefaultPoolSizes[httpclient.PoolFutures]),
-		training: pooledClient(httpclient.DefaultPoolSizes[httpclient.PoolTraining]),
+		sampling: tr.Client(base, httpclient.PoolSampling),
+		futures:  tr.Client(base, httpclient.PoolFutures),
+		training: tr.Client(base, httpclient.PoolTraining),
 	}
-}
-
-// pooledClient mirrors httpclient.Transports.Client for a pool of n.
-func pooledClient(n int) *http.Client {
-	return &http.Client{Transport: &http.Transport{
-		Proxy: http.ProxyFromEnvironment,
-		DialContext: (&net.Dialer{
-			Timeout:   5 * time.Second,
-			KeepAlive: 30 * time.Second,
-		}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          n,
-		MaxIdleConnsPerHost:   n,
-		MaxConnsPerHost:       n,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-	}}
 }
 
 func (c *rawClient) close() {

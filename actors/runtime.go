@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -355,7 +356,7 @@ func (rt *Runtime) Services() []*ServiceClient {
 			out = append(out, s)
 		}
 	}
-	sortServices(out)
+	slices.SortFunc(out, func(a, b *ServiceClient) int { return strings.Compare(a.name, b.name) })
 	return out
 }
 

@@ -31,7 +31,8 @@ func WithUserMetadata(md map[string]string) ServiceOption { return actors.WithUs
 // WithMaxRetries sets the HTTP layer's retry count (default 10; 0 allowed).
 func WithMaxRetries(n int) ServiceOption { return actors.WithMaxRetries(n) }
 
-// WithHTTPClient sends all requests through hc.
+// WithHTTPClient sends all requests through hc (through a copy that never
+// follows redirects; a 3xx fails the call with a KindUser error).
 func WithHTTPClient(hc *http.Client) ServiceOption { return actors.WithHTTPClient(hc) }
 
 // WithTelemetry turns server-side telemetry on or off (default on unless

@@ -70,7 +70,8 @@ func WithUserMetadata(md map[string]string) ServiceOption {
 func WithMaxRetries(n int) ServiceOption { return func(c *serviceConfig) { c.maxRetries = &n } }
 
 // WithHTTPClient sends every request through hc instead of tinkex's own
-// per-pool transports.
+// per-pool transports. tinkex uses a copy of hc that never follows a
+// redirect (hc is not modified): a 3xx fails the call with a KindUser error.
 func WithHTTPClient(hc *http.Client) ServiceOption {
 	return func(c *serviceConfig) { c.httpClient = hc }
 }

@@ -60,6 +60,9 @@ type Client struct {
 type Option func(*Client)
 
 // WithHTTPClient makes every pool use hc instead of tinkex's own transports.
+// New uses a copy of hc whose CheckRedirect refuses every redirect (hc
+// itself is not modified), so a user's client cannot send the key to
+// another origin either.
 func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.httpClient = hc } }
 
 // WithTransports shares a set of connection pools between Clients.
@@ -141,6 +144,9 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	}
 	if c.transports == nil {
 		c.transports = NewTransports(nil)
+	}
+	if c.httpClient != nil {
+		c.httpClient = pinOrigin(c.httpClient)
 	}
 	if c.sleep == nil {
 		c.sleep = c.clockSleep

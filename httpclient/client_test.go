@@ -589,10 +589,13 @@ func TestPoolsAreSeparate(t *testing.T) {
 	assert.Equal(t, 3, a.Transport.(*http.Transport).MaxConnsPerHost)
 	assert.Equal(t, DefaultPoolSizes[PoolFutures], tr.Client("http://a", PoolFutures).Transport.(*http.Transport).MaxConnsPerHost)
 
-	hc := &http.Client{}
+	hc := &http.Client{Transport: &http.Transport{}}
 	c, err := New("http://a", testKey, WithHTTPClient(hc))
 	require.NoError(t, err)
-	assert.Same(t, hc, c.pool(PoolSampling))
+	// Every pool uses hc, through one copy that refuses redirects.
+	assert.Same(t, c.pool(PoolSampling), c.pool(PoolFutures))
+	assert.Same(t, hc.Transport, c.pool(PoolSampling).Transport)
+	assert.NotNil(t, c.pool(PoolSampling).CheckRedirect)
 	assert.Equal(t, "futures", PoolFutures.String())
 	assert.Equal(t, "unknown", Pool(99).String())
 }

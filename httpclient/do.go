@@ -324,6 +324,9 @@ func (cl *call) error(out Outcome, kind types.Kind) *types.Error {
 	} else {
 		e.Category = out.Category()
 		e.Message = cl.c.scrub(errorMessage(out.Body))
+		if isRedirect(out.StatusCode) {
+			e.Message = cl.c.redirectMessage(out)
+		}
 		e.RequestID = firstHeader(out.Header, "x-request-id", "request-id")
 		if d, ok := RetryAfter(out.Header, cl.c.clock.Now()); ok && d > 0 {
 			e.RetryAfter = d

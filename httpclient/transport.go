@@ -19,6 +19,7 @@ var DefaultPoolSizes = map[Pool]int{
 
 // Transports hands out one *http.Client per {base URL, pool kind}, so pools
 // are isolated from each other and shared by every Client of that base URL.
+// Its clients never follow a redirect (see refuseRedirect).
 // It is safe for concurrent use. The zero value is not usable; call
 // NewTransports.
 type Transports struct {
@@ -73,7 +74,7 @@ func (t *Transports) Client(baseURL string, p Pool) *http.Client {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
-	c := &http.Client{Transport: tr}
+	c := &http.Client{Transport: tr, CheckRedirect: refuseRedirect}
 	t.m[k] = c
 	return c
 }

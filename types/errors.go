@@ -17,7 +17,7 @@ const (
 	KindUnknown         Kind = iota // not classified
 	KindRateLimited                 // HTTP 429
 	KindServer                      // HTTP 5xx, or a future failed with category server
-	KindUser                        // HTTP 4xx other than 408/409/410/429: the request is wrong
+	KindUser                        // HTTP 4xx other than 408/409/410/429, or a 3xx redirect (never followed): the request or the base URL is wrong
 	KindConnection                  // transport failure: refused, reset, DNS, truncated body
 	KindTimeout                     // HTTP 408, or one attempt exceeded its timeout
 	KindPromiseExpired              // HTTP 410 on retrieve_future
@@ -218,7 +218,7 @@ func IsRetryable(err error) bool {
 }
 
 // KindForStatus maps a non-2xx HTTP status to the Kind an error with that
-// final status has.
+// final status has. A 3xx is KindUser: tinkex never follows redirects.
 func KindForStatus(status int) Kind {
 	switch {
 	case status == 408:
@@ -233,6 +233,8 @@ func KindForStatus(status int) Kind {
 		return KindServer
 	case status >= 400:
 		return KindUser
+	case status >= 300 && status < 400:
+		return KindUser // a redirect, never followed: the base URL is wrong
 	}
 	return KindUnknown
 }

@@ -1,0 +1,112 @@
+package types
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// credentialShape matches text that looks like a Tinker credential: "tml-…"
+// API keys, "eyJ…" JWTs (up to three dot-separated parts) and "Bearer …"
+// tokens.
+var credentialShape = regexp.MustCompile(`\btml-[A-Za-z0-9_\-]+|\beyJ[A-Za-z0-9_\-]{5,}(?:\.[A-Za-z0-9_\-]*){0,2}|(?i:\bbearer\s+)[A-Za-z0-9_\-.~+/=]+`)
+
+// Redact is the one scrubbing function of tinkex. It returns s with every
+// occurrence of each of the given secrets (the API key, the JWT it was
+// exchanged for), and then anything shaped like a Tinker credential ("tml-…",
+// "eyJ…", "Bearer …"), replaced by "[REDACTED:<fingerprint>]", where the
+// fingerprint is KeyFingerprint of what was removed, so two lines naming the
+// same key can still be correlated.
+//
+// Text that comes from a server (error bodies, future errors, session
+// messages, queue-state reasons, a Location header) must pass through Redact
+// before it is cut short, logged, wrapped in an error or put in an event:
+// cutting first could leave a prefix of the key that no longer matches.
+// Secrets are matched whole and of any length; empty secrets are ignored.
+func Redact(s string, secrets ...string) string {
+	if len(secrets) > 1 {
+		// Longest first, so a secret that contains another goes as a whole.
+		secrets = slices.Clone(secrets)
+		slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+	}
+	for _, secret := range secrets {
+		if secret != "" && strings.Contains(s, secret) {
+			s = strings.ReplaceAll(s, secret, "[REDACTED:"+KeyFingerprint(secret)+"]")
+		}
+	}
+	if !strings.Contains(s, "tml-") && !strings.Contains(s, "eyJ") && !containsFold(s, "bearer") {
+		return s
+	}
+	return credentialShape.ReplaceAllStringFunc(s, func(m string) string {
+		return "[REDACTED:" + KeyFingerprint(m) + "]"
+	})
+}
+
+// RedactURL describes a URL that came from outside (a Location header, a
+// base URL that failed validation) without anything that may carry a
+// credential: it keeps the scheme and the host, drops user:password, and
+// replaces the path, query and fragment by "/…". What is left passes through
+// Redact with the secrets. An empty string gives "(none)".
+func RedactURL(raw string, secrets ...string) string {
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		return "(none)"
+	}
+	scheme, rest, hasScheme := strings.Cut(s, "://")
+	if !hasScheme {
+		scheme, rest = "", s
+	} else if !isSchemeName(scheme) {
+		scheme, rest = "", s
+		hasScheme = false
+	}
+	host, tail := rest, ""
+	if i := strings.IndexAny(rest, "/?#\\"); i >= 0 {
+		host, tail = rest[:i], rest[i:]
+	}
+	if at := strings.LastIndex(host, "@"); at >= 0 {
+		host = "REDACTED@" + host[at+1:]
+	}
+	if !hasScheme && tail == "" && host != "" && !strings.Contains(host, ".") && !strings.Contains(host, ":") {
+		// A bare word is no host name worth quoting (it may be a key
+		// passed in the wrong place).
+		host, tail = "", host
+	}
+	const maxHost = 100
+	if len(host) > maxHost {
+		host = host[:maxHost] + "…"
+	}
+	var sb strings.Builder
+	if hasScheme {
+		sb.WriteString(strings.ToLower(scheme))
+		sb.WriteString("://")
+	}
+	sb.WriteString(host)
+	if tail != "" && tail != "/" {
+		sb.WriteString("/…")
+	}
+	return Redact(sb.String(), secrets...)
+}
+
+func isSchemeName(s string) bool {
+	if s == "" || len(s) > 16 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		case i > 0 && (r >= '0' && r <= '9' || r == '+' || r == '-' || r == '.'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}

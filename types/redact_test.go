@@ -1,0 +1,48 @@
+package types
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestRedact(t *testing.T) {
+	const key = "tml-abc.DEF!123" // printable, but not all of it credential-shaped
+	fp := "[REDACTED:" + KeyFingerprint(key) + "]"
+	assert.Equal(t, "nothing here", Redact("nothing here", key))
+	assert.Equal(t, "bad key "+fp+" given", Redact("bad key "+key+" given", key), "the whole key goes, not just its credential-shaped prefix")
+	assert.Equal(t, "x", Redact("x", ""), "an empty secret is ignored")
+
+	long := "tml-" + strings.Repeat("k.", 300) // 604 characters
+	got := Redact("echo: "+long+" /echo", long)
+	assert.Equal(t, "echo: [REDACTED:"+KeyFingerprint(long)+"] /echo", got)
+
+	jwt := "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1In0.c2ln"
+	both := Redact("jwt "+jwt+" key "+key, key, jwt)
+	assert.NotContains(t, both, "eyJ")
+	assert.NotContains(t, both, "tml-")
+
+	// A key the server never saw whole still goes by its shape.
+	assert.NotContains(t, Redact("tml-other-key-0123"), "tml-")
+}
+
+func TestRedactURL(t *testing.T) {
+	const key = "tml-secret-key-0123456789"
+	tests := []struct{ in, want string }{
+		{"", "(none)"},
+		{"https://other.example/steal/" + key + "?t=" + key, "https://other.example/…"},
+		{"https://user:pw@other.example:8443/x", "https://REDACTED@other.example:8443/…"},
+		{"ftp://x/" + key, "ftp://x/…"},
+		{"http:///" + key, "http:///…"},
+		{"/relative/" + key, "/…"},
+		{key, "/…"},
+		{"HTTP://Host.Example/", "http://Host.Example"},
+		{"http://" + key + "/x", "http://[REDACTED:" + KeyFingerprint(key) + "]/…"},
+	}
+	for _, tc := range tests {
+		got := RedactURL(tc.in, key)
+		assert.Equal(t, tc.want, got, tc.in)
+		assert.NotContains(t, got, key[4:12], tc.in)
+	}
+}

@@ -172,6 +172,7 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 				continue
 			case types.FutureFailed:
 				e := fb.Error.Err(s.op, s.requestID)
+				e.Message = p.http.Scrub(e.Message)
 				p.emit(telemetry.FutureRequestFailed, s, nil, map[string]any{
 					telemetry.KeyCategory: string(e.Category), telemetry.KeyError: e.Message})
 				return res, e
@@ -297,6 +298,7 @@ func (p *poller) queueState(s pollSpec, last, now types.QueueState, reason strin
 	if now == "" {
 		now = types.QueueStateActive
 	}
+	reason = p.http.Scrub(reason)
 	if s.onQueue != nil {
 		s.onQueue(now, reason)
 	}

@@ -185,13 +185,13 @@ func (s *ServiceClient) establish(ctx context.Context) (string, types.ClientConf
 		return "", cfg, err
 	}
 	if resp.InfoMessage != "" {
-		s.rt.logger.Info("tinkex: server: "+resp.InfoMessage, "service", s.name)
+		s.rt.logger.Info("tinkex: server: "+s.http.Scrub(resp.InfoMessage), "service", s.name)
 	}
 	if resp.WarningMessage != "" {
-		s.rt.logger.Warn("tinkex: server: "+resp.WarningMessage, "service", s.name)
+		s.rt.logger.Warn("tinkex: server: "+s.http.Scrub(resp.WarningMessage), "service", s.name)
 	}
 	if resp.ErrorMessage != "" {
-		s.rt.logger.Error("tinkex: server: "+resp.ErrorMessage, "service", s.name)
+		s.rt.logger.Error("tinkex: server: "+s.http.Scrub(resp.ErrorMessage), "service", s.name)
 	}
 	return resp.SessionID, cfg, nil
 }

@@ -323,7 +323,7 @@ func (cl *call) error(out Outcome, kind types.Kind) *types.Error {
 		}
 	} else {
 		e.Category = out.Category()
-		e.Message = cl.c.scrub(errorMessage(out.Body))
+		e.Message = errorMessage(out.Body, cl.c.secrets()...)
 		if isRedirect(out.StatusCode) {
 			e.Message = cl.c.redirectMessage(out)
 		}
@@ -333,18 +333,6 @@ func (cl *call) error(out Outcome, kind types.Kind) *types.Error {
 		}
 	}
 	return e
-}
-
-// scrub removes the API key from text that came from elsewhere (a server
-// that echoes headers back must not leak the key through our errors).
-func (c *Client) scrub(s string) string {
-	if c.apiKey != "" && strings.Contains(s, c.apiKey) {
-		s = strings.ReplaceAll(s, c.apiKey, "[REDACTED key "+types.KeyFingerprint(c.apiKey)+"]")
-	}
-	if cred := (*c.credential.Load())[0]; cred != c.apiKey && cred != "" && strings.Contains(s, cred) {
-		s = strings.ReplaceAll(s, cred, "[REDACTED token "+types.KeyFingerprint(cred)+"]")
-	}
-	return s
 }
 
 func firstHeader(h http.Header, names ...string) string {
@@ -448,7 +436,7 @@ func (c *Client) emitRetry(cl *call, out Outcome, delay time.Duration) {
 		telemetry.KeyKind:    out.Kind().String(),
 	}
 	if out.Err != nil {
-		md[telemetry.KeyError] = c.scrub(out.Err.Error())
+		md[telemetry.KeyError] = c.Scrub(out.Err.Error())
 	}
 	c.bus.Execute(telemetry.HTTPRetry, map[string]float64{
 		telemetry.MeasureAttempt: float64(out.Attempt),

@@ -113,8 +113,10 @@ func parseErrorBody(body []byte) errorBody {
 	return d
 }
 
-// errorMessage extracts a human message from an error body, truncated.
-func errorMessage(body []byte) string {
+// errorMessage extracts a human message from an error body, scrubbed of
+// the secrets (types.Redact) and then truncated: scrubbing first, so a key
+// that straddles the cut cannot leave a prefix behind.
+func errorMessage(body []byte, secrets ...string) string {
 	const max = 512
 	d := parseErrorBody(body)
 	var msg string
@@ -134,6 +136,7 @@ func errorMessage(body []byte) string {
 	if msg == "" {
 		msg = strings.TrimSpace(string(body))
 	}
+	msg = types.Redact(msg, secrets...)
 	if len(msg) > max {
 		msg = msg[:max] + "…"
 	}

@@ -11,5 +11,11 @@ func (c *Client) secrets() []string {
 	return []string{c.apiKey}
 }
 
+// Scrub removes this client's credentials, and anything shaped like a
+// Tinker credential, from text that came from the server (types.Redact).
+// Callers apply it where server text enters the process, before the text
+// is cut short, logged, wrapped in an error or put in an event.
+func (c *Client) Scrub(s string) string { return types.Redact(s, c.secrets()...) }
+
 // redactURL is types.RedactURL with this client's credentials.
 func (c *Client) redactURL(s string) string { return types.RedactURL(s, c.secrets()...) }

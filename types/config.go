@@ -17,7 +17,9 @@ const DefaultBaseURL = "https://tinker.thinkingmachines.dev/services/tinker-prod
 // https), and the path without trailing slashes. Two URLs that normalize
 // equal address the same server and share a limiter.
 //
-// It rejects, with a KindValidation error that never echoes credentials: an
+// It rejects, with a KindValidation error that quotes the URL only as
+// RedactURL does (scheme and host; never a path, user:password, query or
+// anything credential-shaped): an
 // empty or unparsable URL, a scheme other than http/https, a missing host, a
 // user:password part, a query or a fragment.
 func NormalizeBaseURL(raw string) (string, error) {
@@ -28,20 +30,20 @@ func NormalizeBaseURL(raw string) (string, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return "", ValidationError(op, "base URL %q is not a valid URL", redactURL(s))
+		return "", ValidationError(op, "base URL %q is not a valid URL", RedactURL(s))
 	}
 	if u.User != nil {
-		return "", ValidationError(op, "base URL must not contain a user:password part (got %q); pass the API key with WithAPIKey or TINKER_API_KEY", redactURL(s))
+		return "", ValidationError(op, "base URL must not contain a user:password part (got %q); pass the API key with WithAPIKey or TINKER_API_KEY", RedactURL(s))
 	}
 	scheme := strings.ToLower(u.Scheme)
 	if scheme != "http" && scheme != "https" {
-		return "", ValidationError(op, "base URL %q must start with http:// or https://", s)
+		return "", ValidationError(op, "base URL %q must start with http:// or https://", RedactURL(s))
 	}
 	if u.Host == "" || u.Hostname() == "" {
-		return "", ValidationError(op, "base URL %q has no host", s)
+		return "", ValidationError(op, "base URL %q has no host", RedactURL(s))
 	}
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		return "", ValidationError(op, "base URL %q must not have a query or fragment", redactURL(s))
+		return "", ValidationError(op, "base URL %q must not have a query or fragment", RedactURL(s))
 	}
 	host := strings.ToLower(u.Hostname())
 	port := u.Port()
@@ -57,23 +59,6 @@ func NormalizeBaseURL(raw string) (string, error) {
 	}
 	path := strings.TrimRight(u.EscapedPath(), "/")
 	return scheme + "://" + hostport + path, nil
-}
-
-// redactURL removes anything that could be a credential from a URL string
-// that failed validation, so it can be quoted in an error.
-func redactURL(s string) string {
-	if i := strings.Index(s, "://"); i >= 0 {
-		rest := s[i+3:]
-		if at := strings.LastIndex(strings.SplitN(rest, "/", 2)[0], "@"); at >= 0 {
-			s = s[:i+3] + "REDACTED@" + rest[at+1:]
-		}
-	} else if at := strings.Index(s, "@"); at >= 0 {
-		s = "REDACTED@" + s[at+1:]
-	}
-	if q := strings.IndexAny(s, "?#"); q >= 0 {
-		s = s[:q] + "?REDACTED"
-	}
-	return s
 }
 
 // ValidateAPIKey checks the form of a Tinker credential: it must be present

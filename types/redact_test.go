@@ -46,3 +46,18 @@ func TestRedactURL(t *testing.T) {
 		assert.NotContains(t, got, key[4:12], tc.in)
 	}
 }
+
+// A base URL that is really a key, or carries one in its path, is refused
+// without quoting the key.
+func TestBaseURLErrorsNeverQuoteTheKey(t *testing.T) {
+	const key = "tml-secret-key-0123456789"
+	for _, raw := range []string{"ftp://x/" + key, "http:///" + key, key, "http://x/%zz" + key,
+		"https://user:" + key + "@host/x", "https://host/x?k=" + key, "mailto:" + key} {
+		_, err := NormalizeBaseURL(raw)
+		if !assert.ErrorIs(t, err, ErrValidation, raw) {
+			continue
+		}
+		assert.NotContains(t, err.Error(), key[4:12], raw)
+		assert.NotContains(t, err.Error(), "tml-", raw)
+	}
+}

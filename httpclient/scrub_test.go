@@ -1,0 +1,65 @@
+package httpclient
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tinkex-go/tinkex/telemetry"
+	"github.com/tinkex-go/tinkex/types"
+)
+
+// An error body that echoes the key is scrubbed before its message is cut
+// at 512 bytes: a key straddling the cut leaves no prefix behind, in the
+// error or in the request's exception event. Keys longer than the cut, and
+// keys with characters outside the credential shape, go too.
+func TestErrorBodyScrubbedBeforeTheCut(t *testing.T) {
+	longKey := "tml-" + strings.Repeat("long.key!", 70) // 634 characters
+	for name, tc := range map[string]struct{ key, body string }{
+		"straddling the cut":  {testKey, `{"detail":"` + strings.Repeat("x", 500) + testKey + `"}`},
+		"longer than the cut": {longKey, `{"detail":"bad key ` + longKey + `"}`},
+		"plain text body":     {longKey, strings.Repeat("y", 300) + longKey},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := newScript(t, reply{status: 401, body: tc.body})
+			bus := telemetry.NewBus()
+			var mu sync.Mutex
+			var evs strings.Builder
+			require.NoError(t, bus.Attach("t", []string{telemetry.HTTPRequestError}, func(e telemetry.Event) {
+				mu.Lock()
+				defer mu.Unlock()
+				fmt.Fprintf(&evs, "%+v\n", e.Metadata)
+			}))
+			d := &delays{}
+			c, err := New(s.srv.URL, tc.key, withSleep(d.sleep), WithTelemetry(bus))
+			require.NoError(t, err)
+			t.Cleanup(c.CloseIdleConnections)
+			_, err = post(c, Policy{})
+			require.ErrorIs(t, err, types.ErrUser)
+			mu.Lock()
+			events := evs.String()
+			mu.Unlock()
+			require.NotEmpty(t, events)
+			for what, text := range map[string]string{"error": err.Error(), "event": events} {
+				assert.NotContains(t, text, tc.key[:5], what)
+				assert.NotContains(t, text, tc.key[4:20], what)
+			}
+			assert.Contains(t, err.Error(), "[REDACTED:", "the key was replaced, not dropped")
+		})
+	}
+}
+
+func TestScrubCoversTheJWT(t *testing.T) {
+	s := newScript(t, reply{})
+	c, _ := newClient(t, s)
+	const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1In0.c2ln"
+	c.SetCredential(jwt)
+	got := c.Scrub("key " + testKey + " token " + jwt)
+	assert.NotContains(t, got, testKey)
+	assert.NotContains(t, got, "eyJ")
+	assert.Contains(t, got, "[REDACTED:"+types.KeyFingerprint(testKey)+"]")
+}

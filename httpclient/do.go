@@ -276,35 +276,6 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 	return out, &Response{StatusCode: hresp.StatusCode, Header: hresp.Header, Body: body, Attempts: cl.attempts}
 }
 
-// readCapped reads a response body of at most max bytes; size is the
-// declared Content-Length (-1 when unknown), used to allocate once.
-func readCapped(r io.Reader, size, max int64) ([]byte, error) {
-	if size > max {
-		return nil, errBodyTooLarge
-	}
-	n := 512
-	if size >= 0 {
-		n = int(size) + 1 // +1 so a body longer than declared is noticed without growing
-	}
-	buf := make([]byte, 0, n)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		m, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+m]
-		if int64(len(buf)) > max {
-			return nil, errBodyTooLarge
-		}
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-}
-
 // error builds the final *types.Error of a failed call.
 func (cl *call) error(out Outcome, kind types.Kind) *types.Error {
 	e := &types.Error{

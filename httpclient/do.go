@@ -288,6 +288,9 @@ func (cl *call) error(out Outcome, kind types.Kind) *types.Error {
 	}
 	if out.Err != nil {
 		e.Err = out.Err
+		if why := permanentFailure(out.Err); why != "" {
+			e.Message = cl.c.Scrub(why + " (not retried)")
+		}
 		if errors.Is(out.Err, errBodyTooLarge) {
 			e.Message = "response body exceeds the cap of " + strconv.FormatInt(cl.c.maxBody, 10) + " bytes (see WithMaxResponseBytes)"
 			e.Err = nil

@@ -53,6 +53,9 @@ func (o Outcome) Category() types.Category {
 // the sampling path and the future poller all ask it.
 func (o Outcome) Kind() types.Kind {
 	if o.Err != nil || o.StatusCode == 0 {
+		if permanentFailure(o.Err) != "" {
+			return types.KindValidation
+		}
 		if o.Timeout {
 			return types.KindTimeout
 		}
@@ -74,12 +77,15 @@ type RetryPolicy func(o Outcome) bool
 // DefaultRetryPolicy is the HTTP-layer column of the truth table:
 // x-should-retry overrides everything; otherwise transport failures and
 // 408, 409, 429 and 5xx are retried, unless the body says category "user".
+// Transport failures that recur on every attempt (an untrusted certificate,
+// an unparsable URL, a header net/http refuses; see permanentFailure) are
+// not retried: they are KindValidation errors.
 var DefaultRetryPolicy RetryPolicy = func(o Outcome) bool {
 	if v, ok := o.ShouldRetryHeader(); ok {
 		return v
 	}
 	if o.Err != nil {
-		return true
+		return permanentFailure(o.Err) == ""
 	}
 	if o.Category() == types.CategoryUser {
 		return false

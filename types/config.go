@@ -61,9 +61,11 @@ func NormalizeBaseURL(raw string) (string, error) {
 	return scheme + "://" + hostport + path, nil
 }
 
-// ValidateAPIKey checks the form of a Tinker credential: it must be present
-// and start with "tml-" (an API key) or "eyJ" (a JWT). The error never
-// contains the key.
+// ValidateAPIKey checks the form of a Tinker credential: it must be present,
+// start with "tml-" (an API key) or "eyJ" (a JWT), and consist of printable
+// ASCII only: white space, control characters and other bytes (which
+// net/http would refuse to send as a header, on every attempt) are refused
+// here, naming their position. The error never contains the key.
 func ValidateAPIKey(key string) error {
 	const op = "api_key"
 	if key == "" {
@@ -72,8 +74,14 @@ func ValidateAPIKey(key string) error {
 	if !strings.HasPrefix(key, "tml-") && !strings.HasPrefix(key, "eyJ") {
 		return ValidationError(op, "the API key must start with \"tml-\" (or be a JWT starting with \"eyJ\"); got a key of %d characters with another prefix", len(key))
 	}
-	if strings.ContainsAny(key, " \t\r\n") {
-		return ValidationError(op, "the API key contains white space")
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; c <= ' ' || c >= 0x7f {
+			what := "a control character or non-ASCII byte"
+			if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+				what = "white space"
+			}
+			return ValidationError(op, "the API key contains %s at byte %d of %d; copy the key again without it", what, i, len(key))
+		}
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ const (
 	KindTimeout                     // HTTP 408, or one attempt exceeded its timeout
 	KindPromiseExpired              // HTTP 410 on retrieve_future
 	KindRequestFailed               // a future completed with {"error","category"}
-	KindValidation                  // bad input or an undecodable response; nothing (more) was sent
+	KindValidation                  // bad input, an undecodable response, or a transport failure that recurs on every attempt (untrusted certificate, a header net/http refuses); nothing (more) was sent
 	KindCanceled                    // the caller's context ended
 	KindClientStopped               // the client was stopped; queued work was not sent
 	KindClientRestarted             // the client actor crashed and restarted while the call was pending

@@ -63,6 +63,7 @@ type ServiceClient struct {
 	bindNext     atomic.Uint32
 	bgMu         sync.Mutex
 	bg           sync.WaitGroup
+	running      *calls // calls bound with bind; Close waits for them
 
 	stopped atomic.Bool
 	closeMu sync.Mutex
@@ -188,6 +189,7 @@ func (rt *Runtime) newService(ctx context.Context, cfg resolvedConfig, key regis
 		modelSeq:    rt.registry.Counter(prefix+"model_seq_id", 0),
 		samplingSeq: rt.registry.Counter(prefix+"sampling_session_seq_id", 0),
 		closed:      make(chan struct{}),
+		running:     newCalls(),
 		trainings:   map[string]*TrainingClient{},
 		samplings:   map[string]*SamplingClient{},
 	}
@@ -271,14 +273,22 @@ func (s *ServiceClient) goBackground(f func()) bool {
 // their stop registrations over.
 const bindShards = 16
 
-// bind returns a context that ends when ctx ends or the client stops.
+// bind returns a context that ends when ctx ends or the client stops, and
+// registers the call so Close waits for it to end (see calls). The returned
+// function must be called when the call is over. Once the client is closed
+// the context is already canceled with errClientStopped.
 func (s *ServiceClient) bind(ctx context.Context) (context.Context, func()) {
 	c, cancel := context.WithCancelCause(ctx)
+	if !s.running.enter() {
+		cancel(errClientStopped)
+		return c, func() {}
+	}
 	parent := s.shards[s.bindNext.Add(1)%bindShards]
 	stop := context.AfterFunc(parent, func() { cancel(errClientStopped) })
 	return c, func() {
 		stop()
 		cancel(nil)
+		s.running.leave()
 	}
 }
 
@@ -387,9 +397,12 @@ func (s *ServiceClient) startSamplingClient(ctx context.Context, samplerID, base
 }
 
 // Close stops the client: its subtree stops in reverse start order, queued
-// training operations fail with ErrClientStopped, samples and polls in
-// flight end with ErrClientStopped, heartbeats stop and server telemetry is
-// flushed. It waits for all of that or for ctx. Closing twice is harmless.
+// training operations fail with ErrClientStopped, every call in flight
+// (samples, polls, GetInfo, Unload, REST reads, create_*) ends with
+// ErrClientStopped, heartbeats stop and server telemetry is flushed. It
+// waits for all of that or for ctx: once it has returned, the client sends
+// no request. Later calls fail with ErrClientStopped and send nothing.
+// Closing twice is harmless.
 func (s *ServiceClient) Close(ctx context.Context) error {
 	s.closeMu.Lock()
 	first := !s.stopped.Load()
@@ -421,6 +434,7 @@ func (s *ServiceClient) Close(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 
+	s.running.shut()
 	s.cancel()
 	for _, cancel := range s.shardCancels {
 		cancel()
@@ -441,6 +455,7 @@ func (s *ServiceClient) Close(ctx context.Context) error {
 	waited := make(chan struct{})
 	go func() {
 		s.bg.Wait()
+		<-s.running.drained
 		close(waited)
 	}()
 	select {

@@ -225,17 +225,23 @@ func (s *ServiceClient) CreateSamplingClient(ctx context.Context, opts ...Sampli
 	return s.startSamplingClient(ctx, resp.SamplingSessionID, o.baseModel, o.modelPath)
 }
 
-// GetServerCapabilities lists the models the server supports.
+// GetServerCapabilities lists the models the server supports. After Close
+// it fails with ErrClientStopped and sends nothing.
 func (s *ServiceClient) GetServerCapabilities(ctx context.Context) (*types.ServerCapabilities, error) {
 	var out types.ServerCapabilities
-	if _, err := s.http.Do(ctx, &httpclient.Request{Op: "get_server_capabilities", Method: http.MethodGet,
-		Path: "/api/v1/get_server_capabilities", Into: httpclient.JSONInto(&out)}); err != nil {
+	if err := s.call(ctx, "get_server_capabilities", func(ctx context.Context) error {
+		_, err := s.http.Do(ctx, &httpclient.Request{Op: "get_server_capabilities", Method: http.MethodGet,
+			Path: "/api/v1/get_server_capabilities", Into: httpclient.JSONInto(&out)})
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
 
-// RestClient reads training runs, checkpoints and samplers.
+// RestClient reads training runs, checkpoints and samplers. It lives as
+// long as its ServiceClient: after Close every method fails with
+// ErrClientStopped and sends nothing.
 type RestClient struct{ s *ServiceClient }
 
 // Rest returns the client's RestClient.
@@ -243,8 +249,11 @@ func (s *ServiceClient) Rest() *RestClient { return &RestClient{s: s} }
 
 func restGet[T any](ctx context.Context, r *RestClient, op, path string, q url.Values) (*T, error) {
 	var out T
-	if _, err := r.s.http.Do(ctx, &httpclient.Request{Op: op, Method: http.MethodGet, Path: path, Query: q,
-		Into: httpclient.JSONInto(&out)}); err != nil {
+	if err := r.s.call(ctx, op, func(ctx context.Context) error {
+		_, err := r.s.http.Do(ctx, &httpclient.Request{Op: op, Method: http.MethodGet, Path: path, Query: q,
+			Into: httpclient.JSONInto(&out)})
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -293,8 +302,11 @@ func (r *RestClient) GetWeightsInfo(ctx context.Context, path string) (*types.We
 		return nil, err
 	}
 	var out types.WeightsInfoResponse
-	_, err := r.s.http.Do(ctx, &httpclient.Request{Op: "weights_info", Path: "/api/v1/weights_info",
-		Body: types.WeightsInfoRequest{TinkerPath: path}, Into: httpclient.JSONInto(&out)})
+	err := r.s.call(ctx, "weights_info", func(ctx context.Context) error {
+		_, err := r.s.http.Do(ctx, &httpclient.Request{Op: "weights_info", Path: "/api/v1/weights_info",
+			Body: types.WeightsInfoRequest{TinkerPath: path}, Into: httpclient.JSONInto(&out)})
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -278,11 +278,15 @@ func (t *TrainingClient) SaveWeightsAndGetSamplingClient(ctx context.Context) (*
 }
 
 // GetInfo returns the model's description. It is not queued behind
-// operations (it carries no seq_id).
+// operations (it carries no seq_id). After Close it fails with
+// ErrClientStopped and sends nothing; a Close meanwhile ends it the same way.
 func (t *TrainingClient) GetInfo(ctx context.Context) (*types.GetInfoResponse, error) {
 	var out types.GetInfoResponse
-	_, err := t.svc.http.Do(ctx, &httpclient.Request{Op: "get_info", Path: "/api/v1/get_info",
-		Body: types.GetInfoRequest{ModelID: t.modelID}, Into: httpclient.JSONInto(&out)})
+	err := t.svc.call(ctx, "get_info", func(ctx context.Context) error {
+		_, err := t.svc.http.Do(ctx, &httpclient.Request{Op: "get_info", Path: "/api/v1/get_info",
+			Body: types.GetInfoRequest{ModelID: t.modelID}, Into: httpclient.JSONInto(&out)})
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -290,19 +294,28 @@ func (t *TrainingClient) GetInfo(ctx context.Context) (*types.GetInfoResponse, e
 }
 
 // Unload releases the model on the server. Operations still queued are
-// submitted first.
+// submitted first. After Close it fails with ErrClientStopped and sends
+// nothing; a Close (or Runtime.Stop) while it polls ends it the same way.
 func (t *TrainingClient) Unload(ctx context.Context) (*types.UnloadModelResponse, error) {
-	id, trip, err := t.svc.submitFuture(ctx, "unload_model", &httpclient.Request{Path: "/api/v1/unload_model",
-		Body: types.UnloadModelRequest{ModelID: t.modelID}})
+	var out *types.UnloadModelResponse
+	err := t.svc.call(ctx, "unload_model", func(ctx context.Context) error {
+		id, trip, err := t.svc.submitFuture(ctx, "unload_model", &httpclient.Request{Path: "/api/v1/unload_model",
+			Body: types.UnloadModelRequest{ModelID: t.modelID}})
+		if err != nil {
+			return err
+		}
+		res, err := t.svc.poller.poll(ctx, t.pollSpec("unload_model", "UnloadModel", id, 0, trip, false, nil))
+		if err != nil {
+			return err
+		}
+		defer res.permit.Release()
+		out, err = decodeJSON[types.UnloadModelResponse]("unload_model", res.contentType, res.body)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	res, err := t.svc.poller.poll(ctx, t.pollSpec("unload_model", "UnloadModel", id, 0, trip, false, nil))
-	if err != nil {
-		return nil, err
-	}
-	defer res.permit.Release()
-	return decodeJSON[types.UnloadModelResponse]("unload_model", res.contentType, res.body)
+	return out, nil
 }
 
 // singleOp queues an operation with one seq_id and a JSON body.

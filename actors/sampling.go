@@ -170,6 +170,9 @@ func (s *SamplingClient) sample(ctx context.Context, req types.SampleRequest) (r
 		}
 		out, err := decodeSampleResponse(res.contentType, res.body)
 		res.permit.Release()
+		if err == nil {
+			err = out.CheckAgainst(req, reqID)
+		}
 		if err != nil {
 			return nil, withRequestID(err, reqID)
 		}

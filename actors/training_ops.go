@@ -91,6 +91,9 @@ func (t *TrainingClient) forwardBackward(ctx context.Context, data []types.Datum
 					}
 					defer res.permit.Release()
 					out, err := decodeForwardBackwardOutput(res.contentType, res.body)
+					if err == nil {
+						err = out.CheckCount(name, len(chunks[i]), ids[i])
+					}
 					if err != nil {
 						errs[i] = withRequestID(err, ids[i])
 						return

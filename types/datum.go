@@ -164,7 +164,9 @@ func flatten2D[T any](rows [][]T, f func(T) number) ([]number, []int64, error) {
 }
 
 // Validate returns a KindValidation error if the model input is invalid (see
-// ModelInput.Validate) or any loss function input is (see TensorData.Validate).
+// ModelInput.Validate), any loss function input is (see TensorData.Validate),
+// or holds a value the server cannot train on: NaN anywhere, ±Inf in
+// weights, advantages or logprobs, a negative weight or target token.
 func (d Datum) Validate() error {
 	if err := d.ModelInput.Validate(); err != nil {
 		return fmt.Errorf("model_input: %w", err)
@@ -178,6 +180,9 @@ func (d Datum) Validate() error {
 		if err := d.LossFnInputs[k].Validate(); err != nil {
 			return fmt.Errorf("loss_fn_inputs[%q]: %w", k, err)
 		}
+	}
+	if err := d.validateValues(); err != nil {
+		return err
 	}
 	return d.validatePositions()
 }

@@ -1,0 +1,57 @@
+package actors
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tinkex-go/tinkex/tinkertest"
+	"github.com/tinkex-go/tinkex/types"
+)
+
+// withInput returns d with loss function input key replaced.
+func withInput(d types.Datum, key string, t types.TensorData) types.Datum {
+	m := make(map[string]types.TensorData, len(d.LossFnInputs))
+	for k, v := range d.LossFnInputs {
+		m[k] = v
+	}
+	m[key] = t
+	return types.Datum{ModelInput: d.ModelInput, LossFnInputs: m}
+}
+
+// Values that would poison the model on the server are refused before any
+// HTTP, naming the datum and the field.
+func TestPoisonousTrainingValuesRefusedBeforeSending(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	tc := trainer(t, e.service(t))
+	before := e.srv.Count(tinkertest.Match{})
+	good := datum(t, 1, 2, 3)
+	nan := float32(math.NaN())
+	for name, tt := range map[string]struct {
+		bad  types.Datum
+		want string
+	}{
+		"NaN weight":      {withInput(good, "weights", types.Float32Tensor([]float32{1, nan, 1})), `datum 1: tinkex: datum: validation error: loss_fn_inputs["weights"][1] is NaN`},
+		"Inf weight":      {withInput(good, "weights", types.Float32Tensor([]float32{1, 1, float32(math.Inf(1))})), `datum 1: tinkex: datum: validation error: loss_fn_inputs["weights"][2] is +Inf`},
+		"negative weight": {withInput(good, "weights", types.Float32Tensor([]float32{-1, 1, 1})), `loss_fn_inputs["weights"][0] is -1`},
+		"negative target": {withInput(good, "target_tokens", types.Int64Tensor([]int64{2, -3, 4})), `loss_fn_inputs["target_tokens"][1] is -3`},
+	} {
+		for _, op := range []string{"forward_backward", "forward"} {
+			data := []types.Datum{good, tt.bad}
+			f := tc.ForwardBackward(ctx, data, types.LossCrossEntropy, nil)
+			if op == "forward" {
+				f = tc.Forward(ctx, data, types.LossCrossEntropy, nil)
+			}
+			_, err := f.Result(ctx)
+			if assert.ErrorIs(t, err, types.ErrValidation, name) {
+				assert.Contains(t, err.Error(), tt.want, name)
+			}
+		}
+	}
+	assert.Equal(t, before, e.srv.Count(tinkertest.Match{}), "nothing was sent")
+	_, err := tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.NoError(t, err, "the model is not poisoned")
+}

@@ -55,3 +55,55 @@ func TestPoisonousTrainingValuesRefusedBeforeSending(t *testing.T) {
 	_, err := tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
 	require.NoError(t, err, "the model is not poisoned")
 }
+
+// The low-severity bad inputs are refused before sending, each with a
+// clear error.
+func TestLowSeverityBadInputRefusedBeforeSending(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	svc := e.service(t)
+	tc := trainer(t, svc)
+	sc := sampler(t, e, svc)
+	before := e.srv.Count(tinkertest.Match{})
+	zero := 0
+	params := types.DefaultSamplingParams()
+	params.MaxTokens = &zero
+
+	cases := map[string]struct {
+		err  error
+		want string
+	}{}
+	add := func(name, want string, err error) {
+		cases[name] = struct {
+			err  error
+			want string
+		}{err, want}
+	}
+	_, err := sc.Sample(ctx, prompt, 1, params)
+	add("max_tokens 0", "max_tokens must be at least 1", err)
+	_, err = svc.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B", WithRank(types.MaxLoraRank+1))
+	add("rank above the bound", "rank must be at most 1024", err)
+	_, err = svc.CreateLoRATrainingClient(ctx, " \t ")
+	add("white-space base model", "base_model is empty", err)
+	_, err = svc.CreateSamplingClient(ctx, WithBaseModel("   "))
+	add("white-space sampling base model", "white space only", err)
+	for _, name := range []string{"a\x00b", "a/b", "..", ".hidden", "a b", "tab\tname", "ünï", string(make([]byte, 129))} {
+		_, err = tc.SaveState(ctx, name).Result(ctx)
+		add("save_state "+name, "is not valid", err)
+		_, err = tc.SaveWeightsForSampler(ctx, name).Result(ctx)
+		add("save_weights_for_sampler "+name, "is not valid", err)
+	}
+	_, err = e.rt.NewServiceClient(ctx, WithAPIKey(keyA), WithBaseURL("http://127.0.0.1:99999"))
+	add("port out of range", "port must be in 1..65535", err)
+	_, err = e.rt.NewServiceClient(ctx, WithAPIKey(keyA), WithBaseURL("http://127.0.0.1:0"))
+	add("port 0", "port must be in 1..65535", err)
+
+	for name, c := range cases {
+		if assert.ErrorIs(t, c.err, types.ErrValidation, name) {
+			assert.Contains(t, c.err.Error(), c.want, name)
+		}
+	}
+	assert.Equal(t, before, e.srv.Count(tinkertest.Match{}), "nothing was sent")
+	_, err = tc.SaveState(ctx, "ok-Name_1.2").Result(ctx)
+	require.NoError(t, err, "a valid name still saves")
+}

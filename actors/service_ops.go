@@ -204,6 +204,9 @@ func (s *ServiceClient) CreateSamplingClient(ctx context.Context, opts ...Sampli
 	if o.modelPath == "" && o.baseModel == "" {
 		return nil, types.ValidationError(op, "give WithModelPath or WithBaseModel")
 	}
+	if o.modelPath == "" && strings.TrimSpace(o.baseModel) == "" {
+		return nil, types.ValidationError(op, "the base model is white space only")
+	}
 	if o.modelPath != "" && !strings.HasPrefix(o.modelPath, "tinker://") {
 		return nil, types.ValidationError(op, "model path %q must start with tinker://", o.modelPath)
 	}

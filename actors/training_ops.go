@@ -209,8 +209,8 @@ func saveOpts(op, name string, opts []SaveOption) (saveOptions, error) {
 	if strings.TrimSpace(name) == "" {
 		return o, types.ValidationError(op, "a checkpoint name is required")
 	}
-	if strings.ContainsAny(name, "/\\") {
-		return o, types.ValidationError(op, "checkpoint name %q must not contain a slash", name)
+	if err := types.ValidateCheckpointName(op, name); err != nil {
+		return o, err
 	}
 	if o.ttl != nil && *o.ttl <= 0 {
 		return o, types.ValidationError(op, "ttl must be at least one second")

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -21,7 +22,7 @@ const DefaultBaseURL = "https://tinker.thinkingmachines.dev/services/tinker-prod
 // RedactURL does (scheme and host; never a path, user:password, query or
 // anything credential-shaped): an
 // empty or unparsable URL, a scheme other than http/https, a missing host, a
-// user:password part, a query or a fragment.
+// user:password part, a port outside 1..65535, a query or a fragment.
 func NormalizeBaseURL(raw string) (string, error) {
 	const op = "base_url"
 	s := strings.TrimSpace(raw)
@@ -47,6 +48,13 @@ func NormalizeBaseURL(raw string) (string, error) {
 	}
 	host := strings.ToLower(u.Hostname())
 	port := u.Port()
+	if port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			return "", ValidationError(op, "base URL %q has port %.10q; a port must be in 1..65535", RedactURL(s), port)
+		}
+		port = strconv.Itoa(n) // "0080" and "80" are the same port
+	}
 	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
 		port = ""
 	}

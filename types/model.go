@@ -92,10 +92,10 @@ type WeightsInfoResponse struct {
 	TrainAttn    *bool  `json:"train_attn,omitempty"`
 }
 
-// Validate returns a KindValidation error for an empty base model or an
-// invalid LoRA config (see LoraConfig.Validate).
+// Validate returns a KindValidation error for an empty or white-space-only
+// base model or an invalid LoRA config (see LoraConfig.Validate).
 func (r CreateModelRequest) Validate() error {
-	if r.BaseModel == "" {
+	if strings.TrimSpace(r.BaseModel) == "" {
 		return ValidationError("create_model", "base_model is empty")
 	}
 	return r.LoraConfig.Validate()

@@ -112,7 +112,7 @@ func (p *SamplingParams) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Validate returns a KindValidation error for a negative max_tokens or seed,
+// Validate returns a KindValidation error for a max_tokens below 1, a negative seed,
 // a temperature that is negative or not finite, top_k below -1, top_p outside
 // (0, 1], both stop strings and stop tokens, an empty or invalid UTF-8 stop
 // string, or a negative stop token.
@@ -120,6 +120,9 @@ func (p SamplingParams) Validate() error {
 	const op = "sampling_params"
 	if p.MaxTokens != nil && *p.MaxTokens < 0 {
 		return ValidationError(op, "max_tokens must not be negative, got %d", *p.MaxTokens)
+	}
+	if p.MaxTokens != nil && *p.MaxTokens == 0 {
+		return ValidationError(op, "max_tokens must be at least 1 (leave it unset for the server's default)")
 	}
 	if p.Seed != nil && *p.Seed < 0 {
 		return ValidationError(op, "seed must not be negative, got %d", *p.Seed)

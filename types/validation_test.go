@@ -25,7 +25,8 @@ func TestValidation(t *testing.T) {
 		wantMsg string // substring of the message; "" means the value is valid
 	}{
 		{"sample ok", validSample().Validate(), ""},
-		{"sample max tokens 0 ok", func() error { r := validSample(); r.SamplingParams.MaxTokens = ptr(0); return r.Validate() }(), ""},
+		{"sample max tokens 1 ok", func() error { r := validSample(); r.SamplingParams.MaxTokens = ptr(1); return r.Validate() }(), ""},
+		{"sample max tokens 0", func() error { r := validSample(); r.SamplingParams.MaxTokens = ptr(0); return r.Validate() }(), "max_tokens must be at least 1"},
 		{"sample nil prompt", func() error { r := validSample(); r.Prompt = ModelInput{}; return r.Validate() }(), "model input is empty"},
 		{"sample empty text", func() error { r := validSample(); r.Prompt = ModelInputFromInts(nil); return r.Validate() }(), "has no tokens"},
 		{"sample image without length", func() error {

@@ -2,6 +2,9 @@ package actors
 
 import (
 	"context"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,4 +60,21 @@ func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// captureLogs returns a text logger at level and a function that reads what
+// it has written so far (safe while actors log).
+func captureLogs(level slog.Level) (*slog.Logger, func() string) {
+	var mu sync.Mutex
+	var sb strings.Builder
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return sb.Write(p)
+	}), &slog.HandlerOptions{Level: level}))
+	return logger, func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return sb.String()
+	}
 }

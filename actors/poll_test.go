@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -49,22 +48,14 @@ func TestPollDeadline(t *testing.T) {
 
 // A paused queue state is logged, once per minute at most.
 func TestPausedQueueStateIsLoggedDebounced(t *testing.T) {
-	var mu sync.Mutex
-	var sb strings.Builder
-	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return sb.Write(p)
-	}), nil))
+	logger, logged := captureLogs(slog.LevelInfo)
 	e := newEnv(t, nil, WithLogger(logger))
 	svc := e.service(t)
 	tc := trainer(t, svc)
 	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointRetrieveFuture, QueueState: "paused_capacity", Times: 5})
 	_, err := tc.OptimStep(ctxT(t), types.DefaultAdamParams()).Result(ctxT(t))
 	require.NoError(t, err)
-	mu.Lock()
-	out := sb.String()
-	mu.Unlock()
+	out := logged()
 	assert.Equal(t, 1, strings.Count(out, "optim_step is waiting: Tinker backend is running short on capacity"), out)
 }
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -19,13 +18,7 @@ import (
 // future's error text and a queue-state reason: the key reaches no log line,
 // error or event, because server text is scrubbed where it enters.
 func TestServerTextIsScrubbedOfTheKey(t *testing.T) {
-	var mu sync.Mutex
-	var sb strings.Builder
-	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return sb.Write(p)
-	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logger, logged := captureLogs(slog.LevelDebug)
 	e := newEnv(t, []tinkertest.Option{tinkertest.WithSessionMessages(
 		"welcome "+keyA, "your key "+keyA+" expires soon", "key "+keyA+" is over quota")}, WithLogger(logger))
 	rec := recordEvents(t, e.rt.bus)
@@ -43,9 +36,7 @@ func TestServerTextIsScrubbedOfTheKey(t *testing.T) {
 	require.NoError(t, err)
 
 	require.Len(t, rec.named(telemetry.FutureRequestFailed), 1)
-	mu.Lock()
-	logs := sb.String()
-	mu.Unlock()
+	logs := logged()
 	for _, want := range []string{"welcome [REDACTED:", "expires soon", "is over quota", "is waiting: waiting for [REDACTED:"} {
 		assert.Contains(t, logs, want, "the message is logged, scrubbed")
 	}

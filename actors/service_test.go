@@ -309,13 +309,7 @@ func TestCreateViaLoadWeights(t *testing.T) {
 }
 
 func TestLoggerAndKeysNeverPrinted(t *testing.T) {
-	var mu sync.Mutex
-	var sb strings.Builder
-	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return sb.Write(p)
-	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logger, logged := captureLogs(slog.LevelDebug)
 	e := newEnv(t, nil, WithLogger(logger))
 	svc := e.service(t)
 	sc := sampler(t, e, svc)
@@ -325,13 +319,9 @@ func TestLoggerAndKeysNeverPrinted(t *testing.T) {
 	tree, err := e.rt.Tree(ctxT(t))
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return strings.Contains(sb.String(), "Recovering")
+		return strings.Contains(logged(), "Recovering")
 	}, 10*time.Second, time.Millisecond, "protoactor's panic log reaches the runtime logger")
-	mu.Lock()
-	out := sb.String()
-	mu.Unlock()
+	out := logged()
 	for _, s := range []string{out, tree.String(), fmt.Sprintf("%v %+v %#v", svc, svc, svc), svc.String()} {
 		assert.NotContains(t, s, keyA)
 		assert.NotContains(t, s, keyA[:8])

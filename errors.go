@@ -34,8 +34,9 @@ const (
 	CategoryUser    = types.CategoryUser
 )
 
-// IsUserError reports whether err is the caller's to fix (a 4xx, a request
-// failed with category user, or bad input): retrying cannot help.
+// IsUserError reports whether err is the caller's to fix (a 4xx, a refused
+// redirect, a request failed with category user, or bad input): retrying
+// cannot help.
 func IsUserError(err error) bool { return types.IsUserError(err) }
 
 // IsRetryable reports whether trying the same operation again may succeed.

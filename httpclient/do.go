@@ -301,7 +301,7 @@ func (cl *call) error(out Outcome, kind types.Kind) *types.Error {
 		if isRedirect(out.StatusCode) {
 			e.Message = cl.c.redirectMessage(out)
 		}
-		e.RequestID = firstHeader(out.Header, "x-request-id", "request-id")
+		e.RequestID = cl.c.Scrub(firstHeader(out.Header, "x-request-id", "request-id"))
 		if d, ok := RetryAfter(out.Header, cl.c.clock.Now()); ok && d > 0 {
 			e.RetryAfter = d
 		}

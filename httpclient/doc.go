@@ -15,7 +15,14 @@
 //   - a 402 starts the billing pause: retry every 5 s while inside the pause
 //     window (1 h by default), then fail;
 //   - other 4xx, and error bodies with category "user", are user errors and
-//     are never retried.
+//     are never retried;
+//   - a 3xx is never followed, by tinkex's clients or by a user's
+//     (WithHTTPClient is used through a copy that refuses redirects): it is a
+//     KindUser error naming the status and the redacted Location, so the key
+//     goes to the configured origin only;
+//   - transport failures that recur on every attempt (certificate
+//     verification, TLS to a plain port, an unparsable URL, a header
+//     net/http refuses) are KindValidation errors and never retried.
 //
 // The idempotency key is generated once per Do call and reused by all of its
 // attempts; x-stainless-retry-count counts them. Context cancellation ends
@@ -28,5 +35,8 @@
 //
 // Errors are *types.Error values whose kind comes from one classifier
 // (Classify) and whose text names the operation, method, path, status and
-// attempts — never the API key.
+// attempts — never the API key: server text (error bodies, request ids) is
+// scrubbed with Client.Scrub (types.Redact) before it is cut or wrapped.
+// Response bodies are read into a buffer that grows as bytes arrive, never
+// to a declared Content-Length up front.
 package httpclient

@@ -142,7 +142,7 @@ func errorMessage(body []byte, secrets ...string) string {
 	if msg == "" {
 		msg = strings.TrimSpace(string(body))
 	}
-	msg = types.Redact(msg, secrets...)
+	msg = types.Redact(scrubWindow(msg, max, secrets), secrets...)
 	if len(msg) > max {
 		msg = msg[:max] + "…"
 	}

@@ -19,3 +19,17 @@ func (c *Client) Scrub(s string) string { return types.Redact(s, c.secrets()...)
 
 // redactURL is types.RedactURL with this client's credentials.
 func (c *Client) redactURL(s string) string { return types.RedactURL(s, c.secrets()...) }
+
+// scrubWindow bounds the text scrubbed before a cut at limit bytes: enough
+// past the cut that any secret starting before it is still whole (and 1 KiB
+// for a credential-shaped one), so a huge body is not scanned to its end.
+func scrubWindow(s string, limit int, secrets []string) string {
+	window := limit + 1024
+	for _, sec := range secrets {
+		window = max(window, limit+len(sec))
+	}
+	if len(s) > window {
+		return s[:window]
+	}
+	return s
+}

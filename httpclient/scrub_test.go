@@ -63,3 +63,25 @@ func TestScrubCoversTheJWT(t *testing.T) {
 	assert.NotContains(t, got, "eyJ")
 	assert.Contains(t, got, "[REDACTED:"+types.KeyFingerprint(testKey)+"]")
 }
+
+// A request id header that echoes the key is scrubbed too, and a huge
+// plain-text error body is scrubbed within a bounded window past the cut.
+func TestRequestIDAndHugeBodyScrubbed(t *testing.T) {
+	body := strings.Repeat("z", 100) + testKey + strings.Repeat("z", 8<<20)
+	s := newScript(t, reply{status: 400, header: map[string]string{"x-request-id": "req-" + testKey}, body: body})
+	c, _ := newClient(t, s)
+	_, err := post(c, Policy{})
+	require.ErrorIs(t, err, types.ErrUser)
+	var e *types.Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, "req-[REDACTED:"+types.KeyFingerprint(testKey)+"]", e.RequestID)
+	assert.NotContains(t, err.Error(), testKey[:8])
+	assert.Less(t, len(e.Message), 600, "the message is cut")
+}
+
+func TestScrubWindow(t *testing.T) {
+	long := strings.Repeat("k", 3000)
+	assert.Len(t, scrubWindow(strings.Repeat("x", 10000), 512, nil), 512+1024)
+	assert.Len(t, scrubWindow(strings.Repeat("x", 10000), 512, []string{long}), 512+3000, "room for the longest secret")
+	assert.Equal(t, "short", scrubWindow("short", 512, nil))
+}

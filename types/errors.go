@@ -188,8 +188,9 @@ func KindOf(err error) Kind {
 }
 
 // IsUserError reports whether err is the caller's to fix, so retrying the
-// same request cannot help: a 4xx other than 408/409/410/429, a future that
-// failed with category user, or input rejected by validation.
+// same request cannot help: a 4xx other than 408/409/410/429, a refused 3xx
+// redirect, a future that failed with category user, or input (or a
+// configuration) rejected by validation.
 func IsUserError(err error) bool {
 	var e *Error
 	if !errors.As(err, &e) {

@@ -102,11 +102,19 @@ func isSchemeName(s string) bool {
 	return true
 }
 
+// containsFold reports whether s contains the lower-case ASCII word sub in
+// any case, in one pass over the positions of its first letter.
 func containsFold(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(sub)], sub) {
+	first := sub[:1] + strings.ToUpper(sub[:1])
+	for i := 0; ; {
+		j := strings.IndexAny(s[i:], first)
+		if j < 0 {
+			return false
+		}
+		i += j
+		if i+len(sub) <= len(s) && strings.EqualFold(s[i:i+len(sub)], sub) {
 			return true
 		}
+		i++
 	}
-	return false
 }

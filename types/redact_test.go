@@ -61,3 +61,11 @@ func TestBaseURLErrorsNeverQuoteTheKey(t *testing.T) {
 		assert.NotContains(t, err.Error(), "tml-", raw)
 	}
 }
+
+func TestRedactBearerAnyCase(t *testing.T) {
+	for _, in := range []string{"Authorization: BEARER abc.def", "bearer abc", "x BeArEr tok"} {
+		assert.NotContains(t, Redact(in), "abc", in)
+		assert.NotContains(t, Redact(in), "tok", in)
+	}
+	assert.Equal(t, "a beard and a bear", Redact("a beard and a bear"))
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -30,6 +31,21 @@ func TestReadCappedDoesNotTrustContentLength(t *testing.T) {
 	assert.Less(t, allocated, uint64(4<<20), "allocated %d bytes for 27 received", allocated)
 }
 
+// A server that declares 200 MiB and sends 1 MiB makes tinkex hold a few
+// times what it sent, at most.
+func TestReadCappedAmplificationIsBounded(t *testing.T) {
+	sent := bytes.Repeat([]byte{'x'}, 1<<20)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	b, err := readCapped(bytes.NewReader(sent), 200<<20, DefaultMaxResponseBytes)
+	runtime.ReadMemStats(&after)
+	require.NoError(t, err)
+	require.Len(t, b, len(sent))
+	allocated := after.TotalAlloc - before.TotalAlloc
+	assert.Less(t, allocated, uint64(5*len(sent)), "allocated %d bytes for %d received", allocated, len(sent))
+}
+
 func TestReadCappedGrowsAsBytesArrive(t *testing.T) {
 	body := bytes.Repeat([]byte("0123456789abcdef"), 300_000) // 4.8 MB, far past the first buffer
 	for name, size := range map[string]int64{"declared": int64(len(body)), "unknown": -1, "under-declared": 10} {
@@ -46,4 +62,21 @@ func TestReadCappedGrowsAsBytesArrive(t *testing.T) {
 	assert.Empty(t, got)
 	_, err = readCapped(iotest.ErrReader(io.ErrUnexpectedEOF), 100, 1000)
 	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+}
+
+// BenchmarkReadCapped reads honest bodies (Content-Length declared and
+// sent) of the sizes results come in.
+func BenchmarkReadCapped(b *testing.B) {
+	for _, n := range []int{512, 64 << 10, 1 << 20, 16 << 20} {
+		body := bytes.Repeat([]byte{'x'}, n)
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := readCapped(bytes.NewReader(body), int64(n), DefaultMaxResponseBytes); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

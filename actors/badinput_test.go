@@ -107,3 +107,16 @@ func TestLowSeverityBadInputRefusedBeforeSending(t *testing.T) {
 	_, err = tc.SaveState(ctx, "ok-Name_1.2").Result(ctx)
 	require.NoError(t, err, "a valid name still saves")
 }
+
+// A server whose certificate is not trusted fails the ServiceClient at
+// once: one attempt, not ten retries with backoff.
+func TestUntrustedCertificateFailsAtOnce(t *testing.T) {
+	e := newEnv(t, []tinkertest.Option{tinkertest.WithTLS()})
+	_, err := e.rt.NewServiceClient(ctxT(t), WithAPIKey(keyA), WithBaseURL(e.srv.URL()))
+	require.ErrorIs(t, err, types.ErrValidation)
+	var te *types.Error
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, 1, te.Attempts)
+	assert.Contains(t, err.Error(), "certificate failed verification")
+	assert.Zero(t, e.srv.Count(tinkertest.Match{}), "the handshake failed: no request reached the server")
+}

@@ -68,8 +68,8 @@ type ArchiveRequest struct {
 	APIKeyFingerprint string
 	// Authorization reports whether an Authorization header was sent.
 	Authorization bool
-	Status        int   // response status
-	Bytes         int64 // body bytes written
+	Status        int   // response status (0 until it is sent)
+	Bytes         int64 // body bytes handed to the connection so far
 }
 
 type archiveHost struct {
@@ -121,11 +121,12 @@ func (s *Server) archiveSize() int64 {
 func archiveContent(path string, off int64, b []byte) {
 	var blk [sha256.Size]byte
 	var idx [8]byte
+	h, p := sha256.New(), []byte(path)
 	for len(b) > 0 {
 		n := off / sha256.Size
 		binary.BigEndian.PutUint64(idx[:], uint64(n))
-		h := sha256.New()
-		h.Write([]byte(path))
+		h.Reset()
+		h.Write(p)
 		h.Write(idx[:])
 		h.Sum(blk[:0])
 		c := copy(b, blk[off%sha256.Size:])
@@ -154,13 +155,20 @@ func (a *archiveHost) serve(w http.ResponseWriter, r *http.Request) {
 	if k := r.Header.Get("X-API-Key"); k != "" {
 		rec.APIKeyFingerprint = types.KeyFingerprint(k)
 	}
-	defer func() {
+	// The request is logged before anything is answered, so a client that
+	// has its response finds it in ArchiveRequests.
+	a.mu.Lock()
+	idx := len(a.reqs)
+	a.reqs = append(a.reqs, rec)
+	a.mu.Unlock()
+	update := func(f func(*ArchiveRequest)) {
 		a.mu.Lock()
-		a.reqs = append(a.reqs, rec)
+		f(&a.reqs[idx])
 		a.mu.Unlock()
-	}()
+	}
+	var sent int64
 	fail := func(status int, format string, args ...any) {
-		rec.Status = status
+		update(func(r *ArchiveRequest) { r.Status = status })
 		http.Error(w, fmt.Sprintf(format, args...), status)
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -211,7 +219,7 @@ func (a *archiveHost) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.Set("Content-Length", strconv.FormatInt(end-start, 10))
-	rec.Status = status
+	update(func(r *ArchiveRequest) { r.Status = status })
 	w.WriteHeader(status)
 	if r.Method == http.MethodHead {
 		return
@@ -233,24 +241,22 @@ func (a *archiveHost) serve(w http.ResponseWriter, r *http.Request) {
 		if n > end-off {
 			n = end - off
 		}
-		if opts.BreakAfter > 0 && rec.Bytes+n > opts.BreakAfter {
-			n = opts.BreakAfter - rec.Bytes
-			archiveContent(tinkerPath, off, buf[:n])
-			_, _ = w.Write(buf[:n])
-			rec.Bytes += n
-			if fl != nil {
-				fl.Flush()
-			}
-			panic(http.ErrAbortHandler) // drop the connection mid-body
+		broken := opts.BreakAfter > 0 && sent+n > opts.BreakAfter
+		if broken {
+			n = opts.BreakAfter - sent
 		}
 		archiveContent(tinkerPath, off, buf[:n])
+		sent += n
+		update(func(r *ArchiveRequest) { r.Bytes = sent })
 		if _, err := w.Write(buf[:n]); err != nil {
 			return
 		}
 		if fl != nil {
 			fl.Flush()
 		}
-		rec.Bytes += n
+		if broken {
+			panic(http.ErrAbortHandler) // drop the connection mid-body
+		}
 		off += n
 	}
 }

@@ -82,9 +82,13 @@ func (p *progress) reached(n int64) bool {
 	return p.done >= n
 }
 
-func checkpointFor(t *testing.T, e *env, svc *ServiceClient) string {
+// archiveSetup starts a fake that serves archives as a says, a
+// ServiceClient on it and one saved checkpoint, whose path it returns.
+func archiveSetup(t *testing.T, a tinkertest.ArchiveOptions, opts ...ServiceOption) (*env, *ServiceClient, string) {
 	t.Helper()
-	return saveStates(t, trainer(t, svc), 1)[0]
+	e := newEnv(t, []tinkertest.Option{tinkertest.WithArchives(a)})
+	svc := e.service(t, opts...)
+	return e, svc, saveStates(t, trainer(t, svc), 1)[0]
 }
 
 func TestDownloadStreamsInBoundedMemory(t *testing.T) {
@@ -106,9 +110,7 @@ func TestDownloadStreamsInBoundedMemory(t *testing.T) {
 				}
 			}
 		}}
-	e := newEnv(t, []tinkertest.Option{tinkertest.WithArchives(opts)})
-	svc := e.service(t)
-	path := checkpointFor(t, e, svc)
+	e, svc, path := archiveSetup(t, opts)
 	want := sum(e.srv.ArchiveBytes(path))
 
 	w := &countingWriter{}
@@ -139,15 +141,13 @@ func TestDownloadStreamsInBoundedMemory(t *testing.T) {
 
 func TestDownloadNeverSendsTheKeyToTheArchiveHost(t *testing.T) {
 	for _, redirect := range []bool{false, true} {
-		e := newEnv(t, []tinkertest.Option{tinkertest.WithArchives(tinkertest.ArchiveOptions{Redirect: redirect, Size: 10_000})})
 		var opts []ServiceOption
 		if redirect {
 			// Until the HTTP layer refuses redirects itself, the test's
 			// client does not follow them (the SDK's archive pool does not).
 			opts = append(opts, WithHTTPClient(&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}))
 		}
-		svc := e.service(t, opts...)
-		path := checkpointFor(t, e, svc)
+		e, svc, path := archiveSetup(t, tinkertest.ArchiveOptions{Redirect: redirect, Size: 10_000}, opts...)
 		var buf bytes.Buffer
 		_, err := svc.Rest().DownloadCheckpoint(ctxT(t), path, &buf)
 		require.NoError(t, err, "redirect %v", redirect)
@@ -164,9 +164,7 @@ func TestDownloadNeverSendsTheKeyToTheArchiveHost(t *testing.T) {
 
 func TestDownloadResumesWithRange(t *testing.T) {
 	const size, brk = 3 << 20, 1 << 20
-	e := newEnv(t, []tinkertest.Option{tinkertest.WithArchives(tinkertest.ArchiveOptions{Size: size, BreakAfter: brk})})
-	svc := e.service(t)
-	path := checkpointFor(t, e, svc)
+	e, svc, path := archiveSetup(t, tinkertest.ArchiveOptions{Size: size, BreakAfter: brk})
 	p := newProgress()
 	w := &countingWriter{}
 	n, err := svc.Rest().DownloadCheckpoint(ctxT(t), path, w, WithProgress(p.report))
@@ -181,9 +179,7 @@ func TestDownloadResumesWithRange(t *testing.T) {
 	assert.True(t, p.mono)
 
 	// Without ranges a writer that cannot rewind cannot be resumed.
-	e2 := newEnv(t, []tinkertest.Option{tinkertest.WithArchives(tinkertest.ArchiveOptions{Size: size, BreakAfter: brk, NoRanges: true})})
-	svc2 := e2.service(t)
-	path2 := checkpointFor(t, e2, svc2)
+	_, svc2, path2 := archiveSetup(t, tinkertest.ArchiveOptions{Size: size, BreakAfter: brk, NoRanges: true})
 	_, err = svc2.Rest().DownloadCheckpoint(ctxT(t), path2, &countingWriter{})
 	assert.ErrorIs(t, err, types.ErrConnection)
 	assert.Contains(t, err.Error(), "does not accept ranges")
@@ -222,7 +218,7 @@ func TestDownloadChecksTheSize(t *testing.T) {
 	e := newEnv(t, []tinkertest.Option{tinkertest.WithArchives(tinkertest.ArchiveOptions{Size: size})})
 	tt := &truncatingTransport{host: strings.TrimPrefix(e.srv.ArchiveURL(), "http://"), cut: 1000}
 	svc := e.service(t, WithHTTPClient(&http.Client{Transport: tt}))
-	path := checkpointFor(t, e, svc)
+	path := saveStates(t, trainer(t, svc), 1)[0]
 	w := &countingWriter{}
 	n, err := svc.Rest().DownloadCheckpoint(ctxT(t), path, w)
 	require.NoError(t, err)
@@ -236,9 +232,7 @@ func TestDownloadChecksTheSize(t *testing.T) {
 
 func TestDownloadToFile(t *testing.T) {
 	const size = 2 << 20
-	e := newEnv(t, []tinkertest.Option{tinkertest.WithArchives(tinkertest.ArchiveOptions{Size: size, ChunkSize: 32 << 10})})
-	svc := e.service(t)
-	path := checkpointFor(t, e, svc)
+	e, svc, path := archiveSetup(t, tinkertest.ArchiveOptions{Size: size, ChunkSize: 32 << 10})
 	dir := t.TempDir()
 	dest := filepath.Join(dir, "ckpt.tar")
 	require.NoError(t, os.WriteFile(dest, []byte("old"), 0o644))
@@ -261,9 +255,7 @@ func TestDownloadToFile(t *testing.T) {
 
 func TestDownloadCanceledLeavesNothing(t *testing.T) {
 	const size = 4 << 20
-	e := newEnv(t, []tinkertest.Option{tinkertest.WithArchives(tinkertest.ArchiveOptions{Size: size, ChunkSize: 64 << 10})})
-	svc := e.service(t)
-	path := checkpointFor(t, e, svc)
+	_, svc, path := archiveSetup(t, tinkertest.ArchiveOptions{Size: size, ChunkSize: 64 << 10})
 	dir := t.TempDir()
 	dest := filepath.Join(dir, "ckpt.tar")
 

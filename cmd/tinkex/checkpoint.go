@@ -32,43 +32,28 @@ func checkpointRow(cp tinkex.Checkpoint) []string {
 }
 
 func checkpointList() *command {
+	l := listFlags{what: "checkpoints across runs"}
 	var runID string
-	var limit int
 	return &command{name: "list", summary: "list checkpoints (of one run with --run-id, else of every run)",
-		help: "Without --run-id, lists the newest checkpoints across all your training runs, --limit at most (0 = all).",
+		help: "Without --run-id, lists the checkpoints across all your training runs, --limit at most (0 = all).",
 		flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&runID, "run-id", "", "list the checkpoints of this training run only")
-			fs.IntVar(&limit, "limit", 20, "list at most this many checkpoints across runs (0 = all)")
+			fs.StringVar(&runID, "run-id", "", "list the checkpoints of this training run only (all of them)")
+			l.register(fs, false)
 		},
 		run: func(ctx context.Context, c *cli, args []string) error {
-			if len(args) > 0 {
-				return usagef("checkpoint list takes no arguments (got %q); use --run-id to pick a run", args[0])
-			}
-			if limit < 0 {
-				return usagef("--limit must be >= 0")
+			if _, err := l.check("checkpoint list", args); err != nil {
+				return err
 			}
 			return c.withSession(ctx, func(s *session) error {
-				var all []tinkex.Checkpoint
-				var seq func(yield func(tinkex.Checkpoint, error) bool)
+				seq, limit := s.rest().UserCheckpoints(ctx, l.pageSize(1000)), l.limit
 				if runID != "" {
-					seq = s.rest().Checkpoints(ctx, runID)
-				} else {
-					page := 100
-					if limit > 0 {
-						page = min(limit, 1000)
-					}
-					seq = s.rest().UserCheckpoints(ctx, tinkex.WithPageSize(page))
+					seq, limit = s.rest().Checkpoints(ctx, runID), 0
 				}
-				for cp, err := range seq {
-					if err != nil {
-						return err
-					}
-					all = append(all, cp)
-					if runID == "" && limit > 0 && len(all) == limit {
-						break
-					}
+				all, err := take(seq, limit)
+				if err != nil {
+					return err
 				}
-				doc := map[string]any{"checkpoints": orEmpty(all)}
+				doc := map[string]any{"checkpoints": all}
 				title := plural(len(all), "checkpoint")
 				if runID != "" {
 					doc["run_id"] = runID

@@ -44,42 +44,26 @@ func lastCheckpoint(cp *tinkex.Checkpoint) string {
 }
 
 func runList() *command {
-	var limit int
-	var scope, project string
+	l := listFlags{what: "runs"}
+	var project string
 	return &command{name: "list", summary: "list training runs",
 		flags: func(fs *flag.FlagSet) {
-			fs.IntVar(&limit, "limit", 20, "list at most this many runs (0 = all)")
-			scopeFlag(fs, &scope)
+			l.register(fs, true)
 			fs.StringVar(&project, "project", "", "list only the runs of this project")
 		},
 		run: func(ctx context.Context, c *cli, args []string) error {
-			if len(args) > 0 {
-				return usagef("run list takes no arguments (got %q)", args[0])
-			}
-			sc, err := parseScope(scope)
+			sc, err := l.check("run list", args)
 			if err != nil {
 				return err
 			}
-			if limit < 0 {
-				return usagef("--limit must be >= 0")
-			}
 			return c.withSession(ctx, func(s *session) error {
-				opts := []tinkex.RestOption{tinkex.WithAccessScope(sc), tinkex.WithPageSize(100)}
-				if limit > 0 {
-					opts[1] = tinkex.WithPageSize(min(limit, 100))
-				}
+				opts := []tinkex.RestOption{tinkex.WithAccessScope(sc), l.pageSize(100)}
 				if project != "" {
 					opts = append(opts, tinkex.WithProjectFilter(project))
 				}
-				runs := []tinkex.TrainingRun{}
-				for r, err := range s.rest().TrainingRuns(ctx, opts...) {
-					if err != nil {
-						return err
-					}
-					runs = append(runs, r)
-					if limit > 0 && len(runs) == limit {
-						break
-					}
+				runs, err := take(s.rest().TrainingRuns(ctx, opts...), l.limit)
+				if err != nil {
+					return err
 				}
 				o := output{title: plural(len(runs), "training run"),
 					columns: []string{"RUN ID", "BASE MODEL", "LORA", "OWNER", "LAST REQUEST", "CORRUPTED"},

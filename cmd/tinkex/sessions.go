@@ -27,39 +27,19 @@ func sortedMap(m map[string]string) iter.Seq2[string, string] {
 }
 
 func sessionList() *command {
-	var limit int
-	var scope string
+	l := listFlags{what: "sessions"}
 	return &command{name: "list", summary: "list session ids",
-		help: "Note: connecting creates a session of its own (tagged by the tinkex-cli client name), which the list includes.",
-		flags: func(fs *flag.FlagSet) {
-			fs.IntVar(&limit, "limit", 20, "list at most this many sessions (0 = all)")
-			scopeFlag(fs, &scope)
-		},
+		help:  "Note: connecting creates a session of its own (marked in the THIS CLI column), which the list includes.",
+		flags: func(fs *flag.FlagSet) { l.register(fs, true) },
 		run: func(ctx context.Context, c *cli, args []string) error {
-			if len(args) > 0 {
-				return usagef("session list takes no arguments (got %q)", args[0])
-			}
-			sc, err := parseScope(scope)
+			sc, err := l.check("session list", args)
 			if err != nil {
 				return err
 			}
-			if limit < 0 {
-				return usagef("--limit must be >= 0")
-			}
 			return c.withSession(ctx, func(s *session) error {
-				page := 100
-				if limit > 0 {
-					page = min(limit, 100)
-				}
-				ids := []string{}
-				for id, err := range s.rest().Sessions(ctx, tinkex.WithAccessScope(sc), tinkex.WithPageSize(page)) {
-					if err != nil {
-						return err
-					}
-					ids = append(ids, id)
-					if limit > 0 && len(ids) == limit {
-						break
-					}
+				ids, err := take(s.rest().Sessions(ctx, tinkex.WithAccessScope(sc), l.pageSize(100)), l.limit)
+				if err != nil {
+					return err
 				}
 				o := output{title: plural(len(ids), "session"), columns: []string{"SESSION ID", "THIS CLI"},
 					json: map[string]any{"sessions": ids}}

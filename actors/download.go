@@ -71,7 +71,8 @@ func (r *RestClient) DownloadCheckpoint(ctx context.Context, tinkerPath string, 
 // tinkerPath to the file dest, replacing it if it exists. The archive is
 // written to a temporary file next to dest and renamed to dest only when
 // it is complete: a failed, canceled or interrupted download leaves no
-// file under dest (and removes its temporary file).
+// file under dest (and removes its temporary file). The file has mode 0600
+// (weights are private until you share them).
 func (r *RestClient) DownloadCheckpointToFile(ctx context.Context, tinkerPath, dest string, opts ...RestOption) (int64, error) {
 	const op = "download_checkpoint"
 	if dest == "" {

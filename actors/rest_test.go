@@ -348,6 +348,13 @@ func TestRestWeightsInfoAndAudit(t *testing.T) {
 	assert.Equal(t, map[string]any{"tinker_path": path}, last.Body)
 	assert.Equal(t, types.KeyFingerprint(keyA), last.KeyFingerprint, "sent with the access token, not the client's key")
 	assert.Equal(t, types.KeyFingerprint(keyB), reqs[len(reqs)-2].KeyFingerprint)
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointWeightsInfo, Status: http.StatusForbidden, Times: 1,
+		Body: `{"detail":"token ` + keyA + ` may not read this"}`})
+	_, err = other.Rest().GetWeightsInfo(ctx, path, WithWeightsAccessToken(keyA))
+	require.ErrorIs(t, err, types.ErrUser)
+	assert.Contains(t, err.Error(), "may not read this")
+	assert.NotContains(t, err.Error(), keyA, "the access token echoed by the server is scrubbed")
+	assert.Contains(t, err.Error(), types.KeyFingerprint(keyA))
 	_, err = other.Rest().GetWeightsInfo(ctx, path, WithWeightsAccessToken("not-a-key"))
 	assert.ErrorIs(t, err, types.ErrValidation)
 	assert.NotContains(t, err.Error(), "not-a-key")

@@ -75,6 +75,15 @@ func orEmpty[T any](xs []T) []T {
 	return xs
 }
 
+// notFound adds to a "no such checkpoint" error how to see which there are.
+func notFound(err error, p types.TinkerPath) error {
+	var te *types.Error
+	if errors.As(err, &te) && te.Kind == types.KindUser && (te.StatusCode == 404 || te.StatusCode == 0) {
+		return fmt.Errorf("%w (see the run's checkpoints: tinkex checkpoint list --run-id %s)", err, p.TrainingRunID)
+	}
+	return err
+}
+
 // onePath checks that args is one tinker:// path.
 func onePath(cmd string, args []string) (types.TinkerPath, error) {
 	if len(args) != 1 {
@@ -93,7 +102,7 @@ func checkpointInfo() *command {
 			return c.withSession(ctx, func(s *session) error {
 				cp, err := s.rest().GetCheckpoint(ctx, p.String())
 				if err != nil {
-					return err
+					return notFound(err, p)
 				}
 				run, err := s.rest().GetTrainingRun(ctx, p.TrainingRunID)
 				if err != nil {
@@ -168,7 +177,7 @@ shown when stdout is a terminal.`,
 					if errors.Is(err, tinkex.ErrCanceled) {
 						return fmt.Errorf("download of %s interrupted; nothing was written to %s", p, dest)
 					}
-					return err
+					return notFound(err, p)
 				}
 				abs, _ := filepath.Abs(dest)
 				return c.print(output{title: "Downloaded " + p.String(), columns: []string{"PROPERTY", "VALUE"},
@@ -212,7 +221,7 @@ func checkpointPublish(name, summary string, do func(*tinkex.RestClient, context
 func (c *cli) eachPath(ps []types.TinkerPath, verb string, f func(string) error) error {
 	done := []string{}
 	for _, p := range ps {
-		if err := f(p.String()); err != nil {
+		if err := notFound(f(p.String()), p); err != nil {
 			if len(done) > 0 && !c.common.json {
 				fmt.Fprintf(c.stderr, "%s: %s before the failure: %s\n", programName, verb, strings.Join(done, ", "))
 			}
@@ -294,7 +303,7 @@ func checkpointSetTTL() *command {
 					err = s.rest().SetCheckpointTTL(ctx, p.String(), time.Duration(ttl)*time.Second)
 				}
 				if err != nil {
-					return err
+					return notFound(err, p)
 				}
 				cp, err := s.rest().GetCheckpoint(ctx, p.String())
 				if err != nil {

@@ -203,6 +203,11 @@ func TestCheckpointCommands(t *testing.T) {
 	r = run(t, w, "checkpoint", "info", "tinker://"+w.run+"/weights/nope")
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stderr, "checkpoint tinker://"+w.run+"/weights/nope not found")
+	assert.Contains(t, r.stderr, "see the run's checkpoints: tinkex checkpoint list --run-id "+w.run)
+	r = run(t, w, "checkpoint", "download", "tinker://"+w.run+"/weights/nope", "-o", t.TempDir())
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, "404")
+	assert.Contains(t, r.stderr, "tinkex checkpoint list --run-id "+w.run)
 
 	r = run(t, w, "checkpoint", "publish", w.paths[0], w.paths[1])
 	require.Equal(t, 0, r.code, r.stderr)

@@ -1,6 +1,8 @@
 package tinkertest
 
 import (
+	"archive/tar"
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
@@ -26,8 +28,10 @@ import (
 
 // ArchiveOptions shapes how checkpoint archives are served (WithArchives).
 type ArchiveOptions struct {
-	// Size is the length of every archive in bytes (default 256 KiB). The
-	// content is deterministic per tinker path: see Server.ArchiveBytes.
+	// Size is the length of every archive in bytes (default 256 KiB). An
+	// archive is a tar file of adapter_config.json and
+	// adapter_model.safetensors, deterministic per tinker path (see
+	// Server.ArchiveBytes), padded with zero blocks to Size.
 	Size int64
 	// ChunkSize is how many bytes are written and flushed at a time
 	// (default 32 KiB).
@@ -100,11 +104,18 @@ func (s *Server) ArchiveRequests() []ArchiveRequest {
 }
 
 // ArchiveBytes returns the archive the host serves for a tinker path (its
-// whole content, for comparing with a download).
+// whole content, for comparing with a download), or nil when there is no
+// such checkpoint.
 func (s *Server) ArchiveBytes(tinkerPath string) []byte {
-	n := s.archiveSize()
-	b := make([]byte, n)
-	archiveContent(tinkerPath, 0, b)
+	s.mu.Lock()
+	ck := s.st.checkpoints[tinkerPath]
+	s.mu.Unlock()
+	if ck == nil {
+		return nil
+	}
+	l := s.archiveLayout(ck)
+	b := make([]byte, l.size)
+	l.fill(0, b)
 	return b
 }
 
@@ -115,10 +126,64 @@ func (s *Server) archiveSize() int64 {
 	return defaultArchiveSize
 }
 
-// archiveContent fills b with the archive of path from offset off: blocks
-// of SHA-256(path, block index), so any range is computed without storing
-// the archive.
-func archiveContent(path string, off int64, b []byte) {
+// archiveLayout is a checkpoint's archive: a tar file (as the real service
+// serves) of adapter_config.json and adapter_model.safetensors, whose bytes
+// are blocks of SHA-256(path, block index), padded with zero blocks to the
+// configured size. Any range is computed without storing the archive. A
+// size too small for the tar's headers gives raw blocks instead.
+type archiveLayout struct {
+	path      string
+	size      int64
+	prefix    []byte // tar headers and the config file, up to the weights' data
+	dataLen   int64
+	dataStart int64
+}
+
+func (s *Server) archiveLayout(ck *checkpoint) archiveLayout {
+	l := archiveLayout{path: ck.path, size: s.archiveSize()}
+	cfg := fmt.Appendf(nil, `{"base_model_name_or_path": %q, "peft_type": "LORA", "r": %d, "tinker_path": %q}`+"\n",
+		ck.baseModel, ck.lora.Rank, ck.path)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	mod := ck.time.UTC().Truncate(time.Second)
+	_ = tw.WriteHeader(&tar.Header{Name: "adapter_config.json", Mode: 0o644, Size: int64(len(cfg)), ModTime: mod, Format: tar.FormatUSTAR})
+	_, _ = tw.Write(cfg)
+	_ = tw.Flush()
+	const block, trailer = 512, 1024
+	data := (l.size - int64(buf.Len()) - block - trailer) / block * block
+	if data < 0 {
+		return l // too small for a tar: raw blocks
+	}
+	_ = tw.WriteHeader(&tar.Header{Name: "adapter_model.safetensors", Mode: 0o644, Size: data, ModTime: mod, Format: tar.FormatUSTAR})
+	l.prefix, l.dataStart, l.dataLen = buf.Bytes(), int64(buf.Len()), data
+	return l
+}
+
+// fill writes the archive's bytes from offset off into b.
+func (l archiveLayout) fill(off int64, b []byte) {
+	if l.prefix == nil {
+		archiveBlocks(l.path, off, b)
+		return
+	}
+	for len(b) > 0 {
+		var n int
+		switch {
+		case off < l.dataStart:
+			n = copy(b, l.prefix[off:])
+		case off < l.dataStart+l.dataLen:
+			n = int(min(int64(len(b)), l.dataStart+l.dataLen-off))
+			archiveBlocks(l.path, off-l.dataStart, b[:n])
+		default:
+			n = len(b)
+			clear(b)
+		}
+		b, off = b[n:], off+int64(n)
+	}
+}
+
+// archiveBlocks fills b with blocks of SHA-256(path, block index) from
+// offset off.
+func archiveBlocks(path string, off int64, b []byte) {
 	var blk [sha256.Size]byte
 	var idx [8]byte
 	h, p := sha256.New(), []byte(path)
@@ -199,7 +264,8 @@ func (a *archiveHost) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	opts := a.srv.cfg.archive
-	size := a.srv.archiveSize()
+	layout := a.srv.archiveLayout(ck)
+	size := layout.size
 	start, end := int64(0), size // [start, end)
 	status := http.StatusOK
 	h := w.Header()
@@ -245,7 +311,7 @@ func (a *archiveHost) serve(w http.ResponseWriter, r *http.Request) {
 		if broken {
 			n = opts.BreakAfter - sent
 		}
-		archiveContent(tinkerPath, off, buf[:n])
+		layout.fill(off, buf[:n])
 		sent += n
 		update(func(r *ArchiveRequest) { r.Bytes = sent })
 		if _, err := w.Write(buf[:n]); err != nil {

@@ -1,6 +1,7 @@
 package tinkertest
 
 import (
+	"archive/tar"
 	"bytes"
 	"io"
 	"net/http"
@@ -111,6 +112,24 @@ func TestArchiveHost(t *testing.T) {
 	assert.Equal(t, http.StatusOK, st)
 	assert.Equal(t, "bytes", h.Get("Accept-Ranges"))
 	assert.True(t, bytes.Equal(want, body))
+	tr := tar.NewReader(bytes.NewReader(body))
+	var names []string
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		names = append(names, hdr.Name)
+		b, err := io.ReadAll(tr)
+		require.NoError(t, err)
+		if hdr.Name == "adapter_config.json" {
+			assert.Contains(t, string(b), `"base_model_name_or_path": "meta-llama/Llama-3.2-1B"`)
+		} else {
+			assert.Greater(t, len(b), 90_000, "the weights fill the archive")
+		}
+	}
+	assert.Equal(t, []string{"adapter_config.json", "adapter_model.safetensors"}, names, "the archive is a tar file")
 	st, h, body = get(u, "bytes=99000-")
 	assert.Equal(t, http.StatusPartialContent, st)
 	assert.Equal(t, "bytes 99000-99999/100000", h.Get("Content-Range"))

@@ -135,32 +135,40 @@ func defaultArchiveName(p types.TinkerPath) string {
 
 func checkpointDownload() *command {
 	var out string
-	var force bool
-	return &command{name: "download", args: "PATH", summary: "download a checkpoint's archive (a tar file)",
+	var force, extract bool
+	return &command{name: "download", args: "PATH", summary: "download a checkpoint's archive (a tar file), or --extract it",
 		help: `Writes the archive to -o (a file, or a directory to put <run>_<kind>_<name>.tar in;
-default: that name in the current directory). The archive is written to a
-temporary file next to the destination and renamed when complete, so an
-interrupted download leaves nothing under the final name. A progress bar is
-shown when stdout is a terminal.`,
+default: that name in the current directory). With --extract, unpacks it
+instead into the directory <run>_<kind>_<name> under -o (default: the current
+directory), as the Python SDK's CLI does; only plain files and directories
+inside it are accepted. Everything is written under a temporary name next to
+the destination and renamed when complete, so an interrupted download leaves
+nothing under the final name. A progress bar is shown when stdout is a
+terminal.`,
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&out, "o", "", "destination file or directory")
 			fs.StringVar(&out, "output", "", "same as -o")
 			fs.BoolVar(&force, "force", false, "replace the destination if it exists")
+			fs.BoolVar(&extract, "extract", false, "unpack the archive into a directory instead of keeping the tar file")
 		},
 		run: func(ctx context.Context, c *cli, args []string) error {
 			p, err := onePath("download", args)
 			if err != nil {
 				return err
 			}
-			dest := defaultArchiveName(p)
-			if out != "" {
+			name := defaultArchiveName(p)
+			dest := name
+			switch {
+			case extract:
+				dest = filepath.Join(out, strings.TrimSuffix(name, ".tar"))
+			case out != "":
 				dest = out
 				if fi, err := os.Stat(out); err == nil && fi.IsDir() {
-					dest = filepath.Join(out, defaultArchiveName(p))
+					dest = filepath.Join(out, name)
 				}
 			}
 			if _, err := os.Stat(dest); err == nil && !force {
-				return usagef("%s exists: pass --force to replace it, or -o to choose another file", dest)
+				return usagef("%s exists: pass --force to replace it, or -o to choose another place", dest)
 			}
 			if fi, err := os.Stat(filepath.Dir(dest)); err != nil || !fi.IsDir() {
 				return usagef("cannot write %s: directory %s does not exist", dest, filepath.Dir(dest))
@@ -171,7 +179,13 @@ shown when stdout is a terminal.`,
 				if c.tty && !c.common.json {
 					opts = append(opts, tinkex.WithProgress(bar.update))
 				}
-				n, err := s.rest().DownloadCheckpointToFile(ctx, p.String(), dest, opts...)
+				var n int64
+				files := 0
+				if extract {
+					n, files, err = downloadAndExtract(ctx, s.rest(), p.String(), dest, force, opts)
+				} else {
+					n, err = s.rest().DownloadCheckpointToFile(ctx, p.String(), dest, opts...)
+				}
 				bar.finish()
 				if err != nil {
 					if errors.Is(err, tinkex.ErrCanceled) {
@@ -180,11 +194,38 @@ shown when stdout is a terminal.`,
 					return notFound(err, p)
 				}
 				abs, _ := filepath.Abs(dest)
-				return c.print(output{title: "Downloaded " + p.String(), columns: []string{"PROPERTY", "VALUE"},
-					rows: [][]string{{"Archive", abs}, {"Size", humanSize(n)}},
-					json: map[string]any{"checkpoint_path": p.String(), "destination": abs, "size_bytes": n}})
+				doc := map[string]any{"checkpoint_path": p.String(), "destination": abs, "size_bytes": n}
+				rows := [][]string{{"Archive", abs}, {"Size", humanSize(n)}}
+				if extract {
+					doc["files"] = files
+					rows = [][]string{{"Extracted to", abs}, {"Files", fmt.Sprint(files)}, {"Archive size", humanSize(n)}}
+				}
+				return c.print(output{title: "Downloaded " + p.String(), columns: []string{"PROPERTY", "VALUE"}, rows: rows, json: doc})
 			})
 		}}
+}
+
+// downloadAndExtract downloads the archive to a temporary file next to dir
+// and unpacks it into dir (replacing an existing one when replace), then
+// removes the archive.
+func downloadAndExtract(ctx context.Context, rest *tinkex.RestClient, path, dir string, replace bool, opts []tinkex.RestOption) (int64, int, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".*.tar.part")
+	if err != nil {
+		return 0, 0, fmt.Errorf("cannot create a file in %s: %w", filepath.Dir(dir), err)
+	}
+	defer os.Remove(tmp.Name())
+	n, err := rest.DownloadCheckpoint(ctx, path, tmp, opts...)
+	if cerr := tmp.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("cannot write %s: %w", tmp.Name(), cerr)
+	}
+	if err != nil {
+		return n, 0, err
+	}
+	files, err := extractTar(tmp.Name(), dir, replace)
+	if err != nil {
+		return n, 0, fmt.Errorf("cannot unpack %s: %w", path, err)
+	}
+	return n, files, nil
 }
 
 // paths checks that args are one or more tinker:// paths.

@@ -154,6 +154,12 @@ func TestDownloadNeverSendsTheKeyToTheArchiveHost(t *testing.T) {
 		assert.Equal(t, e.srv.ArchiveBytes(path), buf.Bytes())
 		reqs := e.srv.ArchiveRequests()
 		require.Len(t, reqs, 1)
+		run, name, _ := strings.Cut(strings.TrimPrefix(path, "tinker://"), "/weights/")
+		assert.Equal(t, "GET /archives/"+run+"/weights/"+name+".tar", reqs[0].Method+" "+reqs[0].Path)
+		assert.Empty(t, reqs[0].Range)
+		for h := range reqs[0].Header {
+			assert.Contains(t, []string{"User-Agent", "Accept-Encoding"}, h, "a plain request: no tinkex or auth headers")
+		}
 		assert.Empty(t, reqs[0].APIKeyFingerprint, "no X-API-Key at the archive host (redirect %v)", redirect)
 		assert.False(t, reqs[0].Authorization)
 		api := e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointCheckpointArchive})

@@ -92,6 +92,8 @@ func TestRestTrainingRuns(t *testing.T) {
 	path := saveStates(t, tc, 1)[0]
 	byPath, err := rest.GetTrainingRunByTinkerPath(ctx, path)
 	require.NoError(t, err)
+	assert.Equal(t, "GET /api/v1/training_runs/"+tc.ModelID()+"?access_scope=owned", restRequests(e.srv, tinkertest.EndpointTrainingRun)[1])
+	assert.Nil(t, lastBody(t, e.srv, tinkertest.EndpointTrainingRun), "a GET has no body")
 	assert.Equal(t, tc.ModelID(), byPath.TrainingRunID)
 	require.NotNil(t, byPath.LastCheckpoint)
 	assert.Equal(t, path, byPath.LastCheckpoint.TinkerPath)
@@ -159,8 +161,14 @@ func TestRestCheckpointLists(t *testing.T) {
 	require.Len(t, one.Checkpoints, 1)
 	assert.Equal(t, "GET /api/v1/training_runs/"+run+"/checkpoints?limit=100&offset=4", restRequests(e.srv, tinkertest.EndpointCheckpoints)[3])
 
+	before := len(restRequests(e.srv, tinkertest.EndpointCheckpoints))
 	cp, err := rest.GetCheckpoint(ctx, paths[4])
 	require.NoError(t, err)
+	assert.Equal(t, []string{
+		"GET /api/v1/training_runs/" + run + "/checkpoints",
+		"GET /api/v1/training_runs/" + run + "/checkpoints?limit=2&offset=2",
+		"GET /api/v1/training_runs/" + run + "/checkpoints?limit=2&offset=4",
+	}, restRequests(e.srv, tinkertest.EndpointCheckpoints)[before:], "found on the run's third page")
 	assert.Equal(t, "weights/c4", cp.CheckpointID)
 	assert.Equal(t, types.CheckpointTraining, cp.CheckpointType)
 	assert.False(t, cp.Public)
@@ -187,7 +195,7 @@ func TestRestCheckpointLists(t *testing.T) {
 	assert.Equal(t, 1, errs)
 
 	// Stopping early sends no more requests.
-	before := e.srv.CountEndpoint(tinkertest.EndpointUserCheckpoints)
+	before = e.srv.CountEndpoint(tinkertest.EndpointUserCheckpoints)
 	for range rest.UserCheckpoints(ctx, WithPageSize(2)) {
 		break
 	}
@@ -230,6 +238,7 @@ func TestRestCheckpointWrites(t *testing.T) {
 
 	require.NoError(t, rest.DeleteCheckpoint(ctx, paths[0]))
 	assert.Equal(t, []string{"DELETE " + base}, restRequests(e.srv, tinkertest.EndpointCheckpoint))
+	assert.Nil(t, lastBody(t, e.srv, tinkertest.EndpointCheckpoint), "no body")
 	_, err = rest.GetCheckpoint(ctx, paths[0])
 	assert.ErrorIs(t, err, types.ErrUser)
 	err = rest.DeleteCheckpoint(ctx, paths[0])

@@ -72,6 +72,9 @@ type ArchiveRequest struct {
 	APIKeyFingerprint string
 	// Authorization reports whether an Authorization header was sent.
 	Authorization bool
+	// Header holds the request headers, X-API-Key and Authorization
+	// replaced by "[redacted]".
+	Header http.Header
 	Status        int   // response status (0 until it is sent)
 	Bytes         int64 // body bytes handed to the connection so far
 }
@@ -100,7 +103,11 @@ func (s *Server) ArchiveRequests() []ArchiveRequest {
 	a := s.archives
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return append([]ArchiveRequest(nil), a.reqs...)
+	out := append([]ArchiveRequest(nil), a.reqs...)
+	for i := range out {
+		out[i].Header = out[i].Header.Clone()
+	}
+	return out
 }
 
 // ArchiveBytes returns the archive the host serves for a tinker path (its
@@ -219,6 +226,12 @@ func (a *archiveHost) serve(w http.ResponseWriter, r *http.Request) {
 		Authorization: r.Header.Get("Authorization") != ""}
 	if k := r.Header.Get("X-API-Key"); k != "" {
 		rec.APIKeyFingerprint = types.KeyFingerprint(k)
+	}
+	rec.Header = r.Header.Clone()
+	for _, h := range []string{"X-Api-Key", "Authorization"} {
+		if rec.Header.Get(h) != "" {
+			rec.Header.Set(h, "[redacted]")
+		}
 	}
 	// The request is logged before anything is answered, so a client that
 	// has its response finds it in ArchiveRequests.

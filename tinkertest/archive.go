@@ -75,8 +75,8 @@ type ArchiveRequest struct {
 	// Header holds the request headers, X-API-Key and Authorization
 	// replaced by "[redacted]".
 	Header http.Header
-	Status        int   // response status (0 until it is sent)
-	Bytes         int64 // body bytes handed to the connection so far
+	Status int   // response status (0 until it is sent)
+	Bytes  int64 // body bytes handed to the connection so far
 }
 
 type archiveHost struct {

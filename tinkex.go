@@ -47,7 +47,7 @@ type (
 	TrainingClient = actors.TrainingClient
 	// SamplingClient samples from one sampling session.
 	SamplingClient = actors.SamplingClient
-	// RestClient reads training runs, checkpoints and samplers.
+	// RestClient manages training runs, checkpoints and sessions.
 	RestClient = actors.RestClient
 	// LoRAOption adjusts CreateLoRATrainingClient.
 	LoRAOption = actors.LoRAOption

@@ -43,10 +43,10 @@ func TestEverythingFailsAfterClose(t *testing.T) {
 			return err
 		},
 		"CreateTrainingClientFromState": func() error { _, err := svc.CreateTrainingClientFromState(ctx, ckpt.Path); return err },
-		"ListTrainingRuns":              func() error { _, err := rest.ListTrainingRuns(ctx, 0, 0); return err },
+		"ListTrainingRuns":              func() error { _, err := rest.ListTrainingRuns(ctx); return err },
 		"GetTrainingRun":                func() error { _, err := rest.GetTrainingRun(ctx, tc.ModelID()); return err },
 		"ListCheckpoints":               func() error { _, err := rest.ListCheckpoints(ctx, tc.ModelID()); return err },
-		"ListUserCheckpoints":           func() error { _, err := rest.ListUserCheckpoints(ctx, 0, 0); return err },
+		"ListUserCheckpoints":           func() error { _, err := rest.ListUserCheckpoints(ctx); return err },
 		"GetWeightsInfo":                func() error { _, err := rest.GetWeightsInfo(ctx, ckpt.Path); return err },
 		"GetSampler":                    func() error { _, err := rest.GetSampler(ctx, sc.SamplerID()); return err },
 	}

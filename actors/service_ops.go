@@ -3,7 +3,6 @@ package actors
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -240,86 +239,4 @@ func (s *ServiceClient) GetServerCapabilities(ctx context.Context) (*types.Serve
 		return nil, err
 	}
 	return &out, nil
-}
-
-// RestClient reads training runs, checkpoints and samplers. It lives as
-// long as its ServiceClient: after Close every method fails with
-// ErrClientStopped and sends nothing.
-type RestClient struct{ s *ServiceClient }
-
-// Rest returns the client's RestClient.
-func (s *ServiceClient) Rest() *RestClient { return &RestClient{s: s} }
-
-func restGet[T any](ctx context.Context, r *RestClient, op, path string, q url.Values) (*T, error) {
-	var out T
-	if err := r.s.call(ctx, op, func(ctx context.Context) error {
-		_, err := r.s.http.Do(ctx, &httpclient.Request{Op: op, Method: http.MethodGet, Path: path, Query: q,
-			Into: httpclient.JSONInto(&out)})
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	return &out, nil
-}
-
-// ListTrainingRuns lists training runs (limit 20 and offset 0 by default
-// when given as 0).
-func (r *RestClient) ListTrainingRuns(ctx context.Context, limit, offset int) (*types.TrainingRunsResponse, error) {
-	if limit <= 0 {
-		limit = 20
-	}
-	q := url.Values{"limit": {strconv.Itoa(limit)}, "offset": {strconv.Itoa(max(offset, 0))}, "access_scope": {"owned"}}
-	return restGet[types.TrainingRunsResponse](ctx, r, "list_training_runs", "/api/v1/training_runs", q)
-}
-
-// GetTrainingRun returns one training run.
-func (r *RestClient) GetTrainingRun(ctx context.Context, id string) (*types.TrainingRun, error) {
-	if id == "" {
-		return nil, types.ValidationError("get_training_run", "training run id is empty")
-	}
-	return restGet[types.TrainingRun](ctx, r, "get_training_run", "/api/v1/training_runs/"+url.PathEscape(id),
-		url.Values{"access_scope": {"owned"}})
-}
-
-// ListCheckpoints lists the checkpoints of a training run.
-func (r *RestClient) ListCheckpoints(ctx context.Context, runID string) (*types.CheckpointsListResponse, error) {
-	if runID == "" {
-		return nil, types.ValidationError("list_checkpoints", "training run id is empty")
-	}
-	return restGet[types.CheckpointsListResponse](ctx, r, "list_checkpoints", "/api/v1/training_runs/"+url.PathEscape(runID)+"/checkpoints", nil)
-}
-
-// ListUserCheckpoints lists all of the user's checkpoints (limit 100 by
-// default when given as 0).
-func (r *RestClient) ListUserCheckpoints(ctx context.Context, limit, offset int) (*types.CheckpointsListResponse, error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	q := url.Values{"limit": {strconv.Itoa(limit)}, "offset": {strconv.Itoa(max(offset, 0))}}
-	return restGet[types.CheckpointsListResponse](ctx, r, "list_user_checkpoints", "/api/v1/checkpoints", q)
-}
-
-// GetWeightsInfo describes the checkpoint at a tinker:// path.
-func (r *RestClient) GetWeightsInfo(ctx context.Context, path string) (*types.WeightsInfoResponse, error) {
-	if _, err := types.ParseTinkerPath(path); err != nil {
-		return nil, err
-	}
-	var out types.WeightsInfoResponse
-	err := r.s.call(ctx, "weights_info", func(ctx context.Context) error {
-		_, err := r.s.http.Do(ctx, &httpclient.Request{Op: "weights_info", Path: "/api/v1/weights_info",
-			Body: types.WeightsInfoRequest{TinkerPath: path}, Into: httpclient.JSONInto(&out)})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
-}
-
-// GetSampler describes a sampling session.
-func (r *RestClient) GetSampler(ctx context.Context, samplerID string) (*types.GetSamplerResponse, error) {
-	if samplerID == "" {
-		return nil, types.ValidationError("get_sampler", "sampler id is empty")
-	}
-	return restGet[types.GetSamplerResponse](ctx, r, "get_sampler", "/api/v1/samplers/"+url.PathEscape(samplerID), nil)
 }

@@ -277,7 +277,7 @@ func TestCheckpointFlows(t *testing.T) {
 	caps, err := svc.GetServerCapabilities(ctx)
 	require.NoError(t, err)
 	assert.NotEmpty(t, caps.SupportedModels)
-	runs, err := svc.Rest().ListTrainingRuns(ctx, 0, 0)
+	runs, err := svc.Rest().ListTrainingRuns(ctx)
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, len(runs.TrainingRuns), 2)
 	cks, err := svc.Rest().ListCheckpoints(ctx, tc.ModelID())

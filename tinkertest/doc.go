@@ -68,6 +68,17 @@
 // The log is capped (WithLogLimit, default 100,000, oldest dropped and
 // counted by DroppedRequests).
 //
+// REST: every list is paged with limit/offset (WithMaxPageSize caps a
+// page), query parameters a route does not take are a 400, and
+// access_scope=accessible also shows others' runs with a public checkpoint.
+// Checkpoint archives are served by a second local server, the archive host
+// (ArchiveURL, another origin, like the signed-URL storage of the real
+// service): the archive endpoint answers a signed, expiring URL on it (or a
+// 302 to it, ArchiveOptions.Redirect); the host serves deterministic
+// content (ArchiveBytes) in chunks, optionally slow or broken
+// (ArchiveOptions), honours single byte ranges, and records every request
+// with whether it carried an API key (ArchiveRequests).
+//
 // Sessions, Heartbeats and TelemetryBatches show what the client's session
 // machinery sent.
 package tinkertest

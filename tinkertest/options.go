@@ -43,6 +43,10 @@ type config struct {
 	rateLimits       []RateLimit
 	tls              bool
 	sessionMessages  map[string]string
+	archive          ArchiveOptions
+	maxPageSize      int
+	tracePending     int
+	traceFailure     string
 }
 
 func defaultConfig() config {
@@ -56,6 +60,7 @@ func defaultConfig() config {
 		telemetryLimit:  10_000,
 		models:          DefaultModels,
 		now:             time.Now,
+		tracePending:    1,
 	}
 }
 
@@ -151,4 +156,17 @@ func WithSessionMessages(info, warning, errMsg string) Option {
 			}
 		}
 	}
+}
+
+// WithMaxPageSize caps the page of every REST list (training runs, user and
+// per-run checkpoints, sessions) at n items, as a real server caps limit;
+// the cursor says what was served. A per-run checkpoint list without limit
+// is not paged unless this is set.
+func WithMaxPageSize(n int) Option { return func(c *config) { c.maxPageSize = n } }
+
+// WithTraceExport makes a session's trace export answer "pending" to the
+// first pending polls (default 1), then "ready" with a URL on the archive
+// host, or "failed" with failure when it is not empty.
+func WithTraceExport(pending int, failure string) Option {
+	return func(c *config) { c.tracePending, c.traceFailure = pending, failure }
 }

@@ -41,6 +41,9 @@ const (
 	EndpointUserCheckpoints       = "checkpoints"
 	EndpointSessions              = "sessions"
 	EndpointSession               = "sessions/{id}"
+	EndpointSessionProject        = "sessions/{id}/project"
+	EndpointSessionTraceExport    = "sessions/{id}/trace_export"
+	EndpointAudit                 = "audit"
 )
 
 type handler func(c *call) reply
@@ -49,6 +52,13 @@ type routeDef struct {
 	endpoint string
 	public   bool // no auth
 	handlers map[string]handler
+	query    []string // the query parameters the endpoint takes; any other is a 400
+}
+
+// withQuery names the query parameters a route accepts.
+func (r *routeDef) withQuery(names ...string) *routeDef {
+	r.query = names
+	return r
 }
 
 func post(ep string, h handler) *routeDef {
@@ -62,7 +72,8 @@ func get(ep string, h handler) *routeDef {
 var staticRoutes map[string]*routeDef
 
 var (
-	samplerRoute, runRoute, checkpointsRoute, checkpointRoute, archiveRoute, publishRoute, ttlRoute, sessionRoute *routeDef
+	samplerRoute, runRoute, checkpointsRoute, checkpointRoute, archiveRoute, publishRoute, ttlRoute, sessionRoute,
+	sessionProjectRoute, traceExportRoute *routeDef
 )
 
 func init() {
@@ -91,21 +102,24 @@ func init() {
 		post(EndpointCreateSamplingSession, (*call).createSamplingSession),
 		post(EndpointAsample, (*call).asample),
 		post(EndpointRetrieveFuture, (*call).retrieveFuture),
-		get(EndpointTrainingRuns, (*call).listTrainingRuns),
-		get(EndpointUserCheckpoints, (*call).listUserCheckpoints),
-		get(EndpointSessions, (*call).listSessions),
+		get(EndpointTrainingRuns, (*call).listTrainingRuns).withQuery("limit", "offset", "access_scope", "project_id"),
+		get(EndpointUserCheckpoints, (*call).listUserCheckpoints).withQuery("limit", "offset"),
+		get(EndpointSessions, (*call).listSessions).withQuery("limit", "offset", "access_scope"),
+		get(EndpointAudit, (*call).auditLog).withQuery("event_type", "day"),
 	} {
 		staticRoutes[r.endpoint] = r
 	}
 	samplerRoute = get(EndpointSampler, (*call).getSampler)
-	runRoute = get(EndpointTrainingRun, (*call).getTrainingRun)
-	checkpointsRoute = get(EndpointCheckpoints, (*call).listCheckpoints)
+	runRoute = get(EndpointTrainingRun, (*call).getTrainingRun).withQuery("access_scope")
+	checkpointsRoute = get(EndpointCheckpoints, (*call).listCheckpoints).withQuery("limit", "offset")
 	checkpointRoute = &routeDef{endpoint: EndpointCheckpoint, handlers: map[string]handler{http.MethodDelete: (*call).deleteCheckpoint}}
 	archiveRoute = get(EndpointCheckpointArchive, (*call).checkpointArchive)
 	publishRoute = &routeDef{endpoint: EndpointCheckpointPublish, handlers: map[string]handler{
 		http.MethodPost: (*call).publishCheckpoint, http.MethodDelete: (*call).publishCheckpoint}}
 	ttlRoute = &routeDef{endpoint: EndpointCheckpointTTL, handlers: map[string]handler{http.MethodPut: (*call).checkpointTTL}}
-	sessionRoute = get(EndpointSession, (*call).getSession)
+	sessionRoute = get(EndpointSession, (*call).getSession).withQuery("access_scope")
+	sessionProjectRoute = &routeDef{endpoint: EndpointSessionProject, handlers: map[string]handler{http.MethodPut: (*call).assignSessionProject}}
+	traceExportRoute = get(EndpointSessionTraceExport, (*call).traceExport)
 }
 
 // route resolves an escaped URL path to a route, its unescaped parameters,
@@ -134,6 +148,10 @@ func route(escaped string) (*routeDef, []string, string) {
 		rt, params = samplerRoute, segs[1:]
 	case segs[0] == "sessions" && len(segs) == 2:
 		rt, params = sessionRoute, segs[1:]
+	case segs[0] == "sessions" && len(segs) == 3 && segs[2] == "project":
+		rt, params = sessionProjectRoute, segs[1:2]
+	case segs[0] == "sessions" && len(segs) == 3 && segs[2] == "trace_export":
+		rt, params = traceExportRoute, segs[1:2]
 	case segs[0] == "training_runs" && len(segs) == 2:
 		rt, params = runRoute, segs[1:]
 	case segs[0] == "training_runs" && len(segs) == 3 && segs[2] == "checkpoints":

@@ -35,6 +35,9 @@ type Server struct {
 	limits rateLimits
 	log    requestLog
 	jwtKey []byte
+
+	rest     restState // guarded by mu
+	archives *archiveHost
 }
 
 // NewServer starts a fake Tinker server on 127.0.0.1 (or on the listener
@@ -56,6 +59,7 @@ func NewServer(opts ...Option) *Server {
 		jwtKey: randomBytes(32),
 	}
 	s.st.init()
+	s.rest.init()
 	s.store.init()
 	s.log.limit = cfg.logLimit
 	s.limits.init(cfg.rateLimits)
@@ -71,6 +75,7 @@ func NewServer(opts ...Option) *Server {
 		h.Start()
 	}
 	s.http = h
+	s.startArchiveHost()
 	return s
 }
 
@@ -95,6 +100,8 @@ func (s *Server) Close() {
 		s.mu.Unlock()
 		s.http.CloseClientConnections()
 		s.http.Close()
+		s.archives.web.CloseClientConnections()
+		s.archives.web.Close()
 		s.timers.Wait()
 		s.zstd.Close()
 	})
@@ -198,6 +205,9 @@ func (s *Server) dispatch(c *call) (reply, *activeFault) {
 		}
 		c.owner = owner
 		s.log.update(c.entry, func(e *Entry) { e.KeyFingerprint = owner })
+	}
+	if rep, ok := checkQuery(c.r, rt); !ok {
+		return rep, nil
 	}
 	if rep, ok := s.readBody(c); !ok {
 		return rep, nil

@@ -48,6 +48,21 @@ func (t *Timestamp) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// AccessScope selects whose objects a REST read sees.
+type AccessScope string
+
+// Access scopes.
+const (
+	AccessScopeOwned      AccessScope = "owned"      // the caller's own
+	AccessScopeAccessible AccessScope = "accessible" // also those shared with the caller
+)
+
+// Event types of GET /api/v1/audit.
+const (
+	AuditEventsAll         = "all"
+	AuditEventsCheckpoints = "checkpoints"
+)
+
 // CheckpointType says what a checkpoint holds.
 type CheckpointType string
 

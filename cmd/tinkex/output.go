@@ -1,0 +1,144 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tinkex-go/tinkex"
+)
+
+// output is what a command prints: a table for people, a JSON document
+// for scripts (--json).
+type output struct {
+	title   string
+	columns []string
+	rows    [][]string
+	json    any
+}
+
+// print writes o as JSON (with --json) or as a titled table.
+func (c *cli) print(o output) error {
+	if c.common.json {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(o.json)
+	}
+	if o.title != "" {
+		fmt.Fprintln(c.stdout, o.title)
+	}
+	if len(o.rows) == 0 && len(o.columns) > 2 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	if len(o.columns) > 0 {
+		fmt.Fprintln(tw, strings.Join(o.columns, "\t"))
+	}
+	for _, r := range o.rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}
+
+// plural says "1 checkpoint" or "3 checkpoints".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// humanSize prints a byte count in binary units.
+func humanSize(n int64) string {
+	if n < 1024 {
+		return fmt.Sprintf("%d B", n)
+	}
+	f, unit := float64(n), "B"
+	for _, u := range []string{"KiB", "MiB", "GiB", "TiB"} {
+		if f < 1024 {
+			break
+		}
+		f, unit = f/1024, u
+	}
+	return fmt.Sprintf("%.1f %s", f, unit)
+}
+
+func sizeOf(p *int64) string {
+	if p == nil {
+		return "-"
+	}
+	return humanSize(*p)
+}
+
+// when prints a time in UTC to the second.
+func when(t tinkex.Timestamp) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05Z")
+}
+
+func expires(t *tinkex.Timestamp) string {
+	if t == nil {
+		return "never"
+	}
+	return when(*t)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// progressBar draws a download's progress on a terminal, in place; it
+// redraws only when the shown percentage (or, size unknown, the MiB count)
+// changes.
+type progressBar struct {
+	w     io.Writer
+	label string
+	last  string
+	drawn bool
+}
+
+const barWidth = 30
+
+func (b *progressBar) update(done, total int64) {
+	var line string
+	if total > 0 {
+		pct := done * 100 / total
+		fill := int(done * barWidth / total)
+		line = fmt.Sprintf("%s [%s%s] %3d%%  %s / %s", b.label, strings.Repeat("#", fill), strings.Repeat(".", barWidth-fill), pct,
+			humanSize(done), humanSize(total))
+	} else {
+		line = fmt.Sprintf("%s %s", b.label, humanSize(done/(1<<20)*(1<<20)))
+	}
+	if line == b.last {
+		return
+	}
+	b.last, b.drawn = line, true
+	fmt.Fprint(b.w, "\r\x1b[K"+line)
+}
+
+// finish clears the bar's line.
+func (b *progressBar) finish() {
+	if b.drawn {
+		fmt.Fprint(b.w, "\r\x1b[K")
+	}
+}
+
+// parseTTL reads a TTL: a Go duration ("36h", "90m") or whole seconds.
+func parseTTL(s string) (time.Duration, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		return d, nil
+	}
+	var secs int64
+	if _, err := fmt.Sscanf(s, "%d", &secs); err == nil && fmt.Sprint(secs) == s {
+		return time.Duration(secs) * time.Second, nil
+	}
+	return 0, usagef("bad TTL %q: give a duration such as 36h or 90m, or whole seconds", s)
+}

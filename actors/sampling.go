@@ -192,6 +192,7 @@ func (s *SamplingClient) submit(ctx context.Context, req *types.SampleRequest, c
 		_, err = s.svc.http.Do(ctx, &httpclient.Request{
 			Op:     "sample",
 			Path:   "/api/v1/asample",
+			Call:   httpclient.CallSample,
 			Body:   req,
 			Header: backpressureHeader,
 			Policy: httpclient.Policy{Pool: httpclient.PoolSampling, Retry: httpclient.NoAutoRetryPolicy, NoRateLimitReport: true},

@@ -169,6 +169,7 @@ func (rt *Runtime) newService(ctx context.Context, cfg resolvedConfig, key regis
 	if rt.maxResponseBytes > 0 {
 		hopts = append(hopts, httpclient.WithMaxResponseBytes(rt.maxResponseBytes))
 	}
+	hopts = append(hopts, rt.httpOpts...)
 	hc, err := httpclient.New(cfg.baseURL, cfg.apiKey, hopts...)
 	if err != nil {
 		return nil, err

@@ -74,7 +74,7 @@ func (s *ServiceClient) CreateLoRATrainingClient(ctx context.Context, baseModel 
 	defer stop()
 	req.ModelSeqID = s.modelSeq.Next()
 	var fut types.UntypedAPIFuture
-	if _, err := s.http.Do(ctx, &httpclient.Request{Op: op, Path: "/api/v1/create_model", Body: req,
+	if _, err := s.http.Do(ctx, &httpclient.Request{Op: op, Path: "/api/v1/create_model", Call: httpclient.CallCreate, Body: req,
 		Into: httpclient.JSONInto(&fut)}); err != nil {
 		return nil, s.translateStop(ctx, op, err)
 	}
@@ -157,7 +157,7 @@ func (s *ServiceClient) createViaLoad(ctx context.Context, path, baseModel strin
 	seq := s.modelSeq.Next()
 	req := types.CreateModelFromWeightsRequest{SessionID: s.SessionID(), ModelSeqID: seq, BaseModel: baseModel,
 		UserMetadata: s.modelMetadata(o.metadata), Path: path, Optimizer: optimizer}
-	id, trip, err := s.submitFuture(ctx, op, &httpclient.Request{Path: "/api/v1/load_weights", Body: req,
+	id, trip, err := s.submitFuture(ctx, op, &httpclient.Request{Path: "/api/v1/load_weights", Call: httpclient.CallTrainingSubmit, Body: req,
 		Header: requestTypeHeader("LoadWeights")})
 	if err != nil {
 		return nil, s.translateStop(ctx, op, err)
@@ -215,7 +215,7 @@ func (s *ServiceClient) CreateSamplingClient(ctx context.Context, opts ...Sampli
 	req := types.CreateSamplingSessionRequest{SessionID: s.SessionID(), SamplingSessionSeqID: s.samplingSeq.Next(),
 		BaseModel: o.baseModel, ModelPath: o.modelPath}
 	var resp types.CreateSamplingSessionResponse
-	if _, err := s.http.Do(ctx, &httpclient.Request{Op: op, Path: "/api/v1/create_sampling_session", Body: req,
+	if _, err := s.http.Do(ctx, &httpclient.Request{Op: op, Path: "/api/v1/create_sampling_session", Call: httpclient.CallCreate, Body: req,
 		Into: httpclient.JSONInto(&resp)}); err != nil {
 		return nil, s.translateStop(ctx, op, err)
 	}
@@ -228,7 +228,7 @@ func (s *ServiceClient) CreateSamplingClient(ctx context.Context, opts ...Sampli
 // GetServerCapabilities lists the models the server supports.
 func (s *ServiceClient) GetServerCapabilities(ctx context.Context) (*types.ServerCapabilities, error) {
 	var out types.ServerCapabilities
-	if _, err := s.http.Do(ctx, &httpclient.Request{Op: "get_server_capabilities", Method: http.MethodGet,
+	if _, err := s.http.Do(ctx, &httpclient.Request{Op: "get_server_capabilities", Method: http.MethodGet, Call: httpclient.CallRead,
 		Path: "/api/v1/get_server_capabilities", Into: httpclient.JSONInto(&out)}); err != nil {
 		return nil, err
 	}
@@ -243,7 +243,7 @@ func (s *ServiceClient) Rest() *RestClient { return &RestClient{s: s} }
 
 func restGet[T any](ctx context.Context, r *RestClient, op, path string, q url.Values) (*T, error) {
 	var out T
-	if _, err := r.s.http.Do(ctx, &httpclient.Request{Op: op, Method: http.MethodGet, Path: path, Query: q,
+	if _, err := r.s.http.Do(ctx, &httpclient.Request{Op: op, Method: http.MethodGet, Path: path, Query: q, Call: httpclient.CallRead,
 		Into: httpclient.JSONInto(&out)}); err != nil {
 		return nil, err
 	}
@@ -293,7 +293,7 @@ func (r *RestClient) GetWeightsInfo(ctx context.Context, path string) (*types.We
 		return nil, err
 	}
 	var out types.WeightsInfoResponse
-	_, err := r.s.http.Do(ctx, &httpclient.Request{Op: "weights_info", Path: "/api/v1/weights_info",
+	_, err := r.s.http.Do(ctx, &httpclient.Request{Op: "weights_info", Path: "/api/v1/weights_info", Call: httpclient.CallRead,
 		Body: types.WeightsInfoRequest{TinkerPath: path}, Into: httpclient.JSONInto(&out)})
 	if err != nil {
 		return nil, err

@@ -67,7 +67,7 @@ func (t *TrainingClient) forwardBackward(ctx context.Context, data []types.Datum
 			}
 			defer permit.Release()
 			ids[i], trips[i], err = t.svc.submitFuture(ctx, name, &httpclient.Request{
-				Path: "/api/v1/forward_backward", RawBody: body, ContentType: httpclient.ContentTypeProtobuf,
+				Path: "/api/v1/forward_backward", Call: httpclient.CallTrainingSubmit, RawBody: body, ContentType: httpclient.ContentTypeProtobuf,
 				ContentEncoding: encoding, Header: requestTypeHeader(reqType),
 			})
 			return err
@@ -177,7 +177,7 @@ func (t *TrainingClient) OptimStep(ctx context.Context, params types.AdamParams)
 	if err := params.Validate(); err != nil {
 		return Resolved[*types.OptimStepResponse](nil, err)
 	}
-	return singleOp(t, ctx, "optim_step", "OptimStep", "/api/v1/optim_step", func(seq int64) any {
+	return singleOp(t, ctx, "optim_step", "OptimStep", "/api/v1/optim_step", httpclient.CallTrainingSubmit, func(seq int64) any {
 		return types.OptimStepRequest{AdamParams: params, ModelID: t.modelID, SeqID: seq}
 	}, decodeJSON[types.OptimStepResponse])
 }
@@ -222,7 +222,7 @@ func (t *TrainingClient) SaveState(ctx context.Context, name string, opts ...Sav
 	if err != nil {
 		return Resolved[*types.SaveWeightsResponse](nil, err)
 	}
-	return singleOp(t, ctx, "save_weights", "SaveWeights", "/api/v1/save_weights", func(seq int64) any {
+	return singleOp(t, ctx, "save_weights", "SaveWeights", "/api/v1/save_weights", httpclient.CallSave, func(seq int64) any {
 		return types.SaveWeightsRequest{ModelID: t.modelID, Path: name, SeqID: seq, TTLSeconds: o.ttl, Overwrite: o.overwrite}
 	}, decodeJSON[types.SaveWeightsResponse])
 }
@@ -241,7 +241,7 @@ func (t *TrainingClient) loadState(ctx context.Context, path string, optimizer b
 	if !strings.HasPrefix(path, "tinker://") {
 		return Resolved[*types.LoadWeightsResponse](nil, types.ValidationError("load_state", "path %q must start with tinker://", path))
 	}
-	return singleOp(t, ctx, "load_weights", "LoadWeights", "/api/v1/load_weights", func(seq int64) any {
+	return singleOp(t, ctx, "load_weights", "LoadWeights", "/api/v1/load_weights", httpclient.CallTrainingSubmit, func(seq int64) any {
 		return types.LoadWeightsRequest{ModelID: t.modelID, SeqID: seq, Path: path, Optimizer: optimizer}
 	}, decodeJSON[types.LoadWeightsResponse])
 }
@@ -254,7 +254,7 @@ func (t *TrainingClient) SaveWeightsForSampler(ctx context.Context, name string,
 	if err != nil {
 		return Resolved[*types.SaveWeightsForSamplerResponse](nil, err)
 	}
-	return singleOp(t, ctx, "save_weights_for_sampler", "SaveWeightsForSampler", "/api/v1/save_weights_for_sampler", func(seq int64) any {
+	return singleOp(t, ctx, "save_weights_for_sampler", "SaveWeightsForSampler", "/api/v1/save_weights_for_sampler", httpclient.CallSave, func(seq int64) any {
 		return types.SaveWeightsForSamplerRequest{ModelID: t.modelID, Path: name, SeqID: seq, TTLSeconds: o.ttl}
 	}, decodeJSON[types.SaveWeightsForSamplerResponse])
 }
@@ -264,7 +264,7 @@ func (t *TrainingClient) SaveWeightsForSampler(ctx context.Context, name string,
 // create_sampling_session call.
 func (t *TrainingClient) SaveWeightsAndGetSamplingClient(ctx context.Context) (*SamplingClient, error) {
 	samplingSeq := t.svc.samplingSeq.Next()
-	f := singleOp(t, ctx, "save_weights_for_sampler", "SaveWeightsForSampler", "/api/v1/save_weights_for_sampler", func(seq int64) any {
+	f := singleOp(t, ctx, "save_weights_for_sampler", "SaveWeightsForSampler", "/api/v1/save_weights_for_sampler", httpclient.CallSave, func(seq int64) any {
 		return types.SaveWeightsForSamplerRequest{ModelID: t.modelID, SamplingSessionSeqID: &samplingSeq, SeqID: seq}
 	}, decodeJSON[types.SaveWeightsForSamplerResponse])
 	res, err := f.Result(ctx)
@@ -281,7 +281,7 @@ func (t *TrainingClient) SaveWeightsAndGetSamplingClient(ctx context.Context) (*
 // operations (it carries no seq_id).
 func (t *TrainingClient) GetInfo(ctx context.Context) (*types.GetInfoResponse, error) {
 	var out types.GetInfoResponse
-	_, err := t.svc.http.Do(ctx, &httpclient.Request{Op: "get_info", Path: "/api/v1/get_info",
+	_, err := t.svc.http.Do(ctx, &httpclient.Request{Op: "get_info", Path: "/api/v1/get_info", Call: httpclient.CallRead,
 		Body: types.GetInfoRequest{ModelID: t.modelID}, Into: httpclient.JSONInto(&out)})
 	if err != nil {
 		return nil, err
@@ -292,7 +292,7 @@ func (t *TrainingClient) GetInfo(ctx context.Context) (*types.GetInfoResponse, e
 // Unload releases the model on the server. Operations still queued are
 // submitted first.
 func (t *TrainingClient) Unload(ctx context.Context) (*types.UnloadModelResponse, error) {
-	id, trip, err := t.svc.submitFuture(ctx, "unload_model", &httpclient.Request{Path: "/api/v1/unload_model",
+	id, trip, err := t.svc.submitFuture(ctx, "unload_model", &httpclient.Request{Path: "/api/v1/unload_model", Call: httpclient.CallRead,
 		Body: types.UnloadModelRequest{ModelID: t.modelID}})
 	if err != nil {
 		return nil, err
@@ -306,10 +306,10 @@ func (t *TrainingClient) Unload(ctx context.Context) (*types.UnloadModelResponse
 }
 
 // singleOp queues an operation with one seq_id and a JSON body.
-func singleOp[T any](t *TrainingClient, ctx context.Context, name, reqType, path string, body func(seq int64) any,
+func singleOp[T any](t *TrainingClient, ctx context.Context, name, reqType, path string, call httpclient.Call, body func(seq int64) any,
 	decode func(op, contentType string, body []byte) (*T, error)) *Future[*T] {
 	op, f := newOp(t, ctx, name, reqType, 1, func(ctx, pollCtx context.Context, seqs []int64, f *Future[*T], finish func(*T, error)) (func(), error) {
-		id, trip, err := t.svc.submitFuture(ctx, name, &httpclient.Request{Path: path, Body: body(seqs[0]),
+		id, trip, err := t.svc.submitFuture(ctx, name, &httpclient.Request{Path: path, Call: call, Body: body(seqs[0]),
 			Header: requestTypeHeader(reqType)})
 		if err != nil {
 			return nil, err

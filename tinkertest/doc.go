@@ -28,7 +28,11 @@
 //     addressing), the TrainingClient's requests start at 1. A seq_id ahead
 //     of the next expected one is accepted and held until the gap fills
 //     (parallel forward/backward chunks arrive with chunk 1 last). A seq_id
-//     seen before answers the same request id again and does no work.
+//     seen before answers the same request id again and does no work. A
+//     submit the server reads and refuses (a 409 for a checkpoint name
+//     taken, an injected final 4xx) spends its seq_id with a failed
+//     future, so later seq_ids do not wait for it; a bare empty-body
+//     status (a proxy's) does not.
 //   - Sampling seq ids are recorded per sampler (Sampler(id).SeqIDs); a
 //     resubmitted (sampler, seq_id) whose future is still held answers the
 //     same request id.

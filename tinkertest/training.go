@@ -56,6 +56,7 @@ func (c *call) submitTraining(modelID string, seq int64, endpoint, requestType s
 	}
 	if check != nil {
 		if rep, ok := check(m); !ok {
+			s.spendSeq(c, m, seq, rep.status)
 			return rep
 		}
 	}

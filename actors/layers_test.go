@@ -1,0 +1,124 @@
+package actors
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tinkex-go/tinkex/httpclient"
+	"github.com/tinkex-go/tinkex/telemetry"
+	"github.com/tinkex-go/tinkex/tinkertest"
+	"github.com/tinkex-go/tinkex/types"
+)
+
+// shortLayers makes both retry layers quick: no HTTP-layer backoff and a
+// 1 ms second layer with the given budget.
+func shortLayers(budget time.Duration) RuntimeOption {
+	return withHTTPOptions(
+		httpclient.WithBackoff(func(int, httpclient.Outcome, time.Time) time.Duration { return 0 }),
+		httpclient.WithSecondLayer(func(int) time.Duration { return time.Millisecond }, budget))
+}
+
+// The measured failure of issue 13: 11 × 503 on optim_step. The HTTP layer
+// gives up after 11 attempts under one key; the second layer sends the step
+// again with a new key, x-stainless-retry-count from 0 and the same seq_id,
+// and the step succeeds.
+func TestOptimStepSecondLayerKeepsSeqID(t *testing.T) {
+	e := newEnv(t, nil, shortLayers(time.Minute))
+	rec := recordEvents(t, e.rt.bus)
+	ctx := ctxT(t)
+	svc := e.service(t)
+	tc := trainer(t, svc)
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointOptimStep, Status: 503, Times: 11})
+	_, err := tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.NoError(t, err)
+
+	reqs := e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointOptimStep})
+	require.Len(t, reqs, 12)
+	first := reqs[0].Header.Get("X-Idempotency-Key")
+	for i, r := range reqs {
+		assert.Equal(t, int64(1), r.SeqID, "request %d keeps seq_id 1", i)
+		if i < 11 {
+			assert.Equal(t, 503, r.Status)
+			assert.Equal(t, first, r.Header.Get("X-Idempotency-Key"))
+		}
+	}
+	assert.Equal(t, 200, reqs[11].Status)
+	assert.NotEqual(t, first, reqs[11].Header.Get("X-Idempotency-Key"))
+	assert.Equal(t, "0", reqs[11].Header.Get("x-stainless-retry-count"))
+	resends := rec.named(telemetry.CallRetry)
+	require.Len(t, resends, 1)
+	assert.Equal(t, "optim_step", resends[0].Metadata[telemetry.KeyOp])
+}
+
+// A second SaveState with a name that exists answers 409: a user error,
+// surfaced after one request (no retry, no backoff), and the operation
+// queued behind it runs.
+func TestSaveStateConflictSurfacesAtOnce(t *testing.T) {
+	e := newEnv(t, nil)
+	rec := recordEvents(t, e.rt.bus)
+	ctx := ctxT(t)
+	svc := e.service(t)
+	tc := trainer(t, svc)
+	_, err := tc.SaveState(ctx, "ck").Result(ctx)
+	require.NoError(t, err)
+
+	again := tc.SaveState(ctx, "ck")
+	next := tc.OptimStep(ctx, types.DefaultAdamParams())
+	_, err = again.Result(ctx)
+	require.ErrorIs(t, err, types.ErrConflict)
+	assert.True(t, types.IsUserError(err))
+	var te *types.Error
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, 1, te.Attempts)
+	_, err = next.Result(ctx)
+	require.NoError(t, err, "the next operation runs")
+
+	saves := e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointSaveWeights})
+	require.Len(t, saves, 2, "one request per SaveState: no retry of the 409")
+	assert.Equal(t, 409, saves[1].Status)
+	assert.Equal(t, int64(2), saves[1].SeqID)
+	steps := e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointOptimStep})
+	require.Len(t, steps, 1)
+	assert.Equal(t, int64(3), steps[0].SeqID)
+	for _, ev := range append(rec.named(telemetry.HTTPRetry), rec.named(telemetry.CallRetry)...) {
+		assert.NotEqual(t, "save_weights", ev.Metadata[telemetry.KeyOp], "no backoff of the save")
+	}
+}
+
+// save_weights gets no HTTP-layer retries: a 503 is resent by the second
+// layer only, under a new key.
+func TestSaveWeightsHasNoHTTPLayerRetries(t *testing.T) {
+	e := newEnv(t, nil, shortLayers(time.Minute))
+	ctx := ctxT(t)
+	svc := e.service(t)
+	tc := trainer(t, svc)
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointSaveWeightsForSampler, Status: 503, Times: 1})
+	_, err := tc.SaveWeightsForSampler(ctx, "s1").Result(ctx)
+	require.NoError(t, err)
+	reqs := e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointSaveWeightsForSampler})
+	require.Len(t, reqs, 2)
+	assert.NotEqual(t, reqs[0].Header.Get("X-Idempotency-Key"), reqs[1].Header.Get("X-Idempotency-Key"))
+	assert.Equal(t, "0", reqs[1].Header.Get("x-stainless-retry-count"))
+	assert.Equal(t, reqs[0].SeqID, reqs[1].SeqID)
+}
+
+// A bare empty-body 400 on a training submit is a proxy's, not the
+// server's verdict: the second layer sends it again.
+func TestBareBadRequestOnSubmitIsResent(t *testing.T) {
+	e := newEnv(t, nil, shortLayers(time.Minute))
+	ctx := ctxT(t)
+	svc := e.service(t)
+	tc := trainer(t, svc)
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointForwardBackward, Status: 400, EmptyBody: true, Times: 1})
+	_, err := tc.ForwardBackward(ctx, []types.Datum{datum(t, 1, 2, 3)}, types.LossCrossEntropy, nil).Result(ctx)
+	require.NoError(t, err)
+	reqs := e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointForwardBackward})
+	require.Len(t, reqs, 2)
+	assert.Equal(t, 400, reqs[0].Status)
+	assert.Equal(t, 200, reqs[1].Status)
+	assert.Equal(t, int64(1), reqs[1].SeqID)
+	assert.NotEqual(t, reqs[0].Header.Get("X-Idempotency-Key"), reqs[1].Header.Get("X-Idempotency-Key"))
+}

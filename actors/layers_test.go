@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -121,4 +122,91 @@ func TestBareBadRequestOnSubmitIsResent(t *testing.T) {
 	assert.Equal(t, 200, reqs[1].Status)
 	assert.Equal(t, int64(1), reqs[1].SeqID)
 	assert.NotEqual(t, reqs[0].Header.Get("X-Idempotency-Key"), reqs[1].Header.Get("X-Idempotency-Key"))
+}
+
+// Lost seq_ids (issue 12): the fake answers 503 to every attempt of one
+// optim_step. Once both retry layers have given up, the step fails with its
+// cause, the seq_id is lost, and the two operations queued behind it fail
+// at once with ErrSeqGap naming the lost seq_id and call — long before the
+// callers' deadline — as does every later one, without a request.
+func TestLostSeqIDFailsLaterOperationsAtOnce(t *testing.T) {
+	e := newEnv(t, nil, shortLayers(20*time.Millisecond))
+	rec := recordEvents(t, e.rt.bus)
+	ctx := ctxT(t) // a 60 s deadline the operations must not reach
+	svc := e.service(t, WithMaxRetries(1))
+	tc := trainer(t, svc)
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointOptimStep, Status: 503})
+
+	step := tc.OptimStep(ctx, types.DefaultAdamParams())
+	fb := tc.ForwardBackward(ctx, []types.Datum{datum(t, 1, 2)}, types.LossCrossEntropy, nil)
+	save := tc.SaveState(ctx, "after")
+
+	_, err := step.Result(ctx)
+	require.ErrorIs(t, err, types.ErrServer, "the lost step fails with its cause")
+	_, err = fb.Result(ctx)
+	require.ErrorIs(t, err, types.ErrSeqGap)
+	assert.NotErrorIs(t, err, types.ErrCanceled, "ended by the gap, not by the deadline")
+	var ge *types.Error
+	require.ErrorAs(t, err, &ge)
+	assert.Equal(t, "forward_backward", ge.Op)
+	assert.Contains(t, ge.Message, "seq_id 1 ")
+	assert.Contains(t, ge.Message, "optim_step")
+	_, err = save.Result(ctx)
+	require.ErrorIs(t, err, types.ErrSeqGap)
+	assert.False(t, types.IsRetryable(err))
+
+	_, err = tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.ErrorIs(t, err, types.ErrSeqGap, "later operations fail at once too")
+
+	steps := e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointOptimStep})
+	require.GreaterOrEqual(t, len(steps), 4, "two HTTP attempts, then at least one resend of two")
+	for _, r := range steps {
+		assert.Equal(t, int64(1), r.SeqID, "only the lost step was ever sent")
+	}
+	assert.Zero(t, e.srv.CountEndpoint(tinkertest.EndpointForwardBackward))
+	assert.Zero(t, e.srv.CountEndpoint(tinkertest.EndpointSaveWeights))
+	gaps := rec.named(telemetry.TrainingSeqGap)
+	require.Len(t, gaps, 1)
+	assert.Equal(t, int64(1), gaps[0].Metadata[telemetry.KeySeqID])
+	assert.Equal(t, "optim_step", gaps[0].Metadata[telemetry.KeyOp])
+	assert.Equal(t, tc.ModelID(), gaps[0].Metadata[telemetry.KeyModelID])
+}
+
+// A submit the server refused with a 4xx reached it: nothing is lost.
+func TestRefusedSubmitLosesNoSeqID(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	svc := e.service(t)
+	tc := trainer(t, svc)
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointOptimStep, Status: 422, Times: 1})
+	_, err := tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.ErrorIs(t, err, types.ErrUser)
+	_, err = tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.NoError(t, err)
+}
+
+// The caller's context cannot un-send a submit that holds a seq_id, but the
+// caller's Result returns at its deadline with KindCanceled naming the
+// operation; the submit goes on and the client stays usable.
+func TestCallerDeadlineEndsResultNotSubmit(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	svc := e.service(t)
+	tc := trainer(t, svc)
+	fault := e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointOptimStep, Delay: time.Hour})
+	opCtx, cancel := context.WithCancel(ctx)
+	f := tc.OptimStep(opCtx, types.DefaultAdamParams())
+	require.Eventually(t, func() bool { return e.srv.FaultHits(fault) == 1 }, 10*time.Second, time.Millisecond)
+	waitCtx, stopWait := context.WithCancel(ctx)
+	stopWait()
+	_, err := f.Result(waitCtx)
+	require.ErrorIs(t, err, types.ErrCanceled)
+	var ce *types.Error
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "optim_step", ce.Op, "Result names the operation, not the future")
+	cancel()
+	_, err = f.Result(ctx)
+	require.ErrorIs(t, err, types.ErrCanceled)
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "optim_step", ce.Op)
 }

@@ -43,7 +43,7 @@ func (t *TrainingClient) forwardBackward(ctx context.Context, data []types.Datum
 	op, f := newOp(t, ctx, name, reqType, len(chunks), func(ctx, pollCtx context.Context, seqs []int64, f *Future[*types.ForwardBackwardOutput], finish func(*types.ForwardBackwardOutput, error)) (func(), error) {
 		ids := make([]string, len(chunks))
 		trips := make([]time.Duration, len(chunks))
-		send := func(i int) error {
+		sendChunk := func(i int) error {
 			req := types.ForwardBackwardRequest{ModelID: t.modelID, SeqID: seqs[i], Data: chunks[i],
 				LossFn: lossFn, LossFnConfig: lossFnConfig, ForwardOnly: forwardOnly}
 			body, err := types.EncodeForwardBackwardRequest(req)
@@ -71,6 +71,12 @@ func (t *TrainingClient) forwardBackward(ctx context.Context, data []types.Datum
 				ContentEncoding: encoding, Header: requestTypeHeader(reqType),
 			})
 			return err
+		}
+		send := func(i int) error {
+			if err := sendChunk(i); err != nil {
+				return &chunkError{seq: seqs[i], err: err}
+			}
+			return nil
 		}
 		if err := submitChunks(len(chunks), cc.ParallelFwdBwdChunks, send); err != nil {
 			return nil, err

@@ -109,7 +109,9 @@ func WithPrometheus(reg prometheus.Registerer) RuntimeOption {
 func WithClock(cl clock.Clock) RuntimeOption { return func(c *runtimeConfig) { c.clock = cl } }
 
 // WithPollBackoff sets the backoff of future polling after 429s, 5xx and
-// transport failures (default 1 s doubling to 30 s).
+// transport failures (default 1 s doubling to 30 s), and after try_again
+// answers the server did not hold (default: faster than 50 ms, 10 ms
+// doubling to 1 s); see PollBackoff.
 func WithPollBackoff(b PollBackoff) RuntimeOption {
 	return func(c *runtimeConfig) { c.pollBackoff = b }
 }

@@ -210,3 +210,34 @@ func TestCallerDeadlineEndsResultNotSubmit(t *testing.T) {
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, "optim_step", ce.Op)
 }
+
+// Sampling resubmits keep the sample's seq_id and take a new idempotency
+// key: after a 429, after an expired future (410), and after a
+// second-layer resend of a bare 400. Each sample has its own seq_id.
+func TestSamplingResubmitsKeepSeqID(t *testing.T) {
+	e := newEnv(t, nil, shortLayers(time.Minute))
+	svc := e.service(t)
+	sc := sampler(t, e, svc)
+	ctx := ctxT(t)
+	cases := []struct {
+		name  string
+		fault tinkertest.Fault
+	}{
+		{"429", tinkertest.Fault{Endpoint: tinkertest.EndpointAsample, Status: 429, RetryAfterMs: "1", Times: 1}},
+		{"410", tinkertest.Fault{Endpoint: tinkertest.EndpointRetrieveFuture, Status: 410, Times: 1}},
+		{"bare 400", tinkertest.Fault{Endpoint: tinkertest.EndpointAsample, Status: 400, EmptyBody: true, Times: 1}},
+	}
+	for i, c := range cases {
+		e.srv.Inject(c.fault)
+		_, err := sc.Sample(ctx, prompt, 1, types.DefaultSamplingParams())
+		require.NoError(t, err, c.name)
+		subs := e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointAsample, SeqID: tinkertest.SeqID(int64(i))})
+		require.Len(t, subs, 2, "%s: one resubmission, same seq_id %d", c.name, i)
+		assert.NotEqual(t, subs[0].Header.Get("X-Idempotency-Key"), subs[1].Header.Get("X-Idempotency-Key"), c.name)
+		assert.Equal(t, "0", subs[1].Header.Get("x-stainless-retry-count"), c.name)
+	}
+	assert.Equal(t, 6, e.srv.CountEndpoint(tinkertest.EndpointAsample))
+	info, ok := e.srv.Sampler(sc.SamplerID())
+	require.True(t, ok)
+	assert.Equal(t, []int64{0, 1, 2}, info.SeqIDs, "each sample accepted once, under its own seq_id")
+}

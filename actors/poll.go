@@ -160,7 +160,7 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 			"X-Tinker-Request-Type":      reqType,
 			"X-Stainless-Raw-Response":   rawValue,
 		}
-		if iter == 0 && s.roundtrip > 0 {
+		if iter == 0 { // on every first poll, as the SDK sends it
 			h["X-Tinker-Create-Promise-Roundtrip-Time"] = []string{strconv.FormatFloat(s.roundtrip.Seconds(), 'f', -1, 64)}
 		}
 		resp, err := p.http.Do(ctx, &httpclient.Request{

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -315,8 +314,6 @@ func (s *ServiceClient) submitFuture(ctx context.Context, op string, req *httpcl
 	}
 	return fut.RequestID, s.rt.clock.Now().Sub(start), nil
 }
-
-func requestTypeHeader(t string) http.Header { return http.Header{"X-Tinker-Request-Type": {t}} }
 
 // childID makes a tree id from a server id (PID ids use '/' as separator).
 func childID(kind, id string) string { return kind + ":" + strings.ReplaceAll(id, "/", "_") }

@@ -74,13 +74,15 @@ func (s *ServiceClient) CreateLoRATrainingClient(ctx context.Context, baseModel 
 	defer stop()
 	req.ModelSeqID = s.modelSeq.Next()
 	var fut types.UntypedAPIFuture
+	start := s.rt.clock.Now()
 	if _, err := s.http.Do(ctx, &httpclient.Request{Op: op, Path: "/api/v1/create_model", Call: httpclient.CallCreate, Body: req,
 		Into: httpclient.JSONInto(&fut)}); err != nil {
 		return nil, s.translateStop(ctx, op, err)
 	}
+	trip := s.rt.clock.Now().Sub(start)
 	modelID := fut.ModelID
 	if fut.RequestID != "" {
-		res, err := s.poller.poll(ctx, pollSpec{op: op, requestType: "CreateModel", requestID: fut.RequestID, training: true})
+		res, err := s.poller.poll(ctx, pollSpec{op: op, requestType: "CreateModel", requestID: fut.RequestID, training: true, roundtrip: trip})
 		if err != nil {
 			return nil, s.translateStop(ctx, op, err)
 		}
@@ -157,8 +159,7 @@ func (s *ServiceClient) createViaLoad(ctx context.Context, path, baseModel strin
 	seq := s.modelSeq.Next()
 	req := types.CreateModelFromWeightsRequest{SessionID: s.SessionID(), ModelSeqID: seq, BaseModel: baseModel,
 		UserMetadata: s.modelMetadata(o.metadata), Path: path, Optimizer: optimizer}
-	id, trip, err := s.submitFuture(ctx, op, &httpclient.Request{Path: "/api/v1/load_weights", Call: httpclient.CallTrainingSubmit, Body: req,
-		Header: requestTypeHeader("LoadWeights")})
+	id, trip, err := s.submitFuture(ctx, op, &httpclient.Request{Path: "/api/v1/load_weights", Call: httpclient.CallTrainingSubmit, Body: req})
 	if err != nil {
 		return nil, s.translateStop(ctx, op, err)
 	}

@@ -94,6 +94,7 @@ func (st *sessionState) closeTelemetry(ctx context.Context) error {
 	if b == nil {
 		return nil
 	}
+	b.SessionEnd() // as the SDK's SESSION_END, on every close (see docs/protocol.md)
 	return b.Close(ctx)
 }
 

@@ -68,7 +68,7 @@ func (t *TrainingClient) forwardBackward(ctx context.Context, data []types.Datum
 			defer permit.Release()
 			ids[i], trips[i], err = t.svc.submitFuture(ctx, name, &httpclient.Request{
 				Path: "/api/v1/forward_backward", Call: httpclient.CallTrainingSubmit, RawBody: body, ContentType: httpclient.ContentTypeProtobuf,
-				ContentEncoding: encoding, Header: requestTypeHeader(reqType),
+				ContentEncoding: encoding,
 			})
 			return err
 		}
@@ -315,8 +315,7 @@ func (t *TrainingClient) Unload(ctx context.Context) (*types.UnloadModelResponse
 func singleOp[T any](t *TrainingClient, ctx context.Context, name, reqType, path string, call httpclient.Call, body func(seq int64) any,
 	decode func(op, contentType string, body []byte) (*T, error)) *Future[*T] {
 	op, f := newOp(t, ctx, name, reqType, 1, func(ctx, pollCtx context.Context, seqs []int64, f *Future[*T], finish func(*T, error)) (func(), error) {
-		id, trip, err := t.svc.submitFuture(ctx, name, &httpclient.Request{Path: path, Call: call, Body: body(seqs[0]),
-			Header: requestTypeHeader(reqType)})
+		id, trip, err := t.svc.submitFuture(ctx, name, &httpclient.Request{Path: path, Call: call, Body: body(seqs[0])})
 		if err != nil {
 			return nil, err
 		}

@@ -61,6 +61,7 @@ func (s *Server) spendRejectedSeq(c *call, status int) {
 func (s *Server) spendSeq(c *call, m *model, seq int64, status int) {
 	f, _ := s.newFuture(trainRequestID(m.id, seq), c.owner, "Rejected")
 	f.modelID, f.seq = m.id, seq
+	m.bodies[seq] = c.digest()
 	s.enqueue(m, &op{fut: f, model: m, seq: seq, endpoint: c.endpoint, run: func() (any, error) {
 		return nil, &opError{msg: "request rejected with HTTP " + http.StatusText(status), category: types.CategoryUser}
 	}})

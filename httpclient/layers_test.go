@@ -16,26 +16,17 @@ import (
 	"github.com/tinkex-go/tinkex/types"
 )
 
-// fakeTime records every backoff and advances a fake clock by it, so the
-// second layer's 5-minute budget runs on fake time.
+// fakeTime records every backoff (as delays does) and advances a fake clock
+// by it, so the second layer's 5-minute budget runs on fake time.
 type fakeTime struct {
+	delays
 	clk *clock.Fake
-	mu  sync.Mutex
-	d   []time.Duration
 }
 
 func (f *fakeTime) sleep(ctx context.Context, d time.Duration) error {
-	f.mu.Lock()
-	f.d = append(f.d, d)
-	f.mu.Unlock()
+	err := f.delays.sleep(ctx, d)
 	f.clk.Advance(d)
-	return ctx.Err()
-}
-
-func (f *fakeTime) all() []time.Duration {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]time.Duration(nil), f.d...)
+	return err
 }
 
 type layersEnv struct {

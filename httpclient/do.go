@@ -77,12 +77,12 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 			var buf [len(idempotencyPrefix) + 36]byte
 			call.idem = []string{string(uuid.Append(append(buf[:0], idempotencyPrefix...)))}
 		}
-		resp, last, e := call.sequence(ctx)
+		resp, last, resendable, e := call.sequence(ctx)
 		if e == nil {
 			call.succeed(resp)
 			return resp, nil
 		}
-		if last == nil || row.Resend == nil || !row.Resend(*last) {
+		if !resendable || row.Resend == nil || !row.Resend(last) {
 			return resp, call.fail(call.retries, e)
 		}
 		delay := c.resendBackoff(resend)
@@ -92,7 +92,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 		}
 		delay = min(delay, left)
 		call.retries++
-		c.emitCallRetry(call, *last, resend+1, delay)
+		c.emitCallRetry(call, last, resend+1, delay)
 		if err := c.sleep(ctx, delay); err != nil {
 			return nil, call.fail(call.retries, c.canceled(call, err))
 		}
@@ -100,20 +100,20 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 }
 
 // sequence is one attempt sequence of the HTTP layer under one idempotency
-// key. On failure it returns the error and, when the second layer may send
-// the call again, the last outcome (nil for cancellation, an oversize body
-// or an undecodable success).
-func (cl *call) sequence(ctx context.Context) (*Response, *Outcome, *types.Error) {
+// key. On failure it returns the error and the last outcome, resendable
+// when the second layer may send the call again (not after cancellation,
+// an oversize body or an undecodable success).
+func (cl *call) sequence(ctx context.Context) (*Response, Outcome, bool, *types.Error) {
 	c, p := cl.c, cl.req.Policy
 	retries := 0
 	for {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, c.canceled(cl, err)
+			return nil, Outcome{}, false, c.canceled(cl, err)
 		}
 		cl.attempts++
 		out, resp := cl.attempt(ctx, retries)
 		if out.Err != nil && ctx.Err() != nil {
-			return nil, nil, c.canceled(cl, ctx.Err())
+			return nil, Outcome{}, false, c.canceled(cl, ctx.Err())
 		}
 		if out.Err == nil && out.StatusCode >= 200 && out.StatusCode < 300 {
 			resp.Retries = cl.retries
@@ -122,13 +122,13 @@ func (cl *call) sequence(ctx context.Context) (*Response, *Outcome, *types.Error
 					e := cl.error(out, types.KindValidation)
 					e.Message = "cannot decode response body"
 					e.Err = err
-					return resp, nil, e
+					return resp, Outcome{}, false, e
 				}
 			}
-			return resp, nil, nil
+			return resp, Outcome{}, false, nil
 		}
 		if errors.Is(out.Err, errBodyTooLarge) {
-			return nil, nil, cl.error(out, types.KindValidation)
+			return nil, Outcome{}, false, cl.error(out, types.KindValidation)
 		}
 
 		var delay time.Duration
@@ -148,14 +148,14 @@ func (cl *call) sequence(ctx context.Context) (*Response, *Outcome, *types.Error
 			if resp != nil {
 				resp.Retries = cl.retries
 			}
-			return resp, &out, e
+			return resp, out, true, e
 		}
 		if out.StatusCode == http.StatusTooManyRequests && !p.NoRateLimitReport {
 			c.reportRateLimited(out, func(int, Outcome, time.Time) time.Duration { return delay }, retries)
 		}
 		c.emitRetry(cl, out, delay)
 		if err := c.sleep(ctx, delay); err != nil {
-			return nil, nil, c.canceled(cl, err)
+			return nil, Outcome{}, false, c.canceled(cl, err)
 		}
 	}
 }

@@ -105,13 +105,13 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 // an oversize body or an undecodable success).
 func (cl *call) sequence(ctx context.Context) (*Response, Outcome, bool, *types.Error) {
 	c, p := cl.c, cl.req.Policy
-	retries := 0
+	retries, billing := 0, 0 // of this sequence: x-stainless-retry-count is their sum
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, Outcome{}, false, c.canceled(cl, err)
 		}
 		cl.attempts++
-		out, resp := cl.attempt(ctx, retries)
+		out, resp := cl.attempt(ctx, retries+billing)
 		if out.Err != nil && ctx.Err() != nil {
 			return nil, Outcome{}, false, c.canceled(cl, ctx.Err())
 		}
@@ -134,6 +134,7 @@ func (cl *call) sequence(ctx context.Context) (*Response, Outcome, bool, *types.
 		var delay time.Duration
 		switch {
 		case out.StatusCode == http.StatusPaymentRequired && !p.NoBillingPause && c.billing.pause(c.clock.Now()):
+			billing++
 			cl.retries++
 			delay = c.billingInterval
 		case retries < cl.maxRetries && cl.retryPolicy(out):

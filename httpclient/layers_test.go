@@ -237,3 +237,16 @@ func TestSecondLayerHonoursCancellation(t *testing.T) {
 	assert.ErrorIs(t, err, types.ErrCanceled)
 	assert.Equal(t, 1, srv.CountEndpoint(tinkertest.EndpointClientConfig))
 }
+
+// A billing-pause re-send is a retry of its attempt sequence: it counts in
+// x-stainless-retry-count and keeps the key.
+func TestBillingPauseCountsAsRetry(t *testing.T) {
+	e := newLayersEnv(t, WithBillingPause(time.Second, time.Hour))
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointClientConfig, Status: 402, Times: 1})
+	require.NoError(t, e.send(CallSave))
+	reqs := e.log()
+	require.Len(t, reqs, 2)
+	assert.Equal(t, "1", reqs[1].Header.Get("x-stainless-retry-count"))
+	assert.Equal(t, reqs[0].Header.Get("X-Idempotency-Key"), reqs[1].Header.Get("X-Idempotency-Key"))
+	assert.Equal(t, []time.Duration{time.Second}, e.time.all())
+}

@@ -25,6 +25,7 @@ var (
 	ErrClientStopped   = types.ErrClientStopped
 	ErrClientRestarted = types.ErrClientRestarted
 	ErrConflict        = types.ErrConflict
+	ErrSeqGap          = types.ErrSeqGap
 )
 
 // Failure categories.

@@ -2,6 +2,7 @@ package tinkex_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -166,4 +167,47 @@ func Example_attachLogger() {
 		fmt.Println(err)
 	}
 	// Output: level=INFO msg=tinkex.supervisor.child_started restarts=0 child_kind=worker restart_type=transient strategy=rest_for_one supervisor=service:example
+}
+
+// Recovering from a lost seq_id: when a training submit fails for good
+// (every retry layer gave up, or the runtime stopped), its seq_id is lost
+// and every later operation of that TrainingClient fails at once with
+// ErrSeqGap. Go on with a new TrainingClient created from the last saved
+// state, and replay the steps since that save.
+func Example_recoverFromSeqGap() {
+	ctx := context.Background()
+	_, svc, stop := connect(ctx)
+	defer stop()
+
+	tc, err := svc.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B")
+	if err != nil {
+		fmt.Println("create:", err)
+		return
+	}
+	saved, err := tc.SaveState(ctx, "checkpoint-0").Result(ctx)
+	if err != nil {
+		fmt.Println("save:", err)
+		return
+	}
+	step := func(tc *tinkex.TrainingClient) error {
+		tc.ForwardBackward(ctx, []tinkex.Datum{trainingDatum(1, 2, 3)}, tinkex.LossCrossEntropy, nil)
+		_, err := tc.OptimStep(ctx, tinkex.DefaultAdamParams()).Result(ctx)
+		return err
+	}
+	if err := step(tc); errors.Is(err, tinkex.ErrSeqGap) {
+		// The old client can do nothing more; restore weights and
+		// optimizer state into a new one and redo the step.
+		if tc, err = svc.CreateTrainingClientFromStateWithOptimizer(ctx, saved.Path); err != nil {
+			fmt.Println("restore:", err)
+			return
+		}
+		err = step(tc)
+		fmt.Println("replayed:", err == nil)
+		return
+	} else if err != nil {
+		fmt.Println("step:", err)
+		return
+	}
+	fmt.Println("step ok")
+	// Output: step ok
 }

@@ -31,6 +31,10 @@ func WithUserMetadata(md map[string]string) ServiceOption { return actors.WithUs
 // WithMaxRetries sets the HTTP layer's retry count (default 10; 0 allowed).
 func WithMaxRetries(n int) ServiceOption { return actors.WithMaxRetries(n) }
 
+// WithCallRetryBudget bounds the second retry layer of every call (default
+// 5 minutes, the Python SDK's; 0 turns it off). See docs/protocol.md.
+func WithCallRetryBudget(d time.Duration) ServiceOption { return actors.WithCallRetryBudget(d) }
+
 // WithHTTPClient sends all requests through hc (through a copy that never
 // follows redirects; a 3xx fails the call with a KindUser error).
 func WithHTTPClient(hc *http.Client) ServiceOption { return actors.WithHTTPClient(hc) }

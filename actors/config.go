@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/tinkex-go/tinkex/types"
 )
@@ -33,6 +34,7 @@ type serviceConfig struct {
 	tagsSet      bool
 	userMetadata map[string]string
 	maxRetries   *int
+	retryBudget  *time.Duration
 	httpClient   *http.Client
 	telemetry    *bool
 	name         string
@@ -69,6 +71,15 @@ func WithUserMetadata(md map[string]string) ServiceOption {
 // allowed; negative is a validation error).
 func WithMaxRetries(n int) ServiceOption { return func(c *serviceConfig) { c.maxRetries = &n } }
 
+// WithCallRetryBudget bounds the second retry layer of every call (see
+// docs/protocol.md): after the HTTP layer gives up on a retryable failure,
+// the call is sent again under a new idempotency key for at most d since its
+// first attempt. Default 5 minutes, the Python SDK's; 0 turns the second
+// layer off; negative is a validation error.
+func WithCallRetryBudget(d time.Duration) ServiceOption {
+	return func(c *serviceConfig) { c.retryBudget = &d }
+}
+
 // WithHTTPClient sends every request through hc instead of tinkex's own
 // per-pool transports. tinkex uses a copy of hc that never follows a
 // redirect (hc is not modified): a 3xx fails the call with a KindUser error.
@@ -97,6 +108,7 @@ type resolvedConfig struct {
 	tags         []string
 	userMetadata map[string]string
 	maxRetries   int
+	retryBudget  *time.Duration
 	httpClient   *http.Client
 	telemetry    bool
 	name         string
@@ -151,6 +163,12 @@ func resolve(opts []ServiceOption, getenv func(string) string) (resolvedConfig, 
 		r.tags = dedupe(c.tags)
 	} else {
 		r.tags = dedupe(strings.Split(getenv(EnvTags), ","))
+	}
+	if c.retryBudget != nil {
+		if *c.retryBudget < 0 {
+			return r, types.ValidationError("service_client", "call retry budget must be >= 0, got %s", *c.retryBudget)
+		}
+		r.retryBudget = c.retryBudget
 	}
 	if c.maxRetries != nil {
 		if *c.maxRetries < 0 {

@@ -74,7 +74,8 @@ func TestSample5xxIsNotRetried(t *testing.T) {
 }
 
 // Sampling column: a 429 sets the shared backoff, waits it out and
-// resubmits with a new seq_id.
+// resubmits with the same seq_id and a new idempotency key (BEHAVIOR's
+// sampling seq_id rule).
 func TestSample429BacksOffAndResubmits(t *testing.T) {
 	e := newEnv(t, nil)
 	rec := recordEvents(t, e.rt.bus)
@@ -87,7 +88,8 @@ func TestSample429BacksOffAndResubmits(t *testing.T) {
 	require.Len(t, reqs, 2)
 	assert.Equal(t, 429, reqs[0].Status)
 	assert.Equal(t, int64(0), reqs[0].SeqID)
-	assert.Equal(t, int64(1), reqs[1].SeqID, "a resubmission takes a new seq_id")
+	assert.Equal(t, int64(0), reqs[1].SeqID, "a resubmission keeps its seq_id")
+	assert.NotEqual(t, reqs[0].Header.Get("X-Idempotency-Key"), reqs[1].Header.Get("X-Idempotency-Key"), "and takes a new key")
 	require.Eventually(t, func() bool { return len(rec.named(telemetry.LimiterBackoffCleared)) == 1 }, 10*time.Second, time.Millisecond)
 	set := rec.named(telemetry.LimiterBackoffSet)
 	require.Len(t, set, 1)

@@ -18,11 +18,15 @@ type Future[T any] struct {
 	err        error
 	queueState atomic.Value // types.QueueState
 	requestID  atomic.Value // string
+	op         string       // the operation, named by Result's KindCanceled error
 }
 
 // NewFuture returns a pending future.
-func NewFuture[T any]() *Future[T] {
-	f := &Future[T]{done: make(chan struct{})}
+func NewFuture[T any]() *Future[T] { return newOpFuture[T]("future") }
+
+// newOpFuture returns a pending future of operation op.
+func newOpFuture[T any](op string) *Future[T] {
+	f := &Future[T]{done: make(chan struct{}), op: op}
 	f.queueState.Store(types.QueueState(""))
 	f.requestID.Store("")
 	return f
@@ -36,8 +40,9 @@ func Resolved[T any](v T, err error) *Future[T] {
 }
 
 // Result waits until the future completes or ctx ends. When ctx ends first
-// it returns a KindCanceled error; the operation itself goes on and the
-// future can be awaited again.
+// it returns at once a KindCanceled error whose Op names the operation; the
+// operation itself goes on (a training submit that holds a seq_id is never
+// un-sent) and the future can be awaited again.
 func (f *Future[T]) Result(ctx context.Context) (T, error) {
 	select {
 	case <-f.done:
@@ -49,7 +54,7 @@ func (f *Future[T]) Result(ctx context.Context) (T, error) {
 		return f.val, f.err
 	case <-ctx.Done():
 		var zero T
-		return zero, types.CanceledError("future", context.Cause(ctx))
+		return zero, types.CanceledError(f.op, context.Cause(ctx))
 	}
 }
 

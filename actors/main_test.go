@@ -34,7 +34,8 @@ func newEnv(t *testing.T, srvOpts []tinkertest.Option, rtOpts ...RuntimeOption) 
 	srv := tinkertest.NewServer(append([]tinkertest.Option{tinkertest.WithLongPollHold(20 * time.Millisecond)}, srvOpts...)...)
 	opts := append([]RuntimeOption{
 		withGetenv(noEnv),
-		WithPollBackoff(PollBackoff{Initial: time.Millisecond, Max: 5 * time.Millisecond}),
+		WithPollBackoff(PollBackoff{Initial: time.Millisecond, Max: 5 * time.Millisecond,
+			TryAgainInitial: time.Millisecond, TryAgainMax: 5 * time.Millisecond}),
 	}, rtOpts...)
 	rt, err := Start(context.Background(), opts...)
 	require.NoError(t, err)

@@ -30,18 +30,48 @@ const (
 // transport failure: min(Initial·2^n, Max) shortened by up to 25 % jitter,
 // where n counts consecutive such failures. The zero value means the
 // defaults (1 s, 30 s).
+//
+// It also keeps a server that does not long-poll from turning polling into
+// a tight loop: a try_again answered in less than TryAgainFloor (the server
+// did not hold the request) is followed by min(TryAgainInitial·2^m,
+// TryAgainMax) shortened by up to 25 % jitter, m counting consecutive such
+// answers; a try_again the server held at least TryAgainFloor is re-polled
+// at once, as the Python SDK does. Zero values mean the defaults (50 ms,
+// 10 ms, 1 s); a negative TryAgainFloor turns the guard off.
 type PollBackoff struct {
 	Initial time.Duration
 	Max     time.Duration
+
+	TryAgainFloor   time.Duration
+	TryAgainInitial time.Duration
+	TryAgainMax     time.Duration
+}
+
+// tryAgainDelay is the wait after the (n+1)th consecutive quick try_again,
+// and whether the poll came back quickly at all (took < the floor).
+func (b PollBackoff) tryAgainDelay(n int, took time.Duration) (time.Duration, bool) {
+	floor := b.TryAgainFloor
+	if floor == 0 {
+		floor = 50 * time.Millisecond
+	}
+	if floor < 0 || took >= floor {
+		return 0, false
+	}
+	return jittered(b.TryAgainInitial, 10*time.Millisecond, b.TryAgainMax, time.Second, n), true
 }
 
 func (b PollBackoff) delay(n int) time.Duration {
-	initial, max := b.Initial, b.Max
+	return jittered(b.Initial, time.Second, b.Max, 30*time.Second, n)
+}
+
+// jittered is min(initial·2^n, max) shortened by up to 25 %, with the
+// defaults standing in for values <= 0.
+func jittered(initial, defInitial, max, defMax time.Duration, n int) time.Duration {
 	if initial <= 0 {
-		initial = time.Second
+		initial = defInitial
 	}
 	if max <= 0 {
-		max = 30 * time.Second
+		max = defMax
 	}
 	d := float64(initial) * math.Pow(2, float64(n))
 	if d > float64(max) {
@@ -120,16 +150,17 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 	if !ok {
 		reqType = []string{s.requestType}
 	}
-	backoffs, badRequests := 0, 0
+	backoffs, badRequests, quick := 0, 0, 0
 	var lastState types.QueueState
 	var lastWarn time.Time
 	for iter := 0; ; iter++ {
+		sent := p.now()
 		h := http.Header{
 			"X-Tinker-Request-Iteration": iterationValue(iter),
 			"X-Tinker-Request-Type":      reqType,
 			"X-Stainless-Raw-Response":   rawValue,
 		}
-		if iter == 0 && s.roundtrip > 0 {
+		if iter == 0 { // on every first poll, as the SDK sends it
 			h["X-Tinker-Create-Promise-Roundtrip-Time"] = []string{strconv.FormatFloat(s.roundtrip.Seconds(), 'f', -1, 64)}
 		}
 		resp, err := p.http.Do(ctx, &httpclient.Request{
@@ -157,6 +188,15 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 			case types.FutureTryAgain:
 				backoffs, badRequests = 0, 0
 				lastState = p.queueState(s, lastState, fb.TryAgain.QueueState, fb.TryAgain.QueueStateReason, &lastWarn)
+				d, fast := p.backoff.tryAgainDelay(quick, p.now().Sub(sent))
+				if !fast {
+					quick = 0
+					continue
+				}
+				quick++
+				if err := p.sleep(ctx, d); err != nil {
+					return res, types.CanceledError(s.op, context.Cause(ctx))
+				}
 				continue
 			case types.FutureCompleteMetadata:
 				if !allowMeta {
@@ -209,7 +249,7 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 			p.emit(telemetry.FutureAPIError, s, map[string]float64{}, map[string]any{telemetry.KeyStatus: status})
 			delay = p.backoff.delay(backoffs)
 			if status == http.StatusTooManyRequests {
-				if ra, ok := httpclient.RetryAfter(resp.Header, time.Now()); ok && ra > delay && ra <= httpclient.MaxRetryAfter {
+				if ra, ok := httpclient.RetryAfter(resp.Header, p.now()); ok && ra > delay && ra <= httpclient.MaxRetryAfter {
 					delay = ra
 				}
 			}

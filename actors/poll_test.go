@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tinkex-go/tinkex/httpclient"
+	"github.com/tinkex-go/tinkex/internal/clock"
 	"github.com/tinkex-go/tinkex/telemetry"
 	"github.com/tinkex-go/tinkex/tinkertest"
 	"github.com/tinkex-go/tinkex/types"
@@ -80,4 +83,62 @@ func TestUserErrorReachesServerTelemetry(t *testing.T) {
 		assert.NotContains(t, string(raw), keyA)
 	}
 	assert.Contains(t, names, "user_error")
+}
+
+// pollDirect submits one optim_step by hand and polls its future with a
+// copy of svc's poller whose sleep records and whose clock is now.
+// The first tryAgains polls answer try_again at once.
+func pollDirect(t *testing.T, e *env, tryAgains int, b PollBackoff, now func() time.Time) []time.Duration {
+	t.Helper()
+	ctx := ctxT(t)
+	svc := e.service(t)
+	tc := trainer(t, svc)
+	id, _, err := svc.submitFuture(ctx, "optim_step", &httpclient.Request{Path: "/api/v1/optim_step",
+		Body: types.OptimStepRequest{AdamParams: types.DefaultAdamParams(), ModelID: tc.ModelID(), SeqID: 1}})
+	require.NoError(t, err)
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointRetrieveFuture, QueueState: "active", Times: tryAgains})
+	var mu sync.Mutex
+	var slept []time.Duration
+	p := *svc.poller
+	p.backoff, p.now = b, now
+	p.sleep = func(ctx context.Context, d time.Duration) error {
+		mu.Lock()
+		slept = append(slept, d)
+		mu.Unlock()
+		return ctx.Err()
+	}
+	res, err := p.poll(ctx, pollSpec{op: "optim_step", requestType: "OptimStep", requestID: id, training: true})
+	require.NoError(t, err)
+	res.permit.Release()
+	mu.Lock()
+	defer mu.Unlock()
+	return slept
+}
+
+// try_again answered at once (the server did not long-poll) is not a tight
+// loop: the poller backs off 10 ms doubling to 1 s, jittered down by at most
+// 25 %, measured on the injected clock.
+func TestQuickTryAgainBacksOff(t *testing.T) {
+	e := newEnv(t, nil)
+	fc := clock.NewFake(time.Unix(1_700_000_000, 0)) // never moves: every answer is instant
+	slept := pollDirect(t, e, 9, PollBackoff{}, fc.Now)
+	ms := time.Millisecond
+	want := []time.Duration{10 * ms, 20 * ms, 40 * ms, 80 * ms, 160 * ms, 320 * ms, 640 * ms, 1000 * ms, 1000 * ms}
+	require.Len(t, slept, len(want))
+	for i, w := range want {
+		assert.LessOrEqual(t, slept[i], w, "backoff %d", i)
+		assert.GreaterOrEqual(t, slept[i], w*3/4, "backoff %d", i)
+	}
+	assert.Equal(t, 10, e.srv.CountEndpoint(tinkertest.EndpointRetrieveFuture)-1, "9 try_again and the result, after create_model's poll")
+}
+
+// A try_again the server held (at least the 50 ms floor, on the injected
+// clock) is re-polled at once, as the SDK does.
+func TestHeldTryAgainRepollsAtOnce(t *testing.T) {
+	e := newEnv(t, nil)
+	fc := clock.NewFake(time.Unix(1_700_000_000, 0))
+	held := func() time.Time { fc.Advance(60 * time.Millisecond); return fc.Now() } // a poll spans 60 ms
+	slept := pollDirect(t, e, 5, PollBackoff{}, held)
+	assert.Empty(t, slept)
+	assert.Equal(t, 6, e.srv.CountEndpoint(tinkertest.EndpointRetrieveFuture)-1, "5 try_again and the result, after create_model's poll")
 }

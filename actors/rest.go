@@ -125,9 +125,13 @@ func cmpOr[T comparable](v, def T) T {
 }
 
 // do sends one REST request. It is the one path every RestClient call to
-// the API takes: refused with ErrClientStopped once the client is closed,
+// the API takes, on the REST row of the retry layers table (CallRead):
+// refused with ErrClientStopped once the client is closed,
 // ended with it when Close comes while the request is in flight.
 func (r *RestClient) do(ctx context.Context, req *httpclient.Request) (*httpclient.Response, error) {
+	if req.Call == httpclient.CallNone {
+		req.Call = httpclient.CallRead
+	}
 	var resp *httpclient.Response
 	err := r.s.call(ctx, req.Op, func(ctx context.Context) error {
 		var err error

@@ -49,6 +49,7 @@ type Runtime struct {
 	serviceIntensity  int
 	servicePeriod     time.Duration
 	maxResponseBytes  int64
+	httpOpts          []httpclient.Option // appended to every ServiceClient's (tests)
 	sleep             func(ctx context.Context, d time.Duration) error
 	detachMetrics     func()
 	deadLetters       *eventSubscription
@@ -84,6 +85,7 @@ type runtimeConfig struct {
 	poolSizes         map[httpclient.Pool]int
 	maxResponseBytes  int64
 	getenv            func(string) string
+	httpOpts          []httpclient.Option
 }
 
 // WithLogger sends tinkex's and protoactor's logs to logger. Default: silent,
@@ -107,7 +109,9 @@ func WithPrometheus(reg prometheus.Registerer) RuntimeOption {
 func WithClock(cl clock.Clock) RuntimeOption { return func(c *runtimeConfig) { c.clock = cl } }
 
 // WithPollBackoff sets the backoff of future polling after 429s, 5xx and
-// transport failures (default 1 s doubling to 30 s).
+// transport failures (default 1 s doubling to 30 s), and after try_again
+// answers the server did not hold (default: faster than 50 ms, 10 ms
+// doubling to 1 s); see PollBackoff.
 func WithPollBackoff(b PollBackoff) RuntimeOption {
 	return func(c *runtimeConfig) { c.pollBackoff = b }
 }
@@ -153,6 +157,12 @@ func WithMaxResponseBytes(n int64) RuntimeOption {
 	return func(c *runtimeConfig) { c.maxResponseBytes = n }
 }
 
+// withHTTPOptions adds options to every ServiceClient's HTTP client (tests:
+// a short second retry layer, an instant HTTP-layer backoff).
+func withHTTPOptions(opts ...httpclient.Option) RuntimeOption {
+	return func(c *runtimeConfig) { c.httpOpts = append(c.httpOpts, opts...) }
+}
+
 // withGetenv replaces os.Getenv (tests).
 func withGetenv(f func(string) string) RuntimeOption { return func(c *runtimeConfig) { c.getenv = f } }
 
@@ -194,6 +204,7 @@ func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
 		serviceIntensity:  cfg.serviceIntensity,
 		servicePeriod:     cfg.servicePeriod,
 		maxResponseBytes:  cfg.maxResponseBytes,
+		httpOpts:          cfg.httpOpts,
 		services:          map[string]*ServiceClient{},
 	}
 	rt.sleep = func(ctx context.Context, d time.Duration) error {

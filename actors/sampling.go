@@ -75,7 +75,9 @@ func (s *SamplingClient) PID() *actor.PID { return s.pid.Load() }
 // auto-retry it), KindRequestFailed when the server failed the request,
 // KindCanceled when ctx ended, KindClientStopped after Close. A 429 is not
 // an error: it sets the config's shared backoff, and the call waits it out
-// and resubmits with a new seq_id.
+// and resubmits. Every resubmission of one sample (after a 429, an expired
+// future, or a second-layer resend of a bare 400) keeps the sample's seq_id
+// and carries a new idempotency key.
 func (s *SamplingClient) Sample(ctx context.Context, prompt types.ModelInput, numSamples int, params types.SamplingParams, opts ...SampleOption) (*types.SampleResponse, error) {
 	var o sampleOptions
 	for _, opt := range opts {
@@ -95,7 +97,7 @@ func (s *SamplingClient) Sample(ctx context.Context, prompt types.ModelInput, nu
 // SampleAsync starts Sample in the background and returns its future. The
 // call is bound to ctx and to the client's lifetime.
 func (s *SamplingClient) SampleAsync(ctx context.Context, prompt types.ModelInput, numSamples int, params types.SamplingParams, opts ...SampleOption) *Future[*types.SampleResponse] {
-	f := NewFuture[*types.SampleResponse]()
+	f := newOpFuture[*types.SampleResponse]("sample")
 	if !s.svc.goBackground(func() {
 		f.complete(s.Sample(ctx, prompt, numSamples, params, opts...))
 	}) {
@@ -120,7 +122,7 @@ func (s *SamplingClient) ComputeLogprobs(ctx context.Context, prompt types.Model
 
 // ComputeLogprobsAsync starts ComputeLogprobs in the background.
 func (s *SamplingClient) ComputeLogprobsAsync(ctx context.Context, prompt types.ModelInput) *Future[types.NullableFloats] {
-	f := NewFuture[types.NullableFloats]()
+	f := newOpFuture[types.NullableFloats]("compute_logprobs")
 	if !s.svc.goBackground(func() { f.complete(s.ComputeLogprobs(ctx, prompt)) }) {
 		f.fail(s.svc.stoppedError("compute_logprobs"))
 	}
@@ -151,6 +153,9 @@ func (s *SamplingClient) sample(ctx context.Context, req types.SampleRequest) (r
 	ctx, stop := s.svc.bind(ctx)
 	defer stop()
 
+	// One sample, one seq_id: every resubmission of it (after a 429, a 410
+	// or a second-layer resend) keeps it, under a new idempotency key.
+	req.SeqID = s.seq.Next()
 	expired := 0
 	for {
 		reqID, seq, trip, err := s.submit(ctx, &req, cost)
@@ -181,20 +186,21 @@ func (s *SamplingClient) sample(ctx context.Context, req types.SampleRequest) (r
 }
 
 // submit dispatches one asample under the config's limiter, waiting out and
-// resubmitting after 429s. It returns the future's request id, the seq_id
-// it was sent with and the accepted submit's round trip.
+// resubmitting after 429s with the same seq_id. It returns the future's
+// request id, the seq_id it was sent with and the accepted submit's round
+// trip.
 func (s *SamplingClient) submit(ctx context.Context, req *types.SampleRequest, cost int64) (string, int64, time.Duration, error) {
 	for {
 		permit, err := s.lim.Acquire(ctx, cost)
 		if err != nil {
 			return "", 0, 0, err
 		}
-		req.SeqID = s.seq.Next()
 		start := s.svc.rt.clock.Now()
 		var fut types.UntypedAPIFuture
 		_, err = s.svc.http.Do(ctx, &httpclient.Request{
 			Op:     "sample",
 			Path:   "/api/v1/asample",
+			Call:   httpclient.CallSample,
 			Body:   req,
 			Header: backpressureHeader,
 			Policy: httpclient.Policy{Pool: httpclient.PoolSampling, Retry: httpclient.NoAutoRetryPolicy, NoRateLimitReport: true},

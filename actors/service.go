@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -164,12 +163,16 @@ func (rt *Runtime) newService(ctx context.Context, cfg resolvedConfig, key regis
 		httpclient.WithMaxRetries(cfg.maxRetries),
 		httpclient.WithRateLimitObserver(limiterObserver{lim}),
 	}
+	if cfg.retryBudget != nil {
+		hopts = append(hopts, httpclient.WithCallRetryBudget(*cfg.retryBudget))
+	}
 	if cfg.httpClient != nil {
 		hopts = append(hopts, httpclient.WithHTTPClient(cfg.httpClient))
 	}
 	if rt.maxResponseBytes > 0 {
 		hopts = append(hopts, httpclient.WithMaxResponseBytes(rt.maxResponseBytes))
 	}
+	hopts = append(hopts, rt.httpOpts...)
 	hc, err := httpclient.New(cfg.baseURL, cfg.apiKey, hopts...)
 	if err != nil {
 		return nil, err
@@ -324,8 +327,6 @@ func (s *ServiceClient) submitFuture(ctx context.Context, op string, req *httpcl
 	}
 	return fut.RequestID, s.rt.clock.Now().Sub(start), nil
 }
-
-func requestTypeHeader(t string) http.Header { return http.Header{"X-Tinker-Request-Type": {t}} }
 
 // childID makes a tree id from a server id (PID ids use '/' as separator).
 func childID(kind, id string) string { return kind + ":" + strings.ReplaceAll(id, "/", "_") }

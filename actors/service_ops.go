@@ -73,13 +73,15 @@ func (s *ServiceClient) CreateLoRATrainingClient(ctx context.Context, baseModel 
 	defer stop()
 	req.ModelSeqID = s.modelSeq.Next()
 	var fut types.UntypedAPIFuture
-	if _, err := s.http.Do(ctx, &httpclient.Request{Op: op, Path: "/api/v1/create_model", Body: req,
+	start := s.rt.clock.Now()
+	if _, err := s.http.Do(ctx, &httpclient.Request{Op: op, Path: "/api/v1/create_model", Call: httpclient.CallCreate, Body: req,
 		Into: httpclient.JSONInto(&fut)}); err != nil {
 		return nil, s.translateStop(ctx, op, err)
 	}
+	trip := s.rt.clock.Now().Sub(start)
 	modelID := fut.ModelID
 	if fut.RequestID != "" {
-		res, err := s.poller.poll(ctx, pollSpec{op: op, requestType: "CreateModel", requestID: fut.RequestID, training: true})
+		res, err := s.poller.poll(ctx, pollSpec{op: op, requestType: "CreateModel", requestID: fut.RequestID, training: true, roundtrip: trip})
 		if err != nil {
 			return nil, s.translateStop(ctx, op, err)
 		}
@@ -156,8 +158,7 @@ func (s *ServiceClient) createViaLoad(ctx context.Context, path, baseModel strin
 	seq := s.modelSeq.Next()
 	req := types.CreateModelFromWeightsRequest{SessionID: s.SessionID(), ModelSeqID: seq, BaseModel: baseModel,
 		UserMetadata: s.modelMetadata(o.metadata), Path: path, Optimizer: optimizer}
-	id, trip, err := s.submitFuture(ctx, op, &httpclient.Request{Path: "/api/v1/load_weights", Body: req,
-		Header: requestTypeHeader("LoadWeights")})
+	id, trip, err := s.submitFuture(ctx, op, &httpclient.Request{Path: "/api/v1/load_weights", Call: httpclient.CallTrainingSubmit, Body: req})
 	if err != nil {
 		return nil, s.translateStop(ctx, op, err)
 	}
@@ -217,7 +218,7 @@ func (s *ServiceClient) CreateSamplingClient(ctx context.Context, opts ...Sampli
 	req := types.CreateSamplingSessionRequest{SessionID: s.SessionID(), SamplingSessionSeqID: s.samplingSeq.Next(),
 		BaseModel: o.baseModel, ModelPath: o.modelPath}
 	var resp types.CreateSamplingSessionResponse
-	if _, err := s.http.Do(ctx, &httpclient.Request{Op: op, Path: "/api/v1/create_sampling_session", Body: req,
+	if _, err := s.http.Do(ctx, &httpclient.Request{Op: op, Path: "/api/v1/create_sampling_session", Call: httpclient.CallCreate, Body: req,
 		Into: httpclient.JSONInto(&resp)}); err != nil {
 		return nil, s.translateStop(ctx, op, err)
 	}
@@ -232,7 +233,7 @@ func (s *ServiceClient) CreateSamplingClient(ctx context.Context, opts ...Sampli
 func (s *ServiceClient) GetServerCapabilities(ctx context.Context) (*types.ServerCapabilities, error) {
 	var out types.ServerCapabilities
 	if err := s.call(ctx, "get_server_capabilities", func(ctx context.Context) error {
-		_, err := s.http.Do(ctx, &httpclient.Request{Op: "get_server_capabilities", Method: http.MethodGet,
+		_, err := s.http.Do(ctx, &httpclient.Request{Op: "get_server_capabilities", Method: http.MethodGet, Call: httpclient.CallRead,
 			Path: "/api/v1/get_server_capabilities", Into: httpclient.JSONInto(&out)})
 		return err
 	}); err != nil {

@@ -53,6 +53,7 @@ func TestResolveConfig(t *testing.T) {
 		{WithAPIKey("tml-k"), WithBaseURL("ftp://x")},
 		{WithAPIKey("tml-k"), WithBaseURL("https://user:secretpw@x")},
 		{WithAPIKey("tml-k"), WithMaxRetries(-1)},
+		{WithAPIKey("tml-k"), WithCallRetryBudget(-time.Second)},
 		{WithAPIKey("tml-k"), WithName("has/slash")},
 		{WithAPIKey("tml-k"), WithUserMetadata(map[string]string{"": "v"})},
 	} {

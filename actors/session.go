@@ -94,6 +94,7 @@ func (st *sessionState) closeTelemetry(ctx context.Context) error {
 	if b == nil {
 		return nil
 	}
+	b.SessionEnd() // as the SDK's SESSION_END, on every close (see docs/protocol.md)
 	return b.Close(ctx)
 }
 
@@ -144,7 +145,7 @@ func (s *ServiceClient) runSession(ctx context.Context) {
 func (s *ServiceClient) establish(ctx context.Context) (string, types.ClientConfigResponse, error) {
 	cfg := types.DefaultClientConfig()
 	if _, err := s.http.Do(ctx, &httpclient.Request{Op: "client_config", Path: "/api/v1/client/config",
-		Body:   types.ClientConfigRequest{SDKVersion: types.ProtocolVersion},
+		Call: httpclient.CallClientConfig, Body: types.ClientConfigRequest{SDKVersion: types.ProtocolVersion},
 		Policy: httpclient.Policy{Pool: httpclient.PoolSession}, Into: httpclient.JSONInto(&cfg)}); err != nil {
 		return "", cfg, err
 	}
@@ -159,9 +160,9 @@ func (s *ServiceClient) establish(ctx context.Context) (string, types.ClientConf
 	}
 	var dyn types.DynamicConfigResponse
 	if _, err := s.http.Do(ctx, &httpclient.Request{Op: "dynamic_config", Path: "/api/v1/client/dynamic_config",
-		Body: types.DynamicConfigRequest{SDKVersion: types.ProtocolVersion},
-		Policy: httpclient.Policy{Pool: httpclient.PoolSession, MaxRetries: httpclient.Retries(0),
-			Timeout: dynamicConfigTimeout}, Into: httpclient.JSONInto(&dyn)}); err != nil {
+		Call: httpclient.CallDynamicConfig, Body: types.DynamicConfigRequest{SDKVersion: types.ProtocolVersion},
+		Policy: httpclient.Policy{Pool: httpclient.PoolSession, Timeout: dynamicConfigTimeout},
+		Into:   httpclient.JSONInto(&dyn)}); err != nil {
 		if types.KindOf(err) == types.KindCanceled {
 			return "", cfg, err
 		}
@@ -178,7 +179,7 @@ func (s *ServiceClient) establish(ctx context.Context) (string, types.ClientConf
 		SDKVersion: types.ProtocolVersion, ProjectID: s.cfg.projectID}
 	var resp types.CreateSessionResponse
 	if _, err := s.http.Do(ctx, &httpclient.Request{Op: "create_session", Path: "/api/v1/create_session",
-		Body: req, Policy: httpclient.Policy{Pool: httpclient.PoolSession}, Into: httpclient.JSONInto(&resp)}); err != nil {
+		Call: httpclient.CallCreate, Body: req, Policy: httpclient.Policy{Pool: httpclient.PoolSession}, Into: httpclient.JSONInto(&resp)}); err != nil {
 		return "", cfg, err
 	}
 	if err := resp.Validate(); err != nil {
@@ -204,7 +205,7 @@ func (s *ServiceClient) startTelemetry(sessionID string) {
 	}
 	send := func(ctx context.Context, req *types.TelemetrySendRequest) error {
 		_, err := s.http.Do(ctx, &httpclient.Request{Op: "telemetry", Path: "/api/v1/telemetry", Body: req,
-			Policy: httpclient.Policy{Pool: httpclient.PoolTelemetry, MaxRetries: httpclient.Retries(3)}})
+			Call: httpclient.CallTelemetry, Policy: httpclient.Policy{Pool: httpclient.PoolTelemetry}})
 		return err
 	}
 	b, err := telemetry.NewBatcher(sessionID, send, telemetry.WithBatcherClock(s.rt.clock),
@@ -246,9 +247,8 @@ func (s *ServiceClient) heartbeat(ctx context.Context, sessionID string) {
 		case <-t.C():
 		}
 		_, err := s.http.Do(ctx, &httpclient.Request{Op: "session_heartbeat", Path: "/api/v1/session_heartbeat",
-			Body: types.SessionHeartbeatRequest{SessionID: sessionID},
-			Policy: httpclient.Policy{Pool: httpclient.PoolSession, MaxRetries: httpclient.Retries(0),
-				Timeout: heartbeatTimeout}})
+			Call: httpclient.CallHeartbeat, Body: types.SessionHeartbeatRequest{SessionID: sessionID},
+			Policy: httpclient.Policy{Pool: httpclient.PoolSession, Timeout: heartbeatTimeout}})
 		switch {
 		case err == nil:
 			s.session.heartbeatsOK.Add(1)
@@ -286,7 +286,7 @@ const (
 func (s *ServiceClient) exchangeJWT(ctx context.Context) (time.Time, error) {
 	var resp types.AuthTokenResponse
 	if _, err := s.http.Do(ctx, &httpclient.Request{Op: "auth_token", Path: "/api/v1/auth/token",
-		Body: types.AuthTokenRequest{}, Header: http.Header{"X-API-Key": {s.cfg.apiKey}},
+		Call: httpclient.CallClientConfig, Body: types.AuthTokenRequest{}, Header: http.Header{"X-API-Key": {s.cfg.apiKey}},
 		Policy: httpclient.Policy{Pool: httpclient.PoolSession}, Into: httpclient.JSONInto(&resp)}); err != nil {
 		return time.Time{}, err
 	}

@@ -2,6 +2,9 @@ package actors
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net/http"
 	"sync"
 	"sync/atomic"
 
@@ -24,6 +27,19 @@ import (
 // do operations called while it is down; submitted ones keep polling and
 // complete normally; the restarted actor continues the seq_ids without a
 // gap. After Close every pending operation fails with ErrClientStopped.
+//
+// Lost seq_ids: a submit that fails for good after taking its seq_id —
+// every retry layer gave up on a 5xx, 429, timeout or transport failure, or
+// the runtime stopped under it — leaves a seq_id the server will wait for
+// forever. The operation fails with its cause; from then on every queued
+// and later operation of the client fails at once with ErrSeqGap, naming
+// the lost seq_id and its operation, and a tinkex.training.seq_gap event is
+// emitted. Nothing waits behind the gap. To go on, create a new
+// TrainingClient from the last saved state
+// (ServiceClient.CreateTrainingClientFromStateWithOptimizer with the path
+// of the last SaveState) and replay the work done since. A submit the
+// server answered with a 4xx (a user error, such as a 409 for a checkpoint
+// name taken) reached the server and loses nothing.
 type TrainingClient struct {
 	svc       *ServiceClient
 	modelID   string
@@ -36,6 +52,10 @@ type TrainingClient struct {
 
 	mu      sync.Mutex
 	pending map[*trainingOp]struct{} // called, not yet submitted
+	// gap is the first lost seq_id's error (ErrSeqGap), nil while none is
+	// lost. Set once, by the submit goroutine that lost it, before it hands
+	// the turn on.
+	gap     atomic.Pointer[types.Error]
 	stopped atomic.Bool
 	pid     atomic.Pointer[actor.PID]
 }
@@ -75,6 +95,11 @@ func (t *TrainingClient) enqueueOp(op *trainingOp) {
 	if t.stopped.Load() || t.svc.stopped.Load() {
 		t.mu.Unlock()
 		op.fail(t.svc.stoppedError(op.name))
+		return
+	}
+	if err := t.gapError(op.name); err != nil {
+		t.mu.Unlock()
+		op.fail(err)
 		return
 	}
 	t.pending[op] = struct{}{}
@@ -169,6 +194,11 @@ func (a *trainingActor) dispatch(ctx actor.Context) {
 			op.fail(types.CanceledError(op.name, context.Cause(op.ctx)))
 			continue
 		}
+		if err := a.tc.gapError(op.name); err != nil {
+			a.tc.forget(op)
+			op.fail(err)
+			continue
+		}
 		a.tc.mu.Lock()
 		op.dispatched = true
 		delete(a.tc.pending, op)
@@ -208,6 +238,12 @@ func (t *TrainingClient) submit(op *trainingOp, told func()) {
 		op.fail(t.svc.translateStop(ctx, op.name, types.CanceledError(op.name, context.Cause(ctx))))
 		return
 	}
+	if err := t.gapError(op.name); err != nil { // lost while waiting for the turn
+		<-t.turn
+		told()
+		op.fail(err)
+		return
+	}
 	seqs := make([]int64, op.seqs)
 	for i := range seqs {
 		seqs[i] = t.seq.Next()
@@ -221,6 +257,16 @@ func (t *TrainingClient) submit(op *trainingOp, told func()) {
 	defer stopWatch()
 	poll, err := op.run(submitCtx, ctx, seqs)
 	stopSubmit()
+	if err != nil {
+		seq := seqs[0]
+		var ce *chunkError
+		if errors.As(err, &ce) {
+			seq, err = ce.seq, ce.err
+		}
+		if seqLost(err) {
+			t.loseSeq(op.name, seq, err)
+		}
+	}
 	<-t.turn
 	told()
 	if err != nil {
@@ -228,6 +274,75 @@ func (t *TrainingClient) submit(op *trainingOp, told func()) {
 		return
 	}
 	poll()
+}
+
+// chunkError is the failure of one chunk's submit, with the chunk's seq_id.
+type chunkError struct {
+	seq int64
+	err error
+}
+
+func (e *chunkError) Error() string { return e.err.Error() }
+func (e *chunkError) Unwrap() error { return e.err }
+
+// seqLost reports whether a failed submit leaves its seq_id unseen by the
+// server: it never reached the server or was not taken (no status, a
+// proxy's bare 400, 408, 429, 5xx). A 2xx that did not decode, and a 4xx
+// refusal, reached it.
+func seqLost(err error) bool {
+	var e *types.Error
+	if !errors.As(err, &e) {
+		return true
+	}
+	s := e.StatusCode
+	switch {
+	case s >= 200 && s < 300:
+		return false
+	case s == http.StatusBadRequest && e.Message == "":
+		return true // bare 400: a proxy's, the request did not reach the service
+	case s == http.StatusRequestTimeout, s == http.StatusTooManyRequests, s == 0, s >= 500:
+		return true
+	}
+	return false
+}
+
+// loseSeq records the first lost seq_id and emits tinkex.training.seq_gap.
+func (t *TrainingClient) loseSeq(op string, seq int64, cause error) {
+	e := &types.Error{Kind: types.KindSeqGap, Op: op,
+		Message: fmt.Sprintf("seq_id %d of model %s (%s) was lost: its submit failed for good (%s), so the server will wait for it; "+
+			"create a new TrainingClient from the last saved state", seq, t.modelID, op, types.KindOf(cause).String())}
+	if !t.gap.CompareAndSwap(nil, e) {
+		return
+	}
+	bus := t.svc.rt.bus
+	if !bus.Enabled(telemetry.TrainingSeqGap) {
+		return
+	}
+	bus.Execute(telemetry.TrainingSeqGap, nil, map[string]any{
+		telemetry.KeyConfig:    t.svc.cfg.fingerprint,
+		telemetry.KeyBaseURL:   t.svc.cfg.baseURL,
+		telemetry.KeySessionID: t.svc.SessionID(),
+		telemetry.KeyModelID:   t.modelID,
+		telemetry.KeySeqID:     seq,
+		telemetry.KeyOp:        op,
+		telemetry.KeyKind:      types.KindOf(cause).String(),
+		telemetry.KeyError:     cause.Error(),
+	})
+}
+
+// gapError is the ErrSeqGap error of operation op once a seq_id is lost,
+// nil before.
+func (t *TrainingClient) gapError(op string) error {
+	g := t.gap.Load()
+	if g == nil {
+		return nil
+	}
+	if t.stopped.Load() || t.svc.stopped.Load() {
+		return t.svc.stoppedError(op) // closing wins: the client is over anyway
+	}
+	e := *g
+	e.Op, e.Message = op, "not sent: "+g.Message
+	return &e
 }
 
 // trainingSpan starts the span of one training operation (nil when nobody
@@ -249,7 +364,7 @@ func (t *TrainingClient) trainingSpan(op string) *telemetry.Span {
 // calling finish.
 func newOp[T any](t *TrainingClient, ctx context.Context, name, requestType string, seqs int,
 	run func(submitCtx, pollCtx context.Context, seqs []int64, f *Future[*T], finish func(*T, error)) (poll func(), err error)) (*trainingOp, *Future[*T]) {
-	f := NewFuture[*T]()
+	f := newOpFuture[*T](name)
 	span := t.trainingSpan(name)
 	finish := func(v *T, err error) {
 		if !f.complete(v, err) || span == nil {

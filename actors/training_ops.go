@@ -43,7 +43,7 @@ func (t *TrainingClient) forwardBackward(ctx context.Context, data []types.Datum
 	op, f := newOp(t, ctx, name, reqType, len(chunks), func(ctx, pollCtx context.Context, seqs []int64, f *Future[*types.ForwardBackwardOutput], finish func(*types.ForwardBackwardOutput, error)) (func(), error) {
 		ids := make([]string, len(chunks))
 		trips := make([]time.Duration, len(chunks))
-		send := func(i int) error {
+		sendChunk := func(i int) error {
 			req := types.ForwardBackwardRequest{ModelID: t.modelID, SeqID: seqs[i], Data: chunks[i],
 				LossFn: lossFn, LossFnConfig: lossFnConfig, ForwardOnly: forwardOnly}
 			body, err := types.EncodeForwardBackwardRequest(req)
@@ -67,10 +67,16 @@ func (t *TrainingClient) forwardBackward(ctx context.Context, data []types.Datum
 			}
 			defer permit.Release()
 			ids[i], trips[i], err = t.svc.submitFuture(ctx, name, &httpclient.Request{
-				Path: "/api/v1/forward_backward", RawBody: body, ContentType: httpclient.ContentTypeProtobuf,
-				ContentEncoding: encoding, Header: requestTypeHeader(reqType),
+				Path: "/api/v1/forward_backward", Call: httpclient.CallTrainingSubmit, RawBody: body, ContentType: httpclient.ContentTypeProtobuf,
+				ContentEncoding: encoding,
 			})
 			return err
+		}
+		send := func(i int) error {
+			if err := sendChunk(i); err != nil {
+				return &chunkError{seq: seqs[i], err: err}
+			}
+			return nil
 		}
 		if err := submitChunks(len(chunks), cc.ParallelFwdBwdChunks, send); err != nil {
 			return nil, err
@@ -180,7 +186,7 @@ func (t *TrainingClient) OptimStep(ctx context.Context, params types.AdamParams)
 	if err := params.Validate(); err != nil {
 		return Resolved[*types.OptimStepResponse](nil, err)
 	}
-	return singleOp(t, ctx, "optim_step", "OptimStep", "/api/v1/optim_step", func(seq int64) any {
+	return singleOp(t, ctx, "optim_step", "OptimStep", "/api/v1/optim_step", httpclient.CallTrainingSubmit, func(seq int64) any {
 		return types.OptimStepRequest{AdamParams: params, ModelID: t.modelID, SeqID: seq}
 	}, decodeJSON[types.OptimStepResponse])
 }
@@ -225,7 +231,7 @@ func (t *TrainingClient) SaveState(ctx context.Context, name string, opts ...Sav
 	if err != nil {
 		return Resolved[*types.SaveWeightsResponse](nil, err)
 	}
-	return singleOp(t, ctx, "save_weights", "SaveWeights", "/api/v1/save_weights", func(seq int64) any {
+	return singleOp(t, ctx, "save_weights", "SaveWeights", "/api/v1/save_weights", httpclient.CallSave, func(seq int64) any {
 		return types.SaveWeightsRequest{ModelID: t.modelID, Path: name, SeqID: seq, TTLSeconds: o.ttl, Overwrite: o.overwrite}
 	}, decodeJSON[types.SaveWeightsResponse])
 }
@@ -244,7 +250,7 @@ func (t *TrainingClient) loadState(ctx context.Context, path string, optimizer b
 	if !strings.HasPrefix(path, "tinker://") {
 		return Resolved[*types.LoadWeightsResponse](nil, types.ValidationError("load_state", "path %q must start with tinker://", path))
 	}
-	return singleOp(t, ctx, "load_weights", "LoadWeights", "/api/v1/load_weights", func(seq int64) any {
+	return singleOp(t, ctx, "load_weights", "LoadWeights", "/api/v1/load_weights", httpclient.CallTrainingSubmit, func(seq int64) any {
 		return types.LoadWeightsRequest{ModelID: t.modelID, SeqID: seq, Path: path, Optimizer: optimizer}
 	}, decodeJSON[types.LoadWeightsResponse])
 }
@@ -257,7 +263,7 @@ func (t *TrainingClient) SaveWeightsForSampler(ctx context.Context, name string,
 	if err != nil {
 		return Resolved[*types.SaveWeightsForSamplerResponse](nil, err)
 	}
-	return singleOp(t, ctx, "save_weights_for_sampler", "SaveWeightsForSampler", "/api/v1/save_weights_for_sampler", func(seq int64) any {
+	return singleOp(t, ctx, "save_weights_for_sampler", "SaveWeightsForSampler", "/api/v1/save_weights_for_sampler", httpclient.CallSave, func(seq int64) any {
 		return types.SaveWeightsForSamplerRequest{ModelID: t.modelID, Path: name, SeqID: seq, TTLSeconds: o.ttl}
 	}, decodeJSON[types.SaveWeightsForSamplerResponse])
 }
@@ -267,7 +273,7 @@ func (t *TrainingClient) SaveWeightsForSampler(ctx context.Context, name string,
 // create_sampling_session call.
 func (t *TrainingClient) SaveWeightsAndGetSamplingClient(ctx context.Context) (*SamplingClient, error) {
 	samplingSeq := t.svc.samplingSeq.Next()
-	f := singleOp(t, ctx, "save_weights_for_sampler", "SaveWeightsForSampler", "/api/v1/save_weights_for_sampler", func(seq int64) any {
+	f := singleOp(t, ctx, "save_weights_for_sampler", "SaveWeightsForSampler", "/api/v1/save_weights_for_sampler", httpclient.CallSave, func(seq int64) any {
 		return types.SaveWeightsForSamplerRequest{ModelID: t.modelID, SamplingSessionSeqID: &samplingSeq, SeqID: seq}
 	}, decodeJSON[types.SaveWeightsForSamplerResponse])
 	res, err := f.Result(ctx)
@@ -286,7 +292,7 @@ func (t *TrainingClient) SaveWeightsAndGetSamplingClient(ctx context.Context) (*
 func (t *TrainingClient) GetInfo(ctx context.Context) (*types.GetInfoResponse, error) {
 	var out types.GetInfoResponse
 	err := t.svc.call(ctx, "get_info", func(ctx context.Context) error {
-		_, err := t.svc.http.Do(ctx, &httpclient.Request{Op: "get_info", Path: "/api/v1/get_info",
+		_, err := t.svc.http.Do(ctx, &httpclient.Request{Op: "get_info", Path: "/api/v1/get_info", Call: httpclient.CallRead,
 			Body: types.GetInfoRequest{ModelID: t.modelID}, Into: httpclient.JSONInto(&out)})
 		return err
 	})
@@ -302,7 +308,7 @@ func (t *TrainingClient) GetInfo(ctx context.Context) (*types.GetInfoResponse, e
 func (t *TrainingClient) Unload(ctx context.Context) (*types.UnloadModelResponse, error) {
 	var out *types.UnloadModelResponse
 	err := t.svc.call(ctx, "unload_model", func(ctx context.Context) error {
-		id, trip, err := t.svc.submitFuture(ctx, "unload_model", &httpclient.Request{Path: "/api/v1/unload_model",
+		id, trip, err := t.svc.submitFuture(ctx, "unload_model", &httpclient.Request{Path: "/api/v1/unload_model", Call: httpclient.CallRead,
 			Body: types.UnloadModelRequest{ModelID: t.modelID}})
 		if err != nil {
 			return err
@@ -322,11 +328,10 @@ func (t *TrainingClient) Unload(ctx context.Context) (*types.UnloadModelResponse
 }
 
 // singleOp queues an operation with one seq_id and a JSON body.
-func singleOp[T any](t *TrainingClient, ctx context.Context, name, reqType, path string, body func(seq int64) any,
+func singleOp[T any](t *TrainingClient, ctx context.Context, name, reqType, path string, call httpclient.Call, body func(seq int64) any,
 	decode func(op, contentType string, body []byte) (*T, error)) *Future[*T] {
 	op, f := newOp(t, ctx, name, reqType, 1, func(ctx, pollCtx context.Context, seqs []int64, f *Future[*T], finish func(*T, error)) (func(), error) {
-		id, trip, err := t.svc.submitFuture(ctx, name, &httpclient.Request{Path: path, Body: body(seqs[0]),
-			Header: requestTypeHeader(reqType)})
+		id, trip, err := t.svc.submitFuture(ctx, name, &httpclient.Request{Path: path, Call: call, Body: body(seqs[0])})
 		if err != nil {
 			return nil, err
 		}

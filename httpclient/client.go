@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -44,6 +45,12 @@ type Client struct {
 	clock      clock.Clock
 	sleep      func(ctx context.Context, d time.Duration) error
 	observer   RateLimitObserver
+	jitter     func() float64 // in [0, 1): the second layer's backoff jitter
+	// resendBackoff and resendBudget are the second layer's backoff and
+	// budget (SecondLayerBackoff and SecondLayerBudget unless configured).
+	resendBackoff func(resend int) time.Duration
+	resendBudget  time.Duration
+	budgetSet     bool // WithCallRetryBudget was given (0 then means off)
 
 	maxRetries      int
 	timeout         time.Duration
@@ -104,6 +111,25 @@ func withSleep(f func(ctx context.Context, d time.Duration) error) Option {
 	return func(c *Client) { c.sleep = f }
 }
 
+// WithSecondLayer replaces the second retry layer's backoff (nil keeps
+// SecondLayerBackoff with jitter) and budget (0 keeps SecondLayerBudget).
+// Tests use it to make the layer short; production code keeps the
+// defaults, which are the Python SDK's.
+func WithSecondLayer(backoff func(resend int) time.Duration, budget time.Duration) Option {
+	return func(c *Client) { c.resendBackoff, c.resendBudget = backoff, budget }
+}
+
+// WithCallRetryBudget bounds the second retry layer of each call: no
+// resend starts later than d after the call's first attempt. 0 turns the
+// second layer off (a call fails once its HTTP layer gives up); the default
+// is SecondLayerBudget, the Python SDK's.
+func WithCallRetryBudget(d time.Duration) Option {
+	return func(c *Client) { c.resendBudget, c.budgetSet = max(d, 0), true }
+}
+
+// withJitter replaces the second layer's jitter source (tests).
+func withJitter(f func() float64) Option { return func(c *Client) { c.jitter = f } }
+
 // New returns a Client for baseURL and apiKey. It validates both and returns
 // a KindValidation *types.Error for a malformed URL, a missing or malformed
 // key, or a negative retry count.
@@ -150,6 +176,15 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	}
 	if c.sleep == nil {
 		c.sleep = c.clockSleep
+	}
+	if c.jitter == nil {
+		c.jitter = rand.Float64
+	}
+	if c.resendBackoff == nil {
+		c.resendBackoff = func(k int) time.Duration { return SecondLayerBackoff(k, c.jitter()) }
+	}
+	if c.resendBudget <= 0 && !c.budgetSet {
+		c.resendBudget = SecondLayerBudget
 	}
 	c.header = baseHeaders(c.header)
 	c.credential.Store(&[]string{apiKey})

@@ -16,7 +16,8 @@ import (
 	"github.com/tinkex-go/tinkex/types"
 )
 
-// Do sends req, retrying per its Policy, and returns the last response.
+// Do sends req, retrying per its Policy and its Call's row of the retry
+// layers table (see Call), and returns the last response.
 //
 // On success (2xx) it decodes the body with req.Into, if set, and returns the
 // response. On failure it returns a *types.Error; when the failure was an
@@ -39,88 +40,123 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 			Message: "cannot encode request body", Err: err}
 	}
 	p := req.Policy
+	row := LayersOf(req.Call)
 	maxRetries := c.maxRetries
+	if row.HTTPRetries != ClientDefault {
+		maxRetries = row.HTTPRetries
+	}
 	if p.MaxRetries != nil {
 		maxRetries = *p.MaxRetries
 	}
 	timeout := c.timeout
+	if row.ReadTimeout > 0 {
+		timeout = row.ReadTimeout
+	}
 	if p.Timeout > 0 {
 		timeout = p.Timeout
-	}
-	retryPolicy := p.Retry
-	if retryPolicy == nil {
-		retryPolicy = DefaultRetryPolicy
-	}
-	backoff := p.Backoff
-	if backoff == nil {
-		backoff = c.backoff
 	}
 	url := c.baseURL + req.Path
 	if len(req.Query) > 0 {
 		url += "?" + req.Query.Encode()
 	}
-	var idem []string
-	if method != http.MethodGet && !p.NoIdempotencyKey {
-		var buf [len(idempotencyPrefix) + 36]byte
-		idem = []string{string(uuid.Append(append(buf[:0], idempotencyPrefix...)))}
-	}
-
 	call := &call{c: c, req: req, op: op, method: method, url: url, body: body, ctype: ctype,
-		idem: idem, timeout: timeout, readTimeout: c.readTimeoutValue(timeout), pool: c.pool(p.Pool)}
+		timeout: timeout, readTimeout: c.readTimeoutValue(timeout), pool: c.pool(p.Pool),
+		maxRetries: maxRetries, retryPolicy: p.Retry, backoff: p.Backoff}
+	if call.retryPolicy == nil {
+		call.retryPolicy = DefaultRetryPolicy
+	}
+	if call.backoff == nil {
+		call.backoff = c.backoff
+	}
+	idem := method != http.MethodGet && !p.NoIdempotencyKey
 	call.begin(p.Pool)
 
-	retries, billingRetries := 0, 0
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, call.fail(retries+billingRetries, c.canceled(call, err))
+	first := c.clock.Now()
+	for resend := 0; ; resend++ {
+		if idem {
+			var buf [len(idempotencyPrefix) + 36]byte
+			call.idem = []string{string(uuid.Append(append(buf[:0], idempotencyPrefix...)))}
 		}
-		call.attempts++
-		out, resp := call.attempt(ctx, retries+billingRetries)
-		if out.Err != nil && ctx.Err() != nil {
-			return nil, call.fail(retries+billingRetries, c.canceled(call, ctx.Err()))
-		}
-		if out.Err == nil && out.StatusCode >= 200 && out.StatusCode < 300 {
-			resp.Retries = retries + billingRetries
-			if req.Into != nil {
-				if err := req.Into.Decode(resp.ContentType(), resp.Body); err != nil {
-					e := call.error(out, types.KindValidation)
-					e.Message = "cannot decode response body"
-					e.Err = err
-					return resp, call.fail(resp.Retries, e)
-				}
-			}
+		resp, last, resendable, e := call.sequence(ctx)
+		if e == nil {
 			call.succeed(resp)
 			return resp, nil
 		}
+		if !resendable || row.Resend == nil || !row.Resend(last) {
+			return resp, call.fail(call.retries, e)
+		}
+		delay := c.resendBackoff(resend)
+		left := c.resendBudget - c.clock.Now().Sub(first)
+		if left <= 0 {
+			return resp, call.fail(call.retries, e)
+		}
+		delay = min(delay, left)
+		call.retries++
+		c.emitCallRetry(call, last, resend+1, delay)
+		if err := c.sleep(ctx, delay); err != nil {
+			return nil, call.fail(call.retries, c.canceled(call, err))
+		}
+	}
+}
+
+// sequence is one attempt sequence of the HTTP layer under one idempotency
+// key. On failure it returns the error and the last outcome, resendable
+// when the second layer may send the call again (not after cancellation,
+// an oversize body or an undecodable success).
+func (cl *call) sequence(ctx context.Context) (*Response, Outcome, bool, *types.Error) {
+	c, p := cl.c, cl.req.Policy
+	retries, billing := 0, 0 // of this sequence: x-stainless-retry-count is their sum
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, Outcome{}, false, c.canceled(cl, err)
+		}
+		cl.attempts++
+		out, resp := cl.attempt(ctx, retries+billing)
+		if out.Err != nil && ctx.Err() != nil {
+			return nil, Outcome{}, false, c.canceled(cl, ctx.Err())
+		}
+		if out.Err == nil && out.StatusCode >= 200 && out.StatusCode < 300 {
+			resp.Retries = cl.retries
+			if cl.req.Into != nil {
+				if err := cl.req.Into.Decode(resp.ContentType(), resp.Body); err != nil {
+					e := cl.error(out, types.KindValidation)
+					e.Message = "cannot decode response body"
+					e.Err = err
+					return resp, Outcome{}, false, e
+				}
+			}
+			return resp, Outcome{}, false, nil
+		}
 		if errors.Is(out.Err, errBodyTooLarge) {
-			e := call.error(out, types.KindValidation)
-			return nil, call.fail(retries+billingRetries, e)
+			return nil, Outcome{}, false, cl.error(out, types.KindValidation)
 		}
 
 		var delay time.Duration
 		switch {
 		case out.StatusCode == http.StatusPaymentRequired && !p.NoBillingPause && c.billing.pause(c.clock.Now()):
-			billingRetries++
+			billing++
+			cl.retries++
 			delay = c.billingInterval
-		case retries < maxRetries && retryPolicy(out):
-			delay = backoff(retries, out, c.clock.Now())
+		case retries < cl.maxRetries && cl.retryPolicy(out):
+			delay = cl.backoff(retries, out, c.clock.Now())
 			retries++
+			cl.retries++
 		default:
 			if out.StatusCode == http.StatusTooManyRequests && !p.NoRateLimitReport {
-				c.reportRateLimited(out, backoff, retries)
+				c.reportRateLimited(out, cl.backoff, retries)
 			}
-			e := call.error(out, out.Kind())
+			e := cl.error(out, out.Kind())
 			if resp != nil {
-				resp.Retries = retries + billingRetries
+				resp.Retries = cl.retries
 			}
-			return resp, call.fail(retries+billingRetries, e)
+			return resp, out, true, e
 		}
 		if out.StatusCode == http.StatusTooManyRequests && !p.NoRateLimitReport {
 			c.reportRateLimited(out, func(int, Outcome, time.Time) time.Duration { return delay }, retries)
 		}
-		c.emitRetry(call, out, delay)
+		c.emitRetry(cl, out, delay)
 		if err := c.sleep(ctx, delay); err != nil {
-			return nil, call.fail(retries+billingRetries, c.canceled(call, err))
+			return nil, Outcome{}, false, c.canceled(cl, err)
 		}
 	}
 }
@@ -158,6 +194,12 @@ type call struct {
 	readTimeout []string
 	pool        *http.Client
 	attempts    int
+	// retries counts every retry of the call: HTTP layer, billing pause
+	// and second layer.
+	retries     int
+	maxRetries  int
+	retryPolicy RetryPolicy
+	backoff     Backoff
 	// span state (see begin)
 	poolKind      Pool
 	started       time.Time
@@ -415,5 +457,24 @@ func (c *Client) emitRetry(cl *call, out Outcome, delay time.Duration) {
 	c.bus.Execute(telemetry.HTTPRetry, map[string]float64{
 		telemetry.MeasureAttempt: float64(out.Attempt),
 		telemetry.MeasureDelay:   delay.Seconds(),
+	}, md)
+}
+
+// emitCallRetry reports a resend of the second layer (tinkex.call.retry):
+// resend is its 1-based number, delay the backoff before it.
+func (c *Client) emitCallRetry(cl *call, out Outcome, resend int, delay time.Duration) {
+	if !c.bus.Enabled(telemetry.CallRetry) {
+		return
+	}
+	md := cl.metadata()
+	md[telemetry.KeyStatus] = out.StatusCode
+	md[telemetry.KeyKind] = out.Kind().String()
+	if out.Err != nil {
+		md[telemetry.KeyError] = c.Scrub(out.Err.Error())
+	}
+	c.bus.Execute(telemetry.CallRetry, map[string]float64{
+		telemetry.MeasureAttempt: float64(resend),
+		telemetry.MeasureDelay:   delay.Seconds(),
+		"attempts":               float64(cl.attempts),
 	}, md)
 }

@@ -24,12 +24,21 @@
 //     verification, TLS to a plain port, an unparsable URL, a header
 //     net/http refuses) are KindValidation errors and never retried.
 //
-// The idempotency key is generated once per Do call and reused by all of its
-// attempts; x-stainless-retry-count counts them. Context cancellation ends
+// Above the HTTP layer sits the second layer of spec/BEHAVIOR.md's "Retry
+// layers per call" table: a Request names its row with Call, and the table
+// (LayersOf, in layers.go, the one place it is written) gives the row's
+// HTTP-layer retries and whether, once they are spent on a retryable
+// failure, the whole call is sent again (SecondLayerRetryable,
+// SecondLayerBackoff, SecondLayerBudget).
+//
+// The idempotency key is generated once per attempt sequence and reused by
+// all of its attempts; x-stainless-retry-count counts them. A second-layer
+// resend takes a new key and counts from 0 again. Context cancellation ends
 // any attempt or wait at once with a KindCanceled *types.Error.
 //
 // Each Do call emits one telemetry span (tinkex.http.request.start, .stop or
-// .exception, with retry_count) and one tinkex.http.retry event per retry.
+// .exception, with retry_count), one tinkex.http.retry event per HTTP-layer
+// retry and one tinkex.call.retry event per second-layer resend.
 // Requests of different pool kinds travel on separate connection pools, so
 // a sampling burst cannot starve heartbeats or polls.
 //

@@ -53,6 +53,9 @@ type Request struct {
 	Accept string
 	// Header holds extra headers for this request (e.g. X-Tinker-Request-Type).
 	Header http.Header
+	// Call is the request's row of the retry layers table (HTTP-layer
+	// retries, second layer); CallNone means Policy alone decides.
+	Call Call
 	// Policy says how to retry; the zero value means DefaultPolicy.
 	Policy Policy
 	// Into, when set, decodes a 2xx response body. A decode failure becomes a
@@ -63,9 +66,11 @@ type Request struct {
 // Policy is one row of the retry truth table for one call.
 type Policy struct {
 	// MaxRetries is the number of retries after the first attempt. Nil means
-	// the client's default (10 unless configured); point to 0 for none.
+	// the Call's row (the client's default, 10 unless configured, for most
+	// rows); point to 0 for none.
 	MaxRetries *int
-	// Timeout bounds each attempt, 0 means the client's default (60 s).
+	// Timeout bounds each attempt, 0 means the Call's row or the client's
+	// default (60 s).
 	Timeout time.Duration
 	// Pool selects the connection pool.
 	Pool Pool

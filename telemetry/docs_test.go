@@ -39,7 +39,7 @@ func TestDocsListEveryEventAndMetric(t *testing.T) {
 	raw, err := os.ReadFile("../docs/telemetry.md")
 	require.NoError(t, err)
 	doc := string(raw)
-	events := []string{HTTPRequestStart, HTTPRequestStop, HTTPRequestError, HTTPRetry, LimiterBackoffSet,
+	events := []string{HTTPRequestStart, HTTPRequestStop, HTTPRequestError, HTTPRetry, CallRetry, TrainingSeqGap, LimiterBackoffSet,
 		LimiterBackoffCleared, QueueStateChange, FutureAPIError, FutureConnectionError, FutureRequestFailed,
 		FutureTimeout, TrainingPrefix + "<op>.start", TrainingPrefix + "<op>.stop", TrainingPrefix + "<op>.exception",
 		SamplingSample + ".start", SamplingSample + ".stop", SamplingSample + ".exception",

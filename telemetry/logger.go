@@ -102,7 +102,7 @@ func eventAttrs(ev Event) []slog.Attr {
 //   - ERROR: handler failures, supervisor intensity exceeded, span
 //     exceptions (".exception") except user errors and cancellations,
 //     future request_failed unless its category is "user".
-//   - WARN: retries, limiter backoff set, future api_error /
+//   - WARN: retries (tinkex.http.retry and tinkex.call.retry), limiter backoff set, future api_error /
 //     connection_error / timeout, child restarts, exceptions whose kind is
 //     user, validation, conflict, canceled or rate_limited, and request_failed
 //     with category "user".
@@ -112,9 +112,9 @@ func eventAttrs(ev Event) []slog.Attr {
 //     per request, too many for INFO).
 func EventLevel(ev Event) slog.Level {
 	switch ev.Name {
-	case HandlerFailed, SupervisorIntensityExceeded:
+	case HandlerFailed, SupervisorIntensityExceeded, TrainingSeqGap:
 		return slog.LevelError
-	case HTTPRetry, LimiterBackoffSet, FutureAPIError, FutureConnectionError, FutureTimeout,
+	case HTTPRetry, CallRetry, LimiterBackoffSet, FutureAPIError, FutureConnectionError, FutureTimeout,
 		SupervisorChildRestarted:
 		return slog.LevelWarn
 	case FutureRequestFailed:

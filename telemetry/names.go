@@ -11,6 +11,10 @@ const (
 	HTTPRequestError = HTTPRequest + ".exception"
 	// HTTPRetry is emitted once per retry, before its backoff sleep.
 	HTTPRetry = "tinkex.http.retry"
+	// CallRetry is emitted once per resend of the second retry layer (a new
+	// attempt sequence with a new idempotency key), before its backoff.
+	// tinkex.http.retry counts retries inside one attempt sequence.
+	CallRetry = "tinkex.call.retry"
 
 	// LimiterBackoffSet is emitted when a config's shared backoff deadline is
 	// set or extended; LimiterBackoffCleared when it has passed.
@@ -30,6 +34,9 @@ const (
 	// TrainingPrefix+"<op>.start|stop|exception", e.g.
 	// "tinkex.training.forward_backward.stop".
 	TrainingPrefix = "tinkex.training."
+	// TrainingSeqGap is emitted when a training submit failed for good and
+	// its seq_id is lost: the TrainingClient fails everything after it.
+	TrainingSeqGap = "tinkex.training.seq_gap"
 	// SamplingSample is the span prefix of one Sample call.
 	SamplingSample          = "tinkex.sampling.sample"
 	SamplingSampleStart     = SamplingSample + ".start"

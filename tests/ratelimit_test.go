@@ -163,7 +163,8 @@ func TestRateLimitIsolation(t *testing.T) {
 	reqsA := w.srvA.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointAsample, SamplerID: a.sc.SamplerID()})
 	require.Len(t, reqsA, 3)
 	assert.Equal(t, []int{429, 200, 200}, []int{reqsA[0].Status, reqsA[1].Status, reqsA[2].Status})
-	assert.Equal(t, []int64{0, 1, 2}, []int64{reqsA[0].SeqID, reqsA[1].SeqID, reqsA[2].SeqID}, "the resubmission takes a new seq_id")
+	assert.Equal(t, []int64{0, 0, 1}, []int64{reqsA[0].SeqID, reqsA[1].SeqID, reqsA[2].SeqID}, "the resubmission keeps its seq_id (BEHAVIOR's sampling seq_id rule)")
+	assert.NotEqual(t, reqsA[0].Header.Get("X-Idempotency-Key"), reqsA[1].Header.Get("X-Idempotency-Key"), "under a new idempotency key")
 
 	// One set and one cleared for A's burst, in that order, after every one
 	// of B's samples; nothing for B.

@@ -16,11 +16,13 @@
 //     (default-valued ones included) is required. forward_backward takes
 //     the protobuf ForwardBackwardRequest (optionally Content-Encoding:
 //     zstd), decoded with an independent codec that rejects unknown field
-//     numbers, wrong wire types and dtypes other than FLOAT32/INT64.
+//     numbers, wrong wire types, dtypes other than FLOAT32/INT64 and tensors
+//     without a shape (the SDK always sends one; so must the legacy JSON).
 //   - Errors are {"detail": "<message>"} with the status: 400 bad request,
 //     401 auth, 404 unknown route/model/sampler/session/future (also for
 //     another key's), 405 wrong method (with Allow), 409 save_weights name
-//     taken without overwrite, 410 expired future, 413, 415, 429 rate limit.
+//     taken without overwrite or a seq_id reused with another body, 410
+//     expired future, 413, 415, 429 rate limit.
 //     Semantic errors found while doing the work (wrong loss inputs, a
 //     prompt too long) fail the future instead: {"error","category":"user"}.
 //   - Training requests of a model run one at a time in seq_id order: op 0
@@ -28,7 +30,13 @@
 //     addressing), the TrainingClient's requests start at 1. A seq_id ahead
 //     of the next expected one is accepted and held until the gap fills
 //     (parallel forward/backward chunks arrive with chunk 1 last). A seq_id
-//     seen before answers the same request id again and does no work.
+//     seen before answers the same request id again and does no work, if
+//     its body is the same (JSON compared canonically); with a different
+//     body it is a 409 ("already used by a different request"). A
+//     submit the server reads and refuses (a 409 for a checkpoint name
+//     taken, an injected final 4xx) spends its seq_id with a failed
+//     future, so later seq_ids do not wait for it; a bare empty-body
+//     status (a proxy's) does not.
 //   - Sampling seq ids are recorded per sampler (Sampler(id).SeqIDs); a
 //     resubmitted (sampler, seq_id) whose future is still held answers the
 //     same request id.

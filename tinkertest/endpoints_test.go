@@ -108,7 +108,9 @@ func TestTrainingEndpoints(t *testing.T) {
 	assert.Equal(t, "tinker://"+model+"/weights/ckpt", path)
 	r := c.post(EndpointSaveWeights, map[string]any{"model_id": model, "path": "ckpt", "seq_id": 2, "overwrite": false, "type": "save_weights"})
 	assert.Equal(t, http.StatusConflict, r.status, "%s", r.body)
-	sv = c.ok(EndpointSaveWeights, map[string]any{"model_id": model, "path": "ckpt", "seq_id": 2, "overwrite": true, "ttl_seconds": 60, "type": "save_weights"})
+	// The refusal spent seq_id 2 (the model does not wait for it); the
+	// overwrite is the next request.
+	sv = c.ok(EndpointSaveWeights, map[string]any{"model_id": model, "path": "ckpt", "seq_id": 3, "overwrite": true, "ttl_seconds": 60, "type": "save_weights"})
 	c.result(sv["request_id"].(string))
 
 	wi := c.ok(EndpointWeightsInfo, map[string]any{"tinker_path": path})
@@ -118,11 +120,11 @@ func TestTrainingEndpoints(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, client(t, srv, keyB).post(EndpointWeightsInfo, map[string]any{"tinker_path": path}).status)
 
 	// Legacy load.
-	ld := c.ok(EndpointLoadWeights, map[string]any{"model_id": model, "seq_id": 3, "path": path, "optimizer": true, "type": "load_weights"})
+	ld := c.ok(EndpointLoadWeights, map[string]any{"model_id": model, "seq_id": 4, "path": path, "optimizer": true, "type": "load_weights"})
 	assert.Equal(t, path, c.result(ld["request_id"].(string))["path"])
 
 	// Unnamed save for sampler creates a sampler.
-	us := c.ok(EndpointSaveWeightsForSampler, map[string]any{"model_id": model, "sampling_session_seq_id": 4, "seq_id": 4, "type": "save_weights_for_sampler"})
+	us := c.ok(EndpointSaveWeightsForSampler, map[string]any{"model_id": model, "sampling_session_seq_id": 4, "seq_id": 5, "type": "save_weights_for_sampler"})
 	smp := c.result(us["request_id"].(string))["sampling_session_id"].(string)
 	assert.Equal(t, sid+":sample:4", smp)
 	got := c.get("samplers/" + url.PathEscape(smp))
@@ -130,7 +132,7 @@ func TestTrainingEndpoints(t *testing.T) {
 	assert.Equal(t, "meta-llama/Llama-3.2-1B", got.json(t)["base_model"])
 
 	// Both or neither of path and sampling_session_seq_id: 400.
-	assert.Equal(t, http.StatusBadRequest, c.post(EndpointSaveWeightsForSampler, map[string]any{"model_id": model, "seq_id": 5, "type": "save_weights_for_sampler"}).status)
+	assert.Equal(t, http.StatusBadRequest, c.post(EndpointSaveWeightsForSampler, map[string]any{"model_id": model, "seq_id": 6, "type": "save_weights_for_sampler"}).status)
 
 	// Create-via-load: model <session>:train:<n>, op seq 0, then seq 1 on.
 	vl := c.ok(EndpointLoadWeights, map[string]any{"session_id": sid, "model_seq_id": 1, "path": path, "optimizer": false, "type": "load_weights"})

@@ -133,7 +133,7 @@ func parseTensorJSON(path string, raw json.RawMessage) (Tensor, error) {
 		return densifyCSR(dtype, shape, t, crow, col, path)
 	}
 	if shape == nil {
-		shape = []int64{int64(t.Len())}
+		return Tensor{}, fmt.Errorf("%s.shape: field required (the SDK sends every tensor's shape)", path)
 	} else if prod(shape) != int64(t.Len()) {
 		return Tensor{}, fmt.Errorf("%s: shape %v does not match %d elements", path, shape, t.Len())
 	}

@@ -503,7 +503,7 @@ func decodeTensor(b []byte, path string) (Tensor, error) {
 			return Tensor{}, fmt.Errorf("%s: %v", path, err)
 		}
 		if len(shape) == 0 {
-			t.Shape = []int64{int64(t.Len())}
+			return Tensor{}, fmt.Errorf("%s: shape is required (the SDK sends every tensor's shape)", path)
 		} else if prod(shape) != int64(t.Len()) {
 			return Tensor{}, fmt.Errorf("%s: shape %v does not match %d elements", path, shape, t.Len())
 		}

@@ -51,8 +51,17 @@ func (s *Server) spendRejectedSeq(c *call, status int) {
 	if m == nil || m.isDuplicate(seq) {
 		return
 	}
-	f, _ := s.newFuture(trainRequestID(modelID, seq), c.owner, "Rejected")
-	f.modelID, f.seq = modelID, seq
+	s.spendSeq(c, m, seq, status)
+}
+
+// spendSeq marks seq of m as done with a failed future, for a submit the
+// server read and refused (an injected final rejection, or its own refusal
+// such as a 409 for a checkpoint name taken): later seq_ids do not wait for
+// it, and a resubmission answers the failed future. Under mu.
+func (s *Server) spendSeq(c *call, m *model, seq int64, status int) {
+	f, _ := s.newFuture(trainRequestID(m.id, seq), c.owner, "Rejected")
+	f.modelID, f.seq = m.id, seq
+	m.bodies[seq] = c.digest()
 	s.enqueue(m, &op{fut: f, model: m, seq: seq, endpoint: c.endpoint, run: func() (any, error) {
 		return nil, &opError{msg: "request rejected with HTTP " + http.StatusText(status), category: types.CategoryUser}
 	}})

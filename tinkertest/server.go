@@ -224,7 +224,9 @@ func (s *Server) dispatch(c *call) (reply, *activeFault) {
 			return detailReply(http.StatusServiceUnavailable, "server closing"), fault
 		}
 		if rep, done := s.applyBefore(c, fault); done {
-			if fault.f.Status != 0 {
+			if fault.f.Status != 0 && !fault.f.EmptyBody {
+				// A bare empty-body status is a proxy's: the service never
+				// saw the request, so its seq_id is not spent.
 				s.spendRejectedSeq(c, fault.f.Status)
 			}
 			return rep, fault

@@ -1,6 +1,8 @@
 package tinkertest
 
 import (
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -49,6 +51,7 @@ type model struct {
 	busy                 bool
 	pending              map[int64]*op
 	pendingSaves         map[string]bool
+	bodies               map[int64][sha256.Size]byte // digest of the body each seq_id was first accepted with
 	step                 int
 	accumulated          float64
 	unloaded             bool
@@ -184,6 +187,19 @@ func (s *Server) pump(m *model) {
 // isDuplicate reports whether seq was already submitted to m.
 func (m *model) isDuplicate(seq int64) bool {
 	return seq < m.nextSeq || m.pending[seq] != nil || (m.busy && seq == m.nextSeq)
+}
+
+// digest identifies a request body for the seq_id reuse check: JSON bodies
+// canonically (key order and spacing do not count), others byte for byte
+// (after any Content-Encoding was undone).
+func (c *call) digest() [sha256.Size]byte {
+	var v any
+	if json.Unmarshal(c.body, &v) == nil {
+		if b, err := json.Marshal(v); err == nil {
+			return sha256.Sum256(b)
+		}
+	}
+	return sha256.Sum256(c.body)
 }
 
 func trainRequestID(modelID string, seq int64) string { return fmt.Sprintf("%s:%d", modelID, seq) }

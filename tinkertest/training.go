@@ -50,17 +50,22 @@ func (c *call) submitTraining(modelID string, seq int64, endpoint, requestType s
 	}
 	id := trainRequestID(modelID, seq)
 	if m.isDuplicate(seq) {
+		if d, ok := m.bodies[seq]; ok && d != c.digest() {
+			return detailReply(http.StatusConflict, "seq_id %d of model %s was already used by a different request", seq, modelID)
+		}
 		s.st.duplicates++
 		c.note(func(e *Entry) { e.RequestID, e.Duplicate = id, true })
 		return submitReply(id)
 	}
 	if check != nil {
 		if rep, ok := check(m); !ok {
+			s.spendSeq(c, m, seq, rep.status)
 			return rep
 		}
 	}
 	f, _ := s.newFuture(id, c.owner, requestType)
 	f.modelID, f.seq = modelID, seq
+	m.bodies[seq] = c.digest()
 	m.lastRequest = s.now()
 	s.enqueue(m, &op{fut: f, model: m, seq: seq, endpoint: endpoint, run: c.faultRun(prepare(m))})
 	c.note(func(e *Entry) { e.RequestID = id })
@@ -145,7 +150,8 @@ func (c *call) createModelOp(sid string, mseq int64, base string, meta map[strin
 		return detailReply(http.StatusBadRequest, "base_model %q is not supported (see get_server_capabilities)", base)
 	}
 	m := &model{id: modelID, owner: c.owner, sessionID: sid, baseModel: base, lora: lora, userMetadata: meta,
-		created: s.now(), lastRequest: s.now(), viaLoad: viaLoad, pending: map[int64]*op{}, pendingSaves: map[string]bool{}}
+		created: s.now(), lastRequest: s.now(), viaLoad: viaLoad, pending: map[int64]*op{}, pendingSaves: map[string]bool{},
+		bodies: map[int64][32]byte{}}
 	s.st.models[modelID] = m
 	s.st.modelOrder = append(s.st.modelOrder, m)
 	f, _ := s.newFuture(id, c.owner, map[bool]string{false: "CreateModel", true: "LoadWeights"}[viaLoad])

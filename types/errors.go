@@ -26,7 +26,8 @@ const (
 	KindCanceled                    // the caller's context ended
 	KindClientStopped               // the client was stopped; queued work was not sent
 	KindClientRestarted             // the client actor crashed and restarted while the call was pending
-	KindConflict                    // HTTP 409
+	KindConflict                    // HTTP 409: a user error (e.g. a checkpoint name taken without overwrite)
+	KindSeqGap                      // an earlier training submit failed for good; its seq_id is lost (see ErrSeqGap)
 )
 
 // Sentinels for errors.Is. They are the Kind values themselves.
@@ -43,6 +44,13 @@ var (
 	ErrClientStopped   error = KindClientStopped
 	ErrClientRestarted error = KindClientRestarted
 	ErrConflict        error = KindConflict
+	// ErrSeqGap: a training submit of this TrainingClient failed for good
+	// after it took its seq_id, so the server will wait for that seq_id
+	// forever. Every later operation of the client fails with it at once;
+	// the error's Message names the lost seq_id and its operation. Recover
+	// with a new TrainingClient from the last saved state
+	// (CreateTrainingClientFromState).
+	ErrSeqGap error = KindSeqGap
 )
 
 var kindNames = [...]string{
@@ -59,6 +67,7 @@ var kindNames = [...]string{
 	KindClientStopped:   "client_stopped",
 	KindClientRestarted: "client_restarted",
 	KindConflict:        "conflict",
+	KindSeqGap:          "seq_gap",
 }
 
 // String returns the kind's snake_case name, as used in telemetry and metrics.
@@ -188,16 +197,16 @@ func KindOf(err error) Kind {
 }
 
 // IsUserError reports whether err is the caller's to fix, so retrying the
-// same request cannot help: a 4xx other than 408/409/410/429, a refused 3xx
-// redirect, a future that failed with category user, or input (or a
-// configuration) rejected by validation.
+// same request cannot help: a 4xx other than 408/410/429 (a 409 conflict
+// included), a refused 3xx redirect, a future that failed with category
+// user, or input (or a configuration) rejected by validation.
 func IsUserError(err error) bool {
 	var e *Error
 	if !errors.As(err, &e) {
 		return false
 	}
 	switch e.Kind {
-	case KindUser, KindValidation:
+	case KindUser, KindValidation, KindConflict:
 		return true
 	case KindRequestFailed:
 		return e.Category == CategoryUser
@@ -206,12 +215,13 @@ func IsUserError(err error) bool {
 }
 
 // IsRetryable reports whether the same operation may succeed if tried again:
-// rate limiting, server errors, transport failures and timeouts, conflicts, an
-// expired future, or a client restart that lost the call. User errors,
-// validation errors, failed requests, cancellation and stopped clients are not.
+// rate limiting, server errors, transport failures and timeouts, an expired
+// future, or a client restart that lost the call. User errors (conflicts
+// included), validation errors, failed requests, cancellation, stopped
+// clients and seq gaps are not.
 func IsRetryable(err error) bool {
 	switch KindOf(err) {
-	case KindRateLimited, KindServer, KindConnection, KindTimeout, KindConflict,
+	case KindRateLimited, KindServer, KindConnection, KindTimeout,
 		KindPromiseExpired, KindClientRestarted:
 		return true
 	}

@@ -52,7 +52,8 @@ func TestClassificationHelpers(t *testing.T) {
 		{&Error{Kind: KindServer}, false, true},
 		{&Error{Kind: KindConnection}, false, true},
 		{&Error{Kind: KindTimeout}, false, true},
-		{&Error{Kind: KindConflict}, false, true},
+		{&Error{Kind: KindConflict}, true, false}, // BEHAVIOR: a 409 is a user error
+		{&Error{Kind: KindSeqGap}, false, false},
 		{&Error{Kind: KindPromiseExpired}, false, true},
 		{&Error{Kind: KindClientRestarted}, false, true},
 		{&Error{Kind: KindClientStopped}, false, false},

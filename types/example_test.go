@@ -24,7 +24,7 @@ func ExampleNewDatum() {
 	fmt.Println(string(b))
 	// Output:
 	// <nil>
-	// {"data":[0,1,1],"dtype":"float32"}
+	// {"data":[0,1,1],"dtype":"float32","shape":[3]}
 }
 
 // Build and check a sample request; its JSON carries the "type" literal.

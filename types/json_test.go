@@ -50,7 +50,7 @@ func TestJSONRoundTrips(t *testing.T) {
 				"target_tokens": Int64Tensor([]int64{7}),
 				"weights":       Float32Tensor([]float32{0.5}, 1),
 			}}, `{"model_input":{"chunks":[{"type":"encoded_text","tokens":[5]}]},
-				"loss_fn_inputs":{"target_tokens":{"data":[7],"dtype":"int64"},
+				"loss_fn_inputs":{"target_tokens":{"data":[7],"dtype":"int64","shape":[1]},
 				"weights":{"data":[0.5],"dtype":"float32","shape":[1]}}}`)
 		}},
 		{"TensorData sparse", func(t *testing.T) {
@@ -58,7 +58,7 @@ func TestJSONRoundTrips(t *testing.T) {
 				`{"data":[1.5,-2],"dtype":"float32","shape":[2,3],"sparse_crow_indices":[0,1,2],"sparse_col_indices":[2,0]}`)
 		}},
 		{"TensorData int64 extremes", func(t *testing.T) {
-			roundTrip(t, Int64Tensor([]int64{math.MaxInt64, math.MinInt64, 0}), `{"data":[9223372036854775807,-9223372036854775808,0],"dtype":"int64"}`)
+			roundTrip(t, Int64Tensor([]int64{math.MaxInt64, math.MinInt64, 0}), `{"data":[9223372036854775807,-9223372036854775808,0],"dtype":"int64","shape":[3]}`)
 		}},
 		{"TensorData float32 exact", func(t *testing.T) {
 			roundTrip(t, Float32Tensor([]float32{0.1, math.MaxFloat32, math.SmallestNonzeroFloat32}), "")
@@ -324,7 +324,7 @@ func TestModelInputJSONErrors(t *testing.T) {
 	assert.True(t, math.IsNaN(float64(td.Float32s[0])))
 	b, err := json.Marshal(Float32Tensor([]float32{float32(math.Inf(1))}))
 	require.NoError(t, err)
-	assert.Equal(t, `{"data":[null],"dtype":"float32"}`, string(b))
+	assert.Equal(t, `{"data":[null],"dtype":"float32","shape":[1]}`, string(b))
 }
 
 func TestModelInputHelpers(t *testing.T) {

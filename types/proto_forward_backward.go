@@ -12,7 +12,8 @@ import (
 
 // EncodeForwardBackwardRequest serializes r as the protobuf body of POST
 // /api/v1/forward_backward (deterministic field and map order). Tensors go
-// out as FLOAT32 or INT64, dense or sparse CSR, with their shape when set;
+// out as FLOAT32 or INT64, dense or sparse CSR, with their shape when set
+// (tensors built by Int64Tensor, Float32Tensor and NewDatum always have one);
 // tokens as little-endian int32.
 //
 // It fails with a KindValidation error for an invalid tensor, a token or

@@ -40,16 +40,17 @@ type TensorData struct {
 	SparseColIndices  []int64 // nil for dense tensors
 }
 
-// Int64Tensor returns a dense int64 tensor holding data (not copied) with an
-// optional shape.
+// Int64Tensor returns a dense int64 tensor holding data (not copied) with
+// the given shape, or [len(data)] when none is given (the Python SDK always
+// sends a shape, and the server expects one).
 func Int64Tensor(data []int64, shape ...int64) TensorData {
-	return TensorData{DType: DTypeInt64, Int64s: nonNil(data), Shape: shapeOrNil(shape)}
+	return TensorData{DType: DTypeInt64, Int64s: nonNil(data), Shape: shapeOr1D(shape, len(data))}
 }
 
 // Float32Tensor returns a dense float32 tensor holding data (not copied) with
-// an optional shape.
+// the given shape, or [len(data)] when none is given.
 func Float32Tensor(data []float32, shape ...int64) TensorData {
-	return TensorData{DType: DTypeFloat32, Float32s: nonNil(data), Shape: shapeOrNil(shape)}
+	return TensorData{DType: DTypeFloat32, Float32s: nonNil(data), Shape: shapeOr1D(shape, len(data))}
 }
 
 // SparseInt64Tensor returns a CSR int64 tensor of shape [rows, cols].
@@ -71,9 +72,9 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-func shapeOrNil(shape []int64) []int64 {
+func shapeOr1D(shape []int64, n int) []int64 {
 	if len(shape) == 0 {
-		return nil
+		return []int64{int64(n)}
 	}
 	return append([]int64(nil), shape...)
 }

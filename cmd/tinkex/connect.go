@@ -25,7 +25,8 @@ type common struct {
 	apiKey, baseURL string
 	json            bool
 	maxRetries      int
-	set             bool // defaults applied
+	retryBudget     time.Duration // the second retry layer (0: off, so a down server fails fast)
+	set             bool          // defaults applied
 }
 
 // register adds the common flags to fs; values parsed earlier (before the
@@ -38,6 +39,7 @@ func (o *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.baseURL, "base-url", o.baseURL, "server URL (default $"+envBaseURL+", else the production service)")
 	fs.BoolVar(&o.json, "json", o.json, "print one JSON document on stdout instead of a table")
 	fs.IntVar(&o.maxRetries, "max-retries", o.maxRetries, "HTTP retries per request")
+	fs.DurationVar(&o.retryBudget, "retry-budget", o.retryBudget, "how long a failed call is sent again after its HTTP retries (0: not at all)")
 }
 
 // session is a connected client, closed by close.
@@ -79,6 +81,9 @@ func (c *cli) connect(ctx context.Context) (*session, error) {
 	if c.common.maxRetries < 0 {
 		return nil, usagef("--max-retries must be >= 0")
 	}
+	if c.common.retryBudget < 0 {
+		return nil, usagef("--retry-budget must be >= 0")
+	}
 	logger := slog.New(slog.DiscardHandler)
 	if lv := strings.ToLower(c.getenv(envLog)); lv == "debug" || lv == "info" {
 		level := slog.LevelInfo
@@ -92,7 +97,7 @@ func (c *cli) connect(ctx context.Context) (*session, error) {
 		return nil, err
 	}
 	svc, err := rt.NewServiceClient(ctx, tinkex.WithAPIKey(key), tinkex.WithBaseURL(base), tinkex.WithName("tinkex-cli"),
-		tinkex.WithMaxRetries(c.common.maxRetries), tinkex.WithTelemetry(false), tinkex.WithTags(),
+		tinkex.WithMaxRetries(c.common.maxRetries), tinkex.WithCallRetryBudget(c.common.retryBudget), tinkex.WithTelemetry(false), tinkex.WithTags(),
 		tinkex.WithProjectID(c.getenv(envProjectID)))
 	if err != nil {
 		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -258,6 +258,8 @@ Flags of every command:
   --base-url URL   server (default $TINKER_BASE_URL, else `+types.DefaultBaseURL+`)
   --json           print one JSON document on stdout instead of a table
   --max-retries N  HTTP retries per request (default 3)
+  --retry-budget D how long a failed call is sent again after its HTTP
+                   retries, e.g. 5m as the Python SDK (default 0: not at all)
 
 Run "tinkex <command> --help" for a command's flags. Exit codes: 0 done,
 1 the operation failed, 2 bad usage or input.

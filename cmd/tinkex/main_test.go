@@ -370,3 +370,18 @@ func TestServerDown(t *testing.T) {
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stderr, "connection")
 }
+
+// The second retry layer is off by default in the CLI (a down server fails
+// fast, TestServerDown) and --retry-budget turns it on; a negative budget is
+// a usage error.
+func TestRetryBudgetFlag(t *testing.T) {
+	r := exec(t, nil, runOpts{}, "run", "list", "--retry-budget", "-1s")
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, "--retry-budget must be >= 0")
+
+	w := newWorld(t)
+	w.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointTrainingRuns, Status: 503, Times: 1})
+	r = exec(t, w, runOpts{}, "run", "list", "--max-retries", "0", "--retry-budget", "1m")
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Len(t, w.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointTrainingRuns}), 2, "the 503 was sent again")
+}

@@ -152,7 +152,8 @@ func newHarness(t *testing.T, o runOptions) *harness {
 	rtOpts := []tinkex.RuntimeOption{
 		tinkex.WithTelemetryBus(bus),
 		tinkex.WithLogger(logger),
-		tinkex.WithPollBackoff(tinkex.PollBackoff{Initial: time.Millisecond, Max: 5 * time.Millisecond}),
+		tinkex.WithPollBackoff(tinkex.PollBackoff{Initial: time.Millisecond, Max: 5 * time.Millisecond,
+			TryAgainInitial: time.Millisecond, TryAgainMax: 5 * time.Millisecond}),
 		// Crashes are spread over the run; intensity this high means no
 		// crash escalates past its own service's rest_for_one restart,
 		// which is what the run checks.

@@ -1,0 +1,137 @@
+package httpclient
+
+import (
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/tinkex-go/tinkex/types"
+)
+
+// Call names one row of spec/BEHAVIOR.md's "Retry layers per call" table.
+// A Request with a Call gets that row's HTTP-layer retries (unless its
+// Policy names MaxRetries) and, where the row says so, the second layer:
+// once the HTTP layer has given up on a retryable failure, the whole
+// attempt sequence is sent again with a new X-Idempotency-Key,
+// x-stainless-retry-count from 0 and the same body (so the same seq_id),
+// after min(2^k, 30) s shortened by up to 25 % jitter, for at most
+// SecondLayerBudget since the first attempt, and never past the caller's
+// context (which the runtime's stop cancels). A Request without a Call is
+// one attempt sequence under its Policy alone.
+type Call uint8
+
+// The rows of the table. The zero value is "no row".
+const (
+	CallNone Call = iota
+	// CallCreate: create_session, create_model, create_sampling_session
+	// (the SDK does not wrap them in execute_with_retries).
+	CallCreate
+	// CallTrainingSubmit: forward_backward, forward, optim_step, load_weights.
+	CallTrainingSubmit
+	// CallSave: save_weights, save_weights_for_sampler (no HTTP-layer retries).
+	CallSave
+	// CallRead: get_info, REST reads, weights_info, get_server_capabilities,
+	// unload_model.
+	CallRead
+	// CallSample: asample. No HTTP-layer retries (the sampler owns the 429
+	// loop); the second layer resends only what never reached the
+	// server's sampling logic, the bare empty-body 400 of a proxy (see
+	// docs/protocol.md: 5xx, 408 and transport failures are returned as the
+	// truth table's sampling column says).
+	CallSample
+	// CallClientConfig: client/config, auth/token.
+	CallClientConfig
+	// CallDynamicConfig: client/dynamic_config (fetched at start-up only).
+	CallDynamicConfig
+	// CallHeartbeat: session_heartbeat (failures are logged by the caller).
+	CallHeartbeat
+	// CallTelemetry: server telemetry batches (the batcher re-sends a kept
+	// batch every second).
+	CallTelemetry
+)
+
+// Layers is one row of the table.
+type Layers struct {
+	// HTTPRetries is the HTTP layer's retry count; ClientDefault means the
+	// client's (10 unless WithMaxRetries says otherwise).
+	HTTPRetries int
+	// Resend reports whether the second layer sends a failed attempt
+	// sequence again; nil means no second layer.
+	Resend func(o Outcome) bool
+	// ReadTimeout, when set, bounds each attempt (x-stainless-read-timeout).
+	ReadTimeout time.Duration
+}
+
+// ClientDefault in Layers.HTTPRetries stands for the client's retry count.
+const ClientDefault = -1
+
+// SecondLayerBudget bounds the second layer of one call: no resend starts
+// later than this after the call's first attempt, and the last backoff is
+// cut to end at it.
+const SecondLayerBudget = 5 * time.Minute
+
+// TelemetryReadTimeout is the per-attempt timeout of telemetry batches.
+const TelemetryReadTimeout = 5 * time.Second
+
+// layers is the table of spec/BEHAVIOR.md, in one place.
+var layers = [...]Layers{
+	CallNone:           {HTTPRetries: ClientDefault},
+	CallCreate:         {HTTPRetries: ClientDefault},
+	CallTrainingSubmit: {HTTPRetries: ClientDefault, Resend: SecondLayerRetryable},
+	CallSave:           {HTTPRetries: 0, Resend: SecondLayerRetryable},
+	CallRead:           {HTTPRetries: ClientDefault, Resend: SecondLayerRetryable},
+	CallSample:         {HTTPRetries: 0, Resend: sampleResend},
+	CallClientConfig:   {HTTPRetries: ClientDefault, Resend: SecondLayerRetryable},
+	CallDynamicConfig:  {HTTPRetries: 0, Resend: SecondLayerRetryable},
+	CallHeartbeat:      {HTTPRetries: 0},
+	CallTelemetry:      {HTTPRetries: 0, ReadTimeout: TelemetryReadTimeout},
+}
+
+// LayersOf returns the row of call.
+func LayersOf(call Call) Layers {
+	if int(call) < len(layers) {
+		return layers[call]
+	}
+	return layers[CallNone]
+}
+
+// SecondLayerRetryable is the second layer's rule: x-should-retry decides
+// when sent; otherwise transport failures and timeouts, 408, 429, 5xx and
+// the bare empty-body 400 (which the SDK's connection pool turns into a
+// connection error) are sent again. User errors — other 4xx, 409 included,
+// and a body with category "user" — and validation failures never are.
+func SecondLayerRetryable(o Outcome) bool {
+	if v, ok := o.ShouldRetryHeader(); ok {
+		return v
+	}
+	if bareBadRequest(o) {
+		return true
+	}
+	switch o.Kind() {
+	case types.KindConnection, types.KindTimeout, types.KindRateLimited, types.KindServer:
+		return true
+	}
+	return false
+}
+
+// sampleResend is the asample row's second layer: the bare 400, or
+// whatever the server marks x-should-retry: true.
+func sampleResend(o Outcome) bool {
+	if v, ok := o.ShouldRetryHeader(); ok {
+		return v
+	}
+	return bareBadRequest(o)
+}
+
+// bareBadRequest reports a 400 with an empty body: a proxy's rejection
+// (reference §4.7), not the server's verdict on the request.
+func bareBadRequest(o Outcome) bool {
+	return o.Err == nil && o.StatusCode == http.StatusBadRequest && len(o.Body) == 0
+}
+
+// SecondLayerBackoff is the wait before resend k+1 (k resends taken):
+// min(2^k, 30) s shortened by up to 25 % by jitter, a value in [0, 1).
+func SecondLayerBackoff(k int, jitter float64) time.Duration {
+	d := math.Min(math.Pow(2, float64(k)), 30) * float64(time.Second)
+	return time.Duration(d * (1 - 0.25*jitter))
+}

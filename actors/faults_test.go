@@ -60,15 +60,32 @@ func sampler(t *testing.T, e *env, svc *ServiceClient) *SamplingClient {
 
 var prompt = types.ModelInputFromInts([]int{3, 1, 4, 1, 5})
 
-// Sampling column: a 5xx is returned at once, after exactly one call.
-func TestSample5xxIsNotRetried(t *testing.T) {
-	e := newEnv(t, nil)
+// Retry layers per call, asample row (BEHAVIOR, issue 13): no HTTP-layer
+// retry, but the second layer sends a sample that met a 5xx again, with
+// the same seq_id under a new idempotency key; with the second layer off
+// (WithCallRetryBudget(0)) the 5xx is returned after exactly one call.
+func TestSample5xxIsResentBySecondLayer(t *testing.T) {
+	e := newEnv(t, nil, shortLayers(time.Minute))
 	svc := e.service(t)
 	sc := sampler(t, e, svc)
 	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointAsample, Status: 500, Times: 1})
 	_, err := sc.Sample(ctxT(t), prompt, 1, types.DefaultSamplingParams())
+	require.NoError(t, err)
+	reqs := e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointAsample})
+	require.Len(t, reqs, 2)
+	assert.Equal(t, 500, reqs[0].Status)
+	assert.Equal(t, 200, reqs[1].Status)
+	assert.Equal(t, reqs[0].SeqID, reqs[1].SeqID, "the resend keeps the seq_id")
+	assert.NotEqual(t, reqs[0].Header.Get("X-Idempotency-Key"), reqs[1].Header.Get("X-Idempotency-Key"))
+	assert.Equal(t, "0", reqs[1].Header.Get("x-stainless-retry-count"))
+
+	e = newEnv(t, nil)
+	sc = sampler(t, e, e.service(t, WithCallRetryBudget(0)))
+	before := e.srv.CountEndpoint(tinkertest.EndpointAsample)
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointAsample, Status: 500, Times: 1})
+	_, err = sc.Sample(ctxT(t), prompt, 1, types.DefaultSamplingParams())
 	assert.ErrorIs(t, err, types.ErrServer)
-	assert.Equal(t, 1, e.srv.CountEndpoint(tinkertest.EndpointAsample))
+	assert.Equal(t, before+1, e.srv.CountEndpoint(tinkertest.EndpointAsample), "one call")
 	_, err = sc.Sample(ctxT(t), prompt, 1, types.DefaultSamplingParams())
 	require.NoError(t, err, "the client stays usable")
 }

@@ -33,11 +33,9 @@ const (
 	// CallRead: get_info, REST reads, weights_info, get_server_capabilities,
 	// unload_model.
 	CallRead
-	// CallSample: asample. No HTTP-layer retries (the sampler owns the 429
-	// loop); the second layer resends only what never reached the
-	// server's sampling logic, the bare empty-body 400 of a proxy (see
-	// docs/protocol.md: 5xx, 408 and transport failures are returned as the
-	// truth table's sampling column says).
+	// CallSample: asample. No HTTP-layer retries; the second layer resends
+	// what SecondLayerRetryable does except a 429, which the sampler's own
+	// loop answers with the config's shared backoff.
 	CallSample
 	// CallClientConfig: client/config, auth/token.
 	CallClientConfig
@@ -114,13 +112,12 @@ func SecondLayerRetryable(o Outcome) bool {
 	return false
 }
 
-// sampleResend is the asample row's second layer: the bare 400, or
-// whatever the server marks x-should-retry: true.
+// sampleResend is the asample row's second layer: what
+// SecondLayerRetryable resends, except a 429, which the sampler's own loop
+// answers with the config's shared backoff (the SDK's holder-wide
+// _sample_backoff_until) before it sends the sample again.
 func sampleResend(o Outcome) bool {
-	if v, ok := o.ShouldRetryHeader(); ok {
-		return v
-	}
-	return bareBadRequest(o)
+	return o.Kind() != types.KindRateLimited && SecondLayerRetryable(o)
 }
 
 // bareBadRequest reports a 400 with an empty body: a proxy's rejection

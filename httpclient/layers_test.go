@@ -171,7 +171,10 @@ func TestRetryLayersPerCall(t *testing.T) {
 		{"training submit: 409 retried by the HTTP layer only", CallTrainingSubmit, tinkertest.Fault{Status: 409, Times: 11}, 11, 1, types.ErrConflict},
 		{"read: transport reset resent", CallRead, tinkertest.Fault{Reset: true, Times: 11}, 12, 2, nil},
 		{"dynamic config: no HTTP-layer retry, second layer", CallDynamicConfig, tinkertest.Fault{Status: 502, Times: 1}, 2, 2, nil},
-		{"sample: a 5xx is returned", CallSample, tinkertest.Fault{Status: 500, Times: 1}, 1, 1, types.ErrServer},
+		{"sample: a 5xx goes to the second layer", CallSample, tinkertest.Fault{Status: 500, Times: 1}, 2, 2, nil},
+		{"sample: a reset goes to the second layer", CallSample, tinkertest.Fault{Reset: true, Times: 1}, 2, 2, nil},
+		{"sample: a 429 is the sampler's (returned for the shared backoff)", CallSample, tinkertest.Fault{Status: 429, Times: 1}, 1, 1, types.ErrRateLimited},
+		{"sample: a user error is never resent", CallSample, tinkertest.Fault{Status: 422, Times: 1}, 1, 1, types.ErrUser},
 		{"sample: a bare 400 is resent", CallSample, tinkertest.Fault{Status: 400, EmptyBody: true, Times: 1}, 2, 2, nil},
 	}
 	for _, tc := range cases {

@@ -68,8 +68,27 @@ func TestServerErrorRecovery(t *testing.T) {
 		assert.Equal(t, 503, apiErrs[0].Metadata[telemetry.KeyStatus])
 	})
 
-	t.Run("sampling 500 is not retried", func(t *testing.T) {
+	t.Run("sampling 500 is resent by the second layer", func(t *testing.T) {
 		id := w.srvA.Inject(tinkertest.Fault{Key: keyA, Endpoint: tinkertest.EndpointAsample, Status: 500, Times: 1})
+		before := w.srvA.Count(tinkertest.Match{Endpoint: tinkertest.EndpointAsample})
+		_, err := a.sc.Sample(ctx, a.prompt(0), 1, sampleParams())
+		require.NoError(t, err)
+		assert.Equal(t, 1, w.srvA.FaultHits(id))
+		reqs := w.srvA.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointAsample})[before:]
+		require.Len(t, reqs, 2, "the 500, then one resend")
+		assert.Equal(t, reqs[0].SeqID, reqs[1].SeqID, "same seq_id")
+		assert.NotEqual(t, reqs[0].Header.Get("X-Idempotency-Key"), reqs[1].Header.Get("X-Idempotency-Key"), "new idempotency key")
+		assert.Len(t, w.rec.find(func(e telemetry.Event) bool {
+			return e.Name == telemetry.CallRetry && e.Metadata[telemetry.KeyOp] == "sample"
+		}), 1, "one second-layer resend")
+		assert.Empty(t, w.rec.find(func(e telemetry.Event) bool {
+			return e.Name == telemetry.HTTPRetry && e.Metadata[telemetry.KeyOp] == "sample"
+		}), "no HTTP-layer retry")
+		assert.Empty(t, w.rec.find(named(telemetry.LimiterBackoffSet, fp)), "and no backoff")
+	})
+
+	t.Run("sampling 500 marked x-should-retry false is not retried", func(t *testing.T) {
+		id := w.srvA.Inject(tinkertest.Fault{Key: keyA, Endpoint: tinkertest.EndpointAsample, Status: 500, ShouldRetry: "false", Times: 1})
 		before := w.srvA.Count(tinkertest.Match{Endpoint: tinkertest.EndpointAsample})
 		_, err := a.sc.Sample(ctx, a.prompt(0), 1, sampleParams())
 		require.ErrorIs(t, err, tinkex.ErrServer)

@@ -83,13 +83,14 @@ func TestTelemetryCounts(t *testing.T) {
 	fpA, fpB := a.svc.Fingerprint(), b.svc.Fingerprint()
 	ctx := ctxT(t)
 
-	// Retryable faults on A's training submits, and a sampling 500 (not
-	// retried: an exception, no retry).
+	// Retryable faults on A's training submits, and a sampling 500 the
+	// server marks x-should-retry: false (retried by neither layer: an
+	// exception, no retry).
 	retryable := []int{
 		w.srvA.Inject(tinkertest.Fault{Key: keyA, Endpoint: tinkertest.EndpointForwardBackward, Status: 500, RetryAfterMs: "1", Times: 1}),
 		w.srvA.Inject(tinkertest.Fault{Key: keyA, Endpoint: tinkertest.EndpointOptimStep, Status: 503, RetryAfterMs: "1", Times: 1}),
 	}
-	sample500 := w.srvA.Inject(tinkertest.Fault{Key: keyA, Endpoint: tinkertest.EndpointAsample, Status: 500, Skip: 5, Times: 1})
+	sample500 := w.srvA.Inject(tinkertest.Fault{Key: keyA, Endpoint: tinkertest.EndpointAsample, Status: 500, ShouldRetry: "false", Skip: 5, Times: 1})
 
 	var wg sync.WaitGroup
 	for _, p := range []*party{a, b} {

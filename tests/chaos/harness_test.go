@@ -179,8 +179,12 @@ func newHarness(t *testing.T, o runOptions) *harness {
 	defer cancel()
 	hc := &http.Client{Transport: h.transport, Timeout: requestTimeout}
 	for _, c := range configs {
+		// The second retry layer is off (its resends back off 1, 2, 4… s,
+		// beyond the per-request timeout): every request ends as its HTTP
+		// layer's faults call for, which the analysis checks exactly. The
+		// second layer has its own tests (httpclient, actors, tests).
 		svc, err := rt.NewServiceClient(ctx, tinkex.WithAPIKey(c.key), tinkex.WithBaseURL(h.srv.URL()),
-			tinkex.WithName(c.name), tinkex.WithHTTPClient(hc), tinkex.WithTelemetry(true))
+			tinkex.WithName(c.name), tinkex.WithHTTPClient(hc), tinkex.WithTelemetry(true), tinkex.WithCallRetryBudget(0))
 		require.NoError(t, err)
 		tc, err := svc.CreateLoRATrainingClient(ctx, baseModel)
 		require.NoError(t, err)

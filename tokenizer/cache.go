@@ -2,11 +2,16 @@ package tokenizer
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 )
+
+// tmpSeq makes temporary snapshot names unique within the process.
+var tmpSeq atomic.Uint64
 
 // hubCache is one repo's folder in the huggingface_hub cache, laid out as
 // huggingface_hub lays it out so that Python and Go share the files:
@@ -130,11 +135,18 @@ func (c hubCache) link(revision, commit, file, etag string) error {
 	if err != nil {
 		return err
 	}
-	os.Remove(snap)
-	if err := os.Symlink(rel, snap); err != nil {
-		if err := copyFile(c.blob(etag), snap); err != nil {
+	// Build the link (or copy) under a temporary name and rename it into
+	// place, so concurrent loaders never see a missing or half-written snapshot.
+	tmp := fmt.Sprintf("%s.%d.%d.tmp", snap, os.Getpid(), tmpSeq.Add(1))
+	if err := os.Symlink(rel, tmp); err != nil {
+		if err := copyFile(c.blob(etag), tmp); err != nil {
+			os.Remove(tmp)
 			return err
 		}
+	}
+	if err := os.Rename(tmp, snap); err != nil {
+		os.Remove(tmp)
+		return err
 	}
 	return c.writeRef(revision, commit)
 }

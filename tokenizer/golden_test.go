@@ -3,8 +3,11 @@ package tokenizer
 import (
 	"bufio"
 	"compress/gzip"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"strconv"
 	"io"
 	"os"
 	"path/filepath"
@@ -120,5 +123,41 @@ func TestGolden(t *testing.T) {
 			require.Greater(t, invalid, 100, "invalid UTF-8 cases")
 			t.Logf("%d cases equal to Hugging Face, %d round-trip, %d invalid UTF-8", len(cases), roundTrips, invalid)
 		})
+	}
+}
+
+// TestNaturalTextGolden checks the benchmark text (600 KB of ordinary text)
+// against the token count and the SHA-256 of the ids Hugging Face gave.
+func TestNaturalTextGolden(t *testing.T) {
+	var want map[string]struct {
+		Chunks int    `json:"chunks"`
+		Tokens int    `json:"tokens"`
+		SHA256 string `json:"sha256"`
+	}
+	b, err := os.ReadFile(filepath.Join("testdata", "golden", "natural.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &want))
+	chunks, _ := naturalChunks(t)
+	for _, name := range families {
+		tok := family(t, name)
+		h := sha256.New()
+		tokens := 0
+		var line []byte
+		for _, c := range chunks {
+			ids := tok.Encode(c)
+			tokens += len(ids)
+			line = line[:0]
+			for i, id := range ids {
+				if i > 0 {
+					line = append(line, ',')
+				}
+				line = strconv.AppendInt(line, int64(id), 10)
+			}
+			h.Write(append(line, '\n'))
+		}
+		w := want[name]
+		require.Equal(t, w.Chunks, len(chunks), name)
+		require.Equal(t, w.Tokens, tokens, name)
+		require.Equal(t, w.SHA256, hex.EncodeToString(h.Sum(nil)), name)
 	}
 }

@@ -336,3 +336,31 @@ func TestLoadFollowsARenamedRepo(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "<|im_end|>", tok.SpecialTokens().EOSText)
 }
+
+// Concurrent loads of one repo into one cache all succeed and leave one
+// consistent snapshot.
+func TestConcurrentLoadsShareTheCache(t *testing.T) {
+	hubEnv(t)
+	h := newFakeHub(t, tinyRepo(t))
+	cache := t.TempDir()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := Load(context.Background(), "org/tiny", WithEndpoint(h.srv.URL), WithCacheDir(cache))
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	entries, err := os.ReadDir(filepath.Join(cache, "models--org--tiny", "snapshots", testCommit))
+	require.NoError(t, err)
+	assert.Len(t, entries, 2, "only the two files, no temporaries")
+	_, err = Load(context.Background(), "org/tiny", WithCacheDir(cache), WithOffline(true))
+	require.NoError(t, err)
+}

@@ -186,4 +186,28 @@ function buildCorpus(family) {
   return out;
 }
 
-module.exports = { buildCorpus };
+// naturalText returns about 512 KB of ordinary text for the throughput
+// benchmark: English, code, CJK and other scripts, emoji and numbers from the
+// pools above, joined by spaces and newlines.
+function naturalText() {
+  const r = rng(3);
+  const pools = [english, english, code, code, cjk, emoji, numbers];
+  let s = '';
+  while (s.length < 512 * 1024) s += pick(r, pick(r, pools)) + pick(r, [' ', ' ', '\n', '\n\n']);
+  return s;
+}
+
+// naturalChunks cuts the natural text at the first "\n" after every 4 KiB.
+function naturalChunks() {
+  const text = require('zlib').gunzipSync(require('fs').readFileSync(require('path').join(__dirname, '..', 'golden', 'natural.txt.gz'))).toString('utf8');
+  const out = [];
+  let cur = '';
+  for (const line of text.split('\n')) {
+    cur += line + '\n';
+    if (Buffer.byteLength(cur) >= 4096) { out.push(cur); cur = ''; }
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
+
+module.exports = { buildCorpus, naturalText, naturalChunks };

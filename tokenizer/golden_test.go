@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -159,5 +160,30 @@ func TestNaturalTextGolden(t *testing.T) {
 		require.Equal(t, w.Chunks, len(chunks), name)
 		require.Equal(t, w.Tokens, tokens, name)
 		require.Equal(t, w.SHA256, hex.EncodeToString(h.Sum(nil)), name)
+	}
+}
+
+// TestDecodeGolden decodes random id sequences (lone byte tokens that are
+// not valid UTF-8 alone, special tokens, anything) as Hugging Face's decode
+// does, with and without skip_special_tokens.
+func TestDecodeGolden(t *testing.T) {
+	for _, name := range families {
+		tok := family(t, name)
+		sc := bufio.NewScanner(bytesReader(readGz(t, filepath.Join("testdata", "golden", "decode-"+name+".jsonl.gz"))))
+		sc.Buffer(nil, 1<<24)
+		n := 0
+		for sc.Scan() {
+			var c struct {
+				IDs  []int  `json:"ids"`
+				Dec  string `json:"dec"`
+				Skip string `json:"skip"`
+			}
+			require.NoError(t, json.Unmarshal(sc.Bytes(), &c))
+			n++
+			assert.Equal(t, c.Dec, tok.Decode(c.IDs), "%s %v", name, c.IDs)
+			assert.Equal(t, c.Skip, tok.DecodeSkipSpecial(c.IDs), "%s %v skipping special tokens", name, c.IDs)
+		}
+		require.NoError(t, sc.Err())
+		require.Equal(t, 2000, n)
 	}
 }

@@ -58,4 +58,7 @@ func TestTinyTokenizer(t *testing.T) {
 	require.Equal(t, "<|im_end|>", sp.EOSText)
 	require.True(t, tok.IsSpecial(sp.Pad))
 	require.False(t, tok.IsSpecial(hello))
+	// Ids outside the vocabulary are skipped, as Hugging Face's decode skips them.
+	require.Equal(t, "hello", tok.Decode([]int{-1, hello, tok.VocabSize(), 1 << 40}))
+	require.Equal(t, "hello", tok.DecodeSkipSpecial([]int{imStart, hello, sp.EOS}))
 }

@@ -57,18 +57,20 @@ func (t *Tokenizer) Encode(text string) []int {
 // tokenizer.decode(ids, skip_special_tokens=False) does: special tokens are
 // written out, byte sequences that are not valid UTF-8 become U+FFFD, and
 // ids outside the vocabulary are skipped.
-func (t *Tokenizer) Decode(ids []int) string {
-	n := 0
+func (t *Tokenizer) Decode(ids []int) string { return t.decode(ids, false) }
+
+// DecodeSkipSpecial is Decode without the special tokens (BOS, EOS,
+// <|im_start|>, …), as decode(ids, skip_special_tokens=True) does; added
+// tokens that are not special (Qwen's <think>) stay.
+func (t *Tokenizer) DecodeSkipSpecial(ids []int) string { return t.decode(ids, true) }
+
+func (t *Tokenizer) decode(ids []int, skipSpecial bool) string {
+	buf := make([]byte, 0, 4*len(ids))
 	for _, id := range ids {
-		if id >= 0 && id < len(t.decoded) {
-			n += len(t.decoded[id])
+		if id < 0 || id >= len(t.decoded) || (skipSpecial && t.IsSpecial(id)) {
+			continue
 		}
-	}
-	buf := make([]byte, 0, n)
-	for _, id := range ids {
-		if id >= 0 && id < len(t.decoded) {
-			buf = append(buf, t.decoded[id]...)
-		}
+		buf = append(buf, t.decoded[id]...)
 	}
 	return validUTF8(string(buf))
 }

@@ -230,4 +230,4 @@ function naturalChunks() {
   return out;
 }
 
-module.exports = { buildCorpus, naturalText, naturalChunks };
+module.exports = { buildCorpus, naturalText, naturalChunks, rng };

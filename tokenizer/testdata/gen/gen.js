@@ -4,6 +4,7 @@
 //   "dec": decode(ids, skip_special_tokens=false) only when it differs from the input text,
 // ../golden/natural.txt.gz: ordinary text for the throughput benchmark (bench.js, BenchmarkEncode),
 // ../golden/natural.json: per family, the token count and SHA-256 of the ids of that text,
+// ../golden/decode-<family>.jsonl.gz: 2,000 random id sequences with decode(ids, false) and decode(ids, true),
 // ../golden/chat.json: conversations rendered by each family's Jinja chat template (@huggingface/jinja,
 // the engine of transformers.js) and their ids,
 // and copies the vocabularies to ../vocab/<family>/ gzipped. See README.md.
@@ -13,7 +14,7 @@ const path = require('path');
 const zlib = require('zlib');
 const { Tokenizer } = require('tokenizers');
 const crypto = require('crypto');
-const { buildCorpus, naturalText, naturalChunks } = require('./corpus');
+const { buildCorpus, naturalText, naturalChunks, rng } = require('./corpus');
 const { Template } = require('@huggingface/jinja');
 const { conversations } = require('./chats');
 
@@ -49,6 +50,20 @@ async function main() {
     fs.mkdirSync(path.join(out, 'golden'), { recursive: true });
     fs.writeFileSync(path.join(out, 'golden', family + '.jsonl.gz'), zlib.gzipSync(lines.join('\n') + '\n', { level: 9 }));
     console.log(family, lines.length, 'strings');
+
+    // Random id sequences (byte tokens, special tokens, anything) and their decodings.
+    const dr = rng(family === 'llama3' ? 11 : 12);
+    const size = tok.getVocabSize(true);
+    const decLines = [];
+    for (let i = 0; i < 2000; i++) {
+      const ids = [];
+      for (let j = 1 + Math.floor(dr() * 20); j > 0; j--) {
+        const x = dr();
+        ids.push(x < 0.3 ? Math.floor(dr() * 256) : x < 0.35 ? size - 1 - Math.floor(dr() * 300) : Math.floor(dr() * size));
+      }
+      decLines.push(JSON.stringify({ ids, dec: await tok.decode(ids, false), skip: await tok.decode(ids, true) }));
+    }
+    fs.writeFileSync(path.join(out, 'golden', 'decode-' + family + '.jsonl.gz'), zlib.gzipSync(decLines.join('\n') + '\n', { level: 9 }));
 
     // The benchmark text: its token count and the SHA-256 of its ids (comma-joined, one line per chunk).
     const nat = naturalChunks();

@@ -101,3 +101,21 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParse measures loading a tokenizer.json (what Load does after the
+// download or cache read); B/op is the memory a loaded tokenizer costs, plus garbage.
+func BenchmarkParse(b *testing.B) {
+	for _, name := range families {
+		b.Run(name, func(b *testing.B) {
+			dir := filepath.Join("testdata", "vocab", name)
+			tj, cj := readGz(b, filepath.Join(dir, FileTokenizer+".gz")), readGz(b, filepath.Join(dir, FileConfig+".gz"))
+			b.SetBytes(int64(len(tj)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Parse(name, tj, cj); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

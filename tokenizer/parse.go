@@ -152,6 +152,9 @@ func Parse(name string, tokenizerJSON, config []byte) (*Tokenizer, error) {
 		}
 		size = max(size, a.ID+1)
 	}
+	if limit := 2*(len(m.Vocab)+len(f.AddedTokens)) + 1024; size > limit {
+		return nil, bad(KindMalformed, FileTokenizer, "largest id %d is far beyond the %d tokens", size-1, len(m.Vocab)+len(f.AddedTokens))
+	}
 	t.tokens = make([]string, size)
 	t.decoded = make([][]byte, size)
 	mdl := &bpe{ignoreMerges: m.IgnoreMerges, wordID: make(map[string]int32, len(m.Vocab))}

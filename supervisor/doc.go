@@ -52,6 +52,9 @@
 // its old name is released only when it finally returns. Its supervisor's own
 // final stop waits for it.
 //
-// Supervisors emit telemetry.SupervisorChildStarted, ChildRestarted,
-// ChildStopped and IntensityExceeded on the bus given with WithTelemetry.
+// Supervisors report what they do as Events to the EventHook given with
+// WithEventHook (like suture's EventHook); an application bridges them to its
+// own logging or metrics. Failing calls return an *Error whose chain holds
+// one of the Err sentinels. The package depends on nothing but the standard
+// library and protoactor-go.
 package supervisor

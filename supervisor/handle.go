@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-
-	"github.com/tinkex-go/tinkex/types"
 )
 
 // DefaultCallTimeout bounds a handle call whose context has no deadline.
@@ -17,9 +15,9 @@ const DefaultCallTimeout = time.Minute
 
 // Supervisor is a handle on a running supervisor actor, usable from any
 // goroutine. Start returns the root's handle; Sub returns handles on nested
-// supervisors. Methods that talk to the actor take a context and return a
-// *types.Error whose chain holds ErrStopped if the supervisor is gone, or the
-// context's error (kind types.KindCanceled) if ctx ends first.
+// supervisors. Methods that talk to the actor take a context and return an
+// *Error whose chain holds ErrStopped if the supervisor is gone, or the
+// context's error if ctx ends first.
 type Supervisor struct {
 	system *actor.ActorSystem
 	pid    *actor.PID
@@ -55,12 +53,12 @@ func Start(ctx context.Context, system *actor.ActorSystem, id string, strategy S
 	case err := <-root.booted:
 		if err != nil {
 			<-root.done
-			return nil, &types.Error{Kind: types.KindValidation, Op: "supervisor.start", Message: fmt.Sprintf("supervisor %q did not start", id), Err: err}
+			return nil, &Error{Op: "start", Message: fmt.Sprintf("supervisor %q did not start", id), Err: err}
 		}
 		return h, nil
 	case <-ctx.Done():
 		system.Root.Send(pid, &shutdownRequest{})
-		return nil, types.CanceledError("supervisor.start", ctx.Err())
+		return nil, canceledError("start", ctx.Err())
 	}
 }
 
@@ -122,7 +120,7 @@ func (h *Supervisor) Stop(ctx context.Context) error {
 	case <-h.root.done:
 		return nil
 	case <-ctx.Done():
-		return types.CanceledError("supervisor.stop", ctx.Err())
+		return canceledError("stop", ctx.Err())
 	}
 }
 
@@ -254,7 +252,7 @@ func (h *Supervisor) call(ctx context.Context, op string, msg any) (any, error) 
 // once with ErrStopped instead of waiting for its timeout.
 func (h *Supervisor) callTimeout(ctx context.Context, op string, msg any, timeout time.Duration) (any, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, types.CanceledError("supervisor."+op, err)
+		return nil, canceledError(op, err)
 	}
 	rp := &replyProcess{ch: make(chan any, 1)}
 	reg := h.system.ProcessRegistry
@@ -279,10 +277,9 @@ func (h *Supervisor) callTimeout(ctx context.Context, op string, msg any, timeou
 		}
 		return nil, stoppedError(op, fmt.Errorf("%w: unexpected reply %T", ErrStopped, m))
 	case <-ctx.Done():
-		return nil, types.CanceledError("supervisor."+op, ctx.Err())
+		return nil, canceledError(op, ctx.Err())
 	case <-t.C:
-		return nil, &types.Error{Kind: types.KindTimeout, Op: "supervisor." + op,
-			Message: fmt.Sprintf("no answer from supervisor %s within %v", h.pid.Id, timeout)}
+		return nil, opError(op, ErrCallTimeout, "no answer from supervisor %s within %v", h.pid.Id, timeout)
 	}
 }
 

@@ -10,8 +10,6 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/tinkex-go/tinkex/internal/clock"
 )
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -43,7 +41,7 @@ func crashAndWait(t *testing.T, sup *Supervisor, rec *recorder, mark int, id str
 func TestWindowSlides(t *testing.T) {
 	sys := newSystem(t)
 	rec := newRecorder()
-	fake := clock.NewFake(epoch)
+	fake := newFake(epoch)
 	sup := startRoot(t, sys, OneForOne, workers(rec, "a"), WithClock(fake)) // 1 in 5 s
 
 	mark := rec.mark()
@@ -64,7 +62,7 @@ func TestWindowSlides(t *testing.T) {
 func TestRootGivesUpCleanly(t *testing.T) {
 	sys := newSystem(t)
 	rec := newRecorder()
-	fake := clock.NewFake(epoch)
+	fake := newFake(epoch)
 	sup := startRoot(t, sys, OneForOne, workers(rec, "a", "b", "c"), WithClock(fake), WithIntensity(1, 5*time.Second))
 
 	mark := rec.mark()
@@ -99,7 +97,7 @@ func TestRootGivesUpCleanly(t *testing.T) {
 func TestNestedSupervisorGivesUpAndIsRestartedFresh(t *testing.T) {
 	sys := newSystem(t)
 	rec := newRecorder()
-	fake := clock.NewFake(epoch)
+	fake := newFake(epoch)
 	mid := Sub("mid", OneForOne, workers(rec, "w1", "w2", "w3"))
 	sup := startRoot(t, sys, OneForOne, []Spec{worker(rec, "x", Permanent), mid, worker(rec, "y", Permanent)},
 		WithClock(fake), WithIntensity(3, 5*time.Second))
@@ -186,7 +184,7 @@ func TestTransientSupervisorThatGaveUpIsNotRestarted(t *testing.T) {
 	rec := newRecorder()
 	inner := Sub("inner", OneForOne, workers(rec, "w"), WithIntensity(0, time.Second))
 	inner.Restart = Transient
-	sup := startRoot(t, sys, OneForOne, []Spec{inner, worker(rec, "other", Permanent)}, WithTelemetry(observe(t, rec)))
+	sup := startRoot(t, sys, OneForOne, []Spec{inner, worker(rec, "other", Permanent)}, observe(rec))
 	innerSup, err := sup.Sub(testCtx(t), "inner")
 	require.NoError(t, err)
 	mark := rec.mark()
@@ -209,7 +207,7 @@ func TestSubFuncRebuildsChildrenOnEveryStart(t *testing.T) {
 		return slices.Clone(kept)
 	}
 	svc := SubFunc("service", RestForOne, init, WithIntensity(0, time.Second))
-	sup := startRoot(t, sys, OneForOne, []Spec{svc}, WithTelemetry(observe(t, rec)))
+	sup := startRoot(t, sys, OneForOne, []Spec{svc}, observe(rec))
 	ctx := testCtx(t)
 	svcSup, err := sup.Sub(ctx, "service")
 	require.NoError(t, err)

@@ -2,9 +2,6 @@ package supervisor
 
 import (
 	"time"
-
-	"github.com/tinkex-go/tinkex/internal/clock"
-	"github.com/tinkex-go/tinkex/telemetry"
 )
 
 // OTP's default restart intensity: at most 1 restart within 5 seconds.
@@ -31,16 +28,20 @@ func WithIntensity(n int, period time.Duration) Option {
 }
 
 // WithClock sets the clock of the restart window and of shutdown timeouts.
-// Tests pass clock.NewFake. Nil means the wall clock. A sub-supervisor
+// Tests pass a fake one. Nil means the system clock. A sub-supervisor
 // without WithClock uses its parent's clock.
-func WithClock(c clock.Clock) Option {
-	return func(cfg *config) { cfg.clock, cfg.clockSet = clock.Or(c), true }
+func WithClock(c Clock) Option {
+	if c == nil {
+		c = systemClock{}
+	}
+	return func(cfg *config) { cfg.clock, cfg.clockSet = c, true }
 }
 
-// WithTelemetry emits the Supervisor* events on bus (nil: none). A
-// sub-supervisor without WithTelemetry uses its parent's bus.
-func WithTelemetry(bus *telemetry.Bus) Option {
-	return func(cfg *config) { cfg.bus, cfg.busSet = bus, true }
+// WithEventHook passes every Event of the supervisor to hook (nil: none). A
+// sub-supervisor without WithEventHook uses its parent's hook, as suture's
+// child supervisors inherit their parent's EventHook.
+func WithEventHook(hook EventHook) Option {
+	return func(cfg *config) { cfg.hook, cfg.hookSet = hook, true }
 }
 
 type config struct {
@@ -48,10 +49,10 @@ type config struct {
 	strategy  Strategy
 	intensity int
 	period    time.Duration
-	clock     clock.Clock
+	clock     Clock
 	clockSet  bool
-	bus       *telemetry.Bus
-	busSet    bool
+	hook      EventHook
+	hookSet   bool
 	specs     []Spec
 	// init, when set, replaces specs: it is called at every (re)start of the
 	// supervisor, like OTP's init/1 (see SubFunc).
@@ -64,7 +65,7 @@ func newConfig(id string, strategy Strategy, specs []Spec, opts []Option) *confi
 		strategy:  strategy,
 		intensity: DefaultIntensity,
 		period:    DefaultPeriod,
-		clock:     clock.Real,
+		clock:     systemClock{},
 		specs:     append([]Spec(nil), specs...),
 	}
 	for _, o := range opts {
@@ -73,17 +74,18 @@ func newConfig(id string, strategy Strategy, specs []Spec, opts []Option) *confi
 	return c
 }
 
-// inherit returns c with the parent's clock and bus where c has none of its own.
+// inherit returns c with the parent's clock and hook where c has none of its
+// own.
 func (c *config) inherit(parent *config) *config {
-	if (c.clockSet || parent == nil) && (c.busSet || parent == nil) {
+	if parent == nil || (c.clockSet && c.hookSet) {
 		return c
 	}
 	cp := *c
 	if !cp.clockSet {
 		cp.clock = parent.clock
 	}
-	if !cp.busSet {
-		cp.bus = parent.bus
+	if !cp.hookSet {
+		cp.hook = parent.hook
 	}
 	return &cp
 }

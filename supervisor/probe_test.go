@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/tinkex-go/tinkex/telemetry"
+	"github.com/tinkex-go/tinkex/internal/clock"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -209,14 +209,17 @@ func synced(t *testing.T, sup *Supervisor) {
 	require.NoError(t, sup.sync(testCtx(t)))
 }
 
-// observe returns a bus that records each supervisor event into rec as
-// "child_stopped(x)", so tests can wait for what a supervisor has done (not
-// just for what its children saw).
-func observe(t testing.TB, rec *recorder) *telemetry.Bus {
-	t.Helper()
-	bus := telemetry.NewBus()
-	require.NoError(t, bus.Attach("recorder", []string{"tinkex.supervisor.*"}, func(e telemetry.Event) {
-		rec.add(fmt.Sprintf("%s(%v)", strings.TrimPrefix(e.Name, "tinkex.supervisor."), e.Metadata[telemetry.KeyChild]))
-	}))
-	return bus
+// observe returns an event hook option that records each supervisor event
+// into rec as "child_stopped(x)", so tests can wait for what a supervisor has
+// done (not just for what its children saw).
+func observe(rec *recorder) Option {
+	return WithEventHook(func(e Event) { rec.add(fmt.Sprintf("%s(%s)", e.Type, e.Child)) })
 }
+
+// fakeClock is the project's fake clock as a supervisor Clock.
+type fakeClock struct{ *clock.Fake }
+
+func newFake(start time.Time) fakeClock { return fakeClock{clock.NewFake(start)} }
+
+// NewTimer implements Clock.
+func (f fakeClock) NewTimer(d time.Duration) Timer { return f.Fake.NewTimer(d) }

@@ -31,7 +31,7 @@ func TestRestartTypeByExitReason(t *testing.T) {
 				sys := newSystem(t)
 				rec := newRecorder()
 				sup := startRoot(t, sys, OneForOne, []Spec{worker(rec, "other", Permanent), worker(rec, "x", rt)},
-					WithIntensity(3, DefaultPeriod), WithTelemetry(observe(t, rec)))
+					WithIntensity(3, DefaultPeriod), observe(rec))
 
 				mark := rec.mark()
 				send(sys, pidOf(t, sup, "x"), r.msg)
@@ -73,7 +73,7 @@ func TestRestartTypeByExitReason(t *testing.T) {
 func TestStopSelfWithoutExitIsNormal(t *testing.T) {
 	sys := newSystem(t)
 	rec := newRecorder()
-	sup := startRoot(t, sys, OneForOne, []Spec{worker(rec, "x", Transient)}, WithTelemetry(observe(t, rec)))
+	sup := startRoot(t, sys, OneForOne, []Spec{worker(rec, "x", Transient)}, observe(rec))
 	mark := rec.mark()
 	sys.Root.Stop(pidOf(t, sup, "x"))
 	rec.waitFor(t, mark, "child_stopped(x)", 1)

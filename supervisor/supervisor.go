@@ -7,9 +7,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-
-	"github.com/tinkex-go/tinkex/internal/clock"
-	"github.com/tinkex-go/tinkex/telemetry"
 )
 
 // child is a supervisor's record of one child spec and its current actor.
@@ -112,7 +109,7 @@ type supervisorActor struct {
 	queue    []any // *exitEvent and *request, in arrival order
 	shutdown bool  // a graceful shutdown waits for the current plan
 
-	timer     clock.Timer
+	timer     Timer
 	timerStop chan struct{}
 	timerSeq  int
 }
@@ -337,7 +334,7 @@ func (s *supervisorActor) childExited(c *child, reason error) {
 	c.last = reason
 	final := !restartable(c.spec.Restart, reason)
 	if c.pid == nil || final {
-		s.emit(telemetry.SupervisorChildStopped, c, reason)
+		s.emit(EventChildStopped, c, reason)
 	}
 	if final {
 		steps := s.stopSteps(c) // a panicked actor is still there, suspended
@@ -428,7 +425,7 @@ func (s *supervisorActor) giveUp(c *child, reason error) {
 		Child:      c.spec.ID,
 		Reason:     reason,
 	}
-	s.emit(telemetry.SupervisorIntensityExceeded, c, reason)
+	s.emit(EventIntensityExceeded, c, reason)
 	s.phase = terminating
 	s.run(&plan{steps: s.stopAll(), done: func() { s.terminate(err) }})
 }
@@ -608,10 +605,10 @@ func (s *supervisorActor) onStarted(pid *actor.PID) {
 	c.status = Running
 	if st.restart {
 		c.restarts++
-		s.emit(telemetry.SupervisorChildRestarted, c, c.last)
+		s.emit(EventChildRestarted, c, c.last)
 		c.last = nil
 	} else {
-		s.emit(telemetry.SupervisorChildStarted, c, nil)
+		s.emit(EventChildStarted, c, nil)
 	}
 	s.advance()
 }
@@ -653,7 +650,7 @@ func (s *supervisorActor) stopped(c *child, silent bool) {
 	c.failed = false
 	c.gen++ // what it did before it stopped no longer matters
 	if !silent {
-		s.emit(telemetry.SupervisorChildStopped, c, ExitShutdown)
+		s.emit(EventChildStopped, c, ExitShutdown)
 	}
 	if c.spec.Restart == Temporary {
 		s.remove(c)
@@ -687,7 +684,7 @@ func (s *supervisorActor) kill(c *child, why string) {
 	c.reason, c.failed = nil, false
 	c.killed++
 	c.gen++
-	s.emit(telemetry.SupervisorChildStopped, c, fmt.Errorf("%s", why))
+	s.emit(EventChildStopped, c, fmt.Errorf("%s", why))
 	if c.spec.Restart == Temporary {
 		s.remove(c)
 	} else if c.status == Running {
@@ -741,25 +738,25 @@ func (s *supervisorActor) byID(id string) *child {
 	return s.ids[id]
 }
 
-func (s *supervisorActor) emit(name string, c *child, reason error) {
-	bus := s.cfg.bus
-	if !bus.Enabled(name) {
+func (s *supervisorActor) emit(t EventType, c *child, reason error) {
+	hook := s.cfg.hook
+	if hook == nil {
 		return
 	}
-	meta := map[string]any{
-		telemetry.KeySupervisor:  s.cfg.id,
-		telemetry.KeyStrategy:    s.cfg.strategy.String(),
-		telemetry.KeyChild:       c.spec.ID,
-		telemetry.KeyChildKind:   c.spec.Kind.String(),
-		telemetry.KeyRestartType: c.spec.Restart.String(),
+	now := s.cfg.clock.Now()
+	ev := Event{
+		Type:       t,
+		Time:       now,
+		Supervisor: s.cfg.id,
+		Strategy:   s.cfg.strategy,
+		Child:      c.spec.ID,
+		ChildKind:  c.spec.Kind,
+		Restart:    c.spec.Restart,
+		Reason:     reason,
+		Restarts:   s.win.count(now),
 	}
 	if c.pid != nil {
-		meta[telemetry.KeyPID] = c.pid.Id
+		ev.PID = c.pid.Id
 	}
-	if reason != nil {
-		meta[telemetry.KeyReason] = reason.Error()
-	}
-	bus.Execute(name, map[string]float64{
-		telemetry.MeasureRestarts: float64(s.win.count(s.cfg.clock.Now())),
-	}, meta)
+	hook(ev)
 }

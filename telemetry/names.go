@@ -36,7 +36,9 @@ const (
 	SamplingSampleStop      = SamplingSample + ".stop"
 	SamplingSampleException = SamplingSample + ".exception"
 
-	// Supervision events.
+	// Supervision events (SupervisorHook emits SupervisorPrefix plus the
+	// supervisor.EventType's name).
+	SupervisorPrefix            = "tinkex.supervisor."
 	SupervisorChildStarted      = "tinkex.supervisor.child_started"
 	SupervisorChildRestarted    = "tinkex.supervisor.child_restarted"
 	SupervisorChildStopped      = "tinkex.supervisor.child_stopped"

@@ -14,19 +14,85 @@ import (
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
+// OTP: supervisor(3), "Supervision Principles" (more than intensity
+// restarts within period seconds and the supervisor gives up); OTP Design
+// Principles, "Restart Intensity and Period"; supervisor.erl add_restart/1,
+// which reads erlang:monotonic_time(second) and keeps a restart R while
+// R >= Now - Period.
 func TestWindow(t *testing.T) {
-	w := window{intensity: 2, period: 5 * time.Second}
+	w := newWindow(2, 5*time.Second)
 	assert.True(t, w.add(epoch))
 	assert.True(t, w.add(epoch.Add(time.Second)))
 	assert.False(t, w.add(epoch.Add(5*time.Second)), "a restart exactly one period ago still counts, as in OTP")
-	w = window{intensity: 2, period: 5 * time.Second}
+	w = newWindow(2, 5*time.Second)
 	assert.True(t, w.add(epoch))
 	assert.True(t, w.add(epoch.Add(time.Second)))
-	assert.True(t, w.add(epoch.Add(5*time.Second+time.Millisecond)))
-	assert.Equal(t, 2, w.count(epoch.Add(5*time.Second+time.Millisecond)))
+	assert.False(t, w.add(epoch.Add(5*time.Second+999*time.Millisecond)), "5.999 s is 5 whole seconds: still within the period")
+	w = newWindow(2, 5*time.Second)
+	assert.True(t, w.add(epoch.Add(999*time.Millisecond)))
+	assert.True(t, w.add(epoch.Add(time.Second)))
+	assert.True(t, w.add(epoch.Add(6*time.Second)), "second 0 is 6 whole seconds before second 6: dropped")
+	assert.Equal(t, 2, w.count(epoch.Add(6*time.Second)))
 	assert.Len(t, w.times, 2, "old restarts are dropped, not kept forever")
-	zero := window{intensity: 0, period: time.Second}
+	zero := newWindow(0, time.Second)
 	assert.False(t, zero.add(epoch), "intensity 0 never restarts")
+	assert.Equal(t, int64(1), newWindow(1, time.Nanosecond).period, "OTP's period is at least 1 s")
+	assert.Equal(t, int64(2), newWindow(1, 1500*time.Millisecond).period, "a fraction of a second is rounded up")
+}
+
+func TestWholeSecondsIsAFloor(t *testing.T) {
+	assert.Equal(t, wholeSeconds(epoch), wholeSeconds(epoch.Add(999*time.Millisecond)))
+	assert.Equal(t, wholeSeconds(epoch)+1, wholeSeconds(epoch.Add(time.Second)))
+	assert.Equal(t, wholeSeconds(epoch)-1, wholeSeconds(epoch.Add(-time.Millisecond)))
+	before := time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC) // before the origin: floor, not truncation
+	assert.Equal(t, wholeSeconds(before)-1, wholeSeconds(before.Add(-time.Millisecond)))
+	now := time.Now()
+	assert.LessOrEqual(t, wholeSeconds(now), wholeSeconds(time.Now()), "monotonic")
+}
+
+// OTP: supervisor(3), "Supervision Principles"; OTP Design Principles,
+// "Restart Intensity and Period". Intensity 3 in 5 s, crashes at 0.03,
+// 1.93, 3.83 and 5.73 s: in whole seconds they are 0, 1, 3 and 5, and
+// 5 - 0 is not more than 5, so OTP counts four restarts in the period and
+// gives up at the 4th crash. Measured apart in exact time (5.70 s) the first
+// would have left the window.
+func TestIntensityCountsWholeSecondsAsOTP(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		crashes []time.Duration
+		givesUp bool
+	}{
+		{"gives up at 5.73 s", []time.Duration{30 * time.Millisecond, 1930 * time.Millisecond, 3830 * time.Millisecond, 5730 * time.Millisecond}, true},
+		{"goes on at 6.03 s", []time.Duration{30 * time.Millisecond, 1930 * time.Millisecond, 3830 * time.Millisecond, 6030 * time.Millisecond}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sys := newSystem(t)
+			rec := newRecorder()
+			fake := newFake(epoch)
+			sup, err := Start(testCtx(t), sys, "root", OneForOne, workers(rec, "a"), WithClock(fake), WithIntensity(3, 5*time.Second))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = sup.Stop(testCtx(t)) })
+			mark := rec.mark()
+			for i, at := range tt.crashes {
+				fake.Set(epoch.Add(at))
+				if i < len(tt.crashes)-1 || !tt.givesUp {
+					crashAndWait(t, sup, rec, mark, "a", i+1)
+					continue
+				}
+				send(sys, pidOf(t, sup, "a"), crash{value: "4th"})
+				select {
+				case <-sup.Done():
+				case <-time.After(waitBound):
+					t.Fatal("OTP gives up at the 4th crash")
+				}
+				require.ErrorIs(t, sup.Err(), ErrIntensityExceeded)
+				return
+			}
+			infos, err := sup.WhichChildren(testCtx(t))
+			require.NoError(t, err)
+			assert.Equal(t, 4, infos[0].Restarts)
+		})
+	}
 }
 
 // crashAndWait crashes child id of sup and waits until it has been started
@@ -47,7 +113,8 @@ func TestWindowSlides(t *testing.T) {
 	mark := rec.mark()
 	for i := 1; i <= 4; i++ {
 		crashAndWait(t, sup, rec, mark, "a", i)
-		fake.Advance(5*time.Second + time.Millisecond)
+		// Whole seconds, as OTP: 6 s apart is always more than the 5 s period.
+		fake.Advance(6 * time.Second)
 	}
 	select {
 	case <-sup.Done():

@@ -17,13 +17,19 @@ type Option func(*config)
 // period); one more makes the supervisor give up. The default is 1 in 5 s;
 // WithIntensity(3, 5*time.Second) says "3 in 5 s". n < 0 is treated as 0
 // (never restart), a period <= 0 as DefaultPeriod.
+//
+// As in OTP, the period is a whole number of seconds (a fraction is rounded
+// up) and restart times are read in whole seconds of monotonic time: a
+// restart counts while now - then <= period in whole seconds, so restarts up
+// to period+1 s apart (less than a second more than the period) may both
+// count, exactly as an OTP supervisor with the same flags counts them.
 func WithIntensity(n int, period time.Duration) Option {
 	return func(c *config) {
 		c.intensity = max(n, 0)
 		if period <= 0 {
 			period = DefaultPeriod
 		}
-		c.period = period
+		c.period = time.Duration(periodSeconds(period)) * time.Second
 	}
 }
 

@@ -122,7 +122,7 @@ func newSupervisorActor(cfg *config, root *rootState) *supervisorActor {
 		root: root,
 		ids:  make(map[string]*child),
 		pids: make(map[*actor.PID]*child),
-		win:  window{intensity: cfg.intensity, period: cfg.period},
+		win:  newWindow(cfg.intensity, cfg.period),
 	}
 }
 

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -260,4 +261,31 @@ func (s *slowStarter) Receive(ctx actor.Context) {
 		<-s.release
 	}
 	s.probe.Receive(ctx)
+}
+
+// OTP: supervisor(3), "start_child/2": if the child process start function
+// fails or returns an error tuple, the child specification is discarded and
+// the function returns {error, Error}. A child that exits while handling
+// *actor.Started has failed to start, whatever its reason, and its siblings
+// are untouched.
+func TestExitDuringStartedIsAStartFailure(t *testing.T) {
+	for _, reason := range []error{errors.New("no config"), ExitNormal} {
+		t.Run(reason.Error(), func(t *testing.T) {
+			sys := newSystem(t)
+			rec := newRecorder()
+			sup := startRoot(t, sys, OneForOne, workers(rec, "sibling"), observe(rec))
+			ctx := testCtx(t)
+			mark := rec.mark()
+			_, err := sup.StartChild(ctx, worker(rec, "bad", Transient, func(p *probe) { p.exitStart = reason }))
+			require.ErrorIs(t, err, ErrStartFailed)
+			assert.ErrorIs(t, err, reason)
+			synced(t, sup)
+			assert.Equal(t, []string{"bad:Started", "bad:Stopping", "bad:Stopped"}, lifecycle(rec.since(mark)), "started once, never restarted")
+			assert.NotContains(t, rec.since(mark), "child_started(bad)")
+			infos, err := sup.WhichChildren(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, "sibling:running", ids(infos), "nothing is kept and the sibling runs on")
+			assert.Zero(t, infos[0].Restarts)
+		})
+	}
 }

@@ -293,3 +293,37 @@ func TestSubFuncRebuildsChildrenOnEveryStart(t *testing.T) {
 		"session:Started", "training:Started",
 	}, lifecycle(rec.since(mark)), "the dynamic child recorded by init comes back after the supervisor restarts")
 }
+
+// OTP: supervisor(3), "Supervision Principles" and supervisor.erl restart/2:
+// a restart whose start fails is reported as start_error and tried again as
+// a new restart, which counts against the intensity. It is a failed restart,
+// not a restart followed by a crash: no child_restarted is reported for it.
+func TestRestartThatExitsInStartedIsAFailedRestart(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	var mu sync.Mutex
+	starts := 0
+	flaky := Spec{ID: "flaky", Start: func() actor.Actor {
+		mu.Lock()
+		defer mu.Unlock()
+		starts++
+		p := &probe{name: "flaky", rec: rec}
+		if starts > 1 {
+			p.exitStart = errors.New("cannot reconnect")
+		}
+		return p
+	}}
+	sup := startRoot(t, sys, OneForOne, []Spec{worker(rec, "sibling", Permanent), flaky}, WithIntensity(3, time.Minute), observe(rec))
+	mark := rec.mark()
+	send(sys, pidOf(t, sup, "flaky"), crash{value: "boom"})
+	select {
+	case <-sup.Done():
+	case <-time.After(waitBound):
+		t.Fatal("restarts that fail to start did not exhaust the intensity")
+	}
+	assert.ErrorIs(t, sup.Err(), ErrIntensityExceeded)
+	mu.Lock()
+	assert.Equal(t, 4, starts, "the first start, then 3 restarts allowed, each failing in Started")
+	mu.Unlock()
+	assert.NotContains(t, rec.since(mark), "child_restarted(flaky)")
+}

@@ -113,6 +113,8 @@ type probe struct {
 	hang chan struct{}
 	// failStart makes Started panic.
 	failStart bool
+	// exitStart, when set, makes Started call Exit with it.
+	exitStart error
 }
 
 func (p *probe) Receive(ctx actor.Context) {
@@ -121,6 +123,9 @@ func (p *probe) Receive(ctx actor.Context) {
 		p.rec.add(p.name + ":Started")
 		if p.failStart {
 			panic("start failed")
+		}
+		if p.exitStart != nil {
+			Exit(ctx, p.exitStart)
 		}
 	case *actor.Restarting:
 		p.rec.add(p.name + ":Restarting")

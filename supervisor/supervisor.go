@@ -155,8 +155,14 @@ func (s *supervisorActor) Receive(ctx actor.Context) {
 			c.reason = m.reason
 		}
 	case *childStarted:
-		if c := s.byPID(m.pid); c != nil && c.staleAcks > 0 {
+		c := s.byPID(m.pid)
+		if c != nil && c.staleAcks > 0 {
 			c.staleAcks--
+			return
+		}
+		if c != nil && c.reason != nil {
+			// It called Exit while handling Started (its exitNotice came
+			// first): it never started, and its Terminated will say so.
 			return
 		}
 		s.onStarted(m.pid)

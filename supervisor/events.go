@@ -28,6 +28,24 @@ const (
 	// supervisor stops its children and itself (OTP's
 	// reached_max_restart_intensity). Error level.
 	EventIntensityExceeded
+	// EventChildTerminated: OTP's child_terminated error report, sent the
+	// moment the supervisor learns of the exit (before any restart): a
+	// Permanent child exited for any reason, or a Transient or Temporary
+	// child exited abnormally (a panic, or an Exit reason other than
+	// ExitNormal and ExitShutdown). A normal exit of a Transient or
+	// Temporary child is not an error and is reported only by a Debug
+	// EventChildStopped. Error level.
+	EventChildTerminated
+	// EventStartError: OTP's start_error report: a start while the
+	// supervisor boots, or a restart attempt, failed (the child panicked or
+	// exited while handling *actor.Started). Each failed attempt has its own
+	// event. A failing StartChild or RestartChild is not reported (its
+	// caller gets the error), as in OTP. Error level.
+	EventStartError
+	// EventShutdownError: OTP's shutdown_error report: a child did not stop
+	// within its shutdown timeout and was killed (Reason is "killed"); see
+	// Spec.Shutdown. Error level.
+	EventShutdownError
 )
 
 var eventNames = [...]string{
@@ -35,6 +53,9 @@ var eventNames = [...]string{
 	EventChildRestarted:    "child_restarted",
 	EventChildStopped:      "child_stopped",
 	EventIntensityExceeded: "intensity_exceeded",
+	EventChildTerminated:   "child_terminated",
+	EventStartError:        "start_error",
+	EventShutdownError:     "shutdown_error",
 }
 
 var eventLevels = [...]slog.Level{
@@ -42,6 +63,9 @@ var eventLevels = [...]slog.Level{
 	EventChildRestarted:    slog.LevelWarn,
 	EventChildStopped:      slog.LevelDebug,
 	EventIntensityExceeded: slog.LevelError,
+	EventChildTerminated:   slog.LevelError,
+	EventStartError:        slog.LevelError,
+	EventShutdownError:     slog.LevelError,
 }
 
 // String returns the event's name, e.g. "child_restarted".

@@ -235,7 +235,8 @@ func TestRestartThatFailsToStartCountsAndEscalates(t *testing.T) {
 		starts++
 		return &probe{name: "flaky", rec: rec, failStart: starts > 1}
 	}}
-	sup := startRoot(t, sys, OneForOne, []Spec{flaky}, WithIntensity(3, time.Minute))
+	sup := startRoot(t, sys, OneForOne, []Spec{flaky}, WithIntensity(3, time.Minute), observe(rec))
+	mark := rec.mark()
 	send(sys, pidOf(t, sup, "flaky"), crash{value: "boom"})
 	select {
 	case <-sup.Done():
@@ -244,6 +245,7 @@ func TestRestartThatFailsToStartCountsAndEscalates(t *testing.T) {
 	}
 	assert.ErrorIs(t, sup.Err(), ErrIntensityExceeded)
 	assert.Equal(t, 4, starts, "the first start, then 3 restarts allowed, each failing in Started")
+	assert.Equal(t, 3, count(rec.since(mark), "start_error(flaky)"), "each failed restart attempt is reported")
 }
 
 func TestTransientSupervisorThatGaveUpIsNotRestarted(t *testing.T) {
@@ -326,4 +328,16 @@ func TestRestartThatExitsInStartedIsAFailedRestart(t *testing.T) {
 	assert.Equal(t, 4, starts, "the first start, then 3 restarts allowed, each failing in Started")
 	mu.Unlock()
 	assert.NotContains(t, rec.since(mark), "child_restarted(flaky)")
+	assert.Equal(t, 3, count(rec.since(mark), "start_error(flaky)"), "each failed restart attempt is reported")
+	assert.Equal(t, 1, count(rec.since(mark), "intensity_exceeded(flaky)"))
+}
+
+func count(events []string, ev string) int {
+	n := 0
+	for _, e := range events {
+		if e == ev {
+			n++
+		}
+	}
+	return n
 }

@@ -43,6 +43,13 @@ func TestRestartTypeByExitReason(t *testing.T) {
 					rec.waitFor(t, mark, "child_stopped(x)", 1)
 				}
 				synced(t, sup)
+				// OTP: supervisor(3), "Supervision Principles" (restart types)
+				// and supervisor.erl do_restart/3: child_terminated is an error
+				// report for any exit of a permanent child and for an abnormal
+				// exit of the others; a transient or temporary child that exits
+				// with normal, shutdown or {shutdown, _} is not reported.
+				wantReport := rt == Permanent || r.abnormal
+				assert.Equal(t, wantReport, slices.Contains(rec.since(mark), "child_terminated(x)"), "child_terminated report")
 				events := lifecycle(rec.since(mark))
 				assert.NotContains(t, events, "other:Stopping", "a sibling is untouched under one_for_one")
 
@@ -97,4 +104,28 @@ func TestPanicReason(t *testing.T) {
 // lifecycle keeps the events children saw, dropping the supervisor's.
 func lifecycle(events []string) []string {
 	return slices.DeleteFunc(events, func(e string) bool { return strings.HasSuffix(e, ")") })
+}
+
+// OTP reports an exit when the supervisor receives it (the EXIT signal),
+// whatever it is doing: here a child crashes while its supervisor waits for
+// a sibling to stop, and child_terminated is reported before that stop (and
+// so the crashed child's restart) is over.
+func TestPanicIsReportedAtTheExit(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	hang := make(chan struct{})
+	slow := worker(rec, "slow", Permanent, func(p *probe) { p.hang = hang })
+	slow.Shutdown = Infinity
+	sup := startRoot(t, sys, OneForOne, []Spec{slow, worker(rec, "x", Permanent)}, observe(rec))
+	ctx := testCtx(t)
+	mark := rec.mark()
+	done := make(chan error, 1)
+	go func() { done <- sup.TerminateChild(ctx, "slow") }()
+	rec.waitFor(t, mark, "slow:Stopping", 1)
+	send(sys, pidOf(t, sup, "x"), crash{value: "boom"})
+	rec.waitFor(t, mark, "child_terminated(x)", 1)
+	assert.NotContains(t, rec.since(mark), "x:Restarting", "reported before the restart")
+	close(hang)
+	require.NoError(t, <-done)
+	rec.waitFor(t, mark, "child_restarted(x)", 1)
 }

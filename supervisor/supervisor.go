@@ -208,7 +208,16 @@ func (s *supervisorActor) HandleFailure(_ *actor.ActorSystem, _ actor.Supervisor
 		s.onStarted(pid)
 	}
 	c.status = Restarting
+	s.reportExit(c, why)
 	s.enqueue(&exitEvent{c: c, gen: c.gen, reason: why})
+}
+
+// reportExit sends OTP's child_terminated report for an exit the moment it
+// is known: any exit of a Permanent child, an abnormal one of the others.
+func (s *supervisorActor) reportExit(c *child, reason error) {
+	if c.spec.Restart == Permanent || !isNormal(reason) {
+		s.emit(EventChildTerminated, c, reason)
+	}
 }
 
 // failedInStart reports whether a child's panic happened while it was
@@ -247,6 +256,7 @@ func (s *supervisorActor) boot() {
 		p.steps = append(p.steps, step{kind: stepStart, c: c})
 	}
 	p.onStartFail = func(c *child, reason error) {
+		s.emit(EventStartError, c, reason)
 		// As OTP: stop what was started, in reverse order, and fail.
 		err := fmt.Errorf("%w: child %q: %w", ErrStartFailed, c.spec.ID, reason)
 		s.run(&plan{steps: s.stopAll(), done: func() { s.terminate(err) }})
@@ -339,10 +349,8 @@ func (s *supervisorActor) drain() {
 func (s *supervisorActor) childExited(c *child, reason error) {
 	c.last = reason
 	final := !restartable(c.spec.Restart, reason)
-	if c.pid == nil || final {
-		s.emit(EventChildStopped, c, reason)
-	}
 	if final {
+		s.emit(EventChildStopped, c, reason)
 		steps := s.stopSteps(c) // a panicked actor is still there, suspended
 		for i := range steps {
 			steps[i].silent = true
@@ -365,6 +373,7 @@ func (s *supervisorActor) childExited(c *child, reason error) {
 	}
 	p := &plan{steps: steps}
 	p.onStartFail = func(c *child, reason error) {
+		s.emit(EventStartError, c, reason)
 		// OTP retries a failed restart as a new restart, which counts.
 		c.status = Restarting
 		s.childExited(c, reason)
@@ -646,6 +655,7 @@ func (s *supervisorActor) onDown(pid *actor.PID) {
 		return
 	}
 	c.status = Restarting
+	s.reportExit(c, reason)
 	s.enqueue(&exitEvent{c: c, gen: c.gen, reason: reason})
 }
 

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -127,17 +128,31 @@ func TestEventHook(t *testing.T) {
 	}
 	assert.Equal(t, []EventType{
 		EventChildStarted,
+		EventChildTerminated,
 		EventChildRestarted,
+		EventChildTerminated,
 		EventIntensityExceeded,
 		EventChildStopped,
 	}, names)
 	assert.Equal(t, "root/a", evs[0].PID)
 	assert.EqualError(t, evs[1].Reason, "panic: boom")
-	assert.Equal(t, 1, evs[1].Restarts)
-	assert.EqualError(t, evs[2].Reason, "panic: again")
-	assert.Equal(t, 2, evs[2].Restarts)
-	assert.EqualError(t, evs[3].Reason, "shutdown")
-	assert.Equal(t, `supervisor root: child_restarted child="a" reason=panic: boom restarts=1`, evs[1].String())
+	assert.Equal(t, "root/a", evs[1].PID)
+	assert.Equal(t, 0, evs[1].Restarts, "reported at the exit, before the restart is counted")
+	assert.EqualError(t, evs[2].Reason, "panic: boom")
+	assert.Equal(t, 1, evs[2].Restarts)
+	assert.EqualError(t, evs[3].Reason, "panic: again")
+	assert.EqualError(t, evs[4].Reason, "panic: again")
+	assert.Equal(t, 2, evs[4].Restarts)
+	assert.EqualError(t, evs[5].Reason, "shutdown")
+	assert.Equal(t, `supervisor root: child_restarted child="a" reason=panic: boom restarts=1`, evs[2].String())
+	for _, e := range evs {
+		want := map[EventType]slog.Level{EventChildStarted: slog.LevelInfo, EventChildRestarted: slog.LevelWarn,
+			EventChildStopped: slog.LevelDebug}[e.Type]
+		if e.Type == EventChildTerminated || e.Type == EventIntensityExceeded {
+			want = slog.LevelError
+		}
+		assert.Equal(t, want, e.Type.Level(), e.Type.String())
+	}
 }
 
 func TestFinalExitIsReportedOnce(t *testing.T) {

@@ -99,7 +99,8 @@ func eventAttrs(ev Event) []slog.Attr {
 // EventLevel is the default log level of an event, chosen so that INFO
 // shows what an operator wants to see and DEBUG the per-request traffic:
 //
-//   - ERROR: handler failures, supervisor intensity exceeded, span
+//   - ERROR: handler failures, supervisor intensity exceeded, child
+//     terminated (OTP's error report), start and shutdown errors, span
 //     exceptions (".exception") except user errors and cancellations,
 //     future request_failed unless its category is "user".
 //   - WARN: retries, limiter backoff set, future api_error /
@@ -112,7 +113,7 @@ func eventAttrs(ev Event) []slog.Attr {
 //     per request, too many for INFO).
 func EventLevel(ev Event) slog.Level {
 	switch ev.Name {
-	case HandlerFailed, SupervisorIntensityExceeded:
+	case HandlerFailed, SupervisorIntensityExceeded, SupervisorChildTerminated, SupervisorStartError, SupervisorShutdownError:
 		return slog.LevelError
 	case HTTPRetry, LimiterBackoffSet, FutureAPIError, FutureConnectionError, FutureTimeout,
 		SupervisorChildRestarted:

@@ -43,6 +43,9 @@ const (
 	SupervisorChildRestarted    = "tinkex.supervisor.child_restarted"
 	SupervisorChildStopped      = "tinkex.supervisor.child_stopped"
 	SupervisorIntensityExceeded = "tinkex.supervisor.intensity_exceeded"
+	SupervisorChildTerminated   = "tinkex.supervisor.child_terminated"
+	SupervisorStartError        = "tinkex.supervisor.start_error"
+	SupervisorShutdownError     = "tinkex.supervisor.shutdown_error"
 
 	// HandlerFailed is emitted after a handler panicked and was detached.
 	HandlerFailed = "tinkex.telemetry.handler_failed"

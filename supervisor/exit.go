@@ -17,6 +17,11 @@ var (
 	// over at the request of something else.
 	//lint:ignore ST1012 an exit reason, not a failure
 	ExitShutdown = errors.New("shutdown")
+	// ExitKilled: the child's supervisor killed it (Shutdown BrutalKill, or
+	// a graceful stop that outlived its timeout). It is the cause of the
+	// child's Context after the kill and the reason of the events about it.
+	//lint:ignore ST1012 an exit reason, not a failure
+	ExitKilled = errors.New("killed")
 )
 
 // Exit stops the calling actor with reason, like erlang:exit/1. Call it from

@@ -13,6 +13,7 @@ import (
 type child struct {
 	spec     Spec
 	props    *actor.Props
+	insts    *instances // its processes' contexts and fences
 	pid      *actor.PID // the live actor, nil when there is none
 	gen      int        // incarnation, bumped on every start, to drop stale events
 	status   Status
@@ -172,6 +173,8 @@ func (s *supervisorActor) Receive(ctx actor.Context) {
 		s.onStopTimeout(m.seq)
 	case *shutdownRequest:
 		s.requestShutdown()
+	case *killRequest:
+		s.killAll()
 	default:
 		if readOnly(m) {
 			s.answer(m, ctx.Sender())
@@ -274,7 +277,8 @@ func (s *supervisorActor) boot() {
 
 // add appends a child record for spec, not yet started.
 func (s *supervisorActor) add(spec Spec) *child {
-	c := &child{spec: spec, props: s.propsFor(spec), status: Restarting}
+	c := &child{spec: spec, insts: &instances{}, status: Restarting}
+	c.props = s.propsFor(spec, c.insts)
 	s.children = append(s.children, c)
 	s.ids[spec.ID] = c
 	return c
@@ -293,9 +297,14 @@ func (s *supervisorActor) setPID(c *child, pid *actor.PID) {
 	}
 }
 
-func (s *supervisorActor) propsFor(spec Spec) *actor.Props {
+func (s *supervisorActor) propsFor(spec Spec, insts *instances) *actor.Props {
+	opts := []actor.PropsOption{
+		actor.WithReceiverMiddleware(ackStarted),
+		actor.WithSenderMiddleware(fence),
+		actor.WithContextDecorator(insts.decorate),
+	}
 	if spec.Start == nil {
-		return spec.Props.Clone(actor.WithReceiverMiddleware(ackStarted))
+		return spec.Props.Clone(opts...)
 	}
 	start, parent := spec.Start, s.cfg
 	return actor.PropsFromProducer(func() actor.Actor {
@@ -304,7 +313,7 @@ func (s *supervisorActor) propsFor(spec Spec) *actor.Props {
 			sub.cfg = sub.cfg.inherit(parent)
 		}
 		return a
-	}, actor.WithReceiverMiddleware(ackStarted))
+	}, opts...)
 }
 
 // enqueue handles an event now, or queues it while a plan runs.
@@ -566,7 +575,7 @@ func (s *supervisorActor) beginStop(st *step) {
 	}
 	d := c.spec.shutdown()
 	if d == BrutalKill {
-		s.kill(c, "brutal_kill")
+		s.kill(c)
 		return
 	}
 	s.plan.waiting = st
@@ -684,28 +693,55 @@ func (s *supervisorActor) onStopTimeout(seq int) {
 	c := p.waiting.c
 	p.waiting = nil
 	s.timer, s.timerStop = nil, nil
-	s.kill(c, "killed")
+	s.emit(EventShutdownError, c, ExitKilled)
+	s.kill(c)
 	s.advance()
 }
 
-// kill forces c off: Go cannot interrupt a Receive that does not return, so
-// the actor is unregistered (its messages go to dead letters from now on),
-// told to stop, and abandoned; its name is not reused, since its registry
-// entry would be removed again whenever it finally stops.
-func (s *supervisorActor) kill(c *child, why string) {
+// kill forces c off, the closest Go has to OTP's exit(Pid, kill): Go
+// cannot interrupt a Receive that does not return, so the process is fenced
+// (whatever it still sends through its actor.Context is dropped), its
+// Context is cancelled, it is unregistered (messages to it go to dead
+// letters) and told to stop, and then abandoned. A supervisor child is told
+// to kill its own children first. The name of a killed process is never
+// reused: its registry entry would be removed again whenever it finally
+// stops. So its replacement may run while it is still in a handler, but
+// nothing the old one does through its context reaches anyone.
+func (s *supervisorActor) kill(c *child) {
 	pid := c.pid
-	s.ctx.Stop(pid)
-	s.ctx.ActorSystem().ProcessRegistry.Remove(pid)
+	c.insts.get(pid).kill()
+	reg := s.ctx.ActorSystem().ProcessRegistry
+	if proc, ok := reg.Get(pid); ok && c.spec.Kind == KindSupervisor && !c.failed {
+		proc.SendUserMessage(pid, &killRequest{})
+	} else {
+		s.ctx.Stop(pid)
+	}
+	reg.Remove(pid)
 	s.setPID(c, nil)
 	c.reason, c.failed = nil, false
 	c.killed++
 	c.gen++
-	s.emit(EventChildStopped, c, fmt.Errorf("%s", why))
+	s.emit(EventChildStopped, c, ExitKilled)
 	if c.spec.Restart == Temporary {
 		s.remove(c)
 	} else if c.status == Running {
 		c.status = Restarting
 	}
+}
+
+// killAll is a killed supervisor child's end: every child is killed at once,
+// last started first, and the supervisor stops.
+func (s *supervisorActor) killAll() {
+	s.phase = terminated
+	s.plan = nil
+	s.disarm()
+	s.failQueued(ErrStopped)
+	for i := len(s.children) - 1; i >= 0; i-- {
+		if i < len(s.children) && s.children[i].pid != nil {
+			s.kill(s.children[i])
+		}
+	}
+	s.ctx.Stop(s.ctx.Self())
 }
 
 func (s *supervisorActor) startFailed(c *child, reason error) {

@@ -43,6 +43,21 @@ func Exit(ctx actor.Context, reason error) {
 	ctx.Stop(ctx.Self())
 }
 
+// Ignore tells the supervisor, while the child handles *actor.Started, that
+// it will not run: OTP's init/1 returning ignore. The child stops; Start and
+// StartChild succeed (StartChild returns a nil PID), the spec is kept, not
+// running, unless the child is Temporary, and no restart follows. Called
+// after Started, it is Exit(ctx, ExitNormal).
+func Ignore(ctx actor.Context) { Exit(ctx, errIgnored) }
+
+// ignored is the reason Ignore announces; after Started it is a normal exit.
+type ignored struct{}
+
+func (ignored) Error() string        { return "ignore" }
+func (ignored) Is(target error) bool { return target == ExitNormal }
+
+var errIgnored error = ignored{}
+
 // exitNotice carries a child's exit reason to its supervisor. It is a user
 // message sent before the child stops, so it is queued ahead of the
 // childDown the supervisor sends itself when the child's Terminated arrives.

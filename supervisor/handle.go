@@ -37,11 +37,11 @@ func Start(ctx context.Context, system *actor.ActorSystem, id string, strategy S
 	if system == nil {
 		return nil, specError("start", "actor system is nil")
 	}
-	if err := validateTree("start", id, strategy, children); err != nil {
+	cfg := newConfig(id, strategy, children, opts)
+	if err := validateTree("start", cfg, children); err != nil {
 		return nil, err
 	}
 	root := &rootState{booted: make(chan error, 1), done: make(chan struct{})}
-	cfg := newConfig(id, strategy, children, opts)
 	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor {
 		return newSupervisorActor(cfg, root)
 	}), id)
@@ -125,7 +125,9 @@ func (h *Supervisor) Stop(ctx context.Context) error {
 }
 
 // StartChild adds spec as the last child and starts it; it returns the
-// child's PID once the child has handled *actor.Started. Errors:
+// child's PID once the child has handled *actor.Started; a nil PID and no
+// error if the child called Ignore (the spec is then kept, not running,
+// unless it is Temporary). Errors:
 // ErrAlreadyStarted, ErrAlreadyPresent, ErrStartFailed (the spec is not
 // kept), a validation error for a bad spec.
 func (h *Supervisor) StartChild(ctx context.Context, spec Spec) (*actor.PID, error) {
@@ -161,8 +163,17 @@ func (h *Supervisor) RestartChild(ctx context.Context, id string) (*actor.PID, e
 	return pid, err
 }
 
-// WhichChildren lists the children in start order. It is answered at once,
-// even in the middle of a restart.
+// GetChildSpec returns the spec of child id, as OTP's get_childspec. It is
+// answered at once. Errors: ErrNotFound.
+func (h *Supervisor) GetChildSpec(ctx context.Context, id string) (Spec, error) {
+	v, err := h.call(ctx, "get_childspec", &childSpecRequest{id: id})
+	spec, _ := v.(Spec)
+	return spec, err
+}
+
+// WhichChildren lists the children in start order (OTP's which_children
+// lists them last started first; start order is what Tree shows and what
+// strategies use). It is answered at once, even in the middle of a restart.
 func (h *Supervisor) WhichChildren(ctx context.Context) ([]ChildInfo, error) {
 	v, err := h.call(ctx, "which_children", &whichChildrenRequest{})
 	infos, _ := v.([]ChildInfo)

@@ -41,6 +41,7 @@ type (
 	countChildrenRequest  struct{}
 	levelRequest          struct{}
 	childPIDRequest       struct{ id string }
+	childSpecRequest      struct{ id string }
 	syncRequest           struct{}
 )
 
@@ -60,7 +61,7 @@ type level struct {
 // middle of a restart, so Tree never waits on a busy supervisor.
 func readOnly(m any) bool {
 	switch m.(type) {
-	case *whichChildrenRequest, *countChildrenRequest, *levelRequest, *childPIDRequest:
+	case *whichChildrenRequest, *countChildrenRequest, *levelRequest, *childPIDRequest, *childSpecRequest:
 		return true
 	}
 	return false

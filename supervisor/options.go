@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -9,6 +10,46 @@ const (
 	DefaultIntensity = 1
 	DefaultPeriod    = 5 * time.Second
 )
+
+// AutoShutdown says when a supervisor shuts itself down because significant
+// children exited (OTP's auto_shutdown flag). The zero value is Never.
+type AutoShutdown int
+
+const (
+	// Never: significant children are not allowed (OTP's default).
+	Never AutoShutdown = iota
+	// AnySignificant: the supervisor shuts down, with reason ExitShutdown,
+	// when any significant child exits by itself and is not restarted.
+	AnySignificant
+	// AllSignificant: it shuts down when the last running significant child
+	// exits by itself and is not restarted.
+	AllSignificant
+)
+
+// String returns the OTP name: never, any_significant or all_significant.
+func (a AutoShutdown) String() string {
+	switch a {
+	case Never:
+		return "never"
+	case AnySignificant:
+		return "any_significant"
+	case AllSignificant:
+		return "all_significant"
+	}
+	return fmt.Sprintf("auto_shutdown(%d)", int(a))
+}
+
+// WithAutoShutdown sets OTP's auto_shutdown flag (default Never). With
+// AnySignificant or AllSignificant, a Transient or Temporary child whose
+// Spec.Significant is set ends the supervisor when it exits by itself and
+// is not restarted (a Transient one after a normal exit, a Temporary one
+// after any exit); stops the supervisor causes itself (TerminateChild, a
+// sibling's restart, a shutdown) never do. The supervisor then stops its
+// children in reverse start order and exits with reason ExitShutdown, so a
+// Transient parent entry is not restarted.
+func WithAutoShutdown(a AutoShutdown) Option {
+	return func(c *config) { c.autoShutdown = a }
+}
 
 // Option configures a supervisor built by Start or Sub.
 type Option func(*config)
@@ -51,15 +92,16 @@ func WithEventHook(hook EventHook) Option {
 }
 
 type config struct {
-	id        string
-	strategy  Strategy
-	intensity int
-	period    time.Duration
-	clock     Clock
-	clockSet  bool
-	hook      EventHook
-	hookSet   bool
-	specs     []Spec
+	id           string
+	strategy     Strategy
+	intensity    int
+	period       time.Duration
+	clock        Clock
+	clockSet     bool
+	hook         EventHook
+	hookSet      bool
+	autoShutdown AutoShutdown
+	specs        []Spec
 	// init, when set, replaces specs: it is called at every (re)start of the
 	// supervisor, like OTP's init/1 (see SubFunc).
 	init func() []Spec
@@ -96,22 +138,37 @@ func (c *config) inherit(parent *config) *config {
 	return &cp
 }
 
-func validateTree(op, id string, strategy Strategy, specs []Spec) error {
+func validateTree(op string, c *config, specs []Spec) error {
+	id, strategy := c.id, c.strategy
 	if id == "" {
 		return specError(op, "supervisor ID is empty")
 	}
 	if strategy < OneForOne || strategy > RestForOne {
 		return specError(op, "supervisor %q has an unknown strategy %d", id, int(strategy))
 	}
+	if c.autoShutdown < Never || c.autoShutdown > AllSignificant {
+		return specError(op, "supervisor %q has an unknown auto_shutdown %d", id, int(c.autoShutdown))
+	}
 	seen := make(map[string]bool, len(specs))
 	for _, s := range specs {
-		if err := s.validate(op); err != nil {
+		if err := c.validate(op, s); err != nil {
 			return err
 		}
 		if seen[s.ID] {
 			return specError(op, "supervisor %q has two children with ID %q", id, s.ID)
 		}
 		seen[s.ID] = true
+	}
+	return nil
+}
+
+// validate checks spec on its own and against the supervisor's flags.
+func (c *config) validate(op string, spec Spec) error {
+	if err := spec.validate(op); err != nil {
+		return err
+	}
+	if spec.Significant && c.autoShutdown == Never {
+		return specError(op, "child spec %q is significant but supervisor %q has auto_shutdown never", spec.ID, c.id)
 	}
 	return nil
 }

@@ -115,6 +115,8 @@ type probe struct {
 	failStart bool
 	// exitStart, when set, makes Started call Exit with it.
 	exitStart error
+	// ignore makes Started call Ignore.
+	ignore bool
 }
 
 func (p *probe) Receive(ctx actor.Context) {
@@ -126,6 +128,9 @@ func (p *probe) Receive(ctx actor.Context) {
 		}
 		if p.exitStart != nil {
 			Exit(ctx, p.exitStart)
+		}
+		if p.ignore {
+			Ignore(ctx)
 		}
 	case *actor.Restarting:
 		p.rec.add(p.name + ":Restarting")

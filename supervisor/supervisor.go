@@ -249,7 +249,7 @@ func (s *supervisorActor) boot() {
 	if s.cfg.init != nil {
 		specs = s.cfg.init()
 	}
-	if err := validateTree("start", s.cfg.id, s.cfg.strategy, specs); err != nil {
+	if err := validateTree("start", s.cfg, specs); err != nil {
 		s.terminate(err)
 		return
 	}
@@ -364,7 +364,10 @@ func (s *supervisorActor) childExited(c *child, reason error) {
 		for i := range steps {
 			steps[i].silent = true
 		}
-		s.run(&plan{steps: steps, done: func() { s.retire(c) }})
+		s.run(&plan{steps: steps, done: func() {
+			s.retire(c)
+			s.autoShutdown(c)
+		}})
 		return
 	}
 	if !s.win.add(s.cfg.clock.Now()) {
@@ -416,6 +419,22 @@ func restartable(t RestartType, reason error) bool {
 		return !isNormal(reason)
 	}
 	return false
+}
+
+// autoShutdown ends the supervisor if c's own exit must, by OTP's
+// auto_shutdown rules: c is significant, and under AllSignificant no other
+// significant child runs.
+func (s *supervisorActor) autoShutdown(c *child) {
+	auto := s.cfg.autoShutdown
+	if !c.spec.Significant || auto == Never {
+		return
+	}
+	if auto == AllSignificant && slices.ContainsFunc(s.children, func(o *child) bool { return o.spec.Significant && o.pid != nil }) {
+		return
+	}
+	reason := fmt.Errorf("%w: auto_shutdown %s: significant child %q exited", ExitShutdown, auto, c.spec.ID)
+	s.phase = terminating
+	s.run(&plan{steps: s.stopAll(), done: func() { s.terminate(reason) }})
 }
 
 // retire marks a child that will not be restarted: a temporary one is
@@ -650,6 +669,10 @@ func (s *supervisorActor) onDown(pid *actor.PID) {
 	s.setPID(c, nil)
 	c.reason = nil
 	if p := s.plan; p != nil && p.waiting != nil && p.waiting.c == c {
+		if p.waiting.kind == stepStart && reason == errIgnored {
+			s.ignoredStart(c)
+			return
+		}
 		if p.waiting.kind == stepStart {
 			s.startFailed(c, reason)
 			return
@@ -666,6 +689,18 @@ func (s *supervisorActor) onDown(pid *actor.PID) {
 	c.status = Restarting
 	s.reportExit(c, reason)
 	s.enqueue(&exitEvent{c: c, gen: c.gen, reason: reason})
+}
+
+// ignoredStart completes the start step of a child that called Ignore: it
+// is not running, its spec is kept unless it is Temporary, and the plan goes
+// on, as after OTP's start function returned ignore.
+func (s *supervisorActor) ignoredStart(c *child) {
+	s.plan.waiting = nil
+	c.status = Stopped
+	if c.spec.Restart == Temporary {
+		s.remove(c)
+	}
+	s.advance()
 }
 
 // stopped completes the stop step of c.

@@ -28,7 +28,7 @@ import (
 // tree
 //
 //	tinkex                 root, one_for_one
-//	├── registry           limiters per {base URL, API key}
+//	├── registry           one_for_one: the registry actor, one limiter actor per {base URL, API key}
 //	└── clients            one_for_one; one service:<name> subtree per ServiceClient
 //
 // Start one per process (or per test) and Stop it when done.
@@ -233,7 +233,7 @@ func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
 	rt.watchDeadLetters()
 	supOpts := []supervisor.Option{supervisor.WithClock(supervisorClock{clk}), supervisor.WithEventHook(telemetry.SupervisorHook(bus))}
 	rt.root, err = supervisor.Start(ctx, rt.system, "tinkex", supervisor.OneForOne, []supervisor.Spec{
-		{ID: "registry", Start: func() actor.Actor { return reg.Producer()() }, Restart: supervisor.Permanent},
+		reg.Spec(supervisor.WithIntensity(cfg.rootIntensity, cfg.rootPeriod)),
 		supervisor.SubFunc("clients", supervisor.OneForOne, rt.serviceSpecs, supervisor.WithIntensity(cfg.clientsIntensity, cfg.clientsPeriod)),
 	}, append(supOpts, supervisor.WithIntensity(cfg.rootIntensity, cfg.rootPeriod))...)
 	if err != nil {
@@ -343,28 +343,12 @@ func (rt *Runtime) Registry() *registry.Registry { return rt.registry }
 // ActorSystem returns the protoactor system, for probes and fault injection.
 func (rt *Runtime) ActorSystem() *actor.ActorSystem { return rt.system }
 
-// Tree returns a snapshot of the supervision tree. The registry's limiter
-// actors (one per config, limiter:<fingerprint>) are listed under it; they
-// are the registry actor's own children, respawned whenever it restarts.
+// Tree returns a snapshot of the supervision tree. The registry subtree
+// holds the registry actor and one limiter actor per config
+// (limiter:<fingerprint>), supervised like every other actor.
 func (rt *Runtime) Tree(ctx context.Context) (supervisor.Node, error) {
 	n, err := rt.root.Tree(ctx)
-	if err != nil {
-		return n, err
-	}
-	for i := range n.Children {
-		if n.Children[i].ID != "registry" {
-			continue
-		}
-		for _, e := range rt.registry.Entries() {
-			ln := supervisor.Node{ID: registry.LimiterActorName(e.Fingerprint), Kind: supervisor.KindWorker,
-				Restart: supervisor.Permanent, Status: supervisor.Stopped}
-			if e.PID != nil {
-				ln.PID, ln.Status = e.PID.Id, supervisor.Running
-			}
-			n.Children[i].Children = append(n.Children[i].Children, ln)
-		}
-	}
-	return n, nil
+	return n, supervisorError(err)
 }
 
 // Done is closed when the runtime has ended (after Stop, or after the root

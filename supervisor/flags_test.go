@@ -27,7 +27,9 @@ func TestAutoShutdownAnySignificant(t *testing.T) {
 		act      func(t *testing.T, sup *Supervisor)
 		shutdown bool
 	}{
-		{"transient exits normally", Transient, func(t *testing.T, sup *Supervisor) { send(sup.system, pidOf(t, sup, "sig"), exitWith{reason: ExitNormal}) }, true},
+		{"transient exits normally", Transient, func(t *testing.T, sup *Supervisor) {
+			send(sup.system, pidOf(t, sup, "sig"), exitWith{reason: ExitNormal})
+		}, true},
 		{"temporary crashes", Temporary, func(t *testing.T, sup *Supervisor) { send(sup.system, pidOf(t, sup, "sig"), crash{value: "boom"}) }, true},
 		{"transient crashes and is restarted", Transient, func(t *testing.T, sup *Supervisor) { send(sup.system, pidOf(t, sup, "sig"), crash{value: "boom"}) }, false},
 		{"terminated by its supervisor", Transient, func(t *testing.T, sup *Supervisor) { require.NoError(t, sup.TerminateChild(testCtx(t), "sig")) }, false},

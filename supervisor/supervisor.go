@@ -13,9 +13,10 @@ import (
 type child struct {
 	spec     Spec
 	props    *actor.Props
-	insts    *instances // its processes' contexts and fences
-	pid      *actor.PID // the live actor, nil when there is none
-	gen      int        // incarnation, bumped on every start, to drop stale events
+	insts    *instances    // its processes' contexts and fences
+	pid      *actor.PID    // the live actor, nil when there is none
+	proc     actor.Process // pid's process, looked up once at spawn
+	gen      int           // incarnation, bumped on every start, to drop stale events
 	status   Status
 	restarts int
 	killed   int   // forced stops so far; a killed actor's name is never reused
@@ -300,7 +301,6 @@ func (s *supervisorActor) setPID(c *child, pid *actor.PID) {
 func (s *supervisorActor) propsFor(spec Spec, insts *instances) *actor.Props {
 	opts := []actor.PropsOption{
 		actor.WithReceiverMiddleware(ackStarted),
-		actor.WithSenderMiddleware(fence),
 		actor.WithContextDecorator(insts.decorate),
 	}
 	if spec.Start == nil {
@@ -623,8 +623,7 @@ func (s *supervisorActor) beginStart(st *step) {
 		// instance sees *actor.Started, under the same PID.
 		c.failed = false
 		pid := c.pid
-		proc, _ := s.ctx.ActorSystem().ProcessRegistry.Get(pid)
-		proc.SendSystemMessage(pid, &actor.Restart{})
+		c.proc.SendSystemMessage(pid, &actor.Restart{})
 		return
 	}
 	c.failed = false
@@ -634,6 +633,9 @@ func (s *supervisorActor) beginStart(st *step) {
 		return
 	}
 	s.setPID(c, pid)
+	// A restart in place messages the process directly: a registry lookup
+	// there would sit on the restart's critical path.
+	c.proc, _ = s.ctx.ActorSystem().ProcessRegistry.Get(pid)
 }
 
 // onStarted: a child acknowledged *actor.Started.

@@ -53,11 +53,7 @@ func TestAutoShutdownAnySignificant(t *testing.T) {
 				}
 				return
 			}
-			select {
-			case <-sup.Done():
-			case <-time.After(waitBound):
-				t.Fatal("no auto shutdown")
-			}
+			awaitDone(t, sup, "no auto shutdown")
 			assert.ErrorIs(t, sup.Err(), ExitShutdown)
 			assert.NotErrorIs(t, sup.Err(), ErrIntensityExceeded)
 			assert.Equal(t, []string{"c:Stopping", "c:Stopped", "a:Stopping", "a:Stopped"},
@@ -98,11 +94,7 @@ func TestAutoShutdownAllSignificant(t *testing.T) {
 	default:
 	}
 	send(sys, pidOf(t, sup, "s2"), exitWith{reason: ExitShutdown})
-	select {
-	case <-sup.Done():
-	case <-time.After(waitBound):
-		t.Fatal("no auto shutdown after the last significant child")
-	}
+	awaitDone(t, sup, "no auto shutdown after the last significant child")
 	assert.ErrorIs(t, sup.Err(), ExitShutdown)
 }
 

@@ -80,11 +80,7 @@ func TestIntensityCountsWholeSecondsAsOTP(t *testing.T) {
 					continue
 				}
 				send(sys, pidOf(t, sup, "a"), crash{value: "4th"})
-				select {
-				case <-sup.Done():
-				case <-time.After(waitBound):
-					t.Fatal("OTP gives up at the 4th crash")
-				}
+				awaitDone(t, sup, "OTP gives up at the 4th crash")
 				require.ErrorIs(t, sup.Err(), ErrIntensityExceeded)
 				return
 			}
@@ -137,11 +133,7 @@ func TestRootGivesUpCleanly(t *testing.T) {
 	fake.Advance(4 * time.Second)
 	mark = rec.mark()
 	send(sys, pidOf(t, sup, "b"), crash{value: "again"})
-	select {
-	case <-sup.Done():
-	case <-time.After(waitBound):
-		t.Fatal("root did not give up")
-	}
+	awaitDone(t, sup, "root did not give up")
 	assert.Equal(t, []string{
 		"c:Stopping", "c:Stopped", "b:Stopping", "b:Stopped", "a:Stopping", "a:Stopped",
 	}, rec.since(mark), "children stopped in reverse start order")
@@ -208,11 +200,7 @@ func TestEscalationChainToRoot(t *testing.T) {
 
 	mark := rec.mark()
 	send(sys, pidOf(t, leafSup, "w"), crash{value: "boom"})
-	select {
-	case <-sup.Done():
-	case <-time.After(waitBound):
-		t.Fatal("the failure did not escalate to the root")
-	}
+	awaitDone(t, sup, "the failure did not escalate to the root")
 	assert.Equal(t, []string{"w:Stopping", "w:Stopped", "other:Stopping", "other:Stopped"}, rec.since(mark))
 
 	var chain []string
@@ -238,11 +226,7 @@ func TestRestartThatFailsToStartCountsAndEscalates(t *testing.T) {
 	sup := startRoot(t, sys, OneForOne, []Spec{flaky}, WithIntensity(3, time.Minute), observe(rec))
 	mark := rec.mark()
 	send(sys, pidOf(t, sup, "flaky"), crash{value: "boom"})
-	select {
-	case <-sup.Done():
-	case <-time.After(waitBound):
-		t.Fatal("restarts that fail to start did not exhaust the intensity")
-	}
+	awaitDone(t, sup, "restarts that fail to start did not exhaust the intensity")
 	assert.ErrorIs(t, sup.Err(), ErrIntensityExceeded)
 	assert.Equal(t, 4, starts, "the first start, then 3 restarts allowed, each failing in Started")
 	assert.Equal(t, 3, count(rec.since(mark), "start_error(flaky)"), "each failed restart attempt is reported")
@@ -318,11 +302,7 @@ func TestRestartThatExitsInStartedIsAFailedRestart(t *testing.T) {
 	sup := startRoot(t, sys, OneForOne, []Spec{worker(rec, "sibling", Permanent), flaky}, WithIntensity(3, time.Minute), observe(rec))
 	mark := rec.mark()
 	send(sys, pidOf(t, sup, "flaky"), crash{value: "boom"})
-	select {
-	case <-sup.Done():
-	case <-time.After(waitBound):
-		t.Fatal("restarts that fail to start did not exhaust the intensity")
-	}
+	awaitDone(t, sup, "restarts that fail to start did not exhaust the intensity")
 	assert.ErrorIs(t, sup.Err(), ErrIntensityExceeded)
 	mu.Lock()
 	assert.Equal(t, 4, starts, "the first start, then 3 restarts allowed, each failing in Started")

@@ -233,3 +233,14 @@ func newFake(start time.Time) fakeClock { return fakeClock{clock.NewFake(start)}
 
 // NewTimer implements Clock.
 func (f fakeClock) NewTimer(d time.Duration) Timer { return f.Fake.NewTimer(d) }
+
+// awaitDone waits for a root supervisor to end; why says what should have
+// ended it.
+func awaitDone(t *testing.T, sup *Supervisor, why string) {
+	t.Helper()
+	select {
+	case <-sup.Done():
+	case <-time.After(waitBound):
+		t.Fatal(why)
+	}
+}

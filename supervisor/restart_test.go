@@ -106,8 +106,10 @@ func lifecycle(events []string) []string {
 	return slices.DeleteFunc(events, func(e string) bool { return strings.HasSuffix(e, ")") })
 }
 
-// OTP reports an exit when the supervisor receives it (the EXIT signal),
-// whatever it is doing: here a child crashes while its supervisor waits for
+// OTP: supervisor(3), "Supervision Principles", and supervisor.erl
+// restart_child/3 (do_restart/3 reports child_terminated when the EXIT
+// signal is handled, before restart/2): an exit is reported when the
+// supervisor receives it, whatever it is doing: here a child crashes while its supervisor waits for
 // a sibling to stop, and child_terminated is reported before that stop (and
 // so the crashed child's restart) is over.
 func TestPanicIsReportedAtTheExit(t *testing.T) {

@@ -107,10 +107,11 @@ func eventAttrs(ev Event) []slog.Attr {
 //     connection_error / timeout, child restarts, exceptions whose kind is
 //     user, validation, conflict, canceled or rate_limited, and request_failed
 //     with category "user".
-//   - INFO: limiter backoff cleared, queue state changes, child started and
-//     stopped, training operation stops, unknown events.
-//   - DEBUG: span starts, and the stops of HTTP requests and samples (one
-//     per request, too many for INFO).
+//   - INFO: limiter backoff cleared, queue state changes, child started,
+//     training operation stops, unknown events.
+//   - DEBUG: span starts, the stops of HTTP requests and samples (one per
+//     request, too many for INFO), and child stopped (a normal stop, which
+//     OTP does not report; abnormal exits come as child_terminated).
 func EventLevel(ev Event) slog.Level {
 	switch ev.Name {
 	case HandlerFailed, SupervisorIntensityExceeded, SupervisorChildTerminated, SupervisorStartError, SupervisorShutdownError:
@@ -123,9 +124,9 @@ func EventLevel(ev Event) slog.Level {
 			return slog.LevelWarn
 		}
 		return slog.LevelError
-	case LimiterBackoffCleared, QueueStateChange, SupervisorChildStarted, SupervisorChildStopped:
+	case LimiterBackoffCleared, QueueStateChange, SupervisorChildStarted:
 		return slog.LevelInfo
-	case HTTPRequestStop, SamplingSample + ".stop":
+	case HTTPRequestStop, SamplingSample + ".stop", SupervisorChildStopped:
 		return slog.LevelDebug
 	}
 	switch {

@@ -106,9 +106,13 @@ func TestStartFailsAndStopsStartedChildren(t *testing.T) {
 		worker(rec, "b", Permanent, func(p *probe) { p.failStart = true }),
 		worker(rec, "c", Permanent),
 	}
-	_, err := Start(testCtx(t), sys, "root", OneForOne, children)
+	_, err := Start(testCtx(t), sys, "root", OneForOne, children, observe(rec))
 	assert.ErrorIs(t, err, ErrStartFailed)
-	assert.Equal(t, []string{"a:Started", "b:Started", "b:Stopping", "b:Stopped", "a:Stopping", "a:Stopped"}, rec.since(0))
+	// OTP: supervisor(3), "start_link/3": if a child fails to start, the
+	// supervisor terminates the children started so far and fails, with a
+	// start_error report.
+	assert.Equal(t, []string{"a:Started", "b:Started", "b:Stopping", "b:Stopped", "a:Stopping", "a:Stopped"}, lifecycle(rec.since(0)))
+	assert.Contains(t, rec.since(0), "start_error(b)")
 
 	_, err = Start(testCtx(t), sys, "root2", OneForOne, []Spec{worker(rec, "a", Permanent), worker(rec, "a", Permanent)})
 	assert.ErrorIs(t, err, ErrInvalidSpec, "duplicate IDs")

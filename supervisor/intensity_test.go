@@ -230,6 +230,7 @@ func TestRestartThatFailsToStartCountsAndEscalates(t *testing.T) {
 	assert.ErrorIs(t, sup.Err(), ErrIntensityExceeded)
 	assert.Equal(t, 4, starts, "the first start, then 3 restarts allowed, each failing in Started")
 	assert.Equal(t, 3, count(rec.since(mark), "start_error(flaky)"), "each failed restart attempt is reported")
+	assert.NotContains(t, rec.since(mark), "child_restarted(flaky)", "a failed restart is not a restart")
 }
 
 func TestTransientSupervisorThatGaveUpIsNotRestarted(t *testing.T) {

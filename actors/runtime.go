@@ -28,7 +28,7 @@ import (
 // tree
 //
 //	tinkex                 root, one_for_one
-//	├── registry           limiters per {base URL, API key}
+//	├── registry           one_for_one: the registry actor, one limiter actor per {base URL, API key}
 //	└── clients            one_for_one; one service:<name> subtree per ServiceClient
 //
 // Start one per process (or per test) and Stop it when done.
@@ -242,23 +242,52 @@ func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
 		}
 	}
 	rt.watchDeadLetters()
-	supOpts := []supervisor.Option{supervisor.WithClock(clk), supervisor.WithTelemetry(bus)}
+	supOpts := []supervisor.Option{supervisor.WithClock(supervisorClock{clk}), supervisor.WithEventHook(telemetry.SupervisorHook(bus))}
 	rt.root, err = supervisor.Start(ctx, rt.system, "tinkex", supervisor.OneForOne, []supervisor.Spec{
-		{ID: "registry", Start: func() actor.Actor { return reg.Producer()() }, Restart: supervisor.Permanent},
+		reg.Spec(supervisor.WithIntensity(cfg.rootIntensity, cfg.rootPeriod)),
 		supervisor.SubFunc("clients", supervisor.OneForOne, rt.serviceSpecs, supervisor.WithIntensity(cfg.clientsIntensity, cfg.clientsPeriod)),
 	}, append(supOpts, supervisor.WithIntensity(cfg.rootIntensity, cfg.rootPeriod))...)
 	if err != nil {
 		rt.cleanup()
-		return nil, err
+		return nil, supervisorError(err)
 	}
 	if rt.clients, err = rt.root.Sub(ctx, "clients"); err != nil {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		_ = rt.root.Stop(stopCtx)
 		rt.cleanup()
-		return nil, err
+		return nil, supervisorError(err)
 	}
 	return rt, nil
+}
+
+// supervisorClock is the runtime's clock as the supervisor package's Clock.
+type supervisorClock struct{ clock.Clock }
+
+func (c supervisorClock) NewTimer(d time.Duration) supervisor.Timer { return c.Clock.NewTimer(d) }
+
+// supervisorError maps an error of the supervisor package to *types.Error,
+// by its sentinel: a stopped supervisor is KindClientStopped, a context's end
+// KindCanceled, a call without answer KindTimeout, and everything else (bad
+// spec, unknown child, failed start) KindValidation. The supervisor error
+// stays in the chain, so errors.Is with its sentinels still works. Other
+// errors are returned as they are.
+func supervisorError(err error) error {
+	var se *supervisor.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	kind := types.KindValidation
+	switch {
+	case errors.Is(err, supervisor.ErrStartFailed), errors.Is(err, supervisor.ErrInvalidSpec):
+	case errors.Is(err, supervisor.ErrStopped):
+		kind = types.KindClientStopped
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		kind = types.KindCanceled
+	case errors.Is(err, supervisor.ErrCallTimeout):
+		kind = types.KindTimeout
+	}
+	return &types.Error{Kind: kind, Op: "supervisor." + se.Op, Err: err}
 }
 
 func envLogger(level string) *slog.Logger {
@@ -325,28 +354,12 @@ func (rt *Runtime) Registry() *registry.Registry { return rt.registry }
 // ActorSystem returns the protoactor system, for probes and fault injection.
 func (rt *Runtime) ActorSystem() *actor.ActorSystem { return rt.system }
 
-// Tree returns a snapshot of the supervision tree. The registry's limiter
-// actors (one per config, limiter:<fingerprint>) are listed under it; they
-// are the registry actor's own children, respawned whenever it restarts.
+// Tree returns a snapshot of the supervision tree. The registry subtree
+// holds the registry actor and one limiter actor per config
+// (limiter:<fingerprint>), supervised like every other actor.
 func (rt *Runtime) Tree(ctx context.Context) (supervisor.Node, error) {
 	n, err := rt.root.Tree(ctx)
-	if err != nil {
-		return n, err
-	}
-	for i := range n.Children {
-		if n.Children[i].ID != "registry" {
-			continue
-		}
-		for _, e := range rt.registry.Entries() {
-			ln := supervisor.Node{ID: registry.LimiterActorName(e.Fingerprint), Kind: supervisor.KindWorker,
-				Restart: supervisor.Permanent, Status: supervisor.Stopped}
-			if e.PID != nil {
-				ln.PID, ln.Status = e.PID.Id, supervisor.Running
-			}
-			n.Children[i].Children = append(n.Children[i].Children, ln)
-		}
-	}
-	return n, nil
+	return n, supervisorError(err)
 }
 
 // Done is closed when the runtime has ended (after Stop, or after the root
@@ -399,7 +412,7 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 	}
 	wg.Wait()
 	if err := rt.root.Stop(ctx); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, supervisorError(err))
 	}
 	rt.cleanup()
 	return errors.Join(errs...)

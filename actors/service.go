@@ -220,7 +220,7 @@ func (o limiterObserver) ReportRateLimited(d time.Duration) { o.l.ReportRateLimi
 func (s *ServiceClient) start(ctx context.Context) error {
 	pid, err := s.rt.clients.StartChild(ctx, s.spec())
 	if err != nil {
-		return err
+		return supervisorError(err)
 	}
 	s.sup = supervisor.Ref(s.rt.system, pid)
 	s.inTree.Store(true)
@@ -338,6 +338,7 @@ func (s *ServiceClient) addChild(ctx context.Context, spec supervisor.Spec) (*ac
 	s.mu.Unlock()
 	pid, err := s.sup.StartChild(ctx, spec)
 	if err != nil {
+		err = supervisorError(err)
 		s.mu.Lock()
 		for i, c := range s.children {
 			if c.ID == spec.ID {
@@ -444,10 +445,10 @@ func (s *ServiceClient) Close(ctx context.Context) error {
 	if s.inTree.Swap(false) {
 		id := "service:" + s.name
 		if err := s.rt.clients.TerminateChild(ctx, id); err != nil && !errors.Is(err, supervisor.ErrNotFound) && !errors.Is(err, supervisor.ErrStopped) {
-			errs = append(errs, err)
+			errs = append(errs, supervisorError(err))
 		}
 		if err := s.rt.clients.DeleteChild(ctx, id); err != nil && !errors.Is(err, supervisor.ErrNotFound) && !errors.Is(err, supervisor.ErrStopped) {
-			errs = append(errs, err)
+			errs = append(errs, supervisorError(err))
 		}
 	}
 	for _, tc := range trainings {

@@ -7,6 +7,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/tinkex-go/tinkex/registry"
+	"github.com/tinkex-go/tinkex/supervisor"
 )
 
 func BenchmarkLookup(b *testing.B) {
@@ -15,9 +16,12 @@ func BenchmarkLookup(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	pid := sys.Root.Spawn(actor.PropsFromProducer(r.Producer()))
-	defer func() { _ = sys.Root.StopFuture(pid).Wait() }()
 	ctx := context.Background()
+	root, err := supervisor.Start(ctx, sys, "root", supervisor.OneForOne, []supervisor.Spec{r.Spec()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = root.Stop(ctx) }()
 	for _, url := range []string{"https://a.example", "https://b.example", "https://c.example"} {
 		if _, err := r.LimiterFor(ctx, url, keyA); err != nil {
 			b.Fatal(err)

@@ -1,9 +1,11 @@
 // Package registry owns one limiter per Tinker config — a normalized base URL
 // and an API key — and the per-client state that must survive a client
 // actor's restart. It is tinkex's analogue of an ETS table with an heir: the
-// data lives in a *Registry created outside any actor, and the registry actor
-// (a permanent child of the root supervisor) is only its single writer and
-// the parent of the limiter actors.
+// data lives in a *Registry created outside any actor, and the registry
+// subtree (Spec: a one_for_one supervisor under the root) only serves it. Its
+// first child, the registry actor, is the single writer; then comes one
+// limiter actor per config, "limiter:<fingerprint>", an ordinary supervised
+// child, so its crashes follow OTP's rules and show in Tree.
 //
 // Callers compute a Key once (NewKey normalizes the URL and validates the
 // key) and keep it, or keep the limiter itself:
@@ -12,11 +14,11 @@
 //	lim, err := reg.Limiter(ctx, k) // created once, race-free, on first use
 //
 // A hit is one atomic load and one map read (Lookup), with no lock and no
-// allocation. A miss asks the registry actor, which creates the limiter,
-// publishes a new immutable snapshot and spawns the config's limiter actor as
-// its child "limiter:<fingerprint>". When the registry actor restarts,
-// protoactor stops those children; the new incarnation spawns them again over
-// the same limiters, so backoff state, slots and counters are kept.
+// allocation. A miss asks the registry actor, which creates the limiter and
+// publishes a new immutable snapshot; the caller then adds the config's
+// limiter actor to the registry supervisor. Every start of the subtree
+// rebuilds its children from the snapshot, so backoff state, slots and
+// counters outlive any restart.
 //
 // Counter gives durable sequences (seq_ids) by name; DropCounters forgets a
 // client's state when it is stopped for good.

@@ -8,11 +8,12 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/tinkex-go/tinkex/registry"
+	"github.com/tinkex-go/tinkex/supervisor"
 )
 
-// One registry per runtime; its actor runs under the root supervisor (here
-// spawned directly). Clients compute their Key once and share the limiter of
-// their config.
+// One registry per runtime; its subtree (the registry actor and one limiter
+// actor per config) runs under the root supervisor. Clients compute their
+// Key once and share the limiter of their config.
 func Example() {
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.DiscardHandler)
@@ -21,10 +22,13 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	pid := sys.Root.Spawn(actor.PropsFromProducer(reg.Producer()))
-	defer func() { _ = sys.Root.StopFuture(pid).Wait() }()
-
 	ctx := context.Background()
+	root, err := supervisor.Start(ctx, sys, "root", supervisor.OneForOne, []supervisor.Spec{reg.Spec()})
+	if err != nil {
+		panic(err)
+	}
+	defer func() { _ = root.Stop(ctx) }()
+
 	k, err := registry.NewKey("https://Tinker.Example:443/api/", "tml-example-key")
 	if err != nil {
 		panic(err)
@@ -40,7 +44,7 @@ func Example() {
 	fmt.Println("seq_ids:", seq.Next(), seq.Next())
 
 	for _, e := range reg.Entries() {
-		fmt.Println(e.BaseURL, e.Fingerprint == k.Fingerprint(), e.PID.Id == pid.Id+"/"+registry.LimiterActorName(e.Fingerprint))
+		fmt.Println(e.BaseURL, e.Fingerprint == k.Fingerprint(), e.PID.Id == "root/registry/"+registry.LimiterActorName(e.Fingerprint))
 	}
 	// Output:
 	// shared: true

@@ -38,9 +38,9 @@ var _ Store = (*Registry)(nil)
 
 // Registry maps configs ({normalized base URL, API key}) to their limiters and
 // keeps the durable per-client counters. It is created outside any actor and
-// outlives the registry actor (see Producer), which is the only creator of
-// limiters and the parent of their limiter actors; a crash and restart of
-// that actor loses nothing. Reads take no lock: the entries are an immutable
+// outlives its subtree (see Spec): the registry actor, the only creator of
+// limiters, and the limiter actors; a crash and restart of any of them
+// loses nothing. Reads take no lock: the entries are an immutable
 // map behind an atomic pointer. All methods are safe for concurrent use.
 type Registry struct {
 	clk        clock.Clock
@@ -72,10 +72,11 @@ type entry struct {
 	pid atomic.Pointer[actor.PID] // the limiter actor, nil while not running
 }
 
-// binding is the running registry actor.
+// binding is the running registry actor and its supervisor.
 type binding struct {
-	root *actor.RootContext
-	pid  *actor.PID
+	system *actor.ActorSystem
+	pid    *actor.PID
+	sup    *actor.PID // the registry supervisor; nil when run outside Spec
 }
 
 // Option configures a Registry.
@@ -134,7 +135,8 @@ func (r *Registry) Lookup(k Key) (*limiter.Limiter, bool) {
 
 // Limiter returns k's limiter, creating it (and its limiter actor) on first
 // use. A hit is a Lookup. A miss asks the registry actor, the single creator,
-// so concurrent first lookups all get the same limiter.
+// so concurrent first lookups all get the same limiter; the one that created
+// it then adds its limiter actor to the registry supervisor.
 //
 // It fails with KindValidation for a zero Key, KindClientStopped when no
 // registry actor is running within the ask timeout, KindTimeout when the
@@ -156,10 +158,16 @@ func (r *Registry) Limiter(ctx context.Context, k Key) (*limiter.Limiter, error)
 	// A reply channel rather than RequestFuture: nothing outlives a caller
 	// whose ctx ends, and the actor's late reply lands in a buffer.
 	reply := make(chan createReply, 1)
-	b.root.Send(b.pid, &createRequest{key: k, reply: reply})
+	b.system.Root.Send(b.pid, &createRequest{key: k, reply: reply})
 	select {
 	case res := <-reply:
-		return res.lim, res.err
+		if res.err != nil {
+			return nil, res.err
+		}
+		if res.created {
+			r.startLimiterActor(ctx, b, res.e)
+		}
+		return res.e.lim, nil
 	case <-ctx.Done():
 		return nil, types.CanceledError(op, ctx.Err())
 	case <-timeout.C:

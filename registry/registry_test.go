@@ -15,6 +15,7 @@ import (
 	"github.com/tinkex-go/tinkex/internal/clock"
 	"github.com/tinkex-go/tinkex/limiter"
 	"github.com/tinkex-go/tinkex/registry"
+	"github.com/tinkex-go/tinkex/supervisor"
 	"github.com/tinkex-go/tinkex/telemetry"
 	"github.com/tinkex-go/tinkex/types"
 )
@@ -35,15 +36,25 @@ func newSystem(t *testing.T) *actor.ActorSystem {
 	return actor.NewActorSystem(actor.WithLoggerFactory(discardLogger))
 }
 
-// start runs a registry actor for r from the root and stops it (and with it
-// the limiter actors) at the end of the test.
+// start runs r's subtree under a root supervisor and stops it at the end of
+// the test. It returns the registry actor; opts go on its props.
 func start(t *testing.T, sys *actor.ActorSystem, r *registry.Registry, opts ...actor.PropsOption) *actor.PID {
 	t.Helper()
-	pid, err := sys.Root.SpawnNamed(actor.PropsFromProducer(r.Producer(), opts...), "registry")
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, sys.Root.StopFuture(pid).Wait()) })
+	startTree(t, sys, r, opts...)
+	pid := r.PID()
+	require.NotNil(t, pid)
 	entries(t, sys, pid) // started
 	return pid
+}
+
+// startTree is start returning the root supervisor.
+func startTree(t *testing.T, sys *actor.ActorSystem, r *registry.Registry, opts ...actor.PropsOption) *supervisor.Supervisor {
+	t.Helper()
+	sup, err := supervisor.Start(context.Background(), sys, "root", supervisor.OneForOne,
+		[]supervisor.Spec{r.SpecWithWriterOptions(opts, supervisor.WithIntensity(3, time.Minute))})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, sup.Stop(context.Background())) })
+	return sup
 }
 
 func entries(t *testing.T, sys *actor.ActorSystem, pid *actor.PID) []registry.Entry {
@@ -120,7 +131,7 @@ func TestDifferentConfigsAreIsolated(t *testing.T) {
 	pids := map[string]bool{}
 	for _, e := range es {
 		require.NotNil(t, e.PID, e.Fingerprint)
-		assert.Equal(t, "registry/"+registry.LimiterActorName(e.Fingerprint), e.PID.Id)
+		assert.Equal(t, "root/registry/"+registry.LimiterActorName(e.Fingerprint), e.PID.Id)
 		pids[e.PID.Id] = true
 	}
 	assert.Len(t, pids, 4, "one limiter actor per config")
@@ -172,8 +183,7 @@ func TestFirstLookupWaitsForTheActorToStart(t *testing.T) {
 		_, err := r.LimiterFor(context.Background(), "https://tinker.example", keyA)
 		done <- err
 	}()
-	pid := sys.Root.Spawn(actor.PropsFromProducer(r.Producer()))
-	defer func() { require.NoError(t, sys.Root.StopFuture(pid).Wait()) }()
+	startTree(t, sys, r)
 	require.NoError(t, <-done)
 	assert.Len(t, r.Entries(), 1)
 }
@@ -181,7 +191,8 @@ func TestFirstLookupWaitsForTheActorToStart(t *testing.T) {
 func TestStoppedActorUnbinds(t *testing.T) {
 	sys := newSystem(t)
 	r, _ := newRegistry(t, registry.WithAskTimeout(time.Millisecond))
-	pid := sys.Root.Spawn(actor.PropsFromProducer(r.Producer()))
+	sup := startTree(t, sys, r)
+	pid := r.PID()
 	k := mustKey(t, "https://tinker.example", keyA)
 	// The 1 ms ask timeout is for the last lookup below; under load the
 	// first one may need a few tries to reach the freshly spawned actor.
@@ -196,11 +207,11 @@ func TestStoppedActorUnbinds(t *testing.T) {
 	require.NotNil(t, es[0].PID)
 	assert.Equal(t, pid, r.PID())
 
-	require.NoError(t, sys.Root.StopFuture(pid).Wait())
+	require.NoError(t, sup.TerminateChild(context.Background(), "registry"))
 	assert.Nil(t, r.PID())
 	es = r.Entries()
 	require.Len(t, es, 1, "entries outlive the actor")
-	assert.Nil(t, es[0].PID, "the limiter actor stopped with its parent")
+	assert.Nil(t, es[0].PID, "the limiter actor stopped with its subtree")
 	got, ok := r.Lookup(k)
 	assert.True(t, ok)
 	assert.Same(t, lim, got)
@@ -327,8 +338,8 @@ func TestRegistryActorRestartKeepsState(t *testing.T) {
 	assert.Equal(t, telemetry.LimiterBackoffSet, (<-evs).Name)
 	before := entries(t, sys, pid)
 	require.Len(t, before, 1)
-	oldChild := before[0].PID
-	require.NotNil(t, oldChild)
+	limActor := before[0].PID
+	require.NotNil(t, limActor)
 
 	sys.Root.Send(pid, crash{})
 	<-restarted
@@ -340,22 +351,84 @@ func TestRegistryActorRestartKeepsState(t *testing.T) {
 	require.True(t, ok)
 	assert.Same(t, lim, same, "the limiter survives the restart")
 	assert.Equal(t, 10*time.Second, after[0].Limiter.BackoffRemaining, "so does its backoff")
-	require.NotNil(t, after[0].PID)
-	assert.NotSame(t, oldChild, after[0].PID, "the limiter actor was spawned again")
+	assert.Same(t, limActor, after[0].PID, "one_for_one: the limiter actor, its sibling, runs on")
 
-	// The new limiter actor answers and finishes the burst the old one started.
 	res, err := sys.Root.RequestFuture(after[0].PID, limiter.StatsRequest{}, 10*time.Second).Result()
 	require.NoError(t, err)
 	assert.Equal(t, 10*time.Second, res.(limiter.Stats).BackoffRemaining)
 	<-fake.BlockUntil(1)
 	fake.Advance(10 * time.Second)
 	ev := <-evs
-	assert.Equal(t, telemetry.LimiterBackoffCleared, ev.Name, "cleared once, by the new actor; set not repeated")
+	assert.Equal(t, telemetry.LimiterBackoffCleared, ev.Name, "cleared once; set not repeated")
 
 	assert.Equal(t, int64(3), r.Counter("training:m1/seq_id", 1).Next(), "the counter survives the restart")
 	again, err := r.Limiter(ctx, k)
 	require.NoError(t, err)
 	assert.Same(t, lim, again)
+}
+
+// The limiter actors are children of the registry supervisor like any
+// other: one that exits is restarted by OTP's rules (permanent: after any
+// exit), the restart shows in Tree, and Entries follows the new actor.
+func TestLimiterActorsAreSupervised(t *testing.T) {
+	sys := newSystem(t)
+	r, _ := newRegistry(t)
+	sup := startTree(t, sys, r)
+	ctx := context.Background()
+	k := mustKey(t, "https://tinker.example", keyA)
+	_, err := r.Limiter(ctx, k)
+	require.NoError(t, err)
+	regSup, err := sup.Sub(ctx, "registry")
+	require.NoError(t, err)
+	old := r.Entries()[0].PID
+	require.NotNil(t, old)
+
+	require.NoError(t, sys.Root.StopFuture(old).Wait())
+	var tree supervisor.Node
+	require.Eventually(t, func() bool {
+		tree, err = regSup.Tree(ctx)
+		require.NoError(t, err)
+		return len(tree.Children) == 2 && tree.Children[1].Restarts == 1 && tree.Children[1].Status == supervisor.Running
+	}, 10*time.Second, time.Millisecond)
+	assert.Equal(t, registry.WriterID, tree.Children[0].ID)
+	assert.Equal(t, registry.LimiterActorName(k.Fingerprint()), tree.Children[1].ID)
+	assert.Equal(t, supervisor.Permanent, tree.Children[1].Restart)
+	now := r.Entries()[0].PID
+	require.NotNil(t, now)
+	assert.Equal(t, tree.Children[1].PID, now.Id)
+	res, err := sys.Root.RequestFuture(now, limiter.StatsRequest{}, 10*time.Second).Result()
+	require.NoError(t, err)
+	assert.IsType(t, limiter.Stats{}, res)
+}
+
+// When the registry subtree itself is restarted (here: terminated and
+// restarted through the root), its limiter actors come back from the
+// registry's entries.
+func TestRegistrySubtreeRestartRebuildsLimiterActors(t *testing.T) {
+	sys := newSystem(t)
+	r, _ := newRegistry(t)
+	sup := startTree(t, sys, r)
+	ctx := context.Background()
+	for _, url := range []string{"https://a.example", "https://b.example"} {
+		_, err := r.LimiterFor(ctx, url, keyA)
+		require.NoError(t, err)
+	}
+	require.NoError(t, sup.TerminateChild(ctx, "registry"))
+	for _, e := range r.Entries() {
+		assert.Nil(t, e.PID)
+	}
+	_, err := sup.RestartChild(ctx, "registry")
+	require.NoError(t, err)
+	regSup, err := sup.Sub(ctx, "registry")
+	require.NoError(t, err)
+	infos, err := regSup.WhichChildren(ctx)
+	require.NoError(t, err)
+	require.Len(t, infos, 3)
+	for i, e := range r.Entries() {
+		assert.Equal(t, registry.LimiterActorName(e.Fingerprint), infos[i+1].ID)
+		require.NotNil(t, e.PID)
+		assert.Equal(t, infos[i+1].PID.Id, e.PID.Id)
+	}
 }
 
 // client is a stand-in for a TrainingClient: it takes its counter from the

@@ -1,6 +1,7 @@
 // Package supervisor gives protoactor-go actors Erlang/OTP supervision: the
 // same restarts, in the same order, with the same limits, as an OTP
-// supervisor would apply to the same failures.
+// supervisor would apply to the same failures. It depends on nothing but the
+// standard library and protoactor-go.
 //
 // A supervisor is an actor that owns an ordered list of child specs. A Spec
 // says how to start a child (a producer that returns a fresh actor every
@@ -10,8 +11,10 @@
 // for workers and Infinity for supervisors by default, or BrutalKill).
 //
 // Children start in spec order, each after the previous has handled
-// *actor.Started, and stop in reverse order. When a child must be restarted,
-// the strategy decides what else happens: OneForOne restarts just that child;
+// *actor.Started, and stop in reverse order. A child that panics or calls
+// Exit while handling Started has failed to start; one that calls Ignore
+// there will not run (OTP's ignore). When a child must be restarted, the
+// strategy decides what else happens: OneForOne restarts just that child;
 // OneForAll stops the others (last started first) and starts them all again;
 // RestForOne does the same for the children started after it.
 //
@@ -23,13 +26,15 @@
 // under the same name.
 //
 // Restarts are limited per supervisor, not per child: more than intensity
-// restarts within period (WithIntensity; OTP's default is 1 in 5 s) and the
-// supervisor gives up. It stops all its children in reverse order and ends
-// with an *IntensityError, which its parent handles like any child exit: it
-// counts against the parent's own window, and a Permanent sub-supervisor is
-// started again, fresh, from its specs. A root supervisor never hands its
-// failure to protoactor's guardian (which would crash the process): it stops
-// cleanly, closes Done and reports the reason from Err.
+// restarts within period (WithIntensity; OTP's default is 1 in 5 s, counted
+// in whole seconds as OTP does) and the supervisor gives up. It stops all its
+// children in reverse order and ends with an *IntensityError, which its
+// parent handles like any child exit: it counts against the parent's own
+// window, and a Permanent sub-supervisor is started again, fresh, from its
+// specs. A root supervisor never hands its failure to protoactor's guardian
+// (which would crash the process): it stops cleanly, closes Done and reports
+// the reason from Err. WithAutoShutdown and Spec.Significant end a
+// supervisor when significant children finish, as OTP's auto_shutdown.
 //
 //	sup, err := supervisor.Start(ctx, system, "root", supervisor.OneForOne, []supervisor.Spec{
 //		{ID: "registry", Start: newRegistry},
@@ -39,19 +44,78 @@
 //	pid, err := clients.StartChild(ctx, supervisor.Spec{ID: "worker:1", Start: newWorker, Restart: supervisor.Transient})
 //
 // The handle's methods (StartChild, TerminateChild, DeleteChild,
-// RestartChild, WhichChildren, CountChildren, Tree) may be called from any
-// goroutine; they message the supervisor actor and wait for its answer or for
-// ctx. All supervisor state lives on the supervisor actor's goroutine: the
-// actor implements protoactor's SupervisorStrategy itself, stops and starts
-// children one at a time by message, and arms shutdown timers on an
-// injectable clock that send it a message, so its Receive never blocks.
+// RestartChild, GetChildSpec, WhichChildren, CountChildren, Tree) may be
+// called from any goroutine; they message the supervisor actor and wait for
+// its answer or for ctx. All supervisor state lives on the supervisor
+// actor's goroutine: the actor implements protoactor's SupervisorStrategy
+// itself, stops and starts children one at a time by message, and arms
+// shutdown timers on an injectable Clock that send it a message, so its
+// Receive never blocks.
 //
-// Go cannot kill a goroutine. A child still handling a message when its
-// shutdown time is up is forced off: unregistered, so its messages go to dead
-// letters, and abandoned; it is started again under a new name ("id#1") since
-// its old name is released only when it finally returns. Its supervisor's own
+// Go cannot kill a goroutine. A child killed by its supervisor (BrutalKill,
+// or a graceful stop past its timeout) is fenced: everything it still sends
+// through its actor.Context is dropped, its Context is cancelled with
+// ExitKilled, it is unregistered (its messages go to dead letters) and
+// abandoned. Its replacement is started at once under a new name ("id#1"),
+// since its old name is released only when it finally returns; a killed
+// sub-supervisor kills its own children the same way. Its supervisor's own
 // final stop waits for it.
 //
-// Supervisors emit telemetry.SupervisorChildStarted, ChildRestarted,
-// ChildStopped and IntensityExceeded on the bus given with WithTelemetry.
+// Supervisors report what they do as Events (OTP's progress and error
+// reports: child_started, child_terminated, start_error, shutdown_error...)
+// to the EventHook given with WithEventHook, like suture's EventHook; an
+// application bridges them to its own logging or metrics. Failing calls
+// return an *Error whose chain holds one of the Err sentinels.
+//
+// # OTP semantics and this package
+//
+// Every row is tested; the test's comment cites the OTP documentation.
+//
+//	OTP (supervisor(3), OTP 25)              this package
+//	---------------------------------------  ---------------------------------------------
+//	one_for_one, one_for_all, rest_for_one   OneForOne, OneForAll, RestForOne: same
+//	simple_one_for_one                       none: StartChild with distinct IDs instead (a)
+//	intensity/period, default 1 in 5 s       WithIntensity, same default; counted per
+//	                                         supervisor, whole monotonic seconds,
+//	                                         R kept while R >= Now - Period: same
+//	giving up: children stopped in reverse   same; the exit reason is an *IntensityError
+//	order, exit with shutdown                that Is ExitShutdown (b)
+//	permanent, transient, temporary          Permanent, Transient, Temporary: same; a
+//	                                         temporary bystander is not restarted
+//	normal, shutdown, {shutdown, T}          ExitNormal, ExitShutdown, errors wrapping them
+//	exit(Pid, kill) / brutal_kill            BrutalKill: fenced + Context cancelled, not
+//	                                         killed; its replacement may run beside it (c)
+//	shutdown timeout, then kill              same, then the BrutalKill contract (c)
+//	shutdown infinity; defaults 5000 for     Infinity; same defaults
+//	workers, infinity for supervisors
+//	start order; stop in reverse order       same
+//	start failure: {error, R}, spec dropped  ErrStartFailed (a panic or Exit in Started)
+//	init returns ignore                      Ignore: no error, spec kept unless temporary
+//	start_child, terminate_child,            StartChild, TerminateChild, DeleteChild,
+//	delete_child, restart_child,             RestartChild, GetChildSpec, CountChildren:
+//	get_childspec, count_children            same results and errors
+//	which_children: last started first       WhichChildren: start order (d)
+//	failed restart: start_error, retried     same; each attempt counts and is reported
+//	as a new restart (try_again)
+//	auto_shutdown, significant               WithAutoShutdown, Spec.Significant: same
+//	dynamic children lost on restart         same (SubFunc rebuilds them, like init/1)
+//	progress and error reports (logger)      Events to an EventHook, with OTP's names
+//	child_terminated for a permanent child   same; a transient/temporary child's normal
+//	exiting normally, not for transient      exit only gets a Debug child_stopped
+//	links: a supervisor's death kills its    a supervisor stops its children before it
+//	children                                 stops (protoactor parents do); a killed one
+//	                                         kills them (c)
+//	restart of a crashed process: new pid    panic: restarted in place, same PID; Exit:
+//	                                         same name, new PID (e)
+//
+// (a) simple_one_for_one is a spec template plus anonymous children; Go
+// callers build specs in code, and IDs make TerminateChild/Tree readable.
+// (b) OTP's reason is the atom shutdown; the error keeps the exit that broke
+// the limit, for logs. (c) Go cannot stop a goroutine: a killed child's
+// handler runs on until it returns, so the closest contract is that nothing
+// it sends reaches anyone and its Context tells it to stop. (d) Tree and the
+// strategies use start order; reversing WhichChildren would only make it
+// disagree with Tree. (e) protoactor restarts a panicked actor in its own
+// mailbox, which keeps messages queued behind the crash and callers' PIDs
+// valid; an exited actor's mailbox is gone, so it is spawned again.
 package supervisor

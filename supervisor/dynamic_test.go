@@ -2,15 +2,13 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/tinkex-go/tinkex/internal/clock"
-	"github.com/tinkex-go/tinkex/types"
 )
 
 func TestDynamicChildren(t *testing.T) {
@@ -63,7 +61,8 @@ func TestDynamicChildren(t *testing.T) {
 		"delete":    sup.DeleteChild(ctx, "nope"),
 	} {
 		assert.ErrorIs(t, err, ErrNotFound, name)
-		assert.ErrorIs(t, err, types.ErrValidation, name)
+		var se *Error
+		assert.ErrorAs(t, err, &se, name)
 	}
 	_, err = sup.RestartChild(ctx, "nope")
 	assert.ErrorIs(t, err, ErrNotFound)
@@ -84,7 +83,7 @@ func TestStartChildValidatesAndReportsStartFailure(t *testing.T) {
 		{ID: "x", Start: worker(rec, "x", Permanent).Start, Shutdown: -2},
 	} {
 		_, err := sup.StartChild(ctx, bad)
-		assert.ErrorIs(t, err, types.ErrValidation, "%+v", bad)
+		assert.ErrorIs(t, err, ErrInvalidSpec, "%+v", bad)
 	}
 
 	mark := rec.mark()
@@ -107,14 +106,18 @@ func TestStartFailsAndStopsStartedChildren(t *testing.T) {
 		worker(rec, "b", Permanent, func(p *probe) { p.failStart = true }),
 		worker(rec, "c", Permanent),
 	}
-	_, err := Start(testCtx(t), sys, "root", OneForOne, children)
+	_, err := Start(testCtx(t), sys, "root", OneForOne, children, observe(rec))
 	assert.ErrorIs(t, err, ErrStartFailed)
-	assert.Equal(t, []string{"a:Started", "b:Started", "b:Stopping", "b:Stopped", "a:Stopping", "a:Stopped"}, rec.since(0))
+	// OTP: supervisor(3), "start_link/3": if a child fails to start, the
+	// supervisor terminates the children started so far and fails, with a
+	// start_error report.
+	assert.Equal(t, []string{"a:Started", "b:Started", "b:Stopping", "b:Stopped", "a:Stopping", "a:Stopped"}, lifecycle(rec.since(0)))
+	assert.Contains(t, rec.since(0), "start_error(b)")
 
 	_, err = Start(testCtx(t), sys, "root2", OneForOne, []Spec{worker(rec, "a", Permanent), worker(rec, "a", Permanent)})
-	assert.ErrorIs(t, err, types.ErrValidation, "duplicate IDs")
+	assert.ErrorIs(t, err, ErrInvalidSpec, "duplicate IDs")
 	_, err = Start(testCtx(t), sys, "", OneForOne, nil)
-	assert.ErrorIs(t, err, types.ErrValidation)
+	assert.ErrorIs(t, err, ErrInvalidSpec)
 }
 
 func TestNestedDynamicChildren(t *testing.T) {
@@ -143,7 +146,7 @@ func TestNestedDynamicChildren(t *testing.T) {
 func TestShutdownTimeoutThenForcedStop(t *testing.T) {
 	sys := newSystem(t)
 	rec := newRecorder()
-	fake := clock.NewFake(epoch)
+	fake := newFake(epoch)
 	hang := make(chan struct{})
 	stuck := worker(rec, "stuck", Permanent, func(p *probe) { p.hang = hang })
 	stuck.Shutdown = 2 * time.Second
@@ -176,7 +179,7 @@ func TestBrutalKillDoesNotWait(t *testing.T) {
 	hang := make(chan struct{})
 	stuck := worker(rec, "stuck", Permanent, func(p *probe) { p.hang = hang })
 	stuck.Shutdown = BrutalKill
-	sup := startRoot(t, sys, OneForOne, []Spec{stuck}, WithClock(clock.NewFake(epoch)))
+	sup := startRoot(t, sys, OneForOne, []Spec{stuck}, WithClock(newFake(epoch)))
 	require.NoError(t, sup.TerminateChild(testCtx(t), "stuck"))
 	infos, err := sup.WhichChildren(testCtx(t))
 	require.NoError(t, err)
@@ -204,12 +207,11 @@ func TestCallsHonourContextAndNestedStop(t *testing.T) {
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := sup.WhichChildren(canceled)
-	assert.ErrorIs(t, err, types.ErrCanceled)
 	assert.ErrorIs(t, err, context.Canceled)
 
 	inner, err := sup.Sub(testCtx(t), "inner")
 	require.NoError(t, err)
-	assert.ErrorIs(t, inner.Stop(testCtx(t)), types.ErrValidation, "a nested supervisor is stopped through its parent")
+	assert.ErrorIs(t, inner.Stop(testCtx(t)), ErrInvalidSpec, "a nested supervisor is stopped through its parent")
 	assert.Nil(t, inner.Done())
 	assert.NoError(t, inner.Err())
 	same := Ref(sys, inner.PID())
@@ -246,7 +248,7 @@ func TestStartCanceledWhileChildrenStart(t *testing.T) {
 		cancel()
 	}()
 	_, err := Start(ctx, sys, "root", OneForOne, []Spec{slow})
-	assert.ErrorIs(t, err, types.ErrCanceled)
+	assert.ErrorIs(t, err, context.Canceled)
 	close(release)
 	rec.waitFor(t, 0, "slow:Stopped", 1) // the half-started tree shuts itself down
 }
@@ -263,4 +265,31 @@ func (s *slowStarter) Receive(ctx actor.Context) {
 		<-s.release
 	}
 	s.probe.Receive(ctx)
+}
+
+// OTP: supervisor(3), "start_child/2": if the child process start function
+// fails or returns an error tuple, the child specification is discarded and
+// the function returns {error, Error}. A child that exits while handling
+// *actor.Started has failed to start, whatever its reason, and its siblings
+// are untouched.
+func TestExitDuringStartedIsAStartFailure(t *testing.T) {
+	for _, reason := range []error{errors.New("no config"), ExitNormal} {
+		t.Run(reason.Error(), func(t *testing.T) {
+			sys := newSystem(t)
+			rec := newRecorder()
+			sup := startRoot(t, sys, OneForOne, workers(rec, "sibling"), observe(rec))
+			ctx := testCtx(t)
+			mark := rec.mark()
+			_, err := sup.StartChild(ctx, worker(rec, "bad", Transient, func(p *probe) { p.exitStart = reason }))
+			require.ErrorIs(t, err, ErrStartFailed)
+			assert.ErrorIs(t, err, reason)
+			synced(t, sup)
+			assert.Equal(t, []string{"bad:Started", "bad:Stopping", "bad:Stopped"}, lifecycle(rec.since(mark)), "started once, never restarted")
+			assert.NotContains(t, rec.since(mark), "child_started(bad)")
+			infos, err := sup.WhichChildren(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, "sibling:running", ids(infos), "nothing is kept and the sibling runs on")
+			assert.Zero(t, infos[0].Restarts)
+		})
+	}
 }

@@ -3,14 +3,16 @@ package supervisor
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
-
-	"github.com/tinkex-go/tinkex/types"
 )
 
-// Sentinel errors. Every error the package returns is a *types.Error whose
-// chain contains one of these, so callers match with errors.Is.
+// Sentinel errors. Every error the package returns is an *Error whose chain
+// contains one of these (or a context error), so callers match with errors.Is.
 var (
+	// ErrInvalidSpec: a child spec, supervisor ID, strategy or option is
+	// invalid; nothing was started.
+	ErrInvalidSpec = errors.New("supervisor: invalid spec")
 	// ErrNotFound: no child with that ID.
 	ErrNotFound = errors.New("supervisor: no such child")
 	// ErrAlreadyPresent: StartChild with an ID whose spec is kept but whose
@@ -29,11 +31,46 @@ var (
 	// ErrStopped: the supervisor is not running (it was stopped, gave up, or
 	// is shutting down), so the request was not served.
 	ErrStopped = errors.New("supervisor: not running")
+	// ErrCallTimeout: the supervisor did not answer a call within the call's
+	// bound (DefaultCallTimeout when ctx has no deadline).
+	ErrCallTimeout = errors.New("supervisor: call timed out")
 	// ErrIntensityExceeded: more restarts than the intensity allows happened
 	// within the period, so the supervisor stopped its children and itself.
 	// It is matched by every *IntensityError.
 	ErrIntensityExceeded = errors.New("supervisor: restart intensity exceeded")
 )
+
+// Error is the error type of every call of this package that fails. Err holds
+// the sentinel (ErrNotFound, ErrStopped...) or the context's error, and,
+// wrapped with it, the cause (a child's exit reason for ErrStartFailed).
+// Applications map it to their own error type by the sentinel.
+type Error struct {
+	// Op is the call: "start", "start_child", "terminate_child"...
+	Op string
+	// Message says what went wrong, in words; it may be empty.
+	Message string
+	// Err is the sentinel or context error, possibly wrapping a cause.
+	Err error
+}
+
+// Error renders "supervisor: <op>: <message>: <cause>".
+func (e *Error) Error() string {
+	var sb strings.Builder
+	sb.WriteString("supervisor: ")
+	sb.WriteString(e.Op)
+	if e.Message != "" {
+		sb.WriteString(": ")
+		sb.WriteString(e.Message)
+	}
+	if e.Err != nil {
+		sb.WriteString(": ")
+		sb.WriteString(strings.TrimPrefix(e.Err.Error(), "supervisor: "))
+	}
+	return sb.String()
+}
+
+// Unwrap returns Err.
+func (e *Error) Unwrap() error { return e.Err }
 
 // IntensityError is the exit reason of a supervisor that gave up: its parent
 // sees it as the child's exit reason, and a root supervisor reports it from
@@ -77,18 +114,20 @@ type PanicError struct {
 func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
 
 func specError(op, format string, args ...any) error {
-	return types.ValidationError("supervisor."+op, format, args...)
+	return &Error{Op: op, Message: fmt.Sprintf(format, args...), Err: ErrInvalidSpec}
 }
 
 func opError(op string, sentinel error, format string, args ...any) error {
-	return &types.Error{
-		Kind:    types.KindValidation,
-		Op:      "supervisor." + op,
-		Message: fmt.Sprintf(format, args...),
-		Err:     sentinel,
-	}
+	return &Error{Op: op, Message: fmt.Sprintf(format, args...), Err: sentinel}
 }
 
 func stoppedError(op string, cause error) error {
-	return &types.Error{Kind: types.KindClientStopped, Op: "supervisor." + op, Err: cause}
+	if !errors.Is(cause, ErrStopped) {
+		cause = fmt.Errorf("%w: %w", ErrStopped, cause)
+	}
+	return &Error{Op: op, Err: cause}
+}
+
+func canceledError(op string, cause error) error {
+	return &Error{Op: op, Err: cause}
 }

@@ -17,6 +17,11 @@ var (
 	// over at the request of something else.
 	//lint:ignore ST1012 an exit reason, not a failure
 	ExitShutdown = errors.New("shutdown")
+	// ExitKilled: the child's supervisor killed it (Shutdown BrutalKill, or
+	// a graceful stop that outlived its timeout). It is the cause of the
+	// child's Context after the kill and the reason of the events about it.
+	//lint:ignore ST1012 an exit reason, not a failure
+	ExitKilled = errors.New("killed")
 )
 
 // Exit stops the calling actor with reason, like erlang:exit/1. Call it from
@@ -37,6 +42,21 @@ func Exit(ctx actor.Context, reason error) {
 	}
 	ctx.Stop(ctx.Self())
 }
+
+// Ignore tells the supervisor, while the child handles *actor.Started, that
+// it will not run: OTP's init/1 returning ignore. The child stops; Start and
+// StartChild succeed (StartChild returns a nil PID), the spec is kept, not
+// running, unless the child is Temporary, and no restart follows. Called
+// after Started, it is Exit(ctx, ExitNormal).
+func Ignore(ctx actor.Context) { Exit(ctx, errIgnored) }
+
+// ignored is the reason Ignore announces; after Started it is a normal exit.
+type ignored struct{}
+
+func (ignored) Error() string        { return "ignore" }
+func (ignored) Is(target error) bool { return target == ExitNormal }
+
+var errIgnored error = ignored{}
 
 // exitNotice carries a child's exit reason to its supervisor. It is a user
 // message sent before the child stops, so it is queued ahead of the

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-
-	"github.com/tinkex-go/tinkex/types"
 )
 
 // DefaultCallTimeout bounds a handle call whose context has no deadline.
@@ -17,9 +15,9 @@ const DefaultCallTimeout = time.Minute
 
 // Supervisor is a handle on a running supervisor actor, usable from any
 // goroutine. Start returns the root's handle; Sub returns handles on nested
-// supervisors. Methods that talk to the actor take a context and return a
-// *types.Error whose chain holds ErrStopped if the supervisor is gone, or the
-// context's error (kind types.KindCanceled) if ctx ends first.
+// supervisors. Methods that talk to the actor take a context and return an
+// *Error whose chain holds ErrStopped if the supervisor is gone, or the
+// context's error if ctx ends first.
 type Supervisor struct {
 	system *actor.ActorSystem
 	pid    *actor.PID
@@ -39,11 +37,11 @@ func Start(ctx context.Context, system *actor.ActorSystem, id string, strategy S
 	if system == nil {
 		return nil, specError("start", "actor system is nil")
 	}
-	if err := validateTree("start", id, strategy, children); err != nil {
+	cfg := newConfig(id, strategy, children, opts)
+	if err := validateTree("start", cfg, children); err != nil {
 		return nil, err
 	}
 	root := &rootState{booted: make(chan error, 1), done: make(chan struct{})}
-	cfg := newConfig(id, strategy, children, opts)
 	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor {
 		return newSupervisorActor(cfg, root)
 	}), id)
@@ -55,12 +53,12 @@ func Start(ctx context.Context, system *actor.ActorSystem, id string, strategy S
 	case err := <-root.booted:
 		if err != nil {
 			<-root.done
-			return nil, &types.Error{Kind: types.KindValidation, Op: "supervisor.start", Message: fmt.Sprintf("supervisor %q did not start", id), Err: err}
+			return nil, &Error{Op: "start", Message: fmt.Sprintf("supervisor %q did not start", id), Err: err}
 		}
 		return h, nil
 	case <-ctx.Done():
 		system.Root.Send(pid, &shutdownRequest{})
-		return nil, types.CanceledError("supervisor.start", ctx.Err())
+		return nil, canceledError("start", ctx.Err())
 	}
 }
 
@@ -122,12 +120,14 @@ func (h *Supervisor) Stop(ctx context.Context) error {
 	case <-h.root.done:
 		return nil
 	case <-ctx.Done():
-		return types.CanceledError("supervisor.stop", ctx.Err())
+		return canceledError("stop", ctx.Err())
 	}
 }
 
 // StartChild adds spec as the last child and starts it; it returns the
-// child's PID once the child has handled *actor.Started. Errors:
+// child's PID once the child has handled *actor.Started; a nil PID and no
+// error if the child called Ignore (the spec is then kept, not running,
+// unless it is Temporary). Errors:
 // ErrAlreadyStarted, ErrAlreadyPresent, ErrStartFailed (the spec is not
 // kept), a validation error for a bad spec.
 func (h *Supervisor) StartChild(ctx context.Context, spec Spec) (*actor.PID, error) {
@@ -163,8 +163,17 @@ func (h *Supervisor) RestartChild(ctx context.Context, id string) (*actor.PID, e
 	return pid, err
 }
 
-// WhichChildren lists the children in start order. It is answered at once,
-// even in the middle of a restart.
+// GetChildSpec returns the spec of child id, as OTP's get_childspec. It is
+// answered at once. Errors: ErrNotFound.
+func (h *Supervisor) GetChildSpec(ctx context.Context, id string) (Spec, error) {
+	v, err := h.call(ctx, "get_childspec", &childSpecRequest{id: id})
+	spec, _ := v.(Spec)
+	return spec, err
+}
+
+// WhichChildren lists the children in start order (OTP's which_children
+// lists them last started first; start order is what Tree shows and what
+// strategies use). It is answered at once, even in the middle of a restart.
 func (h *Supervisor) WhichChildren(ctx context.Context) ([]ChildInfo, error) {
 	v, err := h.call(ctx, "which_children", &whichChildrenRequest{})
 	infos, _ := v.([]ChildInfo)
@@ -254,7 +263,7 @@ func (h *Supervisor) call(ctx context.Context, op string, msg any) (any, error) 
 // once with ErrStopped instead of waiting for its timeout.
 func (h *Supervisor) callTimeout(ctx context.Context, op string, msg any, timeout time.Duration) (any, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, types.CanceledError("supervisor."+op, err)
+		return nil, canceledError(op, err)
 	}
 	rp := &replyProcess{ch: make(chan any, 1)}
 	reg := h.system.ProcessRegistry
@@ -279,10 +288,9 @@ func (h *Supervisor) callTimeout(ctx context.Context, op string, msg any, timeou
 		}
 		return nil, stoppedError(op, fmt.Errorf("%w: unexpected reply %T", ErrStopped, m))
 	case <-ctx.Done():
-		return nil, types.CanceledError("supervisor."+op, ctx.Err())
+		return nil, canceledError(op, ctx.Err())
 	case <-t.C:
-		return nil, &types.Error{Kind: types.KindTimeout, Op: "supervisor." + op,
-			Message: fmt.Sprintf("no answer from supervisor %s within %v", h.pid.Id, timeout)}
+		return nil, opError(op, ErrCallTimeout, "no answer from supervisor %s within %v", h.pid.Id, timeout)
 	}
 }
 

@@ -10,25 +10,85 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/tinkex-go/tinkex/internal/clock"
 )
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
+// OTP: supervisor(3), "Supervision Principles" (more than intensity
+// restarts within period seconds and the supervisor gives up); OTP Design
+// Principles, "Restart Intensity and Period"; supervisor.erl add_restart/1,
+// which reads erlang:monotonic_time(second) and keeps a restart R while
+// R >= Now - Period.
 func TestWindow(t *testing.T) {
-	w := window{intensity: 2, period: 5 * time.Second}
+	w := newWindow(2, 5*time.Second)
 	assert.True(t, w.add(epoch))
 	assert.True(t, w.add(epoch.Add(time.Second)))
 	assert.False(t, w.add(epoch.Add(5*time.Second)), "a restart exactly one period ago still counts, as in OTP")
-	w = window{intensity: 2, period: 5 * time.Second}
+	w = newWindow(2, 5*time.Second)
 	assert.True(t, w.add(epoch))
 	assert.True(t, w.add(epoch.Add(time.Second)))
-	assert.True(t, w.add(epoch.Add(5*time.Second+time.Millisecond)))
-	assert.Equal(t, 2, w.count(epoch.Add(5*time.Second+time.Millisecond)))
+	assert.False(t, w.add(epoch.Add(5*time.Second+999*time.Millisecond)), "5.999 s is 5 whole seconds: still within the period")
+	w = newWindow(2, 5*time.Second)
+	assert.True(t, w.add(epoch.Add(999*time.Millisecond)))
+	assert.True(t, w.add(epoch.Add(time.Second)))
+	assert.True(t, w.add(epoch.Add(6*time.Second)), "second 0 is 6 whole seconds before second 6: dropped")
+	assert.Equal(t, 2, w.count(epoch.Add(6*time.Second)))
 	assert.Len(t, w.times, 2, "old restarts are dropped, not kept forever")
-	zero := window{intensity: 0, period: time.Second}
+	zero := newWindow(0, time.Second)
 	assert.False(t, zero.add(epoch), "intensity 0 never restarts")
+	assert.Equal(t, int64(1), newWindow(1, time.Nanosecond).period, "OTP's period is at least 1 s")
+	assert.Equal(t, int64(2), newWindow(1, 1500*time.Millisecond).period, "a fraction of a second is rounded up")
+}
+
+func TestWholeSecondsIsAFloor(t *testing.T) {
+	assert.Equal(t, wholeSeconds(epoch), wholeSeconds(epoch.Add(999*time.Millisecond)))
+	assert.Equal(t, wholeSeconds(epoch)+1, wholeSeconds(epoch.Add(time.Second)))
+	assert.Equal(t, wholeSeconds(epoch)-1, wholeSeconds(epoch.Add(-time.Millisecond)))
+	before := time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC) // before the origin: floor, not truncation
+	assert.Equal(t, wholeSeconds(before)-1, wholeSeconds(before.Add(-time.Millisecond)))
+	now := time.Now()
+	assert.LessOrEqual(t, wholeSeconds(now), wholeSeconds(time.Now()), "monotonic")
+}
+
+// OTP: supervisor(3), "Supervision Principles"; OTP Design Principles,
+// "Restart Intensity and Period". Intensity 3 in 5 s, crashes at 0.03,
+// 1.93, 3.83 and 5.73 s: in whole seconds they are 0, 1, 3 and 5, and
+// 5 - 0 is not more than 5, so OTP counts four restarts in the period and
+// gives up at the 4th crash. Measured apart in exact time (5.70 s) the first
+// would have left the window.
+func TestIntensityCountsWholeSecondsAsOTP(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		crashes []time.Duration
+		givesUp bool
+	}{
+		{"gives up at 5.73 s", []time.Duration{30 * time.Millisecond, 1930 * time.Millisecond, 3830 * time.Millisecond, 5730 * time.Millisecond}, true},
+		{"goes on at 6.03 s", []time.Duration{30 * time.Millisecond, 1930 * time.Millisecond, 3830 * time.Millisecond, 6030 * time.Millisecond}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sys := newSystem(t)
+			rec := newRecorder()
+			fake := newFake(epoch)
+			sup, err := Start(testCtx(t), sys, "root", OneForOne, workers(rec, "a"), WithClock(fake), WithIntensity(3, 5*time.Second))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = sup.Stop(testCtx(t)) })
+			mark := rec.mark()
+			for i, at := range tt.crashes {
+				fake.Set(epoch.Add(at))
+				if i < len(tt.crashes)-1 || !tt.givesUp {
+					crashAndWait(t, sup, rec, mark, "a", i+1)
+					continue
+				}
+				send(sys, pidOf(t, sup, "a"), crash{value: "4th"})
+				awaitDone(t, sup, "OTP gives up at the 4th crash")
+				require.ErrorIs(t, sup.Err(), ErrIntensityExceeded)
+				return
+			}
+			infos, err := sup.WhichChildren(testCtx(t))
+			require.NoError(t, err)
+			assert.Equal(t, 4, infos[0].Restarts)
+		})
+	}
 }
 
 // crashAndWait crashes child id of sup and waits until it has been started
@@ -43,13 +103,14 @@ func crashAndWait(t *testing.T, sup *Supervisor, rec *recorder, mark int, id str
 func TestWindowSlides(t *testing.T) {
 	sys := newSystem(t)
 	rec := newRecorder()
-	fake := clock.NewFake(epoch)
+	fake := newFake(epoch)
 	sup := startRoot(t, sys, OneForOne, workers(rec, "a"), WithClock(fake)) // 1 in 5 s
 
 	mark := rec.mark()
 	for i := 1; i <= 4; i++ {
 		crashAndWait(t, sup, rec, mark, "a", i)
-		fake.Advance(5*time.Second + time.Millisecond)
+		// Whole seconds, as OTP: 6 s apart is always more than the 5 s period.
+		fake.Advance(6 * time.Second)
 	}
 	select {
 	case <-sup.Done():
@@ -64,7 +125,7 @@ func TestWindowSlides(t *testing.T) {
 func TestRootGivesUpCleanly(t *testing.T) {
 	sys := newSystem(t)
 	rec := newRecorder()
-	fake := clock.NewFake(epoch)
+	fake := newFake(epoch)
 	sup := startRoot(t, sys, OneForOne, workers(rec, "a", "b", "c"), WithClock(fake), WithIntensity(1, 5*time.Second))
 
 	mark := rec.mark()
@@ -72,11 +133,7 @@ func TestRootGivesUpCleanly(t *testing.T) {
 	fake.Advance(4 * time.Second)
 	mark = rec.mark()
 	send(sys, pidOf(t, sup, "b"), crash{value: "again"})
-	select {
-	case <-sup.Done():
-	case <-time.After(waitBound):
-		t.Fatal("root did not give up")
-	}
+	awaitDone(t, sup, "root did not give up")
 	assert.Equal(t, []string{
 		"c:Stopping", "c:Stopped", "b:Stopping", "b:Stopped", "a:Stopping", "a:Stopped",
 	}, rec.since(mark), "children stopped in reverse start order")
@@ -99,7 +156,7 @@ func TestRootGivesUpCleanly(t *testing.T) {
 func TestNestedSupervisorGivesUpAndIsRestartedFresh(t *testing.T) {
 	sys := newSystem(t)
 	rec := newRecorder()
-	fake := clock.NewFake(epoch)
+	fake := newFake(epoch)
 	mid := Sub("mid", OneForOne, workers(rec, "w1", "w2", "w3"))
 	sup := startRoot(t, sys, OneForOne, []Spec{worker(rec, "x", Permanent), mid, worker(rec, "y", Permanent)},
 		WithClock(fake), WithIntensity(3, 5*time.Second))
@@ -143,11 +200,7 @@ func TestEscalationChainToRoot(t *testing.T) {
 
 	mark := rec.mark()
 	send(sys, pidOf(t, leafSup, "w"), crash{value: "boom"})
-	select {
-	case <-sup.Done():
-	case <-time.After(waitBound):
-		t.Fatal("the failure did not escalate to the root")
-	}
+	awaitDone(t, sup, "the failure did not escalate to the root")
 	assert.Equal(t, []string{"w:Stopping", "w:Stopped", "other:Stopping", "other:Stopped"}, rec.since(mark))
 
 	var chain []string
@@ -170,15 +223,14 @@ func TestRestartThatFailsToStartCountsAndEscalates(t *testing.T) {
 		starts++
 		return &probe{name: "flaky", rec: rec, failStart: starts > 1}
 	}}
-	sup := startRoot(t, sys, OneForOne, []Spec{flaky}, WithIntensity(3, time.Minute))
+	sup := startRoot(t, sys, OneForOne, []Spec{flaky}, WithIntensity(3, time.Minute), observe(rec))
+	mark := rec.mark()
 	send(sys, pidOf(t, sup, "flaky"), crash{value: "boom"})
-	select {
-	case <-sup.Done():
-	case <-time.After(waitBound):
-		t.Fatal("restarts that fail to start did not exhaust the intensity")
-	}
+	awaitDone(t, sup, "restarts that fail to start did not exhaust the intensity")
 	assert.ErrorIs(t, sup.Err(), ErrIntensityExceeded)
 	assert.Equal(t, 4, starts, "the first start, then 3 restarts allowed, each failing in Started")
+	assert.Equal(t, 3, count(rec.since(mark), "start_error(flaky)"), "each failed restart attempt is reported")
+	assert.NotContains(t, rec.since(mark), "child_restarted(flaky)", "a failed restart is not a restart")
 }
 
 func TestTransientSupervisorThatGaveUpIsNotRestarted(t *testing.T) {
@@ -186,7 +238,7 @@ func TestTransientSupervisorThatGaveUpIsNotRestarted(t *testing.T) {
 	rec := newRecorder()
 	inner := Sub("inner", OneForOne, workers(rec, "w"), WithIntensity(0, time.Second))
 	inner.Restart = Transient
-	sup := startRoot(t, sys, OneForOne, []Spec{inner, worker(rec, "other", Permanent)}, WithTelemetry(observe(t, rec)))
+	sup := startRoot(t, sys, OneForOne, []Spec{inner, worker(rec, "other", Permanent)}, observe(rec))
 	innerSup, err := sup.Sub(testCtx(t), "inner")
 	require.NoError(t, err)
 	mark := rec.mark()
@@ -209,7 +261,7 @@ func TestSubFuncRebuildsChildrenOnEveryStart(t *testing.T) {
 		return slices.Clone(kept)
 	}
 	svc := SubFunc("service", RestForOne, init, WithIntensity(0, time.Second))
-	sup := startRoot(t, sys, OneForOne, []Spec{svc}, WithTelemetry(observe(t, rec)))
+	sup := startRoot(t, sys, OneForOne, []Spec{svc}, observe(rec))
 	ctx := testCtx(t)
 	svcSup, err := sup.Sub(ctx, "service")
 	require.NoError(t, err)
@@ -227,4 +279,46 @@ func TestSubFuncRebuildsChildrenOnEveryStart(t *testing.T) {
 		"training:Stopping", "training:Stopped", "session:Stopping", "session:Stopped",
 		"session:Started", "training:Started",
 	}, lifecycle(rec.since(mark)), "the dynamic child recorded by init comes back after the supervisor restarts")
+}
+
+// OTP: supervisor(3), "Supervision Principles" and supervisor.erl restart/2:
+// a restart whose start fails is reported as start_error and tried again as
+// a new restart, which counts against the intensity. It is a failed restart,
+// not a restart followed by a crash: no child_restarted is reported for it.
+func TestRestartThatExitsInStartedIsAFailedRestart(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	var mu sync.Mutex
+	starts := 0
+	flaky := Spec{ID: "flaky", Start: func() actor.Actor {
+		mu.Lock()
+		defer mu.Unlock()
+		starts++
+		p := &probe{name: "flaky", rec: rec}
+		if starts > 1 {
+			p.exitStart = errors.New("cannot reconnect")
+		}
+		return p
+	}}
+	sup := startRoot(t, sys, OneForOne, []Spec{worker(rec, "sibling", Permanent), flaky}, WithIntensity(3, time.Minute), observe(rec))
+	mark := rec.mark()
+	send(sys, pidOf(t, sup, "flaky"), crash{value: "boom"})
+	awaitDone(t, sup, "restarts that fail to start did not exhaust the intensity")
+	assert.ErrorIs(t, sup.Err(), ErrIntensityExceeded)
+	mu.Lock()
+	assert.Equal(t, 4, starts, "the first start, then 3 restarts allowed, each failing in Started")
+	mu.Unlock()
+	assert.NotContains(t, rec.since(mark), "child_restarted(flaky)")
+	assert.Equal(t, 3, count(rec.since(mark), "start_error(flaky)"), "each failed restart attempt is reported")
+	assert.Equal(t, 1, count(rec.since(mark), "intensity_exceeded(flaky)"))
+}
+
+func count(events []string, ev string) int {
+	n := 0
+	for _, e := range events {
+		if e == ev {
+			n++
+		}
+	}
+	return n
 }

@@ -19,6 +19,13 @@ type childDown struct{ pid *actor.PID }
 // stopTimeout fires when a child's graceful-stop time is up.
 type stopTimeout struct{ seq int }
 
+// killRequest tells a supervisor child that its parent killed it: it kills
+// its own children at once, in no particular order, and stops, as an OTP
+// supervisor killed with exit(Pid, kill) takes its linked children down
+// with reason killed. Its parent delivers it straight to the mailbox, since
+// the killed supervisor is already unregistered.
+type killRequest struct{}
+
 // shutdownRequest asks a supervisor to stop its children in reverse order
 // and then itself. Parents send it to supervisor children; Stop sends it to a
 // root.
@@ -34,6 +41,7 @@ type (
 	countChildrenRequest  struct{}
 	levelRequest          struct{}
 	childPIDRequest       struct{ id string }
+	childSpecRequest      struct{ id string }
 	syncRequest           struct{}
 )
 
@@ -53,7 +61,7 @@ type level struct {
 // middle of a restart, so Tree never waits on a busy supervisor.
 func readOnly(m any) bool {
 	switch m.(type) {
-	case *whichChildrenRequest, *countChildrenRequest, *levelRequest, *childPIDRequest:
+	case *whichChildrenRequest, *countChildrenRequest, *levelRequest, *childPIDRequest, *childSpecRequest:
 		return true
 	}
 	return false
@@ -62,10 +70,18 @@ func readOnly(m any) bool {
 // ackStarted is the receiver middleware the supervisor puts on every worker:
 // once the worker's Receive has handled *actor.Started, it tells the parent,
 // so children start strictly one after another, in order, as in OTP.
+// It also ends the process's instance (see Context) after *actor.Stopped.
 func ackStarted(next actor.ReceiverFunc) actor.ReceiverFunc {
 	return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
 		next(c, env)
-		if _, ok := env.Message.(*actor.Started); !ok {
+		switch env.Message.(type) {
+		case *actor.Started:
+		case *actor.Stopped:
+			if cc, ok := c.(*childContext); ok {
+				cc.inst.end()
+			}
+			return
+		default:
 			return
 		}
 		if _, sup := c.Actor().(*supervisorActor); sup || c.Parent() == nil {

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/tinkex-go/tinkex/telemetry"
+	"github.com/tinkex-go/tinkex/internal/clock"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -113,6 +113,10 @@ type probe struct {
 	hang chan struct{}
 	// failStart makes Started panic.
 	failStart bool
+	// exitStart, when set, makes Started call Exit with it.
+	exitStart error
+	// ignore makes Started call Ignore.
+	ignore bool
 }
 
 func (p *probe) Receive(ctx actor.Context) {
@@ -121,6 +125,12 @@ func (p *probe) Receive(ctx actor.Context) {
 		p.rec.add(p.name + ":Started")
 		if p.failStart {
 			panic("start failed")
+		}
+		if p.exitStart != nil {
+			Exit(ctx, p.exitStart)
+		}
+		if p.ignore {
+			Ignore(ctx)
 		}
 	case *actor.Restarting:
 		p.rec.add(p.name + ":Restarting")
@@ -209,14 +219,28 @@ func synced(t *testing.T, sup *Supervisor) {
 	require.NoError(t, sup.sync(testCtx(t)))
 }
 
-// observe returns a bus that records each supervisor event into rec as
-// "child_stopped(x)", so tests can wait for what a supervisor has done (not
-// just for what its children saw).
-func observe(t testing.TB, rec *recorder) *telemetry.Bus {
+// observe returns an event hook option that records each supervisor event
+// into rec as "child_stopped(x)", so tests can wait for what a supervisor has
+// done (not just for what its children saw).
+func observe(rec *recorder) Option {
+	return WithEventHook(func(e Event) { rec.add(fmt.Sprintf("%s(%s)", e.Type, e.Child)) })
+}
+
+// fakeClock is the project's fake clock as a supervisor Clock.
+type fakeClock struct{ *clock.Fake }
+
+func newFake(start time.Time) fakeClock { return fakeClock{clock.NewFake(start)} }
+
+// NewTimer implements Clock.
+func (f fakeClock) NewTimer(d time.Duration) Timer { return f.Fake.NewTimer(d) }
+
+// awaitDone waits for a root supervisor to end; why says what should have
+// ended it.
+func awaitDone(t *testing.T, sup *Supervisor, why string) {
 	t.Helper()
-	bus := telemetry.NewBus()
-	require.NoError(t, bus.Attach("recorder", []string{"tinkex.supervisor.*"}, func(e telemetry.Event) {
-		rec.add(fmt.Sprintf("%s(%v)", strings.TrimPrefix(e.Name, "tinkex.supervisor."), e.Metadata[telemetry.KeyChild]))
-	}))
-	return bus
+	select {
+	case <-sup.Done():
+	case <-time.After(waitBound):
+		t.Fatal(why)
+	}
 }

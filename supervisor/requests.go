@@ -35,6 +35,8 @@ func opName(m any) string {
 		return "tree"
 	case *childPIDRequest:
 		return "sub"
+	case *childSpecRequest:
+		return "get_childspec"
 	}
 	return "call"
 }
@@ -59,6 +61,12 @@ func (s *supervisorActor) answer(m any, to *actor.PID) {
 		s.respond(to, n, nil)
 	case *levelRequest:
 		s.respond(to, &level{id: s.cfg.id, strategy: s.cfg.strategy, children: s.which()}, nil)
+	case *childSpecRequest:
+		if c := s.byID(m.id); c != nil {
+			s.respond(to, c.spec, nil)
+		} else {
+			s.respond(to, nil, opError("get_childspec", ErrNotFound, "supervisor %q has no child %q", s.cfg.id, m.id))
+		}
 	case *childPIDRequest:
 		c := s.byID(m.id)
 		switch {
@@ -139,7 +147,7 @@ func (s *supervisorActor) retireStopped(c *child) {
 }
 
 func (s *supervisorActor) startChild(from *actor.PID, spec Spec) {
-	if err := spec.validate("start_child"); err != nil {
+	if err := s.cfg.validate("start_child", spec); err != nil {
 		s.respond(from, nil, err)
 		return
 	}

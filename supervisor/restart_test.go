@@ -31,7 +31,7 @@ func TestRestartTypeByExitReason(t *testing.T) {
 				sys := newSystem(t)
 				rec := newRecorder()
 				sup := startRoot(t, sys, OneForOne, []Spec{worker(rec, "other", Permanent), worker(rec, "x", rt)},
-					WithIntensity(3, DefaultPeriod), WithTelemetry(observe(t, rec)))
+					WithIntensity(3, DefaultPeriod), observe(rec))
 
 				mark := rec.mark()
 				send(sys, pidOf(t, sup, "x"), r.msg)
@@ -43,6 +43,13 @@ func TestRestartTypeByExitReason(t *testing.T) {
 					rec.waitFor(t, mark, "child_stopped(x)", 1)
 				}
 				synced(t, sup)
+				// OTP: supervisor(3), "Supervision Principles" (restart types)
+				// and supervisor.erl do_restart/3: child_terminated is an error
+				// report for any exit of a permanent child and for an abnormal
+				// exit of the others; a transient or temporary child that exits
+				// with normal, shutdown or {shutdown, _} is not reported.
+				wantReport := rt == Permanent || r.abnormal
+				assert.Equal(t, wantReport, slices.Contains(rec.since(mark), "child_terminated(x)"), "child_terminated report")
 				events := lifecycle(rec.since(mark))
 				assert.NotContains(t, events, "other:Stopping", "a sibling is untouched under one_for_one")
 
@@ -73,7 +80,7 @@ func TestRestartTypeByExitReason(t *testing.T) {
 func TestStopSelfWithoutExitIsNormal(t *testing.T) {
 	sys := newSystem(t)
 	rec := newRecorder()
-	sup := startRoot(t, sys, OneForOne, []Spec{worker(rec, "x", Transient)}, WithTelemetry(observe(t, rec)))
+	sup := startRoot(t, sys, OneForOne, []Spec{worker(rec, "x", Transient)}, observe(rec))
 	mark := rec.mark()
 	sys.Root.Stop(pidOf(t, sup, "x"))
 	rec.waitFor(t, mark, "child_stopped(x)", 1)
@@ -97,4 +104,30 @@ func TestPanicReason(t *testing.T) {
 // lifecycle keeps the events children saw, dropping the supervisor's.
 func lifecycle(events []string) []string {
 	return slices.DeleteFunc(events, func(e string) bool { return strings.HasSuffix(e, ")") })
+}
+
+// OTP: supervisor(3), "Supervision Principles", and supervisor.erl
+// restart_child/3 (do_restart/3 reports child_terminated when the EXIT
+// signal is handled, before restart/2): an exit is reported when the
+// supervisor receives it, whatever it is doing: here a child crashes while its supervisor waits for
+// a sibling to stop, and child_terminated is reported before that stop (and
+// so the crashed child's restart) is over.
+func TestPanicIsReportedAtTheExit(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	hang := make(chan struct{})
+	slow := worker(rec, "slow", Permanent, func(p *probe) { p.hang = hang })
+	slow.Shutdown = Infinity
+	sup := startRoot(t, sys, OneForOne, []Spec{slow, worker(rec, "x", Permanent)}, observe(rec))
+	ctx := testCtx(t)
+	mark := rec.mark()
+	done := make(chan error, 1)
+	go func() { done <- sup.TerminateChild(ctx, "slow") }()
+	rec.waitFor(t, mark, "slow:Stopping", 1)
+	send(sys, pidOf(t, sup, "x"), crash{value: "boom"})
+	rec.waitFor(t, mark, "child_terminated(x)", 1)
+	assert.NotContains(t, rec.since(mark), "x:Restarting", "reported before the restart")
+	close(hang)
+	require.NoError(t, <-done)
+	rec.waitFor(t, mark, "child_restarted(x)", 1)
 }

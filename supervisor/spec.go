@@ -120,6 +120,11 @@ type Spec struct {
 	Shutdown time.Duration
 	// Kind is KindWorker by default; Sub sets KindSupervisor.
 	Kind Kind
+	// Significant marks a Transient or Temporary child whose own exit may
+	// end its supervisor (see WithAutoShutdown); OTP's significant flag. A
+	// Permanent child cannot be significant, and a supervisor with
+	// auto_shutdown Never accepts no significant child.
+	Significant bool
 }
 
 func (s Spec) shutdown() time.Duration {
@@ -144,6 +149,9 @@ func (s Spec) validate(op string) error {
 	}
 	if s.Kind != KindWorker && s.Kind != KindSupervisor {
 		return specError(op, "child spec %q has an unknown kind %d", s.ID, int(s.Kind))
+	}
+	if s.Significant && s.Restart == Permanent {
+		return specError(op, "child spec %q is permanent and significant (OTP's bad_combination)", s.ID)
 	}
 	if s.Shutdown < BrutalKill {
 		return specError(op, "child spec %q has a negative shutdown %v (use BrutalKill)", s.ID, s.Shutdown)

@@ -7,17 +7,16 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-
-	"github.com/tinkex-go/tinkex/internal/clock"
-	"github.com/tinkex-go/tinkex/telemetry"
 )
 
 // child is a supervisor's record of one child spec and its current actor.
 type child struct {
 	spec     Spec
 	props    *actor.Props
-	pid      *actor.PID // the live actor, nil when there is none
-	gen      int        // incarnation, bumped on every start, to drop stale events
+	insts    *instances    // its processes' contexts and fences
+	pid      *actor.PID    // the live actor, nil when there is none
+	proc     actor.Process // pid's process, looked up once at spawn
+	gen      int           // incarnation, bumped on every start, to drop stale events
 	status   Status
 	restarts int
 	killed   int   // forced stops so far; a killed actor's name is never reused
@@ -112,7 +111,7 @@ type supervisorActor struct {
 	queue    []any // *exitEvent and *request, in arrival order
 	shutdown bool  // a graceful shutdown waits for the current plan
 
-	timer     clock.Timer
+	timer     Timer
 	timerStop chan struct{}
 	timerSeq  int
 }
@@ -125,7 +124,7 @@ func newSupervisorActor(cfg *config, root *rootState) *supervisorActor {
 		root: root,
 		ids:  make(map[string]*child),
 		pids: make(map[*actor.PID]*child),
-		win:  window{intensity: cfg.intensity, period: cfg.period},
+		win:  newWindow(cfg.intensity, cfg.period),
 	}
 }
 
@@ -158,8 +157,14 @@ func (s *supervisorActor) Receive(ctx actor.Context) {
 			c.reason = m.reason
 		}
 	case *childStarted:
-		if c := s.byPID(m.pid); c != nil && c.staleAcks > 0 {
+		c := s.byPID(m.pid)
+		if c != nil && c.staleAcks > 0 {
 			c.staleAcks--
+			return
+		}
+		if c != nil && c.reason != nil {
+			// It called Exit while handling Started (its exitNotice came
+			// first): it never started, and its Terminated will say so.
 			return
 		}
 		s.onStarted(m.pid)
@@ -169,6 +174,8 @@ func (s *supervisorActor) Receive(ctx actor.Context) {
 		s.onStopTimeout(m.seq)
 	case *shutdownRequest:
 		s.requestShutdown()
+	case *killRequest:
+		s.killAll()
 	default:
 		if readOnly(m) {
 			s.answer(m, ctx.Sender())
@@ -205,7 +212,16 @@ func (s *supervisorActor) HandleFailure(_ *actor.ActorSystem, _ actor.Supervisor
 		s.onStarted(pid)
 	}
 	c.status = Restarting
+	s.reportExit(c, why)
 	s.enqueue(&exitEvent{c: c, gen: c.gen, reason: why})
+}
+
+// reportExit sends OTP's child_terminated report for an exit the moment it
+// is known: any exit of a Permanent child, an abnormal one of the others.
+func (s *supervisorActor) reportExit(c *child, reason error) {
+	if c.spec.Restart == Permanent || !isNormal(reason) {
+		s.emit(EventChildTerminated, c, reason)
+	}
 }
 
 // failedInStart reports whether a child's panic happened while it was
@@ -234,7 +250,7 @@ func (s *supervisorActor) boot() {
 	if s.cfg.init != nil {
 		specs = s.cfg.init()
 	}
-	if err := validateTree("start", s.cfg.id, s.cfg.strategy, specs); err != nil {
+	if err := validateTree("start", s.cfg, specs); err != nil {
 		s.terminate(err)
 		return
 	}
@@ -244,6 +260,7 @@ func (s *supervisorActor) boot() {
 		p.steps = append(p.steps, step{kind: stepStart, c: c})
 	}
 	p.onStartFail = func(c *child, reason error) {
+		s.emit(EventStartError, c, reason)
 		// As OTP: stop what was started, in reverse order, and fail.
 		err := fmt.Errorf("%w: child %q: %w", ErrStartFailed, c.spec.ID, reason)
 		s.run(&plan{steps: s.stopAll(), done: func() { s.terminate(err) }})
@@ -261,7 +278,8 @@ func (s *supervisorActor) boot() {
 
 // add appends a child record for spec, not yet started.
 func (s *supervisorActor) add(spec Spec) *child {
-	c := &child{spec: spec, props: s.propsFor(spec), status: Restarting}
+	c := &child{spec: spec, insts: &instances{}, status: Restarting}
+	c.props = s.propsFor(spec, c.insts)
 	s.children = append(s.children, c)
 	s.ids[spec.ID] = c
 	return c
@@ -280,9 +298,13 @@ func (s *supervisorActor) setPID(c *child, pid *actor.PID) {
 	}
 }
 
-func (s *supervisorActor) propsFor(spec Spec) *actor.Props {
+func (s *supervisorActor) propsFor(spec Spec, insts *instances) *actor.Props {
+	opts := []actor.PropsOption{
+		actor.WithReceiverMiddleware(ackStarted),
+		actor.WithContextDecorator(insts.decorate),
+	}
 	if spec.Start == nil {
-		return spec.Props.Clone(actor.WithReceiverMiddleware(ackStarted))
+		return spec.Props.Clone(opts...)
 	}
 	start, parent := spec.Start, s.cfg
 	return actor.PropsFromProducer(func() actor.Actor {
@@ -291,7 +313,7 @@ func (s *supervisorActor) propsFor(spec Spec) *actor.Props {
 			sub.cfg = sub.cfg.inherit(parent)
 		}
 		return a
-	}, actor.WithReceiverMiddleware(ackStarted))
+	}, opts...)
 }
 
 // enqueue handles an event now, or queues it while a plan runs.
@@ -336,15 +358,16 @@ func (s *supervisorActor) drain() {
 func (s *supervisorActor) childExited(c *child, reason error) {
 	c.last = reason
 	final := !restartable(c.spec.Restart, reason)
-	if c.pid == nil || final {
-		s.emit(telemetry.SupervisorChildStopped, c, reason)
-	}
 	if final {
+		s.emit(EventChildStopped, c, reason)
 		steps := s.stopSteps(c) // a panicked actor is still there, suspended
 		for i := range steps {
 			steps[i].silent = true
 		}
-		s.run(&plan{steps: steps, done: func() { s.retire(c) }})
+		s.run(&plan{steps: steps, done: func() {
+			s.retire(c)
+			s.autoShutdown(c)
+		}})
 		return
 	}
 	if !s.win.add(s.cfg.clock.Now()) {
@@ -362,6 +385,7 @@ func (s *supervisorActor) childExited(c *child, reason error) {
 	}
 	p := &plan{steps: steps}
 	p.onStartFail = func(c *child, reason error) {
+		s.emit(EventStartError, c, reason)
 		// OTP retries a failed restart as a new restart, which counts.
 		c.status = Restarting
 		s.childExited(c, reason)
@@ -397,6 +421,22 @@ func restartable(t RestartType, reason error) bool {
 	return false
 }
 
+// autoShutdown ends the supervisor if c's own exit must, by OTP's
+// auto_shutdown rules: c is significant, and under AllSignificant no other
+// significant child runs.
+func (s *supervisorActor) autoShutdown(c *child) {
+	auto := s.cfg.autoShutdown
+	if !c.spec.Significant || auto == Never {
+		return
+	}
+	if auto == AllSignificant && slices.ContainsFunc(s.children, func(o *child) bool { return o.spec.Significant && o.pid != nil }) {
+		return
+	}
+	reason := fmt.Errorf("%w: auto_shutdown %s: significant child %q exited", ExitShutdown, auto, c.spec.ID)
+	s.phase = terminating
+	s.run(&plan{steps: s.stopAll(), done: func() { s.terminate(reason) }})
+}
+
 // retire marks a child that will not be restarted: a temporary one is
 // forgotten, any other keeps its spec.
 func (s *supervisorActor) retire(c *child) {
@@ -428,7 +468,7 @@ func (s *supervisorActor) giveUp(c *child, reason error) {
 		Child:      c.spec.ID,
 		Reason:     reason,
 	}
-	s.emit(telemetry.SupervisorIntensityExceeded, c, reason)
+	s.emit(EventIntensityExceeded, c, reason)
 	s.phase = terminating
 	s.run(&plan{steps: s.stopAll(), done: func() { s.terminate(err) }})
 }
@@ -554,7 +594,7 @@ func (s *supervisorActor) beginStop(st *step) {
 	}
 	d := c.spec.shutdown()
 	if d == BrutalKill {
-		s.kill(c, "brutal_kill")
+		s.kill(c)
 		return
 	}
 	s.plan.waiting = st
@@ -583,8 +623,7 @@ func (s *supervisorActor) beginStart(st *step) {
 		// instance sees *actor.Started, under the same PID.
 		c.failed = false
 		pid := c.pid
-		proc, _ := s.ctx.ActorSystem().ProcessRegistry.Get(pid)
-		proc.SendSystemMessage(pid, &actor.Restart{})
+		c.proc.SendSystemMessage(pid, &actor.Restart{})
 		return
 	}
 	c.failed = false
@@ -594,6 +633,9 @@ func (s *supervisorActor) beginStart(st *step) {
 		return
 	}
 	s.setPID(c, pid)
+	// A restart in place messages the process directly: a registry lookup
+	// there would sit on the restart's critical path.
+	c.proc, _ = s.ctx.ActorSystem().ProcessRegistry.Get(pid)
 }
 
 // onStarted: a child acknowledged *actor.Started.
@@ -608,10 +650,10 @@ func (s *supervisorActor) onStarted(pid *actor.PID) {
 	c.status = Running
 	if st.restart {
 		c.restarts++
-		s.emit(telemetry.SupervisorChildRestarted, c, c.last)
+		s.emit(EventChildRestarted, c, c.last)
 		c.last = nil
 	} else {
-		s.emit(telemetry.SupervisorChildStarted, c, nil)
+		s.emit(EventChildStarted, c, nil)
 	}
 	s.advance()
 }
@@ -629,6 +671,10 @@ func (s *supervisorActor) onDown(pid *actor.PID) {
 	s.setPID(c, nil)
 	c.reason = nil
 	if p := s.plan; p != nil && p.waiting != nil && p.waiting.c == c {
+		if p.waiting.kind == stepStart && reason == errIgnored {
+			s.ignoredStart(c)
+			return
+		}
 		if p.waiting.kind == stepStart {
 			s.startFailed(c, reason)
 			return
@@ -643,7 +689,20 @@ func (s *supervisorActor) onDown(pid *actor.PID) {
 		return
 	}
 	c.status = Restarting
+	s.reportExit(c, reason)
 	s.enqueue(&exitEvent{c: c, gen: c.gen, reason: reason})
+}
+
+// ignoredStart completes the start step of a child that called Ignore: it
+// is not running, its spec is kept unless it is Temporary, and the plan goes
+// on, as after OTP's start function returned ignore.
+func (s *supervisorActor) ignoredStart(c *child) {
+	s.plan.waiting = nil
+	c.status = Stopped
+	if c.spec.Restart == Temporary {
+		s.remove(c)
+	}
+	s.advance()
 }
 
 // stopped completes the stop step of c.
@@ -653,7 +712,7 @@ func (s *supervisorActor) stopped(c *child, silent bool) {
 	c.failed = false
 	c.gen++ // what it did before it stopped no longer matters
 	if !silent {
-		s.emit(telemetry.SupervisorChildStopped, c, ExitShutdown)
+		s.emit(EventChildStopped, c, ExitShutdown)
 	}
 	if c.spec.Restart == Temporary {
 		s.remove(c)
@@ -671,28 +730,55 @@ func (s *supervisorActor) onStopTimeout(seq int) {
 	c := p.waiting.c
 	p.waiting = nil
 	s.timer, s.timerStop = nil, nil
-	s.kill(c, "killed")
+	s.emit(EventShutdownError, c, ExitKilled)
+	s.kill(c)
 	s.advance()
 }
 
-// kill forces c off: Go cannot interrupt a Receive that does not return, so
-// the actor is unregistered (its messages go to dead letters from now on),
-// told to stop, and abandoned; its name is not reused, since its registry
-// entry would be removed again whenever it finally stops.
-func (s *supervisorActor) kill(c *child, why string) {
+// kill forces c off, the closest Go has to OTP's exit(Pid, kill): Go
+// cannot interrupt a Receive that does not return, so the process is fenced
+// (whatever it still sends through its actor.Context is dropped), its
+// Context is cancelled, it is unregistered (messages to it go to dead
+// letters) and told to stop, and then abandoned. A supervisor child is told
+// to kill its own children first. The name of a killed process is never
+// reused: its registry entry would be removed again whenever it finally
+// stops. So its replacement may run while it is still in a handler, but
+// nothing the old one does through its context reaches anyone.
+func (s *supervisorActor) kill(c *child) {
 	pid := c.pid
-	s.ctx.Stop(pid)
-	s.ctx.ActorSystem().ProcessRegistry.Remove(pid)
+	c.insts.get(pid).kill()
+	reg := s.ctx.ActorSystem().ProcessRegistry
+	if proc, ok := reg.Get(pid); ok && c.spec.Kind == KindSupervisor && !c.failed {
+		proc.SendUserMessage(pid, &killRequest{})
+	} else {
+		s.ctx.Stop(pid)
+	}
+	reg.Remove(pid)
 	s.setPID(c, nil)
 	c.reason, c.failed = nil, false
 	c.killed++
 	c.gen++
-	s.emit(telemetry.SupervisorChildStopped, c, fmt.Errorf("%s", why))
+	s.emit(EventChildStopped, c, ExitKilled)
 	if c.spec.Restart == Temporary {
 		s.remove(c)
 	} else if c.status == Running {
 		c.status = Restarting
 	}
+}
+
+// killAll is a killed supervisor child's end: every child is killed at once,
+// last started first, and the supervisor stops.
+func (s *supervisorActor) killAll() {
+	s.phase = terminated
+	s.plan = nil
+	s.disarm()
+	s.failQueued(ErrStopped)
+	for i := len(s.children) - 1; i >= 0; i-- {
+		if i < len(s.children) && s.children[i].pid != nil {
+			s.kill(s.children[i])
+		}
+	}
+	s.ctx.Stop(s.ctx.Self())
 }
 
 func (s *supervisorActor) startFailed(c *child, reason error) {
@@ -741,25 +827,25 @@ func (s *supervisorActor) byID(id string) *child {
 	return s.ids[id]
 }
 
-func (s *supervisorActor) emit(name string, c *child, reason error) {
-	bus := s.cfg.bus
-	if !bus.Enabled(name) {
+func (s *supervisorActor) emit(t EventType, c *child, reason error) {
+	hook := s.cfg.hook
+	if hook == nil {
 		return
 	}
-	meta := map[string]any{
-		telemetry.KeySupervisor:  s.cfg.id,
-		telemetry.KeyStrategy:    s.cfg.strategy.String(),
-		telemetry.KeyChild:       c.spec.ID,
-		telemetry.KeyChildKind:   c.spec.Kind.String(),
-		telemetry.KeyRestartType: c.spec.Restart.String(),
+	now := s.cfg.clock.Now()
+	ev := Event{
+		Type:       t,
+		Time:       now,
+		Supervisor: s.cfg.id,
+		Strategy:   s.cfg.strategy,
+		Child:      c.spec.ID,
+		ChildKind:  c.spec.Kind,
+		Restart:    c.spec.Restart,
+		Reason:     reason,
+		Restarts:   s.win.count(now),
 	}
 	if c.pid != nil {
-		meta[telemetry.KeyPID] = c.pid.Id
+		ev.PID = c.pid.Id
 	}
-	if reason != nil {
-		meta[telemetry.KeyReason] = reason.Error()
-	}
-	bus.Execute(name, map[string]float64{
-		telemetry.MeasureRestarts: float64(s.win.count(s.cfg.clock.Now())),
-	}, meta)
+	hook(ev)
 }

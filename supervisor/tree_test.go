@@ -1,6 +1,8 @@
 package supervisor
 
 import (
+	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -8,9 +10,6 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/tinkex-go/tinkex/internal/clock"
-	"github.com/tinkex-go/tinkex/telemetry"
 )
 
 func TestTreeAfterRestarts(t *testing.T) {
@@ -18,7 +17,7 @@ func TestTreeAfterRestarts(t *testing.T) {
 	rec := newRecorder()
 	clients := Sub("clients", OneForOne, nil)
 	sup := startRoot(t, sys, OneForOne, []Spec{worker(rec, "registry", Permanent), clients},
-		WithClock(clock.NewFake(epoch)), WithIntensity(3, 5*time.Second))
+		WithClock(newFake(epoch)), WithIntensity(3, 5*time.Second))
 	ctx := testCtx(t)
 	cl, err := sup.Sub(ctx, "clients")
 	require.NoError(t, err)
@@ -81,19 +80,34 @@ func (b *blocker) Receive(ctx actor.Context) {
 	}
 }
 
-func TestTelemetry(t *testing.T) {
+// events collects the events of a supervisor tree.
+type events struct {
+	mu  sync.Mutex
+	all []Event
+}
+
+func (e *events) hook(ev Event) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.all = append(e.all, ev)
+}
+
+func (e *events) get() []Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.all)
+}
+
+func (e *events) of(t EventType) []Event {
+	return slices.DeleteFunc(e.get(), func(ev Event) bool { return ev.Type != t })
+}
+
+func TestEventHook(t *testing.T) {
 	sys := newSystem(t)
 	rec := newRecorder()
-	bus := telemetry.NewBus()
-	var mu sync.Mutex
-	var events []telemetry.Event
-	require.NoError(t, bus.Attach("test", []string{"tinkex.supervisor.*"}, func(e telemetry.Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		events = append(events, e)
-	}))
-	fake := clock.NewFake(epoch)
-	sup, err := Start(testCtx(t), sys, "root", OneForOne, workers(rec, "a"), WithTelemetry(bus), WithClock(fake))
+	var got events
+	fake := newFake(epoch)
+	sup, err := Start(testCtx(t), sys, "root", OneForOne, workers(rec, "a"), WithEventHook(got.hook), WithClock(fake))
 	require.NoError(t, err)
 
 	mark := rec.mark()
@@ -101,49 +115,58 @@ func TestTelemetry(t *testing.T) {
 	send(sys, pidOf(t, sup, "a"), crash{value: "again"})
 	<-sup.Done()
 
-	mu.Lock()
-	defer mu.Unlock()
-	var names []string
-	for _, e := range events {
-		names = append(names, e.Name)
-		assert.Equal(t, "root", e.Metadata[telemetry.KeySupervisor])
-		assert.Equal(t, "a", e.Metadata[telemetry.KeyChild])
-		assert.Equal(t, "worker", e.Metadata[telemetry.KeyChildKind])
-		assert.Equal(t, "permanent", e.Metadata[telemetry.KeyRestartType])
-		assert.Equal(t, "one_for_one", e.Metadata[telemetry.KeyStrategy])
-		assert.Contains(t, e.Measurements, telemetry.MeasureRestarts)
+	evs := got.get()
+	var names []EventType
+	for _, e := range evs {
+		names = append(names, e.Type)
+		assert.Equal(t, "root", e.Supervisor)
+		assert.Equal(t, "a", e.Child)
+		assert.Equal(t, KindWorker, e.ChildKind)
+		assert.Equal(t, Permanent, e.Restart)
+		assert.Equal(t, OneForOne, e.Strategy)
+		assert.Equal(t, fake.Now(), e.Time)
 	}
-	assert.Equal(t, []string{
-		telemetry.SupervisorChildStarted,
-		telemetry.SupervisorChildRestarted,
-		telemetry.SupervisorIntensityExceeded,
-		telemetry.SupervisorChildStopped,
+	assert.Equal(t, []EventType{
+		EventChildStarted,
+		EventChildTerminated,
+		EventChildRestarted,
+		EventChildTerminated,
+		EventIntensityExceeded,
+		EventChildStopped,
 	}, names)
-	assert.Equal(t, "root/a", events[0].Metadata[telemetry.KeyPID])
-	assert.Equal(t, "panic: boom", events[1].Metadata[telemetry.KeyReason])
-	assert.Equal(t, 1.0, events[1].Measurements[telemetry.MeasureRestarts])
-	assert.Equal(t, "panic: again", events[2].Metadata[telemetry.KeyReason])
-	assert.Equal(t, 2.0, events[2].Measurements[telemetry.MeasureRestarts])
-	assert.Equal(t, "shutdown", events[3].Metadata[telemetry.KeyReason])
+	assert.Equal(t, "root/a", evs[0].PID)
+	assert.EqualError(t, evs[1].Reason, "panic: boom")
+	assert.Equal(t, "root/a", evs[1].PID)
+	assert.Equal(t, 0, evs[1].Restarts, "reported at the exit, before the restart is counted")
+	assert.EqualError(t, evs[2].Reason, "panic: boom")
+	assert.Equal(t, 1, evs[2].Restarts)
+	assert.EqualError(t, evs[3].Reason, "panic: again")
+	assert.EqualError(t, evs[4].Reason, "panic: again")
+	assert.Equal(t, 2, evs[4].Restarts)
+	assert.EqualError(t, evs[5].Reason, "shutdown")
+	assert.Equal(t, `supervisor root: child_restarted child="a" reason=panic: boom restarts=1`, evs[2].String())
+	for _, e := range evs {
+		want := map[EventType]slog.Level{EventChildStarted: slog.LevelInfo, EventChildRestarted: slog.LevelWarn,
+			EventChildStopped: slog.LevelDebug}[e.Type]
+		if e.Type == EventChildTerminated || e.Type == EventIntensityExceeded {
+			want = slog.LevelError
+		}
+		assert.Equal(t, want, e.Type.Level(), e.Type.String())
+	}
 }
 
-func TestTelemetryFinalExitIsReportedOnce(t *testing.T) {
+func TestFinalExitIsReportedOnce(t *testing.T) {
 	sys := newSystem(t)
 	rec := newRecorder()
-	bus := telemetry.NewBus()
-	var mu sync.Mutex
-	var reasons []any
-	require.NoError(t, bus.Attach("test", []string{telemetry.SupervisorChildStopped}, func(e telemetry.Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		reasons = append(reasons, e.Metadata[telemetry.KeyReason])
-	}))
-	sup := startRoot(t, sys, OneForOne, []Spec{worker(rec, "tmp", Temporary)}, WithTelemetry(bus))
+	var got events
+	sup := startRoot(t, sys, OneForOne, []Spec{worker(rec, "tmp", Temporary)}, WithEventHook(got.hook))
 	mark := rec.mark()
 	send(sys, pidOf(t, sup, "tmp"), crash{value: "x"})
 	rec.waitFor(t, mark, "tmp:Stopped", 1)
 	synced(t, sup)
-	mu.Lock()
-	defer mu.Unlock()
-	assert.Equal(t, []any{"panic: x"}, reasons)
+	var reasons []string
+	for _, e := range got.of(EventChildStopped) {
+		reasons = append(reasons, e.Reason.Error())
+	}
+	assert.Equal(t, []string{"panic: x"}, reasons)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tinkex-go/tinkex/supervisor"
 	"github.com/tinkex-go/tinkex/types"
 )
 
@@ -136,4 +137,32 @@ func userError(ev Event, errType string) types.TelemetryEvent {
 	}
 	return types.TelemetryEvent{Event: types.TelemetryGenericEvent, Severity: types.SeverityWarning, Timestamp: ev.Time,
 		EventName: UserErrorEvent, EventData: data}
+}
+
+// SupervisorHook returns the supervisor.EventHook that puts a supervision
+// tree's events on bus as "tinkex.supervisor.<type>" (SupervisorChildStarted,
+// SupervisorChildRestarted...), with the supervisor, strategy, child,
+// child_kind, restart_type, pid and reason metadata and the restarts
+// measurement. Pass it with supervisor.WithEventHook; a nil bus emits nothing.
+func SupervisorHook(bus *Bus) supervisor.EventHook {
+	return func(ev supervisor.Event) {
+		name := SupervisorPrefix + ev.Type.String()
+		if !bus.Enabled(name) {
+			return
+		}
+		meta := map[string]any{
+			KeySupervisor:  ev.Supervisor,
+			KeyStrategy:    ev.Strategy.String(),
+			KeyChild:       ev.Child,
+			KeyChildKind:   ev.ChildKind.String(),
+			KeyRestartType: ev.Restart.String(),
+		}
+		if ev.PID != "" {
+			meta[KeyPID] = ev.PID
+		}
+		if ev.Reason != nil {
+			meta[KeyReason] = ev.Reason.Error()
+		}
+		bus.Execute(name, map[string]float64{MeasureRestarts: float64(ev.Restarts)}, meta)
+	}
 }

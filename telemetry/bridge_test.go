@@ -2,12 +2,14 @@ package telemetry
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tinkex-go/tinkex/supervisor"
 	"github.com/tinkex-go/tinkex/types"
 )
 
@@ -107,4 +109,28 @@ func TestBridgeAllSessionsCustomMapAndErrors(t *testing.T) {
 	var nilB *Batcher
 	_, err = nilB.Bridge(bus, BridgeOptions{})
 	assert.Error(t, err)
+}
+
+func TestSupervisorHookEmitsTheBusEvents(t *testing.T) {
+	bus := NewBus()
+	var got []Event
+	require.NoError(t, bus.Attach("test", []string{"tinkex.supervisor.*"}, func(e Event) { got = append(got, e) }))
+	hook := SupervisorHook(bus)
+	hook(supervisor.Event{Type: supervisor.EventChildRestarted, Supervisor: "service:a", Strategy: supervisor.RestForOne,
+		Child: "sampling:1", Restart: supervisor.Transient, PID: "tinkex/clients/service:a/sampling:1",
+		Reason: errors.New("panic: boom"), Restarts: 2})
+	hook(supervisor.Event{Type: supervisor.EventChildStarted, Supervisor: "tinkex", Child: "clients", ChildKind: supervisor.KindSupervisor})
+	require.Len(t, got, 2)
+	assert.Equal(t, SupervisorChildRestarted, got[0].Name)
+	assert.Equal(t, map[string]any{
+		KeySupervisor: "service:a", KeyStrategy: "rest_for_one", KeyChild: "sampling:1", KeyChildKind: "worker",
+		KeyRestartType: "transient", KeyPID: "tinkex/clients/service:a/sampling:1", KeyReason: "panic: boom",
+	}, got[0].Metadata)
+	assert.Equal(t, map[string]float64{MeasureRestarts: 2}, got[0].Measurements)
+	assert.Equal(t, SupervisorChildStarted, got[1].Name)
+	assert.NotContains(t, got[1].Metadata, KeyPID)
+	assert.NotContains(t, got[1].Metadata, KeyReason)
+	assert.Equal(t, "supervisor", got[1].Metadata[KeyChildKind])
+
+	SupervisorHook(nil)(supervisor.Event{}) // a nil bus emits nothing
 }

@@ -99,20 +99,23 @@ func eventAttrs(ev Event) []slog.Attr {
 // EventLevel is the default log level of an event, chosen so that INFO
 // shows what an operator wants to see and DEBUG the per-request traffic:
 //
-//   - ERROR: handler failures, supervisor intensity exceeded, span
+//   - ERROR: handler failures, supervisor intensity exceeded, a lost
+//     training seq_id (seq_gap), child terminated (OTP's error report), start and shutdown errors, span
 //     exceptions (".exception") except user errors and cancellations,
 //     future request_failed unless its category is "user".
 //   - WARN: retries (tinkex.http.retry and tinkex.call.retry), limiter backoff set, future api_error /
 //     connection_error / timeout, child restarts, exceptions whose kind is
 //     user, validation, conflict, canceled or rate_limited, and request_failed
 //     with category "user".
-//   - INFO: limiter backoff cleared, queue state changes, child started and
-//     stopped, training operation stops, unknown events.
-//   - DEBUG: span starts, and the stops of HTTP requests and samples (one
-//     per request, too many for INFO).
+//   - INFO: limiter backoff cleared, queue state changes, child started,
+//     training operation stops, unknown events.
+//   - DEBUG: span starts, the stops of HTTP requests and samples (one per
+//     request, too many for INFO), and child stopped (a normal stop, which
+//     OTP does not report; abnormal exits come as child_terminated).
 func EventLevel(ev Event) slog.Level {
 	switch ev.Name {
-	case HandlerFailed, SupervisorIntensityExceeded, TrainingSeqGap:
+	case HandlerFailed, SupervisorIntensityExceeded, TrainingSeqGap, SupervisorChildTerminated, SupervisorStartError,
+		SupervisorShutdownError:
 		return slog.LevelError
 	case HTTPRetry, CallRetry, LimiterBackoffSet, FutureAPIError, FutureConnectionError, FutureTimeout,
 		SupervisorChildRestarted:
@@ -122,9 +125,9 @@ func EventLevel(ev Event) slog.Level {
 			return slog.LevelWarn
 		}
 		return slog.LevelError
-	case LimiterBackoffCleared, QueueStateChange, SupervisorChildStarted, SupervisorChildStopped:
+	case LimiterBackoffCleared, QueueStateChange, SupervisorChildStarted:
 		return slog.LevelInfo
-	case HTTPRequestStop, SamplingSample + ".stop":
+	case HTTPRequestStop, SamplingSample + ".stop", SupervisorChildStopped:
 		return slog.LevelDebug
 	}
 	switch {

@@ -183,7 +183,10 @@ func TestEventLevel(t *testing.T) {
 		{SupervisorIntensityExceeded, nil, slog.LevelError},
 		{SupervisorChildRestarted, nil, slog.LevelWarn},
 		{SupervisorChildStarted, nil, slog.LevelInfo},
-		{SupervisorChildStopped, nil, slog.LevelInfo},
+		{SupervisorChildStopped, nil, slog.LevelDebug}, // OTP is silent on a normal stop
+		{SupervisorChildTerminated, nil, slog.LevelError},
+		{SupervisorStartError, nil, slog.LevelError},
+		{SupervisorShutdownError, nil, slog.LevelError},
 		{HTTPRetry, nil, slog.LevelWarn},
 		{LimiterBackoffSet, nil, slog.LevelWarn},
 		{LimiterBackoffCleared, nil, slog.LevelInfo},

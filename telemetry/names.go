@@ -43,11 +43,16 @@ const (
 	SamplingSampleStop      = SamplingSample + ".stop"
 	SamplingSampleException = SamplingSample + ".exception"
 
-	// Supervision events.
+	// Supervision events (SupervisorHook emits SupervisorPrefix plus the
+	// supervisor.EventType's name).
+	SupervisorPrefix            = "tinkex.supervisor."
 	SupervisorChildStarted      = "tinkex.supervisor.child_started"
 	SupervisorChildRestarted    = "tinkex.supervisor.child_restarted"
 	SupervisorChildStopped      = "tinkex.supervisor.child_stopped"
 	SupervisorIntensityExceeded = "tinkex.supervisor.intensity_exceeded"
+	SupervisorChildTerminated   = "tinkex.supervisor.child_terminated"
+	SupervisorStartError        = "tinkex.supervisor.start_error"
+	SupervisorShutdownError     = "tinkex.supervisor.shutdown_error"
 
 	// HandlerFailed is emitted after a handler panicked and was detached.
 	HandlerFailed = "tinkex.telemetry.handler_failed"

@@ -1,0 +1,201 @@
+package supervisor
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func significant(s Spec) Spec {
+	s.Significant = true
+	return s
+}
+
+// OTP: supervisor(3), "sup_flags()", auto_shutdown any_significant: the
+// supervisor shuts itself down (reason shutdown, children stopped in
+// reverse start order) when any significant child terminates by itself:
+// a transient one normally, a temporary one for any reason. A transient
+// one that crashes is restarted, and a termination the supervisor causes
+// (terminate_child) never triggers it.
+func TestAutoShutdownAnySignificant(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		rt       RestartType
+		act      func(t *testing.T, sup *Supervisor)
+		shutdown bool
+	}{
+		{"transient exits normally", Transient, func(t *testing.T, sup *Supervisor) {
+			send(sup.system, pidOf(t, sup, "sig"), exitWith{reason: ExitNormal})
+		}, true},
+		{"temporary crashes", Temporary, func(t *testing.T, sup *Supervisor) { send(sup.system, pidOf(t, sup, "sig"), crash{value: "boom"}) }, true},
+		{"transient crashes and is restarted", Transient, func(t *testing.T, sup *Supervisor) { send(sup.system, pidOf(t, sup, "sig"), crash{value: "boom"}) }, false},
+		{"terminated by its supervisor", Transient, func(t *testing.T, sup *Supervisor) { require.NoError(t, sup.TerminateChild(testCtx(t), "sig")) }, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sys := newSystem(t)
+			rec := newRecorder()
+			sup, err := Start(testCtx(t), sys, "root", OneForOne,
+				[]Spec{worker(rec, "a", Permanent), significant(worker(rec, "sig", tt.rt)), worker(rec, "c", Permanent)},
+				WithAutoShutdown(AnySignificant), WithIntensity(3, time.Minute), observe(rec))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = sup.Stop(testCtx(t)) })
+			mark := rec.mark()
+			tt.act(t, sup)
+			if !tt.shutdown {
+				synced(t, sup)
+				select {
+				case <-sup.Done():
+					t.Fatal("the supervisor shut down")
+				default:
+				}
+				return
+			}
+			awaitDone(t, sup, "no auto shutdown")
+			assert.ErrorIs(t, sup.Err(), ExitShutdown)
+			assert.NotErrorIs(t, sup.Err(), ErrIntensityExceeded)
+			assert.Equal(t, []string{"c:Stopping", "c:Stopped", "a:Stopping", "a:Stopped"},
+				slicesWithout(lifecycle(rec.since(mark)), "sig:"), "siblings stopped in reverse start order")
+		})
+	}
+}
+
+// slicesWithout drops the events of the child whose name starts prefix.
+func slicesWithout(events []string, prefix string) []string {
+	var out []string
+	for _, e := range events {
+		if len(e) < len(prefix) || e[:len(prefix)] != prefix {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// OTP: supervisor(3), "sup_flags()", auto_shutdown all_significant: the
+// supervisor shuts down when the last active significant child terminates
+// by itself.
+func TestAutoShutdownAllSignificant(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	sup, err := Start(testCtx(t), sys, "root", OneForOne,
+		[]Spec{worker(rec, "a", Permanent), significant(worker(rec, "s1", Temporary)), significant(worker(rec, "s2", Transient))},
+		WithAutoShutdown(AllSignificant), observe(rec))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sup.Stop(testCtx(t)) })
+	mark := rec.mark()
+	send(sys, pidOf(t, sup, "s1"), exitWith{reason: ExitNormal})
+	rec.waitFor(t, mark, "child_stopped(s1)", 1)
+	synced(t, sup)
+	select {
+	case <-sup.Done():
+		t.Fatal("shut down while s2 runs")
+	default:
+	}
+	send(sys, pidOf(t, sup, "s2"), exitWith{reason: ExitShutdown})
+	awaitDone(t, sup, "no auto shutdown after the last significant child")
+	assert.ErrorIs(t, sup.Err(), ExitShutdown)
+}
+
+// OTP: supervisor(3), "sup_flags()" and "child_spec()": significant is
+// invalid for a permanent child (bad_combination) and under auto_shutdown
+// never; an auto-shut-down supervisor exits with shutdown, so its parent
+// does not restart it when it is transient.
+func TestSignificantRulesAndNestedAutoShutdown(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	_, err := Start(testCtx(t), sys, "bad", OneForOne, []Spec{significant(worker(rec, "p", Permanent))}, WithAutoShutdown(AnySignificant))
+	assert.ErrorIs(t, err, ErrInvalidSpec)
+	_, err = Start(testCtx(t), sys, "bad", OneForOne, []Spec{significant(worker(rec, "t", Transient))})
+	assert.ErrorIs(t, err, ErrInvalidSpec, "auto_shutdown never accepts no significant child")
+	_, err = Start(testCtx(t), sys, "bad", OneForOne, nil, WithAutoShutdown(AutoShutdown(7)))
+	assert.ErrorIs(t, err, ErrInvalidSpec)
+
+	job := Sub("job", OneForOne, []Spec{significant(worker(rec, "task", Transient))}, WithAutoShutdown(AnySignificant))
+	job.Restart = Transient
+	sup := startRoot(t, sys, OneForOne, []Spec{job, worker(rec, "other", Permanent)}, observe(rec))
+	_, err = sup.StartChild(testCtx(t), significant(worker(rec, "x", Transient)))
+	assert.ErrorIs(t, err, ErrInvalidSpec, "the root has auto_shutdown never")
+	jobSup, err := sup.Sub(testCtx(t), "job")
+	require.NoError(t, err)
+	mark := rec.mark()
+	send(sys, pidOf(t, jobSup, "task"), exitWith{reason: ExitNormal})
+	rec.waitFor(t, mark, "child_stopped(job)", 1)
+	synced(t, sup)
+	infos, err := sup.WhichChildren(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, "job:stopped other:running", ids(infos))
+	assert.Equal(t, "never", Never.String())
+	assert.Equal(t, "all_significant", AllSignificant.String())
+}
+
+// OTP: supervisor(3), "start_child/2" and "Module:init/1": a start function
+// that returns ignore is not an error; the child is not running and its
+// spec is kept, except a temporary child's, which is discarded.
+func TestIgnore(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	ign := func(p *probe) { p.ignore = true }
+	sup := startRoot(t, sys, OneForOne, []Spec{worker(rec, "a", Permanent), worker(rec, "skip", Permanent, ign), worker(rec, "tmp", Temporary, ign)}, observe(rec))
+	ctx := testCtx(t)
+	infos, err := sup.WhichChildren(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "a:running skip:stopped", ids(infos))
+
+	mark := rec.mark()
+	pid, err := sup.StartChild(ctx, worker(rec, "dyn", Transient, ign))
+	require.NoError(t, err)
+	assert.Nil(t, pid)
+	pid, err = sup.StartChild(ctx, worker(rec, "dyntmp", Temporary, ign))
+	require.NoError(t, err)
+	assert.Nil(t, pid)
+	synced(t, sup)
+	infos, err = sup.WhichChildren(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "a:running skip:stopped dyn:stopped", ids(infos))
+	assert.NotContains(t, rec.since(mark), "start_error(dyn)")
+	assert.NotContains(t, rec.since(mark), "child_restarted(dyn)")
+	assert.Equal(t, []string{"dyn:Started", "dyn:Stopping", "dyn:Stopped", "dyntmp:Started", "dyntmp:Stopping", "dyntmp:Stopped"},
+		lifecycle(rec.since(mark)))
+	assert.ErrorIs(t, errIgnored, ExitNormal, "Ignore after Started is a normal exit")
+}
+
+// OTP: supervisor(3), "get_childspec/2": the child specification map of
+// the child, or {error, not_found}.
+func TestGetChildSpec(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	w := worker(rec, "w", Transient)
+	w.Shutdown = 3 * time.Second
+	sup := startRoot(t, sys, OneForOne, []Spec{w, Sub("s", RestForOne, nil)})
+	ctx := testCtx(t)
+	spec, err := sup.GetChildSpec(ctx, "w")
+	require.NoError(t, err)
+	assert.Equal(t, "w", spec.ID)
+	assert.Equal(t, Transient, spec.Restart)
+	assert.Equal(t, 3*time.Second, spec.Shutdown)
+	spec, err = sup.GetChildSpec(ctx, "s")
+	require.NoError(t, err)
+	assert.Equal(t, KindSupervisor, spec.Kind)
+	_, err = sup.GetChildSpec(ctx, "nope")
+	assert.ErrorIs(t, err, ErrNotFound)
+	var se *Error
+	require.True(t, errors.As(err, &se))
+	assert.Equal(t, "get_childspec", se.Op)
+}
+
+// OTP: supervisor(3), "which_children/1" lists the children last started
+// first. This package lists them in start order, the order Tree shows and
+// strategies use (a documented difference, see doc.go); dynamic children
+// come after the static ones, as they were started after them.
+func TestWhichChildrenIsInStartOrder(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	sup := startRoot(t, sys, OneForOne, workers(rec, "a", "b"))
+	_, err := sup.StartChild(testCtx(t), worker(rec, "c", Permanent))
+	require.NoError(t, err)
+	infos, err := sup.WhichChildren(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, "a:running b:running c:running", ids(infos))
+}

@@ -1,0 +1,215 @@
+package supervisor
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// late is what a stubborn child sends once its Stopping handler is done.
+type late struct{ from string }
+
+// stubborn blocks in its Stopping handler until released or, unless
+// ignoreCtx, until its supervisor's Context ends; then it sends late to the
+// observer.
+type stubborn struct {
+	name      string
+	rec       *recorder
+	observer  *actor.PID
+	release   chan struct{}
+	ignoreCtx bool
+}
+
+func (s *stubborn) Receive(ctx actor.Context) {
+	switch ctx.Message().(type) {
+	case *actor.Started:
+		s.rec.add(s.name + ":Started")
+	case *actor.Stopping:
+		s.rec.add(s.name + ":Stopping")
+		cctx := Context(ctx)
+		if s.ignoreCtx {
+			<-s.release
+		} else {
+			select {
+			case <-s.release:
+			case <-cctx.Done():
+				s.rec.add(s.name + ":canceled:" + context.Cause(cctx).Error())
+			}
+		}
+		ctx.Send(s.observer, late{from: s.name})
+		s.rec.add(s.name + ":sent")
+	case ping:
+		ctx.Respond(pong{name: s.name})
+	}
+}
+
+// observer records the late messages it gets as "observer:<from>".
+func observer(t *testing.T, sys *actor.ActorSystem, rec *recorder) *actor.PID {
+	t.Helper()
+	pid := sys.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		switch m := ctx.Message().(type) {
+		case late:
+			rec.add("observer:" + m.from)
+		case ping:
+			ctx.Respond(pong{})
+		}
+	}))
+	t.Cleanup(func() { _ = sys.Root.StopFuture(pid).Wait() })
+	return pid
+}
+
+func stubbornSpec(rec *recorder, obs *actor.PID, release chan struct{}, id string, shutdown time.Duration, ignoreCtx bool) Spec {
+	return Spec{ID: id, Shutdown: shutdown, Start: func() actor.Actor {
+		return &stubborn{name: id, rec: rec, observer: obs, release: release, ignoreCtx: ignoreCtx}
+	}}
+}
+
+// nothingArrived checks that the observer got no late message: a ping sent
+// after the sender's last send is answered after anything it sent.
+func nothingArrived(t *testing.T, sys *actor.ActorSystem, rec *recorder, obs *actor.PID) {
+	t.Helper()
+	pingChild(t, sys, obs)
+	for _, e := range rec.since(0) {
+		assert.NotContains(t, e, "observer:", "a killed child's sends are dropped")
+	}
+}
+
+// OTP: supervisor(3), "child_spec()", shutdown: brutal_kill means the child
+// is unconditionally terminated using exit(Child, kill). Go cannot kill a
+// goroutine; the closest contract: the child's Context is cancelled at the
+// kill (cause ExitKilled), and everything it still sends through its
+// actor.Context is dropped, so nothing it does after the kill reaches
+// anyone. A brutal kill is not an error report (no shutdown_error).
+func TestBrutalKillCancelsTheContextAndFencesTheChild(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	obs := observer(t, sys, rec)
+	release := make(chan struct{})
+	defer close(release)
+	var got events
+	sup := startRoot(t, sys, OneForOne, []Spec{stubbornSpec(rec, obs, release, "stuck", BrutalKill, false)},
+		WithEventHook(got.hook))
+	ctx := testCtx(t)
+
+	require.NoError(t, sup.TerminateChild(ctx, "stuck"))
+	rec.waitFor(t, 0, "stuck:canceled:killed", 1)
+	rec.waitFor(t, 0, "stuck:sent", 1)
+	nothingArrived(t, sys, rec, obs)
+
+	stops := got.of(EventChildStopped)
+	require.Len(t, stops, 1)
+	assert.ErrorIs(t, stops[0].Reason, ExitKilled)
+	assert.Empty(t, got.of(EventShutdownError))
+	pid, err := sup.RestartChild(ctx, "stuck")
+	require.NoError(t, err)
+	assert.Equal(t, "stuck", pingChild(t, sys, pid))
+}
+
+// OTP: supervisor(3), "child_spec()", shutdown as an integer time-out: the
+// supervisor tells the child to terminate, waits that long, then kills it
+// and reports shutdown_error. The replacement may start while the old
+// instance is still stuck in its handler, but the old one is fenced off:
+// what it sends once it returns is dropped.
+func TestShutdownTimeoutReportsShutdownErrorAndFencesTheChild(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	obs := observer(t, sys, rec)
+	release := make(chan struct{})
+	fake := newFake(epoch)
+	var got events
+	sup := startRoot(t, sys, OneForOne, []Spec{stubbornSpec(rec, obs, release, "stuck", 2*time.Second, true)},
+		WithClock(fake), WithEventHook(got.hook))
+	ctx := testCtx(t)
+
+	done := make(chan error, 1)
+	go func() { done <- sup.TerminateChild(ctx, "stuck") }()
+	<-fake.BlockUntil(1)
+	assert.Empty(t, got.of(EventShutdownError))
+	fake.Advance(2 * time.Second)
+	require.NoError(t, <-done)
+	errs := got.of(EventShutdownError)
+	require.Len(t, errs, 1)
+	assert.Equal(t, "stuck", errs[0].Child)
+	assert.ErrorIs(t, errs[0].Reason, ExitKilled)
+
+	mark := rec.mark()
+	pid, err := sup.RestartChild(ctx, "stuck")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"stuck:Started"}, rec.since(mark), "the replacement runs; the old one is still stuck")
+	close(release)
+	rec.waitFor(t, 0, "stuck:sent", 1)
+	nothingArrived(t, sys, rec, obs)
+	assert.Equal(t, "stuck", pingChild(t, sys, pid))
+}
+
+// OTP: supervisor(3), "child_spec()": a supervisor child killed with
+// brutal_kill dies at once, and its children, linked to it, die with reason
+// killed, without an orderly shutdown. Here the sub-supervisor kills its
+// children (each fenced, its Context cancelled) and stops.
+func TestBrutalKillOfASubSupervisorKillsItsChildren(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	obs := observer(t, sys, rec)
+	release := make(chan struct{})
+	defer close(release)
+	var got events
+	mid := Sub("mid", OneForOne, []Spec{
+		stubbornSpec(rec, obs, release, "a", Infinity, false),
+		stubbornSpec(rec, obs, release, "b", Infinity, false),
+	})
+	mid.Shutdown = BrutalKill
+	sup := startRoot(t, sys, OneForOne, []Spec{mid}, WithEventHook(got.hook))
+
+	require.NoError(t, sup.TerminateChild(testCtx(t), "mid"))
+	rec.waitFor(t, 0, "a:canceled:killed", 1)
+	rec.waitFor(t, 0, "b:canceled:killed", 1)
+	rec.waitFor(t, 0, "a:sent", 1)
+	rec.waitFor(t, 0, "b:sent", 1)
+	nothingArrived(t, sys, rec, obs)
+
+	killed := map[string]bool{}
+	for _, e := range got.of(EventChildStopped) {
+		assert.ErrorIs(t, e.Reason, ExitKilled, e.String())
+		killed[e.Supervisor+"/"+e.Child] = true
+	}
+	assert.Equal(t, map[string]bool{"root/mid": true, "mid/a": true, "mid/b": true}, killed)
+	assert.Empty(t, got.of(EventShutdownError))
+	infos, err := sup.WhichChildren(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, "mid:stopped", ids(infos))
+}
+
+func TestContextOutsideASupervisor(t *testing.T) {
+	sys := newSystem(t)
+	got := make(chan context.Context, 1)
+	pid := sys.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		if _, ok := ctx.Message().(*actor.Started); ok {
+			got <- Context(ctx)
+		}
+	}))
+	assert.Equal(t, context.Background(), <-got)
+	require.NoError(t, sys.Root.StopFuture(pid).Wait())
+}
+
+// A child's Context ends with its process once it has stopped normally.
+func TestContextEndsWithTheProcess(t *testing.T) {
+	sys := newSystem(t)
+	got := make(chan context.Context, 1)
+	spec := Spec{ID: "w", Start: func() actor.Actor {
+		return actor.ReceiveFunc(func(ctx actor.Context) {
+			if _, ok := ctx.Message().(*actor.Started); ok {
+				got <- Context(ctx)
+			}
+		})
+	}}
+	sup := startRoot(t, sys, OneForOne, []Spec{spec})
+	cctx := <-got
+	assert.NoError(t, cctx.Err())
+	require.NoError(t, sup.TerminateChild(testCtx(t), "w"))
+	<-cctx.Done()
+	assert.ErrorIs(t, context.Cause(cctx), ExitNormal)
+}

@@ -58,6 +58,8 @@ type Registry struct {
 
 	countersMu sync.Mutex
 	counters   map[string]*Counter
+
+	observers []func(Created) // see WithObserver
 }
 
 // snapshot is immutable once published.

@@ -15,6 +15,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tinkex-go/tinkex/cluster"
 	"github.com/tinkex-go/tinkex/httpclient"
 	"github.com/tinkex-go/tinkex/internal/clock"
 	"github.com/tinkex-go/tinkex/limiter"
@@ -29,6 +30,7 @@ import (
 //
 //	tinkex                 root, one_for_one
 //	├── registry           limiters per {base URL, API key}
+//	├── cluster            only with WithCluster: the fleet member (see package cluster)
 //	└── clients            one_for_one; one service:<name> subtree per ServiceClient
 //
 // Start one per process (or per test) and Stop it when done.
@@ -52,6 +54,7 @@ type Runtime struct {
 	sleep             func(ctx context.Context, d time.Duration) error
 	detachMetrics     func()
 	deadLetters       *eventSubscription
+	fleet             *cluster.Fleet // nil without WithCluster
 
 	mu       sync.Mutex
 	services map[string]*ServiceClient // nil value: name reserved, client starting
@@ -84,6 +87,7 @@ type runtimeConfig struct {
 	poolSizes         map[httpclient.Pool]int
 	maxResponseBytes  int64
 	getenv            func(string) string
+	cluster           *clusterOption // see WithCluster
 }
 
 // WithLogger sends tinkex's and protoactor's logs to logger. Default: silent,
@@ -216,7 +220,12 @@ func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
 		// makes a few).
 		actor.WithDeadLetterThrottleInterval(10*time.Millisecond),
 	)
-	reg, err := registry.New(registry.WithClock(clk), registry.WithTelemetry(bus), registry.WithLimiterOptions(cfg.limiterOpts...))
+	fleet, fleetOpts, err := newFleet(&cfg, rt)
+	if err != nil {
+		return nil, err
+	}
+	rt.fleet = fleet
+	reg, err := registry.New(append([]registry.Option{registry.WithClock(clk), registry.WithTelemetry(bus), registry.WithLimiterOptions(cfg.limiterOpts...)}, fleetOpts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -232,10 +241,11 @@ func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
 	}
 	rt.watchDeadLetters()
 	supOpts := []supervisor.Option{supervisor.WithClock(clk), supervisor.WithTelemetry(bus)}
-	rt.root, err = supervisor.Start(ctx, rt.system, "tinkex", supervisor.OneForOne, []supervisor.Spec{
-		{ID: "registry", Start: func() actor.Actor { return reg.Producer()() }, Restart: supervisor.Permanent},
-		supervisor.SubFunc("clients", supervisor.OneForOne, rt.serviceSpecs, supervisor.WithIntensity(cfg.clientsIntensity, cfg.clientsPeriod)),
-	}, append(supOpts, supervisor.WithIntensity(cfg.rootIntensity, cfg.rootPeriod))...)
+	specs := []supervisor.Spec{{ID: "registry", Start: func() actor.Actor { return reg.Producer()() }, Restart: supervisor.Permanent}}
+	specs = append(specs, rt.clusterSpecs()...)
+	specs = append(specs, supervisor.SubFunc("clients", supervisor.OneForOne, rt.serviceSpecs, supervisor.WithIntensity(cfg.clientsIntensity, cfg.clientsPeriod)))
+	rt.root, err = supervisor.Start(ctx, rt.system, "tinkex", supervisor.OneForOne, specs,
+		append(supOpts, supervisor.WithIntensity(cfg.rootIntensity, cfg.rootPeriod))...)
 	if err != nil {
 		rt.cleanup()
 		return nil, err
@@ -335,6 +345,7 @@ func (rt *Runtime) Tree(ctx context.Context) (supervisor.Node, error) {
 			n.Children[i].Children = append(n.Children[i].Children, ln)
 		}
 	}
+	rt.clusterNodes(&n)
 	return n, nil
 }
 

@@ -24,7 +24,7 @@ const (
 	// DefaultDegradeAfter: how long a member goes without a grant before
 	// it limits locally (and says so).
 	DefaultDegradeAfter = time.Second
-	// DefaultRejoinAfter: how long a config stays degraded before the
+	// DefaultRejoinAfter: how long every config stays degraded before the
 	// member leaves and rejoins the cluster under a new identity.
 	DefaultRejoinAfter = 3 * time.Second
 )
@@ -57,7 +57,7 @@ func WithLeaseTTL(d time.Duration) Option { return func(s *settings) { s.lease =
 // limits locally (default DefaultDegradeAfter).
 func WithDegradeAfter(d time.Duration) Option { return func(s *settings) { s.degrade = d } }
 
-// WithRejoinAfter sets how long a config stays degraded before the member
+// WithRejoinAfter sets how long every config stays degraded before the member
 // rejoins under a new identity (default DefaultRejoinAfter).
 func WithRejoinAfter(d time.Duration) Option { return func(s *settings) { s.join = d } }
 

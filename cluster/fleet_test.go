@@ -8,6 +8,7 @@
 package cluster_test
 
 import (
+	"context"
 	"log/slog"
 	"testing"
 	"time"
@@ -32,8 +33,8 @@ type node struct {
 func startNode(t *testing.T, net *cluster.TestNetwork, bus *telemetry.Bus, fps ...string) *node {
 	t.Helper()
 	f, err := cluster.New("fleet-test", "127.0.0.1:0", net.Provider(), cluster.WithTelemetry(bus),
-		cluster.WithRenewInterval(20*time.Millisecond), cluster.WithLeaseTTL(300*time.Millisecond),
-		cluster.WithDegradeAfter(300*time.Millisecond))
+		cluster.WithRenewInterval(50*time.Millisecond), cluster.WithLeaseTTL(time.Second),
+		cluster.WithDegradeAfter(time.Second), cluster.WithRejoinAfter(5*time.Second))
 	require.NoError(t, err)
 	n := &node{f: f, lims: map[string]*limiter.Limiter{}}
 	for _, fp := range fps {
@@ -49,6 +50,18 @@ func startNode(t *testing.T, net *cluster.TestNetwork, bus *telemetry.Bus, fps .
 	return n
 }
 
+// converge is eventually, logging every member's view when cond never
+// holds.
+func converge(t *testing.T, nodes []*node, cond func() bool, msg string) {
+	t.Helper()
+	if !assert.Eventually(t, cond, 20*time.Second, 5*time.Millisecond, msg) {
+		for _, n := range nodes {
+			t.Logf("%+v", n.f.Status())
+		}
+		t.FailNow()
+	}
+}
+
 func (n *node) config(fp string) cluster.ConfigStatus {
 	for _, c := range n.f.Status().Configs {
 		if c.Fingerprint == fp {
@@ -58,13 +71,6 @@ func (n *node) config(fp string) cluster.ConfigStatus {
 	return cluster.ConfigStatus{}
 }
 
-// eventually polls cond with a deadline: a sync point on state only the
-// fleet's own actors change, not a timing.
-func eventually(t *testing.T, cond func() bool, msg string) {
-	t.Helper()
-	require.Eventually(t, cond, 20*time.Second, 5*time.Millisecond, msg)
-}
-
 func TestFleetSharesBudgetAndBackoffButNotAcrossConfigs(t *testing.T) {
 	net := cluster.NewTestNetwork()
 	nodes := []*node{startNode(t, net, nil, fpA, fpB), startNode(t, net, nil, fpA, fpB), startNode(t, net, nil, fpA, fpB)}
@@ -72,7 +78,7 @@ func TestFleetSharesBudgetAndBackoffButNotAcrossConfigs(t *testing.T) {
 	// Every member holds an equal share; the shares never add up to more
 	// than the budget.
 	for _, fp := range []string{fpA, fpB} {
-		eventually(t, func() bool {
+		converge(t, nodes, func() bool {
 			sum, sumT := 0, 0
 			for _, n := range nodes {
 				c := n.config(fp)
@@ -106,4 +112,35 @@ func TestFleetSharesBudgetAndBackoffButNotAcrossConfigs(t *testing.T) {
 	assert.Equal(t, uint64(2), applied)
 	// A fleet backoff is not echoed: the count stays at one report.
 	assert.Equal(t, uint64(0), nodes[1].f.Status().Reports)
+}
+
+// Isolation across the fleet, by message passing: while config A is backed
+// off on every member, config B's fleet messages (reports, pushes, grants)
+// still flow and B's dispatches do not wait on any member.
+func TestFleetBackoffOfOneConfigNeverDelaysAnother(t *testing.T) {
+	net := cluster.NewTestNetwork()
+	nodes := []*node{startNode(t, net, nil, fpA, fpB), startNode(t, net, nil, fpA, fpB), startNode(t, net, nil, fpA, fpB)}
+	for _, n := range nodes {
+		converge(t, nodes, func() bool { return n.config(fpA).Members == 3 && n.config(fpB).Members == 3 }, "joined")
+	}
+	require.True(t, nodes[0].lims[fpA].ReportRateLimited(time.Hour))
+	for _, n := range nodes {
+		eventually(t, func() bool { return n.lims[fpA].BackoffRemaining() > 50*time.Minute }, "A backs off everywhere")
+	}
+	// B's report on member 1 reaches members 0 and 2 while A is backed off.
+	require.True(t, nodes[1].lims[fpB].ReportRateLimited(time.Nanosecond+time.Minute))
+	for _, i := range []int{0, 2} {
+		eventually(t, func() bool { return nodes[i].lims[fpB].BackoffRemaining() > 30*time.Second }, "B's push arrives")
+		assert.Less(t, nodes[i].lims[fpB].BackoffRemaining(), 2*time.Minute, "B's backoff is B's, not A's")
+	}
+	// A's backoff holds none of B's grants back: grants for B keep arriving.
+	before := nodes[2].f.Status().Grants
+	eventually(t, func() bool { return nodes[2].f.Status().Grants > before+6 }, "grants keep flowing")
+
+	// A dispatch of a third config that no 429 touched passes at once on a
+	// member where A is backed off.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := nodes[2].lims[fpA].Acquire(ctx, 0)
+	assert.Error(t, err, "A waits (a canceled context makes it give up)")
 }

@@ -12,7 +12,7 @@ const MaxRejoinBackoff = 30 * time.Second
 // Producer returns the producer of the member actor, to be run as a child
 // of the runtime's "cluster" supervisor. On start it runs the member's
 // lifecycle on a goroutine it owns: join (a new incarnation), watch, and
-// when a config has been degraded for the rejoin delay, leave and join
+// when every config has been degraded for the rejoin delay, leave and join
 // again under a new identity; failed joins are retried with a doubling
 // delay (capped at MaxRejoinBackoff) while every config limits locally and
 // says so. On stop it leaves the cluster and waits for the goroutine; that
@@ -71,8 +71,9 @@ func (f *Fleet) run(stop <-chan struct{}, done chan<- struct{}) {
 	}
 }
 
-// watch returns true when inc should be replaced (a config has been
-// degraded for the rejoin delay during inc's life), false on stop.
+// watch returns true when inc should be replaced (every config has been
+// degraded for the rejoin delay: this member is cut off, not just one grain
+// moving), false on stop.
 func (f *Fleet) watch(inc *incarnation, stop <-chan struct{}) bool {
 	t := time.NewTicker(f.s.renew)
 	defer t.Stop()
@@ -84,10 +85,14 @@ func (f *Fleet) watch(inc *incarnation, stop <-chan struct{}) bool {
 			if now.Sub(inc.started) < f.s.join {
 				continue
 			}
-			for _, cfg := range f.snapshot() {
-				if since := cfg.degradedSince.Load(); since != 0 && now.Sub(time.Unix(0, since)) >= f.s.join {
-					return true
-				}
+			cfgs := f.snapshot()
+			cut := len(cfgs) > 0
+			for _, cfg := range cfgs {
+				since := cfg.degradedSince.Load()
+				cut = cut && since != 0 && now.Sub(time.Unix(0, since)) >= f.s.join
+			}
+			if cut {
+				return true
 			}
 		}
 	}

@@ -31,10 +31,11 @@ type Server struct {
 	st    state
 	store futureStore
 
-	faults faultTable
-	limits rateLimits
-	log    requestLog
-	jwtKey []byte
+	faults   faultTable
+	limits   rateLimits
+	inflight inflight // see InFlight
+	log      requestLog
+	jwtKey   []byte
 }
 
 // NewServer starts a fake Tinker server on 127.0.0.1 (or on the listener
@@ -198,6 +199,7 @@ func (s *Server) dispatch(c *call) (reply, *activeFault) {
 		}
 		c.owner = owner
 		s.log.update(c.entry, func(e *Entry) { e.KeyFingerprint = owner })
+		defer s.inflight.enter(owner, rt.endpoint)()
 	}
 	if rep, ok := s.readBody(c); !ok {
 		return rep, nil

@@ -30,6 +30,8 @@ type agent struct {
 	pending   bool // a local 429 to report once the grain is known
 	started   time.Time
 	lastGrant time.Time
+	// resolvedAt is when the grain was last looked up.
+	resolvedAt time.Time
 
 	stop, done chan struct{}
 }
@@ -45,6 +47,7 @@ func (a *agent) Receive(ctx actor.Context) {
 	case resolved:
 		a.resolving = false
 		a.grain = m.pid
+		a.resolvedAt = time.Now()
 		if a.grain != nil {
 			a.renew(ctx)
 			if a.pending {
@@ -57,6 +60,11 @@ func (a *agent) Receive(ctx actor.Context) {
 		a.grain = nil // the grain may live elsewhere now
 		a.resolve(ctx)
 	case *clusterpb.Grant:
+		if m.Moved {
+			a.grain = nil
+			a.resolve(ctx)
+			return
+		}
 		a.granted(m)
 	case *clusterpb.BackoffPush:
 		if a.cfg.lim.ApplyFleetBackoff(time.Duration(m.RemainingNs)) {
@@ -99,8 +107,8 @@ func (a *agent) tick(ctx actor.Context) {
 	if now.Sub(last) > s.degrade {
 		a.inc.f.degrade(a.cfg, a.inc.address, "no grant from the fleet for "+now.Sub(last).Round(time.Millisecond).String())
 	}
-	if a.grain != nil && !a.lastGrant.IsZero() && now.Sub(a.lastGrant) > 3*s.renew {
-		a.grain = nil // silent: look it up again, it may have moved
+	if a.grain != nil && now.Sub(maxTime(a.lastGrant, a.resolvedAt)) > 3*s.renew {
+		a.grain = nil // silent since the lookup: look it up again, it may have moved
 	}
 	if a.grain == nil {
 		a.resolve(ctx)

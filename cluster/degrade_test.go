@@ -38,7 +38,7 @@ func TestMemberThatCannotJoinLimitsLocallyAndSaysSoThenJoins(t *testing.T) {
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
 	pid, err := sys.Root.SpawnNamed(actor.PropsFromProducer(f.Producer()), "member")
 	require.NoError(t, err)
-	defer func() { require.NoError(t, sys.Root.StopFuture(pid).Wait()) }()
+	defer stopMember(t, sys, pid)
 
 	ev := next(t, events)
 	require.Equal(t, cluster.EventDegraded, ev.Name)

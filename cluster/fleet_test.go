@@ -46,7 +46,7 @@ func startNode(t *testing.T, net *cluster.TestNetwork, bus *telemetry.Bus, fps .
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
 	pid, err := sys.Root.SpawnNamed(actor.PropsFromProducer(f.Producer()), "member")
 	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, sys.Root.StopFuture(pid).Wait()) })
+	t.Cleanup(func() { stopMember(t, sys, pid) })
 	return n
 }
 

@@ -26,7 +26,9 @@ const minPushExtension = 5 * time.Millisecond
 type grain struct {
 	inc *incarnation
 
+	id       *pcluster.ClusterIdentity
 	fp       string
+	moved    bool // see checkOwner
 	started  time.Time
 	deadline time.Time
 	leases   map[string]*lease // by agent PID
@@ -44,33 +46,54 @@ type lease struct {
 // claim is what the fleet must assume the member may have in flight.
 func (l *lease) claim() (int32, int32) { return max(l.granted, l.bound), max(l.grantedT, l.boundT) }
 
-type membersLeft struct{ addrs []string }
+type topology struct{ t *pcluster.ClusterTopology }
+
+// checkOwner marks the grain moved when, in its member's view of members,
+// another member owns its identity: protoactor activates a grain wherever
+// a requester with a stale view asks, and only retires activations on a
+// later topology change, so an orphan could otherwise serve a part of the
+// fleet on its own. A moved grain answers Grant{Moved} and stops.
+func (g *grain) checkOwner(ctx actor.Context, members []*pcluster.Member) {
+	rdv := pcluster.NewRendezvous()
+	rdv.UpdateMembers(members)
+	if owner := rdv.GetByClusterIdentity(g.id); owner != "" && owner != ctx.ActorSystem().Address() && !g.moved {
+		g.moved = true
+		ctx.Poison(ctx.Self()) // after the messages already queued, answered Moved
+	}
+}
 
 func (g *grain) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *pcluster.ClusterInit:
+		g.id = m.Identity
 		g.fp = m.Identity.Identity
 		g.started = time.Now()
 		g.leases = map[string]*lease{}
 		g.inc.setGrain(g.fp, true)
+		g.checkOwner(ctx, m.Cluster.MemberList.Members().Members())
 		root, self := ctx.ActorSystem().Root, ctx.Self()
 		g.sub = ctx.ActorSystem().EventStream.Subscribe(func(evt any) {
-			if t, ok := evt.(*pcluster.ClusterTopology); ok && len(t.Left) > 0 {
-				var left []string
-				for _, mb := range t.Left {
-					left = append(left, mb.Address())
-				}
-				root.Send(self, membersLeft{addrs: left})
+			if t, ok := evt.(*pcluster.ClusterTopology); ok {
+				root.Send(self, topology{t: t})
 			}
 		})
 	case *clusterpb.Renew:
+		if g.moved {
+			ctx.Respond(&clusterpb.Grant{Moved: true})
+			return
+		}
 		g.renew(ctx, m)
 	case *clusterpb.BackoffReport:
-		g.extend(ctx, time.Duration(m.RemainingNs), ctx.Sender())
-	case membersLeft:
-		for k, l := range g.leases {
-			if slices.Contains(m.addrs, l.pid.Address) {
-				delete(g.leases, k)
+		if !g.moved {
+			g.extend(ctx, time.Duration(m.RemainingNs), ctx.Sender())
+		}
+	case topology:
+		g.checkOwner(ctx, m.t.Members)
+		for _, mb := range m.t.Left {
+			for k, l := range g.leases {
+				if l.pid.Address == mb.Address() {
+					delete(g.leases, k)
+				}
 			}
 		}
 	case *actor.Stopping:

@@ -187,10 +187,31 @@ func (inc *incarnation) shutdownCluster() {
 		inc.c.IdentityLookup.Shutdown()
 	}
 	inc.c.Gossip.Shutdown()
-	if inc.c.Remote != nil {
-		inc.c.Shutdown(false)
+	inc.sys.Shutdown()
+	if r := inc.c.Remote; r != nil {
+		// Graceful, so the endpoint manager closes its client connections;
+		// it asks the peers to disconnect and would wait up to 10 s for the
+		// gone ones: past remoteGrace the server is stopped outright.
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			defer func() { _ = recover() }()
+			r.Shutdown(true)
+		}()
+		t := time.NewTimer(remoteGrace)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+			r.Shutdown(false)
+			<-done
+		}
 	}
 }
+
+// remoteGrace bounds how long leaving waits for peers to close their
+// streams to this member.
+const remoteGrace = time.Second
 
 // lazyProvider builds the real provider when protoactor starts the member,
 // once the member's address is known (the bind port may be 0).

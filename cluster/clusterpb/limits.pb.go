@@ -127,7 +127,11 @@ type Grant struct {
 	BackoffRemainingNs int64                  `protobuf:"varint,3,opt,name=backoff_remaining_ns,json=backoffRemainingNs,proto3" json:"backoff_remaining_ns,omitempty"`
 	Members            int32                  `protobuf:"varint,4,opt,name=members,proto3" json:"members,omitempty"`
 	// lease_ns is how long the grant holds without a renewal.
-	LeaseNs       int64 `protobuf:"varint,5,opt,name=lease_ns,json=leaseNs,proto3" json:"lease_ns,omitempty"`
+	LeaseNs int64 `protobuf:"varint,5,opt,name=lease_ns,json=leaseNs,proto3" json:"lease_ns,omitempty"`
+	// moved is set by an activation that is not the config's owner in its
+	// member's view of the topology: the member must look the grain up
+	// again, and the other fields are empty.
+	Moved         bool `protobuf:"varint,6,opt,name=moved,proto3" json:"moved,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -195,6 +199,13 @@ func (x *Grant) GetLeaseNs() int64 {
 		return x.LeaseNs
 	}
 	return 0
+}
+
+func (x *Grant) GetMoved() bool {
+	if x != nil {
+		return x.Moved
+	}
+	return false
 }
 
 // BackoffReport is sent by a member right after its own limiter extended
@@ -317,13 +328,14 @@ const file_limits_proto_rawDesc = "" +
 	"\vbound_slots\x18\x04 \x01(\x05R\n" +
 	"boundSlots\x12'\n" +
 	"\x0fbound_throttled\x18\x05 \x01(\x05R\x0eboundThrottled\x120\n" +
-	"\x14backoff_remaining_ns\x18\x06 \x01(\x03R\x12backoffRemainingNs\"\xad\x01\n" +
+	"\x14backoff_remaining_ns\x18\x06 \x01(\x03R\x12backoffRemainingNs\"\xc3\x01\n" +
 	"\x05Grant\x12\x14\n" +
 	"\x05slots\x18\x01 \x01(\x05R\x05slots\x12'\n" +
 	"\x0fthrottled_slots\x18\x02 \x01(\x05R\x0ethrottledSlots\x120\n" +
 	"\x14backoff_remaining_ns\x18\x03 \x01(\x03R\x12backoffRemainingNs\x12\x18\n" +
 	"\amembers\x18\x04 \x01(\x05R\amembers\x12\x19\n" +
-	"\blease_ns\x18\x05 \x01(\x03R\aleaseNs\"T\n" +
+	"\blease_ns\x18\x05 \x01(\x03R\aleaseNs\x12\x14\n" +
+	"\x05moved\x18\x06 \x01(\bR\x05moved\"T\n" +
 	"\rBackoffReport\x12 \n" +
 	"\vfingerprint\x18\x01 \x01(\tR\vfingerprint\x12!\n" +
 	"\fremaining_ns\x18\x02 \x01(\x03R\vremainingNs\"R\n" +

@@ -199,7 +199,8 @@ func (s *Server) dispatch(c *call) (reply, *activeFault) {
 		}
 		c.owner = owner
 		s.log.update(c.entry, func(e *Entry) { e.KeyFingerprint = owner })
-		defer s.inflight.enter(owner, rt.endpoint)()
+		s.inflight.enter(owner, rt.endpoint)
+		defer s.inflight.leave(owner, rt.endpoint)
 	}
 	if rep, ok := s.readBody(c); !ok {
 		return rep, nil

@@ -30,7 +30,7 @@ type node struct {
 	lims map[string]*limiter.Limiter
 }
 
-func startNode(t *testing.T, net *cluster.TestNetwork, bus *telemetry.Bus, fps ...string) *node {
+func startNode(t testing.TB, net *cluster.TestNetwork, bus *telemetry.Bus, fps ...string) *node {
 	t.Helper()
 	f, err := cluster.New("fleet-test", "127.0.0.1:0", net.Provider(), cluster.WithTelemetry(bus),
 		cluster.WithRenewInterval(50*time.Millisecond), cluster.WithLeaseTTL(time.Second),

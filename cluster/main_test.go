@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 
 // eventually polls cond with a deadline: a sync point on state only the
 // fleet's own actors change, not a timing.
-func eventually(t *testing.T, cond func() bool, msg string, args ...any) {
+func eventually(t testing.TB, cond func() bool, msg string, args ...any) {
 	t.Helper()
 	require.Eventually(t, cond, 20*time.Second, 5*time.Millisecond, append([]any{msg}, args...)...)
 }
@@ -41,7 +41,7 @@ func eventually(t *testing.T, cond func() bool, msg string, args ...any) {
 // stopMember stops a member actor and waits until it has left the cluster;
 // leaving waits for protoactor lookups in flight (up to 5 s each), longer
 // than StopFuture's fixed 10 s when several members leave in turn.
-func stopMember(t *testing.T, sys *actor.ActorSystem, pid *actor.PID) {
+func stopMember(t testing.TB, sys *actor.ActorSystem, pid *actor.PID) {
 	t.Helper()
 	gone := make(chan struct{})
 	_, err := sys.Root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {

@@ -83,6 +83,11 @@ func (s *settings) validate() error {
 	if s.provider.build == nil {
 		return types.ValidationError(op, "no cluster provider: use cluster.Etcd, cluster.Automanaged, a TestNetwork or cluster.Protoactor")
 	}
+	if s.provider.check != nil {
+		if err := s.provider.check(); err != nil {
+			return types.ValidationError(op, "%v", err)
+		}
+	}
 	if _, err := splitHostPort(s.bind); err != nil {
 		return types.ValidationError(op, "bind address %q: %v", s.bind, err)
 	}

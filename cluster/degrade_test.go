@@ -100,13 +100,17 @@ func TestNewRefusesBadConfigurations(t *testing.T) {
 		p           cluster.Provider
 		opts        []cluster.Option
 	}{
-		"no name":         {"", "127.0.0.1:0", p, nil},
-		"no provider":     {"x", "127.0.0.1:0", cluster.Provider{}, nil},
-		"bad bind":        {"x", "127.0.0.1", p, nil},
-		"bad port":        {"x", "127.0.0.1:99999", p, nil},
-		"bad advertise":   {"x", "127.0.0.1:0", p, []cluster.Option{cluster.WithAdvertisedAddress("nope")}},
-		"zero renew":      {"x", "127.0.0.1:0", p, []cluster.Option{cluster.WithRenewInterval(0)}},
-		"lease too short": {"x", "127.0.0.1:0", p, []cluster.Option{cluster.WithLeaseTTL(150 * time.Millisecond)}},
+		"no name":                {"", "127.0.0.1:0", p, nil},
+		"no provider":            {"x", "127.0.0.1:0", cluster.Provider{}, nil},
+		"bad bind":               {"x", "127.0.0.1", p, nil},
+		"bad port":               {"x", "127.0.0.1:99999", p, nil},
+		"bad advertise":          {"x", "127.0.0.1:0", p, []cluster.Option{cluster.WithAdvertisedAddress("nope")}},
+		"zero renew":             {"x", "127.0.0.1:0", p, []cluster.Option{cluster.WithRenewInterval(0)}},
+		"lease too short":        {"x", "127.0.0.1:0", p, []cluster.Option{cluster.WithLeaseTTL(150 * time.Millisecond)}},
+		"etcd without endpoints": {"x", "127.0.0.1:0", cluster.Etcd(), nil},
+		"automanaged bad port":   {"x", "127.0.0.1:0", cluster.Automanaged(0, "127.0.0.1:7001"), nil},
+		"automanaged no hosts":   {"x", "127.0.0.1:0", cluster.Automanaged(7001), nil},
+		"automanaged bad host":   {"x", "127.0.0.1:0", cluster.Automanaged(7001, "nohost"), nil},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := cluster.New(tc.cname, tc.bind, tc.p, tc.opts...)

@@ -22,6 +22,7 @@ import (
 // the same identity.
 type Provider struct {
 	name  string
+	check func() error // a bad argument, reported by New
 	build func(env providerEnv) (pcluster.ClusterProvider, error)
 }
 
@@ -45,10 +46,13 @@ func (p Provider) String() string { return p.name }
 // cannot reach etcd at start-up limits locally and retries (see Fleet).
 func Etcd(endpoints ...string) Provider {
 	eps := append([]string(nil), endpoints...)
-	return Provider{name: "etcd", build: func(providerEnv) (pcluster.ClusterProvider, error) {
+	check := func() error {
 		if len(eps) == 0 {
-			return nil, fmt.Errorf("etcd provider: no endpoints")
+			return fmt.Errorf("etcd provider: no endpoints")
 		}
+		return nil
+	}
+	return Provider{name: "etcd", check: check, build: func(providerEnv) (pcluster.ClusterProvider, error) {
 		return etcd.NewWithConfig("/tinkex", clientv3.Config{Endpoints: eps, DialTimeout: 3 * time.Second})
 	}}
 }
@@ -64,10 +68,21 @@ const DefaultAutomanagedRefresh = 200 * time.Millisecond
 // DefaultAutomanagedRefresh.
 func Automanaged(port int, hosts ...string) Provider {
 	hs := append([]string(nil), hosts...)
-	return Provider{name: "automanaged", build: func(env providerEnv) (pcluster.ClusterProvider, error) {
+	check := func() error {
 		if port <= 0 || port > 65535 {
-			return nil, fmt.Errorf("automanaged provider: health port %d out of range", port)
+			return fmt.Errorf("automanaged provider: health port %d out of range", port)
 		}
+		if len(hs) == 0 {
+			return fmt.Errorf("automanaged provider: no hosts")
+		}
+		for _, h := range hs {
+			if _, err := splitHostPort(h); err != nil {
+				return fmt.Errorf("automanaged provider: host %q: %v", h, err)
+			}
+		}
+		return nil
+	}
+	return Provider{name: "automanaged", check: check, build: func(env providerEnv) (pcluster.ClusterProvider, error) {
 		// protoactor's own health server listens on 0.0.0.0; serve the same
 		// endpoint on the bind host instead, through its testing hook.
 		lis, err := net.Listen("tcp", net.JoinHostPort(env.bindHost, strconv.Itoa(port)))

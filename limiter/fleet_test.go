@@ -2,6 +2,8 @@ package limiter_test
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,4 +88,65 @@ func TestOnReportSeesLocalReportsOnly(t *testing.T) {
 	l.ReportRateLimited(3 * time.Hour)
 	assert.Len(t, reported, 1)
 	assert.Greater(t, l.BackoffRemaining(), 2*time.Hour)
+}
+
+// Callers acquiring and releasing while the ceiling moves up and down never
+// hold more slots than the bound in force, and every token comes back: at
+// the end the full size is available again.
+func TestCeilingUnderConcurrentUseConservesSlots(t *testing.T) {
+	const size = 16
+	l, err := limiter.New(limiter.WithSlots(size))
+	require.NoError(t, err)
+	ctx := context.Background()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var over atomic.Int64
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				p, err := l.Acquire(ctx, 0)
+				if err != nil {
+					over.Add(1)
+					return
+				}
+				if bound, _ := l.Bound(); l.Stats().SlotsInUse > size || bound < 0 {
+					over.Add(1)
+				}
+				p.Release()
+			}
+		}()
+	}
+	for i := range 2000 {
+		c := 1 + i%size
+		l.SetCeiling(c, 10)
+		if i%100 == 0 {
+			// Once the bound has come down to the ceiling (the holders
+			// from before have released), no more than c are in flight.
+			require.Eventually(t, func() bool { b, _ := l.Bound(); return b == c }, 10*time.Second, time.Microsecond)
+			for range 100 {
+				assert.LessOrEqual(t, l.Stats().SlotsInUse, c)
+			}
+		}
+	}
+	l.SetCeiling(size, 10)
+	close(stop)
+	wg.Wait()
+	assert.Zero(t, over.Load())
+	s, _ := l.Bound()
+	assert.Equal(t, size, s, "every reserved slot came back")
+	var held []*limiter.Permit
+	for range size {
+		held = append(held, got(t, acquireAsync(ctx, l, 0)))
+	}
+	assert.Equal(t, size, l.Stats().SlotsInUse)
+	for _, p := range held {
+		p.Release()
+	}
 }

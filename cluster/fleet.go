@@ -117,7 +117,8 @@ func (f *Fleet) snapshot() []*config {
 
 // degrade puts cfg back to exactly the local limits and says so once.
 func (f *Fleet) degrade(cfg *config, member, reason string) {
-	cfg.lim.SetCeiling(cfg.lim.Stats().Slots, cfg.lim.Stats().ThrottledSlots)
+	st := cfg.lim.Stats()
+	cfg.lim.SetCeiling(st.Slots, st.ThrottledSlots)
 	if !cfg.degraded.CompareAndSwap(false, true) {
 		return
 	}

@@ -79,7 +79,6 @@ func (a *registryActor) create(ctx actor.Context, k Key) (*limiter.Limiter, erro
 	}
 	if created {
 		a.spawn(ctx, e)
-		a.r.observe(e)
 	}
 	return e.lim, nil
 }

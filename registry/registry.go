@@ -276,6 +276,7 @@ func (r *Registry) insert(k Key) (e *entry, created bool, err error) {
 	}
 	e = &entry{key: k, lim: lim}
 	r.publish(e)
+	r.observe(e)
 	return e, true, nil
 }
 

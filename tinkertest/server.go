@@ -26,16 +26,16 @@ type Server struct {
 	closeOnce sync.Once
 	closed    chan struct{}
 	timers    sync.WaitGroup
+	inflight  inflight // requests in flight per key and endpoint, see InFlight
 
 	mu    sync.Mutex // guards the service state below
 	st    state
 	store futureStore
 
-	faults   faultTable
-	limits   rateLimits
-	inflight inflight // see InFlight
-	log      requestLog
-	jwtKey   []byte
+	faults faultTable
+	limits rateLimits
+	log    requestLog
+	jwtKey []byte
 }
 
 // NewServer starts a fake Tinker server on 127.0.0.1 (or on the listener

@@ -15,6 +15,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tinkex-go/tinkex/cluster"
 	"github.com/tinkex-go/tinkex/httpclient"
 	"github.com/tinkex-go/tinkex/internal/clock"
 	"github.com/tinkex-go/tinkex/limiter"
@@ -29,6 +30,7 @@ import (
 //
 //	tinkex                 root, one_for_one
 //	├── registry           one_for_one: the registry actor, one limiter actor per {base URL, API key}
+//	├── cluster            only with WithCluster: the fleet member (see package cluster)
 //	└── clients            one_for_one; one service:<name> subtree per ServiceClient
 //
 // Start one per process (or per test) and Stop it when done.
@@ -53,6 +55,7 @@ type Runtime struct {
 	sleep             func(ctx context.Context, d time.Duration) error
 	detachMetrics     func()
 	deadLetters       *eventSubscription
+	fleet             *cluster.Fleet // nil without WithCluster
 
 	mu       sync.Mutex
 	services map[string]*ServiceClient // nil value: name reserved, client starting
@@ -86,6 +89,7 @@ type runtimeConfig struct {
 	maxResponseBytes  int64
 	getenv            func(string) string
 	httpOpts          []httpclient.Option
+	cluster           *clusterOption // see WithCluster
 }
 
 // WithLogger sends tinkex's and protoactor's logs to logger. Default: silent,
@@ -227,7 +231,12 @@ func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
 		// makes a few).
 		actor.WithDeadLetterThrottleInterval(10*time.Millisecond),
 	)
-	reg, err := registry.New(registry.WithClock(clk), registry.WithTelemetry(bus), registry.WithLimiterOptions(cfg.limiterOpts...))
+	fleet, fleetOpts, err := newFleet(&cfg, rt)
+	if err != nil {
+		return nil, err
+	}
+	rt.fleet = fleet
+	reg, err := registry.New(append([]registry.Option{registry.WithClock(clk), registry.WithTelemetry(bus), registry.WithLimiterOptions(cfg.limiterOpts...)}, fleetOpts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -243,10 +252,11 @@ func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
 	}
 	rt.watchDeadLetters()
 	supOpts := []supervisor.Option{supervisor.WithClock(supervisorClock{clk}), supervisor.WithEventHook(telemetry.SupervisorHook(bus))}
-	rt.root, err = supervisor.Start(ctx, rt.system, "tinkex", supervisor.OneForOne, []supervisor.Spec{
-		reg.Spec(supervisor.WithIntensity(cfg.rootIntensity, cfg.rootPeriod)),
-		supervisor.SubFunc("clients", supervisor.OneForOne, rt.serviceSpecs, supervisor.WithIntensity(cfg.clientsIntensity, cfg.clientsPeriod)),
-	}, append(supOpts, supervisor.WithIntensity(cfg.rootIntensity, cfg.rootPeriod))...)
+	specs := []supervisor.Spec{reg.Spec(supervisor.WithIntensity(cfg.rootIntensity, cfg.rootPeriod))}
+	specs = append(specs, rt.clusterSpecs()...)
+	specs = append(specs, supervisor.SubFunc("clients", supervisor.OneForOne, rt.serviceSpecs, supervisor.WithIntensity(cfg.clientsIntensity, cfg.clientsPeriod)))
+	rt.root, err = supervisor.Start(ctx, rt.system, "tinkex", supervisor.OneForOne, specs,
+		append(supOpts, supervisor.WithIntensity(cfg.rootIntensity, cfg.rootPeriod))...)
 	if err != nil {
 		rt.cleanup()
 		return nil, supervisorError(err)
@@ -359,7 +369,11 @@ func (rt *Runtime) ActorSystem() *actor.ActorSystem { return rt.system }
 // (limiter:<fingerprint>), supervised like every other actor.
 func (rt *Runtime) Tree(ctx context.Context) (supervisor.Node, error) {
 	n, err := rt.root.Tree(ctx)
-	return n, supervisorError(err)
+	if err != nil {
+		return n, supervisorError(err)
+	}
+	rt.clusterNodes(&n)
+	return n, nil
 }
 
 // Done is closed when the runtime has ended (after Stop, or after the root

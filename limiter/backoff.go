@@ -18,6 +18,17 @@ import (
 // one is attached, with a non-blocking send so it can emit telemetry.
 // A d <= 0 is ignored.
 func (l *Limiter) ReportRateLimited(d time.Duration) bool {
+	if !l.extendBackoff(d) {
+		return false
+	}
+	if f := l.fleet.onReport.Load(); f != nil {
+		(*f)(d)
+	}
+	return true
+}
+
+// extendBackoff is ReportRateLimited without the fleet hook.
+func (l *Limiter) extendBackoff(d time.Duration) bool {
 	if d <= 0 {
 		return false
 	}

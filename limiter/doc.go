@@ -30,6 +30,13 @@
 // tinkex.limiter.backoff.cleared event per burst and answers StatsRequest.
 // The limiter works without it; the actor adds only telemetry and probing.
 //
+// A fleet of processes sharing a config (package cluster) uses three hooks
+// (fleet.go): SetCeiling lowers the slots to the fleet's grant by keeping
+// released slots, OnReport hears of local 429 extensions, and
+// ApplyFleetBackoff extends the deadline from the fleet without reporting
+// back. Without a cluster they cost one atomic load each in Release and
+// ReportRateLimited.
+//
 // Time comes from an injected clock.Clock, so tests drive backoffs with a
 // fake clock instead of sleeping.
 package limiter

@@ -76,6 +76,9 @@ type Limiter struct {
 	// event; a late report whose deadline is not after it was covered by
 	// that burst.
 	clearedThrough atomic.Int64
+
+	// fleet is used only when a cluster attaches (fleet.go).
+	fleet fleet
 }
 
 type notifier struct {

@@ -44,10 +44,14 @@ func (p *Permit) Release() {
 	l := p.l
 	l.giveBytes(p.charged)
 	l.slotsHeld.Add(-1)
-	<-l.slots
+	if !keep(&l.fleet.reserved, &l.fleet.debt) {
+		<-l.slots
+	}
 	if p.throttled {
 		l.throttledHeld.Add(-1)
-		<-l.throttled
+		if !keep(&l.fleet.reservedThrottled, &l.fleet.debtThrottled) {
+			<-l.throttled
+		}
 	}
 }
 

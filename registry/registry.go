@@ -58,6 +58,8 @@ type Registry struct {
 
 	countersMu sync.Mutex
 	counters   map[string]*Counter
+
+	observers []func(Created) // see WithObserver
 }
 
 // snapshot is immutable once published.
@@ -282,6 +284,7 @@ func (r *Registry) insert(k Key) (e *entry, created bool, err error) {
 	}
 	e = &entry{key: k, lim: lim}
 	r.publish(e)
+	r.observe(e)
 	return e, true, nil
 }
 

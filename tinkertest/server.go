@@ -26,6 +26,7 @@ type Server struct {
 	closeOnce sync.Once
 	closed    chan struct{}
 	timers    sync.WaitGroup
+	inflight  inflight // requests in flight per key and endpoint, see InFlight
 
 	mu    sync.Mutex // guards the service state below
 	st    state
@@ -205,6 +206,8 @@ func (s *Server) dispatch(c *call) (reply, *activeFault) {
 		}
 		c.owner = owner
 		s.log.update(c.entry, func(e *Entry) { e.KeyFingerprint = owner })
+		s.inflight.enter(owner, rt.endpoint)
+		defer s.inflight.leave(owner, rt.endpoint)
 	}
 	if rep, ok := checkQuery(c.r, rt); !ok {
 		return rep, nil

@@ -36,6 +36,9 @@ type config struct {
 	Steps       int // training steps per client; 0 = until the end of the run
 	Samples     int // sampling requests per client; 0 = until the end of the run
 	Yes         bool
+	// Members > 0 runs the fleet demo (fleet.go): that many member
+	// processes sharing config A's limits through the cluster.
+	Members int
 	// Embedded is true when the demo runs its own tinkertest server.
 	Embedded bool
 	// Height reports the terminal's rows for the live view (nil or 0:
@@ -71,6 +74,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Var(&steps, "steps", "run `n` training steps per client, 0 = until the end (default 0 on the fake, 2 on a server)")
 	fs.Var(&samples, "samples", "send `n` sampling requests per client, 0 = until the end (default 0 on the fake, 4 on a server)")
 	fs.BoolVar(&c.Yes, "yes", false, "do not ask before sending requests to a real server")
+	fs.IntVar(&c.Members, "members", 0, "run `n` member processes sharing config A's backoff and budget through the cluster (embedded fake only)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: go run ./cmd/demo [flags]
 
@@ -135,6 +139,9 @@ Exits 0 when every end-of-run invariant holds. See docs/demo.md.
 	}
 	if c.Concurrency < 1 {
 		return c, &usageError{"-concurrency must be at least 1"}
+	}
+	if c.Members < 0 || c.Members > 9 || c.Members > 0 && !c.Embedded {
+		return c, &usageError{"-members takes 1 to 9 and runs against the embedded fake only"}
 	}
 	if real && c.BaseURL == "" {
 		c.BaseURL = types.DefaultBaseURL

@@ -57,6 +57,9 @@ func main() {
 // reports its rows (0 when unknown).
 func mainCode(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer,
 	tty bool, height func() int) int {
+	if spec := getenv(envFleetMember); spec != "" {
+		return fleetMemberMain(ctx, spec, stdin, stdout, stderr)
+	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -67,6 +70,9 @@ func mainCode(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	cfg.Live = cfg.Live && tty
 	cfg.Height = height
+	if cfg.Members > 0 {
+		return fleetMain(ctx, cfg, stdout, stderr)
+	}
 	if cfg.realServer() {
 		if err := confirm(cfg, stdin, stderr, tty); err != nil {
 			fmt.Fprintln(stderr, "demo:", err)

@@ -4,7 +4,8 @@
 //	go run ./cmd/tinkerfake -addr 127.0.0.1:0
 //
 // It prints the base URL (e.g. http://127.0.0.1:41234) as the first line on
-// stdout, serves until SIGINT or SIGTERM, then stops cleanly.
+// stdout (and with -control the scripting API's URL as the second, see
+// control.go), serves until SIGINT or SIGTERM, then stops cleanly.
 package main
 
 import (
@@ -44,6 +45,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	trainTime := fs.Duration("train-time", 0, "service time of each forward_backward and optim_step request")
 	metadata := fs.Bool("complete-metadata", false, "answer complete_metadata before results when polls allow it")
 	logLimit := fs.Int("log-limit", 100_000, "request log entries kept")
+	controlAddr := fs.String("control", "", "listen address of the scripting API (faults, in-flight counts); printed as the second line")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,6 +83,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer srv.Close()
 	if _, err := fmt.Fprintln(stdout, srv.URL()); err != nil {
 		return err
+	}
+	if *controlAddr != "" {
+		cl, err := net.Listen("tcp", *controlAddr)
+		if err != nil {
+			return err
+		}
+		hs := control(srv, cl)
+		defer hs.Close()
+		if _, err := fmt.Fprintln(stdout, "http://"+cl.Addr().String()); err != nil {
+			return err
+		}
 	}
 	<-ctx.Done()
 	fmt.Fprintf(stderr, "tinkerfake: served %d requests, stopping\n", srv.Count(tinkertest.Match{}))

@@ -53,3 +53,49 @@ func TestRunRejectsBadFlags(t *testing.T) {
 	assert.Error(t, run(context.Background(), []string{"-nope"}, io.Discard, io.Discard))
 	assert.Error(t, run(context.Background(), []string{"-addr", "not-an-addr"}, io.Discard, io.Discard))
 }
+
+func TestControlInjectsFaultsAndReportsInFlight(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	errc := make(chan error, 1)
+	go func() {
+		errc <- run(ctx, []string{"-addr", "127.0.0.1:0", "-control", "127.0.0.1:0"}, pw, io.Discard)
+		pw.Close()
+	}()
+	rd := bufio.NewReader(pr)
+	base, err := rd.ReadString('\n')
+	require.NoError(t, err)
+	ctl, err := rd.ReadString('\n')
+	require.NoError(t, err)
+	base, ctl = strings.TrimSpace(base), strings.TrimSpace(ctl)
+	go func() { _, _ = io.Copy(io.Discard, rd) }()
+
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr}
+	res, err := hc.Post(ctl+"/faults", "application/json", strings.NewReader(`{"Key":"tml-ctl","Endpoint":"get_server_capabilities","Status":429,"RetryAfter":"3"}`))
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/get_server_capabilities", nil)
+	req.Header.Set("X-API-Key", "tml-ctl")
+	res, err = hc.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusTooManyRequests, res.StatusCode)
+	assert.Equal(t, "3", res.Header.Get("Retry-After"))
+
+	res, err = hc.Get(ctl + "/inflight?key=tml-ctl&endpoint=get_server_capabilities")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	assert.JSONEq(t, `{"now":0,"peak":1}`, string(body))
+	res, err = hc.Get(ctl + "/count?key=tml-ctl&status=429")
+	require.NoError(t, err)
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	assert.JSONEq(t, `{"count":1}`, string(body))
+
+	cancel()
+	require.NoError(t, <-errc)
+}

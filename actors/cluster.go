@@ -1,0 +1,98 @@
+package actors
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/tinkex-go/tinkex/cluster"
+	"github.com/tinkex-go/tinkex/registry"
+	"github.com/tinkex-go/tinkex/supervisor"
+)
+
+// clusterOption is what WithCluster records; nothing of the cluster is
+// built until Start, and nothing at all without the option.
+type clusterOption struct {
+	name, bind string
+	provider   cluster.Provider
+	opts       []cluster.Option
+}
+
+// WithCluster makes this runtime a member of the fleet called name: every
+// config's backoff and dispatch budget are shared with the other members
+// through protoactor-go's cluster (see package cluster and
+// docs/cluster.md). bind is this member's cluster endpoint (host:port); p
+// says how members find each other (cluster.Etcd, cluster.Automanaged, a
+// cluster.TestNetwork, or cluster.Protoactor for Consul, Kubernetes and the
+// rest). Start fails with KindValidation for a bad name, address or
+// option; it does not wait for the cluster: until the fleet answers, and
+// whenever it cannot be reached, each config limits exactly as without a
+// cluster.
+func WithCluster(name, bind string, p cluster.Provider, opts ...cluster.Option) RuntimeOption {
+	return func(c *runtimeConfig) {
+		c.cluster = &clusterOption{name: name, bind: bind, provider: p, opts: opts}
+	}
+}
+
+// newFleet builds the fleet of cfg's WithCluster, or returns nil without
+// it, and the registry option that attaches every new limiter to it.
+func newFleet(cfg *runtimeConfig, rt *Runtime) (*cluster.Fleet, []registry.Option, error) {
+	co := cfg.cluster
+	if co == nil {
+		return nil, nil, nil
+	}
+	opts := append([]cluster.Option{cluster.WithTelemetry(rt.bus), cluster.WithPrometheus(cfg.registerer), cluster.WithLogger(rt.logger)}, co.opts...)
+	f, err := cluster.New(co.name, co.bind, co.provider, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, []registry.Option{registry.WithObserver(f.Attach)}, nil
+}
+
+// memberShutdown bounds the member's stop: leaving the cluster waits for
+// protoactor lookups in flight (up to 5 s) and the provider's shutdown.
+const memberShutdown = 15 * time.Second
+
+// clusterSpecs is the "cluster" subtree of the root, empty without a fleet:
+//
+//	cluster      one_for_one
+//	└── member   the protoactor cluster member of this process
+func (rt *Runtime) clusterSpecs() []supervisor.Spec {
+	if rt.fleet == nil {
+		return nil
+	}
+	member := supervisor.Spec{ID: "member", Start: func() actor.Actor { return rt.fleet.Producer()() },
+		Restart: supervisor.Permanent, Shutdown: memberShutdown}
+	return []supervisor.Spec{supervisor.Sub("cluster", supervisor.OneForOne, []supervisor.Spec{member})}
+}
+
+// Cluster returns this runtime's fleet membership, or nil when it was
+// started without WithCluster.
+func (rt *Runtime) Cluster() *cluster.Fleet { return rt.fleet }
+
+// clusterNodes adds what the member sees under the cluster subtree of a
+// Tree snapshot: member:<address> for every member of the fleet and
+// grain:<fingerprint> for every config grain active on this member.
+func (rt *Runtime) clusterNodes(n *supervisor.Node) {
+	if rt.fleet == nil {
+		return
+	}
+	for i := range n.Children {
+		if n.Children[i].ID != "cluster" {
+			continue
+		}
+		for j := range n.Children[i].Children {
+			m := &n.Children[i].Children[j]
+			if m.ID != "member" {
+				continue
+			}
+			st := rt.fleet.Status()
+			for _, addr := range st.Members {
+				m.Children = append(m.Children, supervisor.Node{ID: "member:" + addr, Kind: supervisor.KindWorker, Status: supervisor.Running})
+			}
+			for _, fp := range st.Grains {
+				m.Children = append(m.Children, supervisor.Node{ID: "grain:" + fp, Kind: supervisor.KindWorker, Status: supervisor.Running})
+			}
+		}
+	}
+}

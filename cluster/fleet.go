@@ -1,0 +1,207 @@
+package cluster
+
+import (
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tinkex-go/tinkex/limiter"
+	"github.com/tinkex-go/tinkex/registry"
+	"github.com/tinkex-go/tinkex/telemetry"
+)
+
+// Fleet is this process's membership in a tinkex cluster: the fleet-wide
+// backoff and dispatch budget of every config its registry creates. It is
+// created outside any actor (by the runtime when WithCluster is given) and
+// driven by its member actor (see Producer), which runs the protoactor
+// cluster on an actor system of its own, so nothing of the cluster exists
+// in a runtime started without it.
+//
+// Ownership: each config's fleet view (grant, degraded flag) is written by
+// that config's agent actor only; the set of configs by Attach under mu;
+// the current incarnation by the member's lifecycle goroutine only.
+type Fleet struct {
+	s   settings
+	m   metrics
+	log *slog.Logger
+
+	mu      sync.Mutex
+	configs map[string]*config // by fingerprint
+
+	inc atomic.Pointer[incarnation]
+
+	reports  atomic.Uint64 // BackoffReports sent by this member's agents
+	pushes   atomic.Uint64 // BackoffPushes sent by grains hosted here
+	applied  atomic.Uint64 // BackoffPushes that extended a local limiter
+	renewals atomic.Uint64 // grants received
+}
+
+// config is one attached limiter and this member's fleet view of it.
+type config struct {
+	fp, baseURL string
+	lim         *limiter.Limiter
+
+	degraded      atomic.Bool
+	degradedSince atomic.Int64 // unix ns, 0 when not degraded
+	grantSlots    atomic.Int32
+	grantThrottle atomic.Int32
+	members       atomic.Int32
+}
+
+// New validates the configuration and returns an idle fleet: name is the
+// cluster name (members with the same name and provider form one fleet),
+// bind the host:port of this member's cluster endpoint ("127.0.0.1:0"
+// picks a free port). It fails with a KindValidation error.
+func New(name, bind string, p Provider, opts ...Option) (*Fleet, error) {
+	s := settings{
+		name: name, bind: bind, provider: p,
+		renew: DefaultRenewInterval, lease: DefaultLeaseTTL,
+		degrade: DefaultDegradeAfter, join: DefaultRejoinAfter,
+	}
+	for _, o := range opts {
+		o(&s)
+	}
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(s.registerer)
+	if err != nil {
+		return nil, err
+	}
+	log := s.logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Fleet{s: s, m: m, log: log, configs: map[string]*config{}}, nil
+}
+
+// Name returns the cluster name.
+func (f *Fleet) Name() string { return f.s.name }
+
+// Attach makes the limiter of a config part of the fleet; the runtime calls
+// it from the registry's observer (registry.WithObserver) for each limiter
+// created. It never blocks on the network: the limiter limits locally until
+// the fleet grants it a share.
+func (f *Fleet) Attach(c registry.Created) {
+	f.mu.Lock()
+	if _, ok := f.configs[c.Fingerprint]; ok {
+		f.mu.Unlock()
+		return
+	}
+	cfg := &config{fp: c.Fingerprint, baseURL: c.BaseURL, lim: c.Limiter}
+	f.configs[c.Fingerprint] = cfg
+	f.mu.Unlock()
+	cfg.lim.OnReport(func(time.Duration) {
+		if inc := f.inc.Load(); inc != nil {
+			inc.reported(cfg.fp)
+		}
+	})
+	if inc := f.inc.Load(); inc != nil {
+		inc.attach(cfg)
+	}
+}
+
+func (f *Fleet) snapshot() []*config {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]*config, 0, len(f.configs))
+	for _, c := range f.configs {
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b *config) int { return strings.Compare(a.fp, b.fp) })
+	return out
+}
+
+// degrade puts cfg back to exactly the local limits and says so once.
+func (f *Fleet) degrade(cfg *config, member, reason string) {
+	st := cfg.lim.Stats()
+	cfg.lim.SetCeiling(st.Slots, st.ThrottledSlots)
+	if !cfg.degraded.CompareAndSwap(false, true) {
+		return
+	}
+	cfg.degradedSince.Store(time.Now().UnixNano())
+	cfg.grantSlots.Store(0)
+	cfg.grantThrottle.Store(0)
+	f.m.setDegraded(cfg.fp, true)
+	f.log.Warn("tinkex cluster degraded: limiting locally", slog.String(telemetry.KeyConfig, cfg.fp), slog.String(telemetry.KeyReason, reason))
+	f.emit(EventDegraded, nil, map[string]any{
+		telemetry.KeyConfig: cfg.fp, telemetry.KeyBaseURL: cfg.baseURL, telemetry.KeyReason: reason, KeyMember: member,
+	})
+}
+
+func (f *Fleet) recovered(cfg *config, member string) {
+	if !cfg.degraded.CompareAndSwap(true, false) {
+		return
+	}
+	since := time.Unix(0, cfg.degradedSince.Swap(0))
+	f.m.setDegraded(cfg.fp, false)
+	f.emit(EventRecovered, map[string]float64{telemetry.MeasureDuration: time.Since(since).Seconds()}, map[string]any{
+		telemetry.KeyConfig: cfg.fp, telemetry.KeyBaseURL: cfg.baseURL, KeyMember: member,
+	})
+}
+
+func (f *Fleet) emit(name string, measurements map[string]float64, metadata map[string]any) {
+	if f.s.bus.Enabled(name) {
+		f.s.bus.Execute(name, measurements, metadata)
+	}
+}
+
+// Status is a point-in-time view of this member, for Tree, the demo and
+// tests.
+type Status struct {
+	// Provider is the provider's name.
+	Provider string
+	// Address is this member's cluster address, "" while it is not joined.
+	Address string
+	// Members are the addresses of the members this member sees, itself
+	// included, sorted.
+	Members []string
+	// Grains are the fingerprints of the config grains active on this
+	// member, sorted.
+	Grains []string
+	// Configs is this member's view of each attached config, by
+	// fingerprint.
+	Configs []ConfigStatus
+	// Reports, Pushes, Applied and Grants count protocol messages since
+	// start: backoff reports sent, backoff pushes sent by grains here,
+	// pushes that extended a local limiter, grants received.
+	Reports, Pushes, Applied, Grants uint64
+}
+
+// ConfigStatus is one member's view of one config.
+type ConfigStatus struct {
+	Fingerprint string
+	// Degraded is true while the config limits locally.
+	Degraded bool
+	// Slots and ThrottledSlots are the current grant (0 when degraded or
+	// not yet granted); BoundSlots and BoundThrottled what the local
+	// limiter can have in flight now.
+	Slots, ThrottledSlots      int
+	BoundSlots, BoundThrottled int
+	// Members is how many leaseholders the grain counted in its last grant.
+	Members int
+	// Backoff is the local limiter's backoff left.
+	Backoff time.Duration
+}
+
+// Status returns the current view without waiting for any actor.
+func (f *Fleet) Status() Status {
+	st := Status{Provider: f.s.provider.name,
+		Reports: f.reports.Load(), Pushes: f.pushes.Load(), Applied: f.applied.Load(), Grants: f.renewals.Load()}
+	if inc := f.inc.Load(); inc != nil {
+		st.Address, st.Members, st.Grains = inc.address, inc.members(), inc.grainList()
+	}
+	for _, c := range f.snapshot() {
+		bs, bt := c.lim.Bound()
+		st.Configs = append(st.Configs, ConfigStatus{
+			Fingerprint: c.fp, Degraded: c.degraded.Load(),
+			Slots: int(c.grantSlots.Load()), ThrottledSlots: int(c.grantThrottle.Load()),
+			BoundSlots: bs, BoundThrottled: bt, Members: int(c.members.Load()),
+			Backoff: c.lim.BackoffRemaining(),
+		})
+	}
+	return st
+}

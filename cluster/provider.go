@@ -1,0 +1,123 @@
+package cluster
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	pcluster "github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/cluster/clusterproviders/automanaged"
+	"github.com/asynkron/protoactor-go/cluster/clusterproviders/etcd"
+	"github.com/asynkron/protoactor-go/cluster/clusterproviders/test"
+	"github.com/labstack/echo"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Provider says how members of a fleet find each other: one of protoactor's
+// cluster providers. A Provider is a recipe, not a running thing: each
+// incarnation of the member (see Fleet) builds a fresh protoactor provider
+// from it, because protoactor never lets a member that left come back under
+// the same identity.
+type Provider struct {
+	name  string
+	check func() error // a bad argument, reported by New
+	build func(env providerEnv) (pcluster.ClusterProvider, error)
+}
+
+// providerEnv is what a provider needs to know about the member it serves.
+type providerEnv struct {
+	clusterName string
+	systemID    string
+	bindHost    string
+	advHost     string
+	advPort     int
+	kinds       []string
+}
+
+// String names the provider (etcd, automanaged, test, or the name given to
+// Protoactor).
+func (p Provider) String() string { return p.name }
+
+// Etcd is protoactor's etcd provider, for production: members register under
+// the key prefix /tinkex/<cluster name> with a lease and watch each other.
+// endpoints are etcd client URLs ("http://127.0.0.1:2379"). A member that
+// cannot reach etcd at start-up limits locally and retries (see Fleet).
+func Etcd(endpoints ...string) Provider {
+	eps := append([]string(nil), endpoints...)
+	check := func() error {
+		if len(eps) == 0 {
+			return fmt.Errorf("etcd provider: no endpoints")
+		}
+		return nil
+	}
+	return Provider{name: "etcd", check: check, build: func(providerEnv) (pcluster.ClusterProvider, error) {
+		return etcd.NewWithConfig("/tinkex", clientv3.Config{Endpoints: eps, DialTimeout: 3 * time.Second})
+	}}
+}
+
+// DefaultAutomanagedRefresh is how often the automanaged provider polls the
+// other members' health endpoints.
+const DefaultAutomanagedRefresh = 200 * time.Millisecond
+
+// Automanaged is protoactor's automanaged provider, for a fixed host list and
+// no external service: every member serves GET /_health on port (on the
+// bind host, never on all interfaces) and polls hosts ("host:port" of every
+// member's health endpoint, itself included) every
+// DefaultAutomanagedRefresh.
+func Automanaged(port int, hosts ...string) Provider {
+	hs := append([]string(nil), hosts...)
+	check := func() error {
+		if port <= 0 || port > 65535 {
+			return fmt.Errorf("automanaged provider: health port %d out of range", port)
+		}
+		if len(hs) == 0 {
+			return fmt.Errorf("automanaged provider: no hosts")
+		}
+		for _, h := range hs {
+			if _, err := splitHostPort(h); err != nil {
+				return fmt.Errorf("automanaged provider: host %q: %v", h, err)
+			}
+		}
+		return nil
+	}
+	return Provider{name: "automanaged", check: check, build: func(env providerEnv) (pcluster.ClusterProvider, error) {
+		// protoactor's own health server listens on 0.0.0.0; serve the same
+		// endpoint on the bind host instead, through its testing hook.
+		lis, err := net.Listen("tcp", net.JoinHostPort(env.bindHost, strconv.Itoa(port)))
+		if err != nil {
+			return nil, fmt.Errorf("automanaged provider: %w", err)
+		}
+		e := echo.New()
+		e.HideBanner, e.HidePort = true, true
+		e.Listener = lis
+		node := automanaged.NewNode(env.clusterName, env.systemID, env.advHost, env.advPort, port, env.kinds)
+		e.GET("/_health", func(c echo.Context) error { return c.JSON(http.StatusOK, node) })
+		return automanaged.NewWithTesting(DefaultAutomanagedRefresh, port, e, hs...), nil
+	}}
+}
+
+// TestNetwork is an in-memory membership service for fleets inside one
+// process (tests): protoactor's test provider over one shared agent.
+type TestNetwork struct{ agent *test.InMemAgent }
+
+// NewTestNetwork returns an empty in-memory network.
+func NewTestNetwork() *TestNetwork { return &TestNetwork{agent: test.NewInMemAgent()} }
+
+// Provider returns a provider whose members find each other through n.
+func (n *TestNetwork) Provider() Provider {
+	return Provider{name: "test", build: func(providerEnv) (pcluster.ClusterProvider, error) {
+		return test.NewTestProvider(n.agent, test.WithTestProviderServiceTtl(time.Second), test.WithTestProviderRefreshTtl(200*time.Millisecond)), nil
+	}}
+}
+
+// Protoactor wraps any other protoactor cluster provider; build is called
+// once per member incarnation and must return a fresh provider. Consul and
+// Kubernetes are this one-line switch:
+//
+//	cluster.Protoactor("consul", func() (pcluster.ClusterProvider, error) { return consul.New() })
+//	cluster.Protoactor("k8s", func() (pcluster.ClusterProvider, error) { return k8s.New() })
+func Protoactor(name string, build func() (pcluster.ClusterProvider, error)) Provider {
+	return Provider{name: name, build: func(providerEnv) (pcluster.ClusterProvider, error) { return build() }}
+}

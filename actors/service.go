@@ -325,6 +325,9 @@ func (s *ServiceClient) submitFuture(ctx context.Context, op string, req *httpcl
 		return "", 0, &types.Error{Kind: types.KindValidation, Op: op, Path: req.Path,
 			Message: "server answered without a request_id"}
 	}
+	if err := checkServerID(s.http, op, "request_id", fut.RequestID); err != nil {
+		return "", 0, err
+	}
 	return fut.RequestID, s.rt.clock.Now().Sub(start), nil
 }
 

@@ -185,6 +185,9 @@ func (s *ServiceClient) establish(ctx context.Context) (string, types.ClientConf
 	if err := resp.Validate(); err != nil {
 		return "", cfg, err
 	}
+	if err := checkServerID(s.http, "create_session", "session_id", resp.SessionID); err != nil {
+		return "", cfg, err
+	}
 	if resp.InfoMessage != "" {
 		s.rt.logger.Info("tinkex: server: "+s.http.Scrub(resp.InfoMessage), "service", s.name)
 	}

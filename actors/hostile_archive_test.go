@@ -114,3 +114,30 @@ func TestTraceExportErrorsAreScrubbed(t *testing.T) {
 		assert.Contains(t, err.Error(), "[REDACTED", body)
 	}
 }
+
+// A REST answer whose timestamp is the key glued to text: the decode
+// error (which quotes the bad value) reaches the caller without the key.
+func TestRestDecodeErrorsAreScrubbed(t *testing.T) {
+	e := newEnv(t, nil)
+	body := `{"training_run_id":"run-1","base_model":"b","model_owner":"o","is_lora":true,"corrupted":false,"last_request_time":"at` + keyA + `"}`
+	svc := serviceAt(t, e, apiAnswering(t, e, "/api/v1/training_runs/run-1", body))
+	_, err := svc.Rest().GetTrainingRun(ctxT(t), "run-1")
+	require.ErrorIs(t, err, types.ErrValidation)
+	assert.NotContains(t, fmt.Sprintf("%v %+v", err, err), keyA[:12])
+	assert.Contains(t, err.Error(), "[REDACTED")
+}
+
+// A poll result (here an old-style JSON forward_backward output) whose
+// tensor names a dtype shaped like a key: the decode error does not carry it.
+func TestPollDecodeErrorsAreScrubbed(t *testing.T) {
+	body := `{"loss_fn_output_type":"x","loss_fn_outputs":[{"logprobs":{"data":[1],"dtype":"` + keyA + `","shape":[1]}}],"metrics":{}}`
+	_, err := decodeForwardBackwardOutput("application/json", []byte(body))
+	require.Error(t, err)
+	assert.NotContains(t, fmt.Sprintf("%v %+v", err, err), keyA[:12])
+	for _, b := range []string{`{"sequences":[{"tokens":[1],"logprobs":null,"stop_reason":"` + keyA + `"}]}`, `{"sequences":"` + keyA + `"}`} {
+		_, err = decodeSampleResponse("application/json", []byte(b))
+		if err != nil {
+			assert.NotContains(t, fmt.Sprintf("%v %+v", err, err), keyA[:12])
+		}
+	}
+}

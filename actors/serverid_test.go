@@ -159,3 +159,16 @@ func TestCheckServerIDAcceptsRealIDs(t *testing.T) {
 		assert.Error(t, checkServerID(svc.http, "op", "id", id), "%q", id)
 	}
 }
+
+// A submit whose answer is refused (no request_id, or one carrying a
+// credential) reached the server: its seq_id is not lost, and the next
+// operation runs instead of failing with ErrSeqGap.
+func TestRefusedSubmitAnswerLosesNoSeqID(t *testing.T) {
+	e := newEnv(t, nil)
+	hostile := newIDRewriter(t, e.srv.URL(), "/api/v1/optim_step", "request_id", keyA)
+	tc := trainer(t, serviceAt(t, e, hostile.srv.URL))
+	_, err := tc.OptimStep(ctxT(t), types.DefaultAdamParams()).Result(ctxT(t))
+	require.ErrorIs(t, err, types.ErrValidation)
+	_, err = tc.ForwardBackward(ctxT(t), []types.Datum{datum(t, 1, 2)}, types.LossCrossEntropy, nil).Result(ctxT(t))
+	require.NoError(t, err, "no seq gap: the refused answer's submit reached the server")
+}

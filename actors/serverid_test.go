@@ -172,3 +172,19 @@ func TestRefusedSubmitAnswerLosesNoSeqID(t *testing.T) {
 	_, err = tc.ForwardBackward(ctxT(t), []types.Datum{datum(t, 1, 2)}, types.LossCrossEntropy, nil).Result(ctxT(t))
 	require.NoError(t, err, "no seq gap: the refused answer's submit reached the server")
 }
+
+// A base URL with the key (or a credential-shaped string) pasted into it
+// would carry it into every event, log line and tree dump: refused, and the
+// error does not quote it. A host that merely starts with "tml-" passes.
+func TestBaseURLHoldingTheKeyIsRefused(t *testing.T) {
+	none := func(string) string { return "" }
+	for _, u := range []string{"https://api.example/" + keyA, "https://api.example/v1/x" + keyA + "/y", "https://api.example/tml-pasted-by-mistake-0123"} {
+		_, err := resolve([]ServiceOption{WithAPIKey(keyA), WithBaseURL(u)}, none)
+		require.ErrorIs(t, err, types.ErrValidation, u)
+		assert.NotContains(t, err.Error(), keyA[:12])
+		assert.NotContains(t, err.Error(), "tml-pasted")
+	}
+	c, err := resolve([]ServiceOption{WithAPIKey(keyA), WithBaseURL("https://tml-gateway.example/services/tinker")}, none)
+	require.NoError(t, err)
+	assert.Equal(t, "https://tml-gateway.example/services/tinker", c.baseURL)
+}

@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"context"
+	"errors"
 	"iter"
 	"path/filepath"
 	"testing"
@@ -101,3 +103,42 @@ func TestEveryOperationFailsAfterCloseAndStop(t *testing.T) {
 		})
 	}
 }
+
+// The runtime stopping while a training submit is in flight, with more
+// operations queued behind it: every one of them ends (ErrClientStopped or
+// ErrSeqGap), none waits for the caller's deadline, and nothing is sent
+// after Stop returns.
+func TestStopMidSubmitEndsQueuedOperations(t *testing.T) {
+	e := newEnv(t, nil)
+	svc := e.service(t)
+	tc := trainer(t, svc)
+	fault := e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointOptimStep, Delay: time.Hour})
+	ctx := ctxT(t)
+	first := tc.OptimStep(ctx, types.DefaultAdamParams())
+	require.Eventually(t, func() bool { return e.srv.FaultHits(fault) == 1 }, 10*time.Second, time.Millisecond)
+	queued := []interface{ Err(context.Context) error }{
+		resultErr(tc.ForwardBackward(ctx, []types.Datum{datum(t, 1, 2)}, types.LossCrossEntropy, nil)),
+		resultErr(tc.SaveState(ctx, "q")),
+	}
+	require.NoError(t, e.rt.Stop(ctxT(t)))
+	after := e.srv.Count(tinkertest.Match{})
+	short, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := first.Result(short)
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, context.DeadlineExceeded)
+	assert.ErrorIs(t, err, types.ErrClientStopped)
+	for i, q := range queued {
+		err := q.Err(short)
+		require.Error(t, err, i)
+		assert.True(t, errors.Is(err, types.ErrClientStopped) || errors.Is(err, types.ErrSeqGap), "queued op %d: %v", i, err)
+		assert.NotErrorIs(t, err, context.DeadlineExceeded)
+	}
+	assert.Equal(t, after, e.srv.Count(tinkertest.Match{}), "nothing sent after Stop returned")
+}
+
+type futureErr[T any] struct{ f *Future[T] }
+
+func (f futureErr[T]) Err(ctx context.Context) error { _, err := f.f.Result(ctx); return err }
+
+func resultErr[T any](f *Future[T]) futureErr[T] { return futureErr[T]{f} }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"sort"
@@ -156,6 +157,9 @@ func resolve(opts []ServiceOption, getenv func(string) string) (resolvedConfig, 
 	if err != nil {
 		return r, err
 	}
+	if keyInBaseURL(norm, r.apiKey) {
+		return r, types.ValidationError("service_client", "base URL %q contains the API key or something shaped like a credential; give the key with WithAPIKey or %s, not in the URL", types.RedactURL(norm, r.apiKey), EnvAPIKey)
+	}
 	r.baseURL = norm
 	r.fingerprint = types.ConfigFingerprint(norm, r.apiKey)
 	r.projectID = pick(c.projectID, EnvProjectID)
@@ -191,6 +195,17 @@ func resolve(opts []ServiceOption, getenv func(string) string) (resolvedConfig, 
 		}
 	}
 	return r, nil
+}
+
+// keyInBaseURL reports a normalized base URL that holds the API key, or a
+// credential-shaped string in its path (a key pasted into the URL): the
+// base URL goes into every event, log line and tree dump as it is.
+func keyInBaseURL(norm, key string) bool {
+	if strings.Contains(norm, key) {
+		return true
+	}
+	u, err := url.Parse(norm)
+	return err == nil && types.Redact(u.Path) != u.Path
 }
 
 // EnvEnabled reads a boolean switch such as TINKER_TELEMETRY: "" means def;

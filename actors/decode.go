@@ -7,9 +7,18 @@ import (
 	"github.com/tinkex-go/tinkex/types"
 )
 
+// Decode errors are about server data and may quote it (a field name, a
+// dtype, a timestamp): each decoder passes them through types.RedactError,
+// so nothing shaped like a credential reaches the error.
+
 // decodeSampleResponse decodes a sample result by its Content-Type:
 // protobuf (the current protocol) or JSON (servers for SDK <= 0.24).
 func decodeSampleResponse(contentType string, body []byte) (*types.SampleResponse, error) {
+	r, err := decodeSampleResponseRaw(contentType, body)
+	return r, types.RedactError(err)
+}
+
+func decodeSampleResponseRaw(contentType string, body []byte) (*types.SampleResponse, error) {
 	var r types.SampleResponse
 	if httpclient.IsProtobuf(contentType) {
 		var err error
@@ -28,6 +37,11 @@ func decodeSampleResponse(contentType string, body []byte) (*types.SampleRespons
 // decodeForwardBackwardOutput decodes a forward/forward_backward result by
 // its Content-Type.
 func decodeForwardBackwardOutput(contentType string, body []byte) (*types.ForwardBackwardOutput, error) {
+	r, err := decodeForwardBackwardOutputRaw(contentType, body)
+	return r, types.RedactError(err)
+}
+
+func decodeForwardBackwardOutputRaw(contentType string, body []byte) (*types.ForwardBackwardOutput, error) {
 	if httpclient.IsProtobuf(contentType) {
 		r, err := types.DecodeForwardBackwardOutput(body)
 		if err != nil {
@@ -49,7 +63,7 @@ func decodeJSON[T any](op, contentType string, body []byte) (*T, error) {
 	}
 	var v T
 	if err := json.Unmarshal(body, &v); err != nil {
-		return nil, &types.Error{Kind: types.KindValidation, Op: op, Message: "malformed JSON result", Err: err}
+		return nil, types.RedactError(&types.Error{Kind: types.KindValidation, Op: op, Message: "malformed JSON result", Err: err})
 	}
 	return &v, nil
 }

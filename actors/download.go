@@ -217,7 +217,7 @@ func (f *archiveFetch) attempt(ctx context.Context) (bool, error) {
 	case st == http.StatusPartialContent && f.written > 0:
 		start, total, ok := parseContentRange(resp.Header.Get("Content-Range"))
 		if !ok || start != f.written || f.total >= 0 && total != f.total {
-			return false, f.fail(types.KindValidation, st, "asked to resume at byte %d of %d, got Content-Range %q", f.written, f.total, resp.Header.Get("Content-Range"))
+			return false, f.fail(types.KindValidation, st, "asked to resume at byte %d of %d, got Content-Range %q", f.written, f.total, f.hostText(resp.Header.Get("Content-Range")))
 		}
 		f.total = total
 	case (st == http.StatusForbidden || st == http.StatusGone) && !f.renewed:
@@ -232,7 +232,7 @@ func (f *archiveFetch) attempt(ctx context.Context) (bool, error) {
 	default:
 		kind := types.KindForStatus(st)
 		retry := st == http.StatusRequestTimeout || st == http.StatusTooManyRequests || st >= 500
-		return retry, f.fail(kind, st, "the archive host answered %s", resp.Status)
+		return retry, f.fail(kind, st, "the archive host answered %s", f.hostText(resp.Status))
 	}
 	if err := f.copy(actx, resp.Body, stall); err != nil {
 		var we *writeError
@@ -300,6 +300,17 @@ func (f *archiveFetch) rewind(rw rewinder) error {
 func (f *archiveFetch) fail(kind types.Kind, status int, format string, args ...any) *types.Error {
 	return &types.Error{Kind: kind, Op: f.op, Method: http.MethodGet, Path: "archive of " + f.path, StatusCode: status,
 		Message: fmt.Sprintf(format, args...)}
+}
+
+// hostText is text the archive host sent (a status line's reason phrase,
+// a header) made fit for an error: scrubbed of the client's credentials
+// and anything shaped like one, then cut to 200 bytes.
+func (f *archiveFetch) hostText(s string) string {
+	s = f.r.s.http.Scrub(s)
+	if len(s) > 200 {
+		s = strings.ToValidUTF8(s[:200], "") + "…"
+	}
+	return s
 }
 
 func (f *archiveFetch) transportError(actx context.Context, err error) error {

@@ -472,10 +472,10 @@ func (r *RestClient) ExportSessionTrace(ctx context.Context, sessionID string, o
 			return st.URL, nil
 		case types.TraceExportFailed:
 			return "", &types.Error{Kind: types.KindRequestFailed, Op: op, Path: path,
-				Message: "trace export failed: " + r.scrub(st.Error, "")}
+				Message: "trace export failed: " + r.serverText(st.Error)}
 		case types.TraceExportPending:
 		default:
-			return "", &types.Error{Kind: types.KindValidation, Op: op, Path: path, Message: "unknown export status " + strconv.Quote(st.Status)}
+			return "", &types.Error{Kind: types.KindValidation, Op: op, Path: path, Message: "unknown export status " + strconv.Quote(r.serverText(st.Status))}
 		}
 		if err := r.s.rt.sleep(ctx, every); err != nil {
 			return "", types.CanceledError(op, context.Cause(ctx))
@@ -534,13 +534,19 @@ func (r *RestClient) GetAuditLog(ctx context.Context, eventType string, day time
 	return restCall[types.AuditLogResponse](ctx, r, op, http.MethodGet, "/api/v1/audit", q, nil)
 }
 
-// scrub removes the client's key and a weights access token from text the
+// scrub removes the client's credentials (key, JWT, anything shaped like one)
+// and a weights access token from text the
 // server sent that did not pass through the HTTP layer's error path.
 func (r *RestClient) scrub(s, token string) string {
-	for _, k := range []string{r.s.cfg.apiKey, token} {
-		if k != "" && strings.Contains(s, k) {
-			s = strings.ReplaceAll(s, k, "[REDACTED key "+types.KeyFingerprint(k)+"]")
-		}
+	return types.Redact(r.s.http.Scrub(s), token)
+}
+
+// serverText is text from a REST body put in an error: scrubbed (scrub),
+// then cut to 512 bytes.
+func (r *RestClient) serverText(s string) string {
+	s = r.scrub(s, "")
+	if len(s) > 512 {
+		s = strings.ToValidUTF8(s[:512], "") + "…"
 	}
 	return s
 }

@@ -225,6 +225,9 @@ func (s *SamplingClient) submit(ctx context.Context, req *types.SampleRequest, c
 			return "", req.SeqID, 0, &types.Error{Kind: types.KindValidation, Op: "sample", Path: "/api/v1/asample",
 				Message: "server answered asample without a request_id"}
 		}
+		if err := checkServerID(s.svc.http, "sample", "request_id", fut.RequestID); err != nil {
+			return "", req.SeqID, 0, err
+		}
 		return fut.RequestID, req.SeqID, s.svc.rt.clock.Now().Sub(start), nil
 	}
 }

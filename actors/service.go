@@ -318,12 +318,22 @@ func (s *ServiceClient) submitFuture(ctx context.Context, op string, req *httpcl
 	req.Into = httpclient.JSONInto(&fut)
 	req.Policy.Pool = httpclient.PoolTraining
 	start := s.rt.clock.Now()
-	if _, err := s.http.Do(ctx, req); err != nil {
+	resp, err := s.http.Do(ctx, req)
+	if err != nil {
 		return "", 0, err
 	}
+	// The refusals below keep the 2xx status: the submit reached the server,
+	// so its seq_id is not lost (seqLost).
 	if fut.RequestID == "" {
-		return "", 0, &types.Error{Kind: types.KindValidation, Op: op, Path: req.Path,
+		return "", 0, &types.Error{Kind: types.KindValidation, Op: op, Path: req.Path, StatusCode: resp.StatusCode,
 			Message: "server answered without a request_id"}
+	}
+	if err := checkServerID(s.http, op, "request_id", fut.RequestID); err != nil {
+		var e *types.Error
+		if errors.As(err, &e) {
+			e.StatusCode = resp.StatusCode
+		}
+		return "", 0, err
 	}
 	return fut.RequestID, s.rt.clock.Now().Sub(start), nil
 }

@@ -79,6 +79,12 @@ func (s *ServiceClient) CreateLoRATrainingClient(ctx context.Context, baseModel 
 		return nil, s.translateStop(ctx, op, err)
 	}
 	trip := s.rt.clock.Now().Sub(start)
+	if err := checkServerID(s.http, op, "request_id", fut.RequestID); err != nil {
+		return nil, err
+	}
+	if err := checkServerID(s.http, op, "model_id", fut.ModelID); err != nil {
+		return nil, err
+	}
 	modelID := fut.ModelID
 	if fut.RequestID != "" {
 		res, err := s.poller.poll(ctx, pollSpec{op: op, requestType: "CreateModel", requestID: fut.RequestID, training: true, roundtrip: trip})
@@ -87,6 +93,9 @@ func (s *ServiceClient) CreateLoRATrainingClient(ctx context.Context, baseModel 
 		}
 		out, err := decodeJSON[types.CreateModelResponse](op, res.contentType, res.body)
 		res.permit.Release()
+		if err == nil {
+			err = checkServerID(s.http, op, "model_id", out.ModelID)
+		}
 		if err != nil {
 			return nil, withRequestID(err, fut.RequestID)
 		}
@@ -168,8 +177,11 @@ func (s *ServiceClient) createViaLoad(ctx context.Context, path, baseModel strin
 	}
 	out, err := decodeJSON[types.LoadWeightsResponse](op, res.contentType, res.body)
 	res.permit.Release()
+	if err == nil {
+		err = checkServerID(s.http, op, "model_id", out.ModelID)
+	}
 	if err != nil {
-		return nil, err
+		return nil, withRequestID(err, id)
 	}
 	modelID := out.ModelID
 	if modelID == "" {
@@ -224,6 +236,9 @@ func (s *ServiceClient) CreateSamplingClient(ctx context.Context, opts ...Sampli
 	}
 	if resp.SamplingSessionID == "" {
 		return nil, types.ValidationError(op, "server answered without a sampling_session_id")
+	}
+	if err := checkServerID(s.http, op, "sampling_session_id", resp.SamplingSessionID); err != nil {
+		return nil, err
 	}
 	return s.startSamplingClient(ctx, resp.SamplingSessionID, o.baseModel, o.modelPath)
 }

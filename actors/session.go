@@ -185,6 +185,9 @@ func (s *ServiceClient) establish(ctx context.Context) (string, types.ClientConf
 	if err := resp.Validate(); err != nil {
 		return "", cfg, err
 	}
+	if err := checkServerID(s.http, "create_session", "session_id", resp.SessionID); err != nil {
+		return "", cfg, err
+	}
 	if resp.InfoMessage != "" {
 		s.rt.logger.Info("tinkex: server: "+s.http.Scrub(resp.InfoMessage), "service", s.name)
 	}
@@ -280,6 +283,9 @@ const (
 	jwtRetryAfter    = 60 * time.Second
 )
 
+// maxJWTLen bounds a JWT from auth/token (a real one is well under 2 KiB).
+const maxJWTLen = 16 << 10
+
 // exchangeJWT trades the API key for a JWT (POST auth/token, sent with the
 // raw key) and makes the HTTP layer send the JWT from now on. It returns the
 // token's expiry (zero when the token has none).
@@ -292,6 +298,13 @@ func (s *ServiceClient) exchangeJWT(ctx context.Context) (time.Time, error) {
 	}
 	if resp.JWT == "" {
 		return time.Time{}, types.ValidationError("auth_token", "server answered auth/token without a jwt")
+	}
+	// A token that cannot go in a header would make every later request
+	// fail inside net/http; refused here, the current credential stays (a
+	// refresh retries).
+	if len(resp.JWT) > maxJWTLen || strings.IndexFunc(resp.JWT, func(r rune) bool { return r <= ' ' || r >= 0x7f }) >= 0 {
+		return time.Time{}, types.ValidationError("auth_token",
+			"server answered auth/token with a jwt that cannot be sent in a header (%d bytes, over %d or with spaces, control or non-ASCII characters; not shown)", len(resp.JWT), maxJWTLen)
 	}
 	s.http.SetCredential(resp.JWT)
 	return jwtExpiry(resp.JWT), nil

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"errors"
 
 	"github.com/tinkex-go/tinkex/httpclient"
 	"github.com/tinkex-go/tinkex/tokenizer"
@@ -48,10 +49,26 @@ func (s *SamplingClient) GetTokenizer(ctx context.Context, opts ...tokenizer.Opt
 // hubPoolKey names the runtime's connection pool for the Hugging Face hub.
 const hubPoolKey = "huggingface-hub"
 
+// loadTokenizer loads repo, which the server named, bound to the client's
+// lifetime: a repo id carrying a credential is refused before any request
+// (it would go into the hub's URL and the error), and a load in flight when
+// the client closes or the runtime stops ends with ErrClientStopped.
 func (s *ServiceClient) loadTokenizer(ctx context.Context, repo, model string, opts []tokenizer.Option) (*tokenizer.Tokenizer, error) {
+	const op = "get_tokenizer"
 	if repo == "" {
-		return nil, &tokenizer.Error{Kind: tokenizer.KindNotFound, Detail: "the server named no model or tokenizer for " + model}
+		return nil, &tokenizer.Error{Kind: tokenizer.KindNotFound, Detail: "the server named no model or tokenizer for " + s.http.Scrub(model)}
+	}
+	if err := checkServerID(s.http, op, "tokenizer repo", repo); err != nil {
+		return nil, err
 	}
 	all := append([]tokenizer.Option{tokenizer.WithHTTPClient(s.rt.transports.Client(hubPoolKey, httpclient.PoolSession))}, opts...)
-	return tokenizer.Load(ctx, repo, all...)
+	var tok *tokenizer.Tokenizer
+	err := s.call(ctx, op, func(ctx context.Context) error {
+		var err error
+		if tok, err = tokenizer.Load(ctx, repo, all...); err != nil && errors.Is(context.Cause(ctx), errClientStopped) {
+			return s.stoppedError(op)
+		}
+		return err
+	})
+	return tok, err
 }

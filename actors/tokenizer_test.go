@@ -10,12 +10,14 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tinkex-go/tinkex/tinkertest"
 	"github.com/tinkex-go/tinkex/tokenizer"
+	"github.com/tinkex-go/tinkex/types"
 )
 
 // tokenizerRoot lays the committed Qwen3 test vocabulary out as
@@ -92,4 +94,53 @@ func TestGetTokenizerReachesTheHubOverTheRuntime(t *testing.T) {
 	require.ErrorIs(t, err, tokenizer.ErrNotFound)
 	assert.Contains(t, err.Error(), "Qwen/Qwen3-8B")
 	assert.Equal(t, int32(1), hits.Load())
+}
+
+// A hostile get_info whose tokenizer_id carries the key: the repo id is
+// refused before any hub request, and the error does not quote it.
+func TestGetTokenizerRefusesARepoCarryingTheKey(t *testing.T) {
+	var hits atomic.Int32
+	hub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.WriteHeader(http.StatusNotFound)
+	}))
+	defer hub.Close()
+	e := newEnv(t, nil)
+	hostile := newIDRewriter(t, e.srv.URL(), "/api/v1/get_info", "tokenizer_id", keyA)
+	tc := trainer(t, serviceAt(t, e, hostile.srv.URL))
+	_, err := tc.GetTokenizer(ctxT(t), tokenizer.WithEndpoint(hub.URL), tokenizer.WithCacheDir(t.TempDir()))
+	require.Positive(t, hostile.rewrote.Load())
+	require.ErrorIs(t, err, types.ErrValidation)
+	assert.NotContains(t, err.Error(), keyA[:12])
+	assert.Zero(t, hits.Load(), "nothing went to the hub")
+}
+
+// A tokenizer load in flight when its ServiceClient closes ends with
+// ErrClientStopped, not at the caller's deadline.
+func TestGetTokenizerEndsWhenTheClientCloses(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	hub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		<-r.Context().Done()
+	}))
+	defer hub.Close()
+	e := newEnv(t, nil)
+	svc := e.service(t)
+	tc := trainer(t, svc)
+	done := make(chan error, 1)
+	go func() {
+		_, err := tc.GetTokenizer(ctxT(t), tokenizer.WithEndpoint(hub.URL), tokenizer.WithCacheDir(t.TempDir()))
+		done <- err
+	}()
+	<-arrived
+	require.NoError(t, svc.Close(ctxT(t)))
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, types.ErrClientStopped)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the load outlived Close")
+	}
 }

@@ -283,6 +283,9 @@ func (t *TrainingClient) SaveWeightsAndGetSamplingClient(ctx context.Context) (*
 	if res.SamplingSessionID == "" {
 		return nil, types.ValidationError("save_weights_for_sampler", "server answered an unnamed save without a sampling_session_id")
 	}
+	if err := checkServerID(t.svc.http, "save_weights_for_sampler", "sampling_session_id", res.SamplingSessionID); err != nil {
+		return nil, err
+	}
 	return t.svc.startSamplingClient(ctx, res.SamplingSessionID, t.baseModel, "")
 }
 

@@ -121,7 +121,7 @@ func (cl *call) sequence(ctx context.Context) (*Response, Outcome, bool, *types.
 				if err := cl.req.Into.Decode(resp.ContentType(), resp.Body); err != nil {
 					e := cl.error(out, types.KindValidation)
 					e.Message = "cannot decode response body"
-					e.Err = err
+					e.Err = types.RedactError(err, cl.c.secrets()...) // its text may quote what the server sent
 					return resp, Outcome{}, false, e
 				}
 			}

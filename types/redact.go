@@ -1,6 +1,7 @@
 package types
 
 import (
+	"errors"
 	"regexp"
 	"slices"
 	"strings"
@@ -117,4 +118,34 @@ func containsFold(s, sub string) bool {
 		}
 		i++
 	}
+}
+
+// RedactError returns err with Redact applied to its text: err itself when
+// nothing in its text needs redacting, else an equivalent error without
+// the secret. An *Error keeps its kind, status, ids and fields, with its
+// Message redacted and a cause whose text needed redacting replaced by a
+// plain error of the redacted text (so no Unwrap leads back to the
+// secret). Any other error becomes a plain error of the redacted text.
+// Decoders use it on errors about server data (a bad timestamp, an
+// unknown dtype or field name), whose text quotes what the server sent.
+func RedactError(err error, secrets ...string) error {
+	if err == nil {
+		return nil
+	}
+	text := err.Error()
+	if Redact(text, secrets...) == text {
+		return err
+	}
+	e, ok := err.(*Error)
+	if !ok {
+		return errors.New(Redact(text, secrets...))
+	}
+	c := *e
+	c.Message = Redact(c.Message, secrets...)
+	c.RequestID = Redact(c.RequestID, secrets...)
+	c.Path = Redact(c.Path, secrets...)
+	if c.Err != nil {
+		c.Err = RedactError(c.Err, secrets...)
+	}
+	return &c
 }

@@ -1,10 +1,13 @@
 package types
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestRedact(t *testing.T) {
@@ -68,4 +71,25 @@ func TestRedactBearerAnyCase(t *testing.T) {
 		assert.NotContains(t, Redact(in), "tok", in)
 	}
 	assert.Equal(t, "a beard and a bear", Redact("a beard and a bear"))
+}
+
+func TestRedactError(t *testing.T) {
+	const key = "tml-redact-error-key-0123456789"
+	plain := errors.New("nothing secret")
+	assert.Same(t, plain, RedactError(plain, key), "an error with nothing to redact is kept")
+	assert.NoError(t, RedactError(nil, key))
+
+	cause := fmt.Errorf("bad value x%s", key) // glued: only the exact secret finds it
+	e := &Error{Kind: KindValidation, Op: "op", StatusCode: 200, Message: "about " + key, Err: cause}
+	got := RedactError(e, key)
+	require.ErrorIs(t, got, ErrValidation, "the kind is kept")
+	var ge *Error
+	require.ErrorAs(t, got, &ge)
+	assert.Equal(t, 200, ge.StatusCode)
+	assert.NotContains(t, got.Error(), key)
+	assert.NotContains(t, errors.Unwrap(got).Error(), key, "the cause no longer leads to the key")
+	assert.Contains(t, e.Message, key, "the original is not modified")
+
+	other := RedactError(fmt.Errorf("wrapped %w", errors.New("eyJhbGciOiJIUzI1NiJ9.e30.sig")))
+	assert.NotContains(t, other.Error(), "eyJhbGci")
 }

@@ -130,16 +130,14 @@ func isRemote(err error) bool {
 	return errors.As(err, &te) && te.StatusCode != 0
 }
 
-// fail prints err as one line, never with the key in it.
+// fail prints err as one line (clean: never with the key or a control
+// character in it).
 func (c *cli) fail(err error) {
 	msg := err.Error()
 	if !strings.HasPrefix(msg, programName+": ") {
 		msg = programName + ": " + msg
 	}
-	if k := c.common.apiKey; k != "" {
-		msg = strings.ReplaceAll(msg, k, "[key "+types.KeyFingerprint(k)+"]")
-	}
-	fmt.Fprintln(c.stderr, strings.ReplaceAll(msg, "\n", " "))
+	fmt.Fprintln(c.stderr, c.clean(strings.ReplaceAll(msg, "\n", " ")))
 }
 
 func (c *cli) dispatch(ctx context.Context, args []string) error {

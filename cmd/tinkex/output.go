@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/tinkex-go/tinkex"
+	"github.com/tinkex-go/tinkex/types"
 )
 
 // output is what a command prints: a table for people, a JSON document
@@ -20,15 +23,26 @@ type output struct {
 	json    any
 }
 
-// print writes o as JSON (with --json) or as a titled table.
+// print writes o as JSON (with --json) or as a titled table. What the
+// server sent is printed through clean (tables) or with the key redacted
+// (JSON, whose encoder already escapes control characters).
 func (c *cli) print(o output) error {
 	if c.common.json {
-		enc := json.NewEncoder(c.stdout)
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
 		enc.SetIndent("", "  ")
-		return enc.Encode(o.json)
+		if err := enc.Encode(o.json); err != nil {
+			return err
+		}
+		doc := buf.String()
+		if k := c.common.apiKey; k != "" && strings.Contains(doc, k) {
+			doc = strings.ReplaceAll(doc, k, "[REDACTED:"+types.KeyFingerprint(k)+"]")
+		}
+		_, err := io.WriteString(c.stdout, doc)
+		return err
 	}
 	if o.title != "" {
-		fmt.Fprintln(c.stdout, o.title)
+		fmt.Fprintln(c.stdout, c.clean(o.title))
 	}
 	if len(o.rows) == 0 && len(o.columns) > 2 {
 		return nil
@@ -38,9 +52,31 @@ func (c *cli) print(o output) error {
 		fmt.Fprintln(tw, strings.Join(o.columns, "\t"))
 	}
 	for _, r := range o.rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
+		cells := make([]string, len(r))
+		for i, cell := range r {
+			cells[i] = c.clean(cell)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	return tw.Flush()
+}
+
+// clean makes text that may come from the server fit for a terminal line:
+// the key, and anything shaped like a credential, is redacted
+// (types.Redact), and control characters (escape sequences that would
+// drive the terminal, tabs and newlines that would forge table rows)
+// become '?'.
+func (c *cli) clean(s string) string {
+	s = types.Redact(s, c.common.apiKey)
+	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, s)
 }
 
 // plural says "1 checkpoint" or "3 checkpoints".

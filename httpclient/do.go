@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -55,9 +56,11 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	if p.Timeout > 0 {
 		timeout = p.Timeout
 	}
-	url := c.baseURL + req.Path
+	var url string
 	if len(req.Query) > 0 {
-		url += "?" + req.Query.Encode()
+		url = c.baseURL + req.Path + "?" + req.Query.Encode()
+	} else {
+		url = c.url(req.Path)
 	}
 	call := &call{c: c, req: req, op: op, method: method, url: url, body: body, ctype: ctype,
 		timeout: timeout, readTimeout: c.readTimeoutValue(timeout), pool: c.pool(p.Pool),
@@ -244,8 +247,14 @@ func (c *Client) readTimeoutValue(d time.Duration) []string {
 // arrived, the Response.
 func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response) {
 	out := Outcome{Attempt: cl.attempts}
-	actx, cancel := context.WithTimeout(ctx, cl.timeout)
-	defer cancel()
+	// The attempt's own timeout needs a context of its own only when the
+	// caller's deadline is later (or absent).
+	actx := ctx
+	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > cl.timeout {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, cl.timeout)
+		defer cancel()
+	}
 	var rd io.Reader
 	if cl.body != nil {
 		rd = bytes.NewReader(cl.body)
@@ -294,7 +303,7 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 	}
 	hreq.Header = h // NewRequestWithContext set GetBody for the *bytes.Reader
 
-	hresp, err := cl.pool.Do(hreq)
+	hresp, err := cl.send(hreq)
 	if err != nil {
 		out.Err = err
 		out.Timeout = actx.Err() != nil && ctx.Err() == nil || isTimeout(err) && ctx.Err() == nil
@@ -316,6 +325,39 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 	}
 	out.Body = body
 	return out, &Response{StatusCode: hresp.StatusCode, Header: hresp.Header, Body: body, Attempts: cl.attempts}
+}
+
+// send sends one request. On tinkex's own pools it goes straight to the
+// transport: net/http's Client would only clone the header map (for
+// redirects, which tinkex never follows: a 3xx comes back as the response
+// either way) and wrap errors in a *url.Error, which send does too. A
+// user-supplied client (WithHTTPClient) gets the request through its Do,
+// with its jar and timeout.
+func (cl *call) send(hreq *http.Request) (*http.Response, error) {
+	if cl.c.httpClient != nil {
+		return cl.pool.Do(hreq)
+	}
+	resp, err := cl.pool.Transport.RoundTrip(hreq)
+	if err != nil {
+		return nil, &neturl.Error{Op: urlErrorOp(hreq.Method), URL: cl.url, Err: err}
+	}
+	return resp, nil
+}
+
+// urlErrorOp is net/http's Op of a *url.Error: the method, capitalized.
+func urlErrorOp(method string) string {
+	switch method {
+	case http.MethodPost:
+		return "Post"
+	case http.MethodGet:
+		return "Get"
+	case "":
+		return "Get"
+	}
+	if len(method) > 1 && method[0] >= 'A' && method[0] <= 'Z' {
+		return method[:1] + strings.ToLower(method[1:])
+	}
+	return method
 }
 
 // error builds the final *types.Error of a failed call.

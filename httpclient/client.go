@@ -47,13 +47,13 @@ type Client struct {
 	httpClient *http.Client // user-supplied; overrides transports when set
 	// urls caches baseURL+path per request path (path → string), for at
 	// most maxCachedURLs paths (REST paths carry ids).
-	urls    sync.Map
-	urlsLen atomic.Int32
-	bus        *telemetry.Bus
-	clock      clock.Clock
-	sleep      func(ctx context.Context, d time.Duration) error
-	observer   RateLimitObserver
-	jitter     func() float64 // in [0, 1): the second layer's backoff jitter
+	urls     sync.Map
+	urlsLen  atomic.Int32
+	bus      *telemetry.Bus
+	clock    clock.Clock
+	sleep    func(ctx context.Context, d time.Duration) error
+	observer RateLimitObserver
+	jitter   func() float64 // in [0, 1): the second layer's backoff jitter
 	// resendBackoff and resendBudget are the second layer's backoff and
 	// budget (SecondLayerBackoff and SecondLayerBudget unless configured).
 	resendBackoff func(resend int) time.Duration

@@ -153,25 +153,35 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 	backoffs, badRequests, quick := 0, 0, 0
 	var lastState types.QueueState
 	var lastWarn time.Time
+	// The body is encoded once per allow_metadata_only value, and one
+	// header map serves every iteration (Do copies it per attempt).
+	body, err := json.Marshal(types.RetrieveFutureRequest{RequestID: s.requestID, AllowMetadataOnly: allowMeta})
+	if err != nil {
+		return res, &types.Error{Kind: types.KindValidation, Op: s.op, RequestID: s.requestID,
+			Message: "cannot encode the retrieve_future body", Err: err}
+	}
+	h := http.Header{
+		"X-Tinker-Request-Type":    reqType,
+		"X-Stainless-Raw-Response": rawValue,
+		// on every first poll, as the SDK sends it
+		"X-Tinker-Create-Promise-Roundtrip-Time": {strconv.FormatFloat(s.roundtrip.Seconds(), 'f', -1, 64)},
+	}
+	req := httpclient.Request{
+		Op:      s.op,
+		Path:    "/api/v1/retrieve_future",
+		RawBody: body,
+		Accept:  accept,
+		Header:  h,
+		Policy: httpclient.Policy{MaxRetries: &noRetries, Timeout: PollTimeout,
+			Pool: httpclient.PoolFutures, Retry: httpclient.NoAutoRetryPolicy},
+	}
 	for iter := 0; ; iter++ {
 		sent := p.now()
-		h := http.Header{
-			"X-Tinker-Request-Iteration": iterationValue(iter),
-			"X-Tinker-Request-Type":      reqType,
-			"X-Stainless-Raw-Response":   rawValue,
+		h["X-Tinker-Request-Iteration"] = iterationValue(iter)
+		if iter == 1 {
+			delete(h, "X-Tinker-Create-Promise-Roundtrip-Time")
 		}
-		if iter == 0 { // on every first poll, as the SDK sends it
-			h["X-Tinker-Create-Promise-Roundtrip-Time"] = []string{strconv.FormatFloat(s.roundtrip.Seconds(), 'f', -1, 64)}
-		}
-		resp, err := p.http.Do(ctx, &httpclient.Request{
-			Op:     s.op,
-			Path:   "/api/v1/retrieve_future",
-			Body:   types.RetrieveFutureRequest{RequestID: s.requestID, AllowMetadataOnly: allowMeta},
-			Accept: accept,
-			Header: h,
-			Policy: httpclient.Policy{MaxRetries: httpclient.Retries(0), Timeout: PollTimeout,
-				Pool: httpclient.PoolFutures, Retry: httpclient.NoAutoRetryPolicy, NoIdempotencyKey: false},
-		})
+		resp, err := p.http.Do(ctx, &req)
 		if err == nil {
 			if httpclient.IsProtobuf(resp.ContentType()) {
 				return pollResult{contentType: resp.ContentType(), body: resp.Body, permit: res.permit}, nil
@@ -204,6 +214,10 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 						Message: "server sent complete_metadata after allow_metadata_only was turned off"}
 				}
 				allowMeta = false
+				if req.RawBody, err = json.Marshal(types.RetrieveFutureRequest{RequestID: s.requestID}); err != nil {
+					return res, &types.Error{Kind: types.KindValidation, Op: s.op, RequestID: s.requestID,
+						Message: "cannot encode the retrieve_future body", Err: err}
+				}
 				permit, aerr := p.inflight.Acquire(ctx, fb.Metadata.ResponsePayloadSize)
 				if aerr != nil {
 					return res, aerr
@@ -274,6 +288,9 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 }
 
 var errPollDeadline = errors.New("tinkex: poll deadline exceeded")
+
+// noRetries is the HTTP-layer retry count of every poll (read-only).
+var noRetries = 0
 
 // Read-only header values of polls.
 var (

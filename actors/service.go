@@ -55,9 +55,9 @@ type ServiceClient struct {
 
 	ctx    context.Context // canceled by Close; parent of all background work
 	cancel context.CancelFunc
-	bgMu         sync.Mutex
-	bg           sync.WaitGroup
-	life         *lifetime // calls bound with bind; Close cancels and waits for them
+	bgMu   sync.Mutex
+	bg     sync.WaitGroup
+	life   *lifetime // calls bound with bind; Close cancels and waits for them
 
 	stopped atomic.Bool
 	closeMu sync.Mutex

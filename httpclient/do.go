@@ -10,6 +10,8 @@ import (
 	neturl "net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tinkex-go/tinkex/internal/uuid"
@@ -71,6 +73,9 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	if call.backoff == nil {
 		call.backoff = c.backoff
 	}
+	if body != nil {
+		call.getBodyFunc = call.getBody
+	}
 	idem := method != http.MethodGet && !p.NoIdempotencyKey
 	call.begin(p.Pool)
 
@@ -78,7 +83,16 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	for resend := 0; ; resend++ {
 		if idem {
 			var buf [len(idempotencyPrefix) + 36]byte
-			call.idem = []string{string(uuid.Append(append(buf[:0], idempotencyPrefix...)))}
+			key := string(uuid.Append(append(buf[:0], idempotencyPrefix...)))
+			if resend == 0 {
+				// The first sequence's value lives in the call; a resend gets
+				// a slice of its own, since the earlier attempts' header maps
+				// still point at this one.
+				call.idemFirst[0] = key
+				call.idem = call.idemFirst[:]
+			} else {
+				call.idem = []string{key}
+			}
 		}
 		resp, last, resendable, e := call.sequence(ctx)
 		if e == nil {
@@ -184,15 +198,18 @@ func (c *Client) canceled(call *call, cause error) *types.Error {
 
 // call is the state of one Do.
 type call struct {
-	c       *Client
-	req     *Request
-	op      string
-	method  string
-	url     string
-	body    []byte
-	ctype   string
-	idem    []string // X-Idempotency-Key value, nil when not sent
-	timeout time.Duration
+	c           *Client
+	req         *Request
+	op          string
+	method      string
+	url         string
+	body        []byte
+	ctype       string
+	idem        []string                      // X-Idempotency-Key value, nil when not sent
+	getBodyFunc func() (io.ReadCloser, error) // getBody, made once per call
+	// idemFirst holds the first sequence's X-Idempotency-Key value.
+	idemFirst [1]string
+	timeout   time.Duration
 	// readTimeout is the x-stainless-read-timeout value.
 	readTimeout []string
 	pool        *http.Client
@@ -240,8 +257,22 @@ func (c *Client) readTimeoutValue(d time.Duration) []string {
 	if d == c.timeout {
 		return c.defaultReadTimeout
 	}
-	return []string{strconv.FormatFloat(d.Seconds(), 'f', -1, 64)}
+	if v, ok := readTimeoutValues.Load(d); ok {
+		return v.([]string)
+	}
+	v := []string{strconv.FormatFloat(d.Seconds(), 'f', -1, 64)}
+	if readTimeoutCount.Add(1) <= maxCachedURLs {
+		readTimeoutValues.Store(d, v)
+	}
+	return v
 }
+
+// readTimeoutValues caches x-stainless-read-timeout values (read-only
+// slices) of the timeouts in use, for at most maxCachedURLs durations.
+var (
+	readTimeoutValues sync.Map // time.Duration → []string
+	readTimeoutCount  atomic.Int32
+)
 
 // attempt sends one HTTP request. It returns the outcome and, when a response
 // arrived, the Response.
@@ -255,14 +286,17 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 		actx, cancel = context.WithTimeout(ctx, cl.timeout)
 		defer cancel()
 	}
-	var rd io.Reader
-	if cl.body != nil {
-		rd = bytes.NewReader(cl.body)
-	}
-	hreq, err := http.NewRequestWithContext(actx, cl.method, cl.url, rd)
+	hreq, err := http.NewRequestWithContext(actx, cl.method, cl.url, nil)
 	if err != nil {
 		out.Err = err
 		return out, nil
+	}
+	if cl.body != nil {
+		// What NewRequestWithContext does for a *bytes.Reader, with the
+		// reader and its Close in one allocation.
+		hreq.ContentLength = int64(len(cl.body))
+		hreq.Body, _ = cl.getBody()
+		hreq.GetBody = cl.getBodyFunc
 	}
 	// The header map shares its value slices with the client's base headers,
 	// the request's headers and package-level constants: net/http never
@@ -301,7 +335,7 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 			h["Content-Encoding"] = []string{cl.req.ContentEncoding}
 		}
 	}
-	hreq.Header = h // NewRequestWithContext set GetBody for the *bytes.Reader
+	hreq.Header = h
 
 	hresp, err := cl.send(hreq)
 	if err != nil {
@@ -326,6 +360,22 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 	out.Body = body
 	return out, &Response{StatusCode: hresp.StatusCode, Header: hresp.Header, Body: body, Attempts: cl.attempts}
 }
+
+// getBody returns a new reader of the call's body (http.Request.GetBody).
+func (cl *call) getBody() (io.ReadCloser, error) {
+	if len(cl.body) == 0 {
+		return http.NoBody, nil
+	}
+	r := &bodyReader{}
+	r.Reset(cl.body)
+	return r, nil
+}
+
+// bodyReader is a request body: a bytes.Reader whose Close does nothing.
+type bodyReader struct{ bytes.Reader }
+
+// Close implements io.Closer.
+func (*bodyReader) Close() error { return nil }
 
 // send sends one request. On tinkex's own pools it goes straight to the
 // transport: net/http's Client would only clone the header map (for

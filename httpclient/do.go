@@ -73,9 +73,6 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	if call.backoff == nil {
 		call.backoff = c.backoff
 	}
-	if body != nil {
-		call.getBodyFunc = call.getBody
-	}
 	idem := method != http.MethodGet && !p.NoIdempotencyKey
 	call.begin(p.Pool)
 
@@ -206,7 +203,6 @@ type call struct {
 	body        []byte
 	ctype       string
 	idem        []string                      // X-Idempotency-Key value, nil when not sent
-	getBodyFunc func() (io.ReadCloser, error) // getBody, made once per call
 	// idemFirst holds the first sequence's X-Idempotency-Key value.
 	idemFirst [1]string
 	timeout   time.Duration
@@ -286,17 +282,14 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 		actx, cancel = context.WithTimeout(ctx, cl.timeout)
 		defer cancel()
 	}
-	hreq, err := http.NewRequestWithContext(actx, cl.method, cl.url, nil)
+	var rd io.Reader
+	if cl.body != nil {
+		rd = bytes.NewReader(cl.body)
+	}
+	hreq, err := http.NewRequestWithContext(actx, cl.method, cl.url, rd)
 	if err != nil {
 		out.Err = err
 		return out, nil
-	}
-	if cl.body != nil {
-		// What NewRequestWithContext does for a *bytes.Reader, with the
-		// reader and its Close in one allocation.
-		hreq.ContentLength = int64(len(cl.body))
-		hreq.Body, _ = cl.getBody()
-		hreq.GetBody = cl.getBodyFunc
 	}
 	// The header map shares its value slices with the client's base headers,
 	// the request's headers and package-level constants: net/http never
@@ -335,7 +328,7 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 			h["Content-Encoding"] = []string{cl.req.ContentEncoding}
 		}
 	}
-	hreq.Header = h
+	hreq.Header = h // NewRequestWithContext set GetBody for the *bytes.Reader
 
 	hresp, err := cl.send(hreq)
 	if err != nil {
@@ -360,22 +353,6 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 	out.Body = body
 	return out, &Response{StatusCode: hresp.StatusCode, Header: hresp.Header, Body: body, Attempts: cl.attempts}
 }
-
-// getBody returns a new reader of the call's body (http.Request.GetBody).
-func (cl *call) getBody() (io.ReadCloser, error) {
-	if len(cl.body) == 0 {
-		return http.NoBody, nil
-	}
-	r := &bodyReader{}
-	r.Reset(cl.body)
-	return r, nil
-}
-
-// bodyReader is a request body: a bytes.Reader whose Close does nothing.
-type bodyReader struct{ bytes.Reader }
-
-// Close implements io.Closer.
-func (*bodyReader) Close() error { return nil }
 
 // send sends one request. On tinkex's own pools it goes straight to the
 // transport: net/http's Client would only clone the header map (for

@@ -195,14 +195,14 @@ func (c *Client) canceled(call *call, cause error) *types.Error {
 
 // call is the state of one Do.
 type call struct {
-	c           *Client
-	req         *Request
-	op          string
-	method      string
-	url         string
-	body        []byte
-	ctype       string
-	idem        []string                      // X-Idempotency-Key value, nil when not sent
+	c      *Client
+	req    *Request
+	op     string
+	method string
+	url    string
+	body   []byte
+	ctype  string
+	idem   []string // X-Idempotency-Key value, nil when not sent
 	// idemFirst holds the first sequence's X-Idempotency-Key value.
 	idemFirst [1]string
 	timeout   time.Duration

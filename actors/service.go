@@ -358,7 +358,8 @@ func (s *ServiceClient) startSamplingClient(ctx context.Context, samplerID, base
 	}
 	s.mu.Unlock()
 	sc := &SamplingClient{
-		svc: s, samplerID: samplerID, baseModel: baseModel, modelPath: modelPath,
+		svc: s, http: s.http, poller: s.poller, bus: s.rt.bus, clock: s.rt.clock,
+		samplerID: samplerID, baseModel: baseModel, modelPath: modelPath,
 		seq: s.rt.registry.Counter(s.prefix+"sampling:"+samplerID+"/seq_id", 0),
 		lim: s.lim,
 	}

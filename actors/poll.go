@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -57,27 +56,24 @@ func (b PollBackoff) tryAgainDelay(n int, took time.Duration) (time.Duration, bo
 	if floor < 0 || took >= floor {
 		return 0, false
 	}
-	return jittered(b.TryAgainInitial, 10*time.Millisecond, b.TryAgainMax, time.Second, n), true
+	return expBackoff(b.TryAgainInitial, 10*time.Millisecond, b.TryAgainMax, time.Second, n), true
 }
 
 func (b PollBackoff) delay(n int) time.Duration {
-	return jittered(b.Initial, time.Second, b.Max, 30*time.Second, n)
+	return expBackoff(b.Initial, time.Second, b.Max, 30*time.Second, n)
 }
 
-// jittered is min(initial·2^n, max) shortened by up to 25 %, with the
-// defaults standing in for values <= 0.
-func jittered(initial, defInitial, max, defMax time.Duration, n int) time.Duration {
+// expBackoff is httpclient.ExponentialBackoff (min(initial·2^n, max)
+// shortened by up to 25 % jitter), with the defaults standing in for
+// values <= 0: the poller and the HTTP layer share one backoff formula.
+func expBackoff(initial, defInitial, max, defMax time.Duration, n int) time.Duration {
 	if initial <= 0 {
 		initial = defInitial
 	}
 	if max <= 0 {
 		max = defMax
 	}
-	d := float64(initial) * math.Pow(2, float64(n))
-	if d > float64(max) {
-		d = float64(max)
-	}
-	return time.Duration(d * (1 - 0.25*rand.Float64()))
+	return httpclient.ExponentialBackoff(initial, max, rand.Float64)(n, httpclient.Outcome{}, time.Time{})
 }
 
 // poller polls retrieve_future for one config.

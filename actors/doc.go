@@ -64,6 +64,9 @@
 // fails its operation with ErrClientRestarted through the Runtime's
 // dead-letter subscription.
 //
+// A TrainingClient is given its HTTP client, poller, bus and the actor
+// system's root context when built.
+//
 // SamplingClient: no mutable state but seq (a registry.Counter), stopped
 // and pid (atomics). It is given its HTTP client, poller, bus, clock and
 // limiter when built; it uses its ServiceClient only for the lifetime

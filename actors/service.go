@@ -331,7 +331,8 @@ func (s *ServiceClient) addChild(ctx context.Context, spec supervisor.Spec) (*ac
 // startTrainingClient creates the TrainingClient of modelID and its actor.
 func (s *ServiceClient) startTrainingClient(ctx context.Context, modelID, baseModel string, firstSeq int64) (*TrainingClient, error) {
 	tc := &TrainingClient{
-		svc: s, modelID: modelID, baseModel: baseModel,
+		svc: s, http: s.http, poller: s.poller, bus: s.rt.bus, root: s.rt.system.Root,
+		modelID: modelID, baseModel: baseModel,
 		seq:     s.rt.registry.Counter(s.prefix+"training:"+modelID+"/seq_id", firstSeq),
 		turn:    make(chan struct{}, 1),
 		pending: map[*trainingOp]struct{}{},

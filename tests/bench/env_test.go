@@ -224,13 +224,15 @@ func (m cpuMeter) report(b *testing.B) {
 	b.ReportMetric(float64(cpuTime()-m.start)/float64(b.N), "cpu-ns/op")
 }
 
-// reportP50 reports the median of lat as p50-ns.
-func reportP50(b *testing.B, lat []time.Duration) {
+// reportLatency reports the median and the 99th percentile of lat as
+// p50-ns and p99-ns.
+func reportLatency(b *testing.B, lat []time.Duration) {
 	if len(lat) == 0 {
 		return
 	}
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2]), "p50-ns")
+	b.ReportMetric(float64(lat[len(lat)*99/100]), "p99-ns")
 }
 
 func benchContext(b testing.TB) context.Context {

@@ -17,8 +17,8 @@ var sampleConcurrency = []int{1, 16, 128, 1024}
 // server state.
 // conc=N runs b.N samples on N goroutines; ns/op is wall time per sample
 // (lower is better) and raw ns/op ÷ tinkex ns/op is tinkex's throughput
-// relative to raw; cpu-ns/op is the process CPU time per sample and p50-ns
-// the median wall time of one sample. The two stacks alternate at each level.
+// relative to raw; cpu-ns/op is the process CPU time per sample; p50-ns and
+// p99-ns are the median and 99th percentile wall time of one sample. The two stacks alternate at each level.
 // With TINKEX_BENCH_URL set (a cmd/tinkerfake started with -sample-time 0),
 // both stacks run against that out-of-process fake instead, so cpu-ns/op
 // counts the client alone.
@@ -54,7 +54,7 @@ func BenchmarkSample(b *testing.B) {
 				}
 				b.StopTimer()
 				cpu.report(b)
-				reportP50(b, lat)
+				reportLatency(b, lat)
 			})
 		}
 	}

@@ -23,7 +23,10 @@ import (
 type lifetime struct {
 	calls  *calls
 	next   atomic.Uint32
-	shards [bindShards]lifeShard
+	shards [bindShards]atomic.Pointer[lifeShard] // made on first use
+
+	mu      sync.Mutex // guards stopped and the making of shards
+	stopped bool
 }
 
 // bindShards is how many shards calls spread over.
@@ -36,17 +39,31 @@ type lifeShard struct {
 
 	mu      sync.Mutex // guards stopped and bound
 	stopped bool
-	bound   map[context.Context]context.CancelCauseFunc // calls whose ctx can be canceled
+	bound   map[context.Context]context.CancelCauseFunc // calls whose ctx can be canceled; nil until the first
 }
 
-func newLifetime() *lifetime {
-	l := &lifetime{calls: newCalls()}
-	for i := range l.shards {
-		sh := &l.shards[i]
-		sh.ctx, sh.cancel = context.WithCancelCause(context.Background())
-		sh.bound = map[context.Context]context.CancelCauseFunc{}
+func newLifetime() *lifetime { return &lifetime{calls: newCalls()} }
+
+// shard returns the next shard, round-robin, making it on first use (an
+// idle client holds none).
+func (l *lifetime) shard() *lifeShard {
+	i := l.next.Add(1) % bindShards
+	if sh := l.shards[i].Load(); sh != nil {
+		return sh
 	}
-	return l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if sh := l.shards[i].Load(); sh != nil {
+		return sh
+	}
+	sh := &lifeShard{}
+	sh.ctx, sh.cancel = context.WithCancelCause(context.Background())
+	if l.stopped {
+		sh.stopped = true
+		sh.cancel(errClientStopped)
+	}
+	l.shards[i].Store(sh)
+	return sh
 }
 
 // bind returns a context that ends when ctx ends or the client stops (its
@@ -59,7 +76,7 @@ func (l *lifetime) bind(ctx context.Context) (context.Context, func()) {
 		cancel(errClientStopped)
 		return c, func() {}
 	}
-	sh := &l.shards[l.next.Add(1)%bindShards]
+	sh := l.shard()
 	if ctx.Done() == nil {
 		return stopCtx{Context: ctx, life: sh.ctx}, l.calls.leaveFunc
 	}
@@ -69,6 +86,9 @@ func (l *lifetime) bind(ctx context.Context) (context.Context, func()) {
 		sh.mu.Unlock()
 		cancel(errClientStopped)
 	} else {
+		if sh.bound == nil {
+			sh.bound = map[context.Context]context.CancelCauseFunc{}
+		}
 		sh.bound[c] = cancel
 		sh.mu.Unlock()
 	}
@@ -85,8 +105,14 @@ func (l *lifetime) bind(ctx context.Context) (context.Context, func()) {
 // errClientStopped; l.calls.drained closes once they have all left.
 func (l *lifetime) stop() {
 	l.calls.shut()
+	l.mu.Lock()
+	l.stopped = true
+	l.mu.Unlock()
 	for i := range l.shards {
-		sh := &l.shards[i]
+		sh := l.shards[i].Load()
+		if sh == nil {
+			continue
+		}
 		sh.mu.Lock()
 		sh.stopped = true
 		bound := sh.bound

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tinkex-go/tinkex/httpclient"
+	"github.com/tinkex-go/tinkex/internal/clock"
 	"github.com/tinkex-go/tinkex/limiter"
 	"github.com/tinkex-go/tinkex/telemetry"
 	"github.com/tinkex-go/tinkex/types"
@@ -85,7 +86,7 @@ type poller struct {
 	inflight *limiter.Limiter // in-flight response bytes (complete_metadata)
 	meta     func() map[string]any
 	logger   *slog.Logger
-	now      func() time.Time
+	clock    clock.Clock
 	deadline time.Duration // default poll deadline; 0: none
 }
 
@@ -122,9 +123,9 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 		s.deadline = p.deadline
 	}
 	if s.deadline > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, s.deadline, errPollDeadline)
-		defer cancel()
+		var stop func()
+		ctx, stop = p.withDeadline(ctx, s.deadline)
+		defer stop()
 	}
 	defer func() {
 		if err != nil {
@@ -172,7 +173,7 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 			Pool: httpclient.PoolFutures, Retry: httpclient.NoAutoRetryPolicy},
 	}
 	for iter := 0; ; iter++ {
-		sent := p.now()
+		sent := p.clock.Now()
 		h["X-Tinker-Request-Iteration"] = iterationValue(iter)
 		if iter == 1 {
 			delete(h, "X-Tinker-Create-Promise-Roundtrip-Time")
@@ -194,7 +195,7 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 			case types.FutureTryAgain:
 				backoffs, badRequests = 0, 0
 				lastState = p.queueState(s, lastState, fb.TryAgain.QueueState, fb.TryAgain.QueueStateReason, &lastWarn)
-				d, fast := p.backoff.tryAgainDelay(quick, p.now().Sub(sent))
+				d, fast := p.backoff.tryAgainDelay(quick, p.clock.Now().Sub(sent))
 				if !fast {
 					quick = 0
 					continue
@@ -259,7 +260,7 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 			p.emit(telemetry.FutureAPIError, s, map[string]float64{}, map[string]any{telemetry.KeyStatus: status})
 			delay = p.backoff.delay(backoffs)
 			if status == http.StatusTooManyRequests {
-				if ra, ok := httpclient.RetryAfter(resp.Header, p.now()); ok && ra > delay && ra <= httpclient.MaxRetryAfter {
+				if ra, ok := httpclient.RetryAfter(resp.Header, p.clock.Now()); ok && ra > delay && ra <= httpclient.MaxRetryAfter {
 					delay = ra
 				}
 			}
@@ -284,6 +285,25 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 }
 
 var errPollDeadline = errors.New("tinkex: poll deadline exceeded")
+
+// withDeadline returns ctx canceled with errPollDeadline once d has passed
+// on the poller's clock (the injected one, so tests drive it), and the
+// function that releases it. The timer's goroutine ends with the poll.
+func (p *poller) withDeadline(ctx context.Context, d time.Duration) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	t := p.clock.NewTimer(d)
+	go func() {
+		select {
+		case <-t.C():
+			cancel(errPollDeadline)
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		t.Stop()
+		cancel(nil)
+	}
+}
 
 // noRetries is the HTTP-layer retry count of every poll (read-only).
 var noRetries = 0
@@ -363,7 +383,7 @@ func (p *poller) queueState(s pollSpec, last, now types.QueueState, reason strin
 			telemetry.KeyQueueState: string(now), telemetry.KeyReason: reason, "previous": string(last)})
 	}
 	if now != types.QueueStateActive && p.logger != nil {
-		if t := p.now(); lastWarn.IsZero() || t.Sub(*lastWarn) >= queueWarnEvery {
+		if t := p.clock.Now(); lastWarn.IsZero() || t.Sub(*lastWarn) >= queueWarnEvery {
 			*lastWarn = t
 			p.logger.Warn("tinkex: "+s.op+" is waiting: "+reason, "queue_state", string(now), "request_id", s.requestID)
 		}

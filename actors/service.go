@@ -194,7 +194,7 @@ func (rt *Runtime) newService(ctx context.Context, cfg resolvedConfig, key regis
 	s.session.init()
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.poller = &poller{http: hc, bus: rt.bus, backoff: rt.pollBackoff, sleep: rt.sleep, inflight: inflight,
-		logger: rt.logger.With("service", name), now: rt.clock.Now, deadline: rt.pollDeadline,
+		logger: rt.logger.With("service", name), clock: rt.clock, deadline: rt.pollDeadline,
 		meta: func() map[string]any {
 			return map[string]any{telemetry.KeyConfig: cfg.fingerprint, telemetry.KeyBaseURL: cfg.baseURL,
 				telemetry.KeySessionID: s.SessionID()}

@@ -64,9 +64,10 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	} else {
 		url = c.url(req.Path)
 	}
-	call := &call{c: c, req: req, op: op, method: method, url: url, body: body, ctype: ctype,
+	call := &call{c: c, reqCopy: *req, op: op, method: method, url: url, body: body, ctype: ctype,
 		timeout: timeout, readTimeout: c.readTimeoutValue(timeout), pool: c.pool(p.Pool),
 		maxRetries: maxRetries, retryPolicy: p.Retry, backoff: p.Backoff}
+	call.req = &call.reqCopy
 	if call.retryPolicy == nil {
 		call.retryPolicy = DefaultRetryPolicy
 	}
@@ -195,14 +196,17 @@ func (c *Client) canceled(call *call, cause error) *types.Error {
 
 // call is the state of one Do.
 type call struct {
-	c      *Client
-	req    *Request
-	op     string
-	method string
-	url    string
-	body   []byte
-	ctype  string
-	idem   []string // X-Idempotency-Key value, nil when not sent
+	c   *Client
+	req *Request // &reqCopy
+	// reqCopy is the caller's Request, copied so that it need not escape
+	// (callers build it on their stack).
+	reqCopy Request
+	op      string
+	method  string
+	url     string
+	body    []byte
+	ctype   string
+	idem    []string // X-Idempotency-Key value, nil when not sent
 	// idemFirst holds the first sequence's X-Idempotency-Key value.
 	idemFirst [1]string
 	timeout   time.Duration

@@ -152,7 +152,7 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 	var lastWarn time.Time
 	// The body is encoded once per allow_metadata_only value, and one
 	// header map serves every iteration (Do copies it per attempt).
-	body, err := json.Marshal(types.RetrieveFutureRequest{RequestID: s.requestID, AllowMetadataOnly: allowMeta})
+	body, err := retrieveFutureBody(s.requestID, allowMeta)
 	if err != nil {
 		return res, &types.Error{Kind: types.KindValidation, Op: s.op, RequestID: s.requestID,
 			Message: "cannot encode the retrieve_future body", Err: err}
@@ -211,7 +211,7 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 						Message: "server sent complete_metadata after allow_metadata_only was turned off"}
 				}
 				allowMeta = false
-				if req.RawBody, err = json.Marshal(types.RetrieveFutureRequest{RequestID: s.requestID}); err != nil {
+				if req.RawBody, err = retrieveFutureBody(s.requestID, false); err != nil {
 					return res, &types.Error{Kind: types.KindValidation, Op: s.op, RequestID: s.requestID,
 						Message: "cannot encode the retrieve_future body", Err: err}
 				}
@@ -303,6 +303,24 @@ func (p *poller) withDeadline(ctx context.Context, d time.Duration) (context.Con
 		t.Stop()
 		cancel(nil)
 	}
+}
+
+// retrieveFutureBody is the JSON of types.RetrieveFutureRequest: built by
+// hand for the usual request id (printable ASCII, nothing to escape),
+// through encoding/json otherwise.
+func retrieveFutureBody(id string, allowMeta bool) ([]byte, error) {
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return json.Marshal(types.RetrieveFutureRequest{RequestID: id, AllowMetadataOnly: allowMeta})
+		}
+	}
+	const head, metaTrue, metaFalse = `{"request_id":"`, `","allow_metadata_only":true}`, `","allow_metadata_only":false}`
+	b := make([]byte, 0, len(head)+len(id)+len(metaFalse))
+	b = append(append(b, head...), id...)
+	if allowMeta {
+		return append(b, metaTrue...), nil
+	}
+	return append(b, metaFalse...), nil
 }
 
 // noRetries is the HTTP-layer retry count of every poll (read-only).

@@ -174,3 +174,17 @@ func TestHeldTryAgainRepollsAtOnce(t *testing.T) {
 	assert.Empty(t, slept)
 	assert.Equal(t, 6, e.srv.CountEndpoint(tinkertest.EndpointRetrieveFuture)-1, "5 try_again and the result, after create_model's poll")
 }
+
+// retrieveFutureBody is byte for byte what encoding/json makes of
+// types.RetrieveFutureRequest, for plain ids and for ids that need escaping.
+func TestRetrieveFutureBodyMatchesJSON(t *testing.T) {
+	for _, id := range []string{"", "req-123:sample:0", `quo"te`, `back\slash`, "<html>&", "tab\tnl\n", "ünï", "\x00\x7f"} {
+		for _, meta := range []bool{true, false} {
+			want, err := json.Marshal(types.RetrieveFutureRequest{RequestID: id, AllowMetadataOnly: meta})
+			require.NoError(t, err)
+			got, err := retrieveFutureBody(id, meta)
+			require.NoError(t, err)
+			assert.Equal(t, string(want), string(got), "%q %v", id, meta)
+		}
+	}
+}

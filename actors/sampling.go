@@ -85,8 +85,8 @@ func (s *SamplingClient) PID() *actor.PID { return s.pid.Load() }
 // and carries a new idempotency key.
 func (s *SamplingClient) Sample(ctx context.Context, prompt types.ModelInput, numSamples int, params types.SamplingParams, opts ...SampleOption) (*types.SampleResponse, error) {
 	var o sampleOptions
-	for _, opt := range opts {
-		opt(&o)
+	if len(opts) > 0 {
+		o = collectSampleOptions(opts)
 	}
 	req := types.SampleRequest{
 		SamplingSessionID:  s.samplerID,
@@ -97,6 +97,16 @@ func (s *SamplingClient) Sample(ctx context.Context, prompt types.ModelInput, nu
 		TopkPromptLogprobs: o.topk,
 	}
 	return s.sample(ctx, req)
+}
+
+// collectSampleOptions applies opts (kept out of Sample, where the
+// options would otherwise be allocated on every call).
+func collectSampleOptions(opts []SampleOption) sampleOptions {
+	var o sampleOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
 }
 
 // SampleAsync starts Sample in the background and returns its future. The
@@ -211,12 +221,11 @@ func (s *SamplingClient) submit(ctx context.Context, req *types.SampleRequest, c
 			Policy: httpclient.Policy{Pool: httpclient.PoolSampling, Retry: httpclient.NoAutoRetryPolicy, NoRateLimitReport: true},
 			Into:   httpclient.JSONInto(&fut),
 		})
-		var e *types.Error
-		if errors.As(err, &e) && e.Kind == types.KindRateLimited {
+		if retryAfter, limited := rateLimited(err); limited {
 			// The sampling 429 rule (limiter.SamplingBackoffFor): report the
 			// config's backoff, give the slot and bytes back while it lasts,
 			// and take new ones for the resubmission.
-			permit, err = s.lim.BackOff(ctx, permit, limiter.SamplingBackoffFor(e.RetryAfter, cost))
+			permit, err = s.lim.BackOff(ctx, permit, limiter.SamplingBackoffFor(retryAfter, cost))
 			continue
 		}
 		// The slot and bytes are for the submit phase only; they are given
@@ -231,6 +240,19 @@ func (s *SamplingClient) submit(ctx context.Context, req *types.SampleRequest, c
 		}
 		return fut.RequestID, req.SeqID, s.clock.Now().Sub(start), nil
 	}
+}
+
+// rateLimited reports whether err is a 429 (KindRateLimited) and the
+// server's Retry-After hint. A nil err costs nothing.
+func rateLimited(err error) (time.Duration, bool) {
+	if err == nil {
+		return 0, false
+	}
+	var e *types.Error
+	if errors.As(err, &e) && e.Kind == types.KindRateLimited {
+		return e.RetryAfter, true
+	}
+	return 0, false
 }
 
 // backpressureHeader is sent on every asample; it is shared read-only.

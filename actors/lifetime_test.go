@@ -112,3 +112,86 @@ func TestUnloadInFlightStopsWithTheRuntime(t *testing.T) {
 	hc.CloseIdleConnections()
 	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 }
+
+type ctxKey struct{}
+
+// bind's two paths keep the same guarantee: the bound context ends with
+// errClientStopped when the lifetime stops, ends with the caller's context,
+// keeps the caller's values, and stop's drained waits for every bound call
+// to leave.
+func TestLifetimeBind(t *testing.T) {
+	base := context.WithValue(context.Background(), ctxKey{}, "v")
+	cancelable, cancelCaller := context.WithCancel(base)
+	defer cancelCaller()
+	for name, parent := range map[string]context.Context{"never canceled": base, "cancelable": cancelable} {
+		t.Run(name, func(t *testing.T) {
+			l := newLifetime()
+			ctx, done := l.bind(parent)
+			assert.Equal(t, "v", ctx.Value(ctxKey{}), "the caller's values")
+			require.NoError(t, ctx.Err())
+			l.stop()
+			select {
+			case <-ctx.Done():
+			default:
+				t.Fatal("stop did not cancel the bound call")
+			}
+			assert.ErrorIs(t, context.Cause(ctx), errClientStopped)
+			select {
+			case <-l.calls.drained:
+				t.Fatal("drained before the call left")
+			default:
+			}
+			done()
+			<-l.calls.drained
+
+			ctx2, done2 := l.bind(parent)
+			assert.ErrorIs(t, context.Cause(ctx2), errClientStopped, "a call after stop starts canceled")
+			done2()
+		})
+	}
+
+	l := newLifetime()
+	parent, cancel := context.WithCancel(context.Background())
+	ctx, done := l.bind(parent)
+	cancel()
+	<-ctx.Done()
+	assert.ErrorIs(t, context.Cause(ctx), context.Canceled, "the caller's cancel")
+	done()
+	l.stop()
+	<-l.calls.drained
+}
+
+// A Sample in flight when Close runs, under a caller's context that is
+// never canceled and under one that can be, ends with ErrClientStopped.
+func TestSampleInFlightEndsOnClose(t *testing.T) {
+	for _, name := range []string{"background", "cancelable"} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			svc := e.service(t)
+			sc := sampler(t, e, svc)
+			// Every poll answers try_again: the sample never completes.
+			e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointRetrieveFuture, QueueState: "active"})
+			ctx := context.Background()
+			if name == "cancelable" {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithCancel(ctx)
+				defer cancel()
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := sc.Sample(ctx, prompt, 1, types.DefaultSamplingParams())
+				done <- err
+			}()
+			require.Eventually(t, func() bool {
+				return e.srv.Count(tinkertest.Match{Endpoint: tinkertest.EndpointRetrieveFuture}) >= 2
+			}, 30*time.Second, time.Millisecond, "the sample is polling")
+			require.NoError(t, svc.Close(ctxT(t)))
+			select {
+			case err := <-done:
+				assert.ErrorIs(t, err, types.ErrClientStopped)
+			case <-time.After(30 * time.Second):
+				t.Fatal("the sample in flight did not end after Close")
+			}
+		})
+	}
+}

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/tinkex-go/tinkex/httpclient"
+	"github.com/tinkex-go/tinkex/internal/clock"
 	"github.com/tinkex-go/tinkex/limiter"
 	"github.com/tinkex-go/tinkex/telemetry"
 	"github.com/tinkex-go/tinkex/types"
@@ -57,27 +57,24 @@ func (b PollBackoff) tryAgainDelay(n int, took time.Duration) (time.Duration, bo
 	if floor < 0 || took >= floor {
 		return 0, false
 	}
-	return jittered(b.TryAgainInitial, 10*time.Millisecond, b.TryAgainMax, time.Second, n), true
+	return expBackoff(b.TryAgainInitial, 10*time.Millisecond, b.TryAgainMax, time.Second, n), true
 }
 
 func (b PollBackoff) delay(n int) time.Duration {
-	return jittered(b.Initial, time.Second, b.Max, 30*time.Second, n)
+	return expBackoff(b.Initial, time.Second, b.Max, 30*time.Second, n)
 }
 
-// jittered is min(initial·2^n, max) shortened by up to 25 %, with the
-// defaults standing in for values <= 0.
-func jittered(initial, defInitial, max, defMax time.Duration, n int) time.Duration {
+// expBackoff is httpclient.ExponentialBackoff (min(initial·2^n, max)
+// shortened by up to 25 % jitter), with the defaults standing in for
+// values <= 0: the poller and the HTTP layer share one backoff formula.
+func expBackoff(initial, defInitial, max, defMax time.Duration, n int) time.Duration {
 	if initial <= 0 {
 		initial = defInitial
 	}
 	if max <= 0 {
 		max = defMax
 	}
-	d := float64(initial) * math.Pow(2, float64(n))
-	if d > float64(max) {
-		d = float64(max)
-	}
-	return time.Duration(d * (1 - 0.25*rand.Float64()))
+	return httpclient.ExponentialBackoff(initial, max, rand.Float64)(n, httpclient.Outcome{}, time.Time{})
 }
 
 // poller polls retrieve_future for one config.
@@ -89,7 +86,7 @@ type poller struct {
 	inflight *limiter.Limiter // in-flight response bytes (complete_metadata)
 	meta     func() map[string]any
 	logger   *slog.Logger
-	now      func() time.Time
+	clock    clock.Clock
 	deadline time.Duration // default poll deadline; 0: none
 }
 
@@ -126,9 +123,9 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 		s.deadline = p.deadline
 	}
 	if s.deadline > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, s.deadline, errPollDeadline)
-		defer cancel()
+		var stop func()
+		ctx, stop = p.withDeadline(ctx, s.deadline)
+		defer stop()
 	}
 	defer func() {
 		if err != nil {
@@ -153,25 +150,35 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 	backoffs, badRequests, quick := 0, 0, 0
 	var lastState types.QueueState
 	var lastWarn time.Time
+	// The body is encoded once per allow_metadata_only value, and one
+	// header map serves every iteration (Do copies it per attempt).
+	body, err := retrieveFutureBody(s.requestID, allowMeta)
+	if err != nil {
+		return res, &types.Error{Kind: types.KindValidation, Op: s.op, RequestID: s.requestID,
+			Message: "cannot encode the retrieve_future body", Err: err}
+	}
+	h := http.Header{
+		"X-Tinker-Request-Type":    reqType,
+		"X-Stainless-Raw-Response": rawValue,
+		// on every first poll, as the SDK sends it
+		"X-Tinker-Create-Promise-Roundtrip-Time": {strconv.FormatFloat(s.roundtrip.Seconds(), 'f', -1, 64)},
+	}
+	req := httpclient.Request{
+		Op:      s.op,
+		Path:    "/api/v1/retrieve_future",
+		RawBody: body,
+		Accept:  accept,
+		Header:  h,
+		Policy: httpclient.Policy{MaxRetries: &noRetries, Timeout: PollTimeout,
+			Pool: httpclient.PoolFutures, Retry: httpclient.NoAutoRetryPolicy},
+	}
 	for iter := 0; ; iter++ {
-		sent := p.now()
-		h := http.Header{
-			"X-Tinker-Request-Iteration": iterationValue(iter),
-			"X-Tinker-Request-Type":      reqType,
-			"X-Stainless-Raw-Response":   rawValue,
+		sent := p.clock.Now()
+		h["X-Tinker-Request-Iteration"] = iterationValue(iter)
+		if iter == 1 {
+			delete(h, "X-Tinker-Create-Promise-Roundtrip-Time")
 		}
-		if iter == 0 { // on every first poll, as the SDK sends it
-			h["X-Tinker-Create-Promise-Roundtrip-Time"] = []string{strconv.FormatFloat(s.roundtrip.Seconds(), 'f', -1, 64)}
-		}
-		resp, err := p.http.Do(ctx, &httpclient.Request{
-			Op:     s.op,
-			Path:   "/api/v1/retrieve_future",
-			Body:   types.RetrieveFutureRequest{RequestID: s.requestID, AllowMetadataOnly: allowMeta},
-			Accept: accept,
-			Header: h,
-			Policy: httpclient.Policy{MaxRetries: httpclient.Retries(0), Timeout: PollTimeout,
-				Pool: httpclient.PoolFutures, Retry: httpclient.NoAutoRetryPolicy, NoIdempotencyKey: false},
-		})
+		resp, err := p.http.Do(ctx, &req)
 		if err == nil {
 			if httpclient.IsProtobuf(resp.ContentType()) {
 				return pollResult{contentType: resp.ContentType(), body: resp.Body, permit: res.permit}, nil
@@ -188,7 +195,7 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 			case types.FutureTryAgain:
 				backoffs, badRequests = 0, 0
 				lastState = p.queueState(s, lastState, fb.TryAgain.QueueState, fb.TryAgain.QueueStateReason, &lastWarn)
-				d, fast := p.backoff.tryAgainDelay(quick, p.now().Sub(sent))
+				d, fast := p.backoff.tryAgainDelay(quick, p.clock.Now().Sub(sent))
 				if !fast {
 					quick = 0
 					continue
@@ -204,6 +211,10 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 						Message: "server sent complete_metadata after allow_metadata_only was turned off"}
 				}
 				allowMeta = false
+				if req.RawBody, err = retrieveFutureBody(s.requestID, false); err != nil {
+					return res, &types.Error{Kind: types.KindValidation, Op: s.op, RequestID: s.requestID,
+						Message: "cannot encode the retrieve_future body", Err: err}
+				}
 				permit, aerr := p.inflight.Acquire(ctx, fb.Metadata.ResponsePayloadSize)
 				if aerr != nil {
 					return res, aerr
@@ -249,7 +260,7 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 			p.emit(telemetry.FutureAPIError, s, map[string]float64{}, map[string]any{telemetry.KeyStatus: status})
 			delay = p.backoff.delay(backoffs)
 			if status == http.StatusTooManyRequests {
-				if ra, ok := httpclient.RetryAfter(resp.Header, p.now()); ok && ra > delay && ra <= httpclient.MaxRetryAfter {
+				if ra, ok := httpclient.RetryAfter(resp.Header, p.clock.Now()); ok && ra > delay && ra <= httpclient.MaxRetryAfter {
 					delay = ra
 				}
 			}
@@ -274,6 +285,46 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 }
 
 var errPollDeadline = errors.New("tinkex: poll deadline exceeded")
+
+// withDeadline returns ctx canceled with errPollDeadline once d has passed
+// on the poller's clock (the injected one, so tests drive it), and the
+// function that releases it. The timer's goroutine ends with the poll.
+func (p *poller) withDeadline(ctx context.Context, d time.Duration) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	t := p.clock.NewTimer(d)
+	go func() {
+		select {
+		case <-t.C():
+			cancel(errPollDeadline)
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		t.Stop()
+		cancel(nil)
+	}
+}
+
+// retrieveFutureBody is the JSON of types.RetrieveFutureRequest: built by
+// hand for the usual request id (printable ASCII, nothing to escape),
+// through encoding/json otherwise.
+func retrieveFutureBody(id string, allowMeta bool) ([]byte, error) {
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return json.Marshal(types.RetrieveFutureRequest{RequestID: id, AllowMetadataOnly: allowMeta})
+		}
+	}
+	const head, metaTrue, metaFalse = `{"request_id":"`, `","allow_metadata_only":true}`, `","allow_metadata_only":false}`
+	b := make([]byte, 0, len(head)+len(id)+len(metaFalse))
+	b = append(append(b, head...), id...)
+	if allowMeta {
+		return append(b, metaTrue...), nil
+	}
+	return append(b, metaFalse...), nil
+}
+
+// noRetries is the HTTP-layer retry count of every poll (read-only).
+var noRetries = 0
 
 // Read-only header values of polls.
 var (
@@ -350,7 +401,7 @@ func (p *poller) queueState(s pollSpec, last, now types.QueueState, reason strin
 			telemetry.KeyQueueState: string(now), telemetry.KeyReason: reason, "previous": string(last)})
 	}
 	if now != types.QueueStateActive && p.logger != nil {
-		if t := p.now(); lastWarn.IsZero() || t.Sub(*lastWarn) >= queueWarnEvery {
+		if t := p.clock.Now(); lastWarn.IsZero() || t.Sub(*lastWarn) >= queueWarnEvery {
 			*lastWarn = t
 			p.logger.Warn("tinkex: "+s.op+" is waiting: "+reason, "queue_state", string(now), "request_id", s.requestID)
 		}

@@ -49,6 +49,30 @@ func TestPollDeadline(t *testing.T) {
 	assert.Len(t, rec.named(telemetry.FutureTimeout), 1)
 }
 
+// The poll deadline runs on the injected clock: a future that never
+// completes fails with KindTimeout once the fake clock has passed it.
+func TestPollDeadlineUsesTheClock(t *testing.T) {
+	fc := clock.NewFake(time.Now())
+	e := newEnv(t, nil, WithClock(fc), WithPollDeadline(time.Hour))
+	svc := e.service(t)
+	tc := trainer(t, svc)
+	e.srv.PauseProcessing()
+	defer e.srv.ResumeProcessing()
+	before := e.srv.CountEndpoint(tinkertest.EndpointRetrieveFuture) // create_model's polls
+	f := tc.OptimStep(ctxT(t), types.DefaultAdamParams())
+	require.Eventually(t, func() bool { return e.srv.CountEndpoint(tinkertest.EndpointRetrieveFuture) > before },
+		30*time.Second, time.Millisecond, "the future is polling")
+	select {
+	case <-f.Done():
+		t.Fatal("the poll ended before its deadline passed on the clock")
+	default:
+	}
+	fc.Advance(time.Hour)
+	_, err := f.Result(ctxT(t))
+	assert.ErrorIs(t, err, types.ErrTimeout)
+	assert.Contains(t, err.Error(), "poll deadline")
+}
+
 // A paused queue state is logged, once per minute at most.
 func TestPausedQueueStateIsLoggedDebounced(t *testing.T) {
 	logger, logged := captureLogs(slog.LevelInfo)
@@ -85,6 +109,14 @@ func TestUserErrorReachesServerTelemetry(t *testing.T) {
 	assert.Contains(t, names, "user_error")
 }
 
+// nowClock is a clock whose Now is now and whose timers are Clock's.
+type nowClock struct {
+	clock.Clock
+	now func() time.Time
+}
+
+func (c nowClock) Now() time.Time { return c.now() }
+
 // pollDirect submits one optim_step by hand and polls its future with a
 // copy of svc's poller whose sleep records and whose clock is now.
 // The first tryAgains polls answer try_again at once.
@@ -100,7 +132,7 @@ func pollDirect(t *testing.T, e *env, tryAgains int, b PollBackoff, now func() t
 	var mu sync.Mutex
 	var slept []time.Duration
 	p := *svc.poller
-	p.backoff, p.now = b, now
+	p.backoff, p.clock = b, nowClock{Clock: p.clock, now: now}
 	p.sleep = func(ctx context.Context, d time.Duration) error {
 		mu.Lock()
 		slept = append(slept, d)
@@ -141,4 +173,18 @@ func TestHeldTryAgainRepollsAtOnce(t *testing.T) {
 	slept := pollDirect(t, e, 5, PollBackoff{}, held)
 	assert.Empty(t, slept)
 	assert.Equal(t, 6, e.srv.CountEndpoint(tinkertest.EndpointRetrieveFuture)-1, "5 try_again and the result, after create_model's poll")
+}
+
+// retrieveFutureBody is byte for byte what encoding/json makes of
+// types.RetrieveFutureRequest, for plain ids and for ids that need escaping.
+func TestRetrieveFutureBodyMatchesJSON(t *testing.T) {
+	for _, id := range []string{"", "req-123:sample:0", `quo"te`, `back\slash`, "<html>&", "tab\tnl\n", "ünï", "\x00\x7f"} {
+		for _, meta := range []bool{true, false} {
+			want, err := json.Marshal(types.RetrieveFutureRequest{RequestID: id, AllowMetadataOnly: meta})
+			require.NoError(t, err)
+			got, err := retrieveFutureBody(id, meta)
+			require.NoError(t, err)
+			assert.Equal(t, string(want), string(got), "%q %v", id, meta)
+		}
+	}
 }

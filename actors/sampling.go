@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/tinkex-go/tinkex/httpclient"
+	"github.com/tinkex-go/tinkex/internal/clock"
 	"github.com/tinkex-go/tinkex/limiter"
 	"github.com/tinkex-go/tinkex/registry"
 	"github.com/tinkex-go/tinkex/telemetry"
@@ -47,7 +48,11 @@ func WithTopkPromptLogprobs(k int) SampleOption { return func(o *sampleOptions) 
 // the tree, owns the session's lifecycle; a crash of that actor does not
 // disturb calls in flight.
 type SamplingClient struct {
-	svc       *ServiceClient
+	svc       *ServiceClient // lifetime (bind, stop errors) and span metadata
+	http      *httpclient.Client
+	poller    *poller
+	bus       *telemetry.Bus
+	clock     clock.Clock
 	samplerID string
 	baseModel string
 	modelPath string
@@ -80,8 +85,8 @@ func (s *SamplingClient) PID() *actor.PID { return s.pid.Load() }
 // and carries a new idempotency key.
 func (s *SamplingClient) Sample(ctx context.Context, prompt types.ModelInput, numSamples int, params types.SamplingParams, opts ...SampleOption) (*types.SampleResponse, error) {
 	var o sampleOptions
-	for _, opt := range opts {
-		opt(&o)
+	if len(opts) > 0 {
+		o = collectSampleOptions(opts)
 	}
 	req := types.SampleRequest{
 		SamplingSessionID:  s.samplerID,
@@ -92,6 +97,16 @@ func (s *SamplingClient) Sample(ctx context.Context, prompt types.ModelInput, nu
 		TopkPromptLogprobs: o.topk,
 	}
 	return s.sample(ctx, req)
+}
+
+// collectSampleOptions applies opts (kept out of Sample, where the
+// options would otherwise be allocated on every call).
+func collectSampleOptions(opts []SampleOption) sampleOptions {
+	var o sampleOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
 }
 
 // SampleAsync starts Sample in the background and returns its future. The
@@ -140,7 +155,7 @@ func (s *SamplingClient) sample(ctx context.Context, req types.SampleRequest) (r
 	cost := promptCost(req.Prompt)
 	// The span is kept in locals: when (as usual) only failures have a
 	// listener, a successful sample builds no telemetry at all.
-	bus := s.svc.rt.bus
+	bus := s.bus
 	if startOn, stopOn, excOn := bus.Enabled(telemetry.SamplingSampleStart), bus.Enabled(telemetry.SamplingSampleStop),
 		bus.Enabled(telemetry.SamplingSampleException); startOn || stopOn || excOn {
 		began := bus.Now()
@@ -162,7 +177,7 @@ func (s *SamplingClient) sample(ctx context.Context, req types.SampleRequest) (r
 		if err != nil {
 			return nil, s.svc.translateStop(ctx, op, err)
 		}
-		res, err := s.svc.poller.poll(ctx, pollSpec{
+		res, err := s.poller.poll(ctx, pollSpec{
 			op: op, requestType: "Sample", requestID: reqID, proto: true, roundtrip: trip,
 			samplerID: s.samplerID, seq: seq, hasSeq: true,
 		})
@@ -190,14 +205,14 @@ func (s *SamplingClient) sample(ctx context.Context, req types.SampleRequest) (r
 // request id, the seq_id it was sent with and the accepted submit's round
 // trip.
 func (s *SamplingClient) submit(ctx context.Context, req *types.SampleRequest, cost int64) (string, int64, time.Duration, error) {
+	permit, err := s.lim.Acquire(ctx, cost)
 	for {
-		permit, err := s.lim.Acquire(ctx, cost)
 		if err != nil {
 			return "", 0, 0, err
 		}
-		start := s.svc.rt.clock.Now()
+		start := s.clock.Now()
 		var fut types.UntypedAPIFuture
-		_, err = s.svc.http.Do(ctx, &httpclient.Request{
+		_, err = s.http.Do(ctx, &httpclient.Request{
 			Op:     "sample",
 			Path:   "/api/v1/asample",
 			Call:   httpclient.CallSample,
@@ -206,18 +221,16 @@ func (s *SamplingClient) submit(ctx context.Context, req *types.SampleRequest, c
 			Policy: httpclient.Policy{Pool: httpclient.PoolSampling, Retry: httpclient.NoAutoRetryPolicy, NoRateLimitReport: true},
 			Into:   httpclient.JSONInto(&fut),
 		})
-		// The slot and bytes are for the submit phase only; they are given
-		// back before any backoff sleep or poll.
-		permit.Release()
-		var e *types.Error
-		if errors.As(err, &e) && e.Kind == types.KindRateLimited {
-			retryAfter := e.RetryAfter
-			if retryAfter > httpclient.MaxRetryAfter {
-				retryAfter = 0 // an implausible hint: keep the floor
-			}
-			s.lim.ReportRateLimited(limiter.SamplingBackoffFor(retryAfter, cost))
+		if retryAfter, limited := rateLimited(err); limited {
+			// The sampling 429 rule (limiter.SamplingBackoffFor): report the
+			// config's backoff, give the slot and bytes back while it lasts,
+			// and take new ones for the resubmission.
+			permit, err = s.lim.BackOff(ctx, permit, limiter.SamplingBackoffFor(retryAfter, cost))
 			continue
 		}
+		// The slot and bytes are for the submit phase only; they are given
+		// back before the poll.
+		permit.Release()
 		if err != nil {
 			return "", req.SeqID, 0, err
 		}
@@ -225,11 +238,24 @@ func (s *SamplingClient) submit(ctx context.Context, req *types.SampleRequest, c
 			return "", req.SeqID, 0, &types.Error{Kind: types.KindValidation, Op: "sample", Path: "/api/v1/asample",
 				Message: "server answered asample without a request_id"}
 		}
-		if err := checkServerID(s.svc.http, "sample", "request_id", fut.RequestID); err != nil {
+		if err := checkServerID(s.http, "sample", "request_id", fut.RequestID); err != nil {
 			return "", req.SeqID, 0, err
 		}
-		return fut.RequestID, req.SeqID, s.svc.rt.clock.Now().Sub(start), nil
+		return fut.RequestID, req.SeqID, s.clock.Now().Sub(start), nil
 	}
+}
+
+// rateLimited reports whether err is a 429 (KindRateLimited) and the
+// server's Retry-After hint. A nil err costs nothing.
+func rateLimited(err error) (time.Duration, bool) {
+	if err == nil {
+		return 0, false
+	}
+	var e *types.Error
+	if errors.As(err, &e) && e.Kind == types.KindRateLimited {
+		return e.RetryAfter, true
+	}
+	return 0, false
 }
 
 // backpressureHeader is sent on every asample; it is shared read-only.
@@ -237,7 +263,7 @@ var backpressureHeader = http.Header{"X-Tinker-Sampling-Backpressure": {"1"}}
 
 // endSpan emits the sample span's stop or exception event, if listened to.
 func (s *SamplingClient) endSpan(began time.Time, stopOn, excOn bool, resp *types.SampleResponse, err error) {
-	bus := s.svc.rt.bus
+	bus := s.bus
 	switch {
 	case err == nil && stopOn:
 		bus.Execute(telemetry.SamplingSampleStop, map[string]float64{

@@ -55,14 +55,9 @@ type ServiceClient struct {
 
 	ctx    context.Context // canceled by Close; parent of all background work
 	cancel context.CancelFunc
-	// shards are children of ctx that calls register with (see bind), so
-	// concurrent calls do not all contend on ctx's one mutex.
-	shards       [bindShards]context.Context
-	shardCancels [bindShards]context.CancelFunc
-	bindNext     atomic.Uint32
-	bgMu         sync.Mutex
-	bg           sync.WaitGroup
-	running      *calls // calls bound with bind; Close waits for them
+	bgMu   sync.Mutex
+	bg     sync.WaitGroup
+	life   *lifetime // calls bound with bind; Close cancels and waits for them
 
 	stopped atomic.Bool
 	closeMu sync.Mutex
@@ -192,17 +187,14 @@ func (rt *Runtime) newService(ctx context.Context, cfg resolvedConfig, key regis
 		modelSeq:    rt.registry.Counter(prefix+"model_seq_id", 0),
 		samplingSeq: rt.registry.Counter(prefix+"sampling_session_seq_id", 0),
 		closed:      make(chan struct{}),
-		running:     newCalls(),
+		life:        newLifetime(),
 		trainings:   map[string]*TrainingClient{},
 		samplings:   map[string]*SamplingClient{},
 	}
 	s.session.init()
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	for i := range s.shards {
-		s.shards[i], s.shardCancels[i] = context.WithCancel(s.ctx)
-	}
 	s.poller = &poller{http: hc, bus: rt.bus, backoff: rt.pollBackoff, sleep: rt.sleep, inflight: inflight,
-		logger: rt.logger.With("service", name), now: rt.clock.Now, deadline: rt.pollDeadline,
+		logger: rt.logger.With("service", name), clock: rt.clock, deadline: rt.pollDeadline,
 		meta: func() map[string]any {
 			return map[string]any{telemetry.KeyConfig: cfg.fingerprint, telemetry.KeyBaseURL: cfg.baseURL,
 				telemetry.KeySessionID: s.SessionID()}
@@ -272,27 +264,12 @@ func (s *ServiceClient) goBackground(f func()) bool {
 	return true
 }
 
-// bindShards is how many children of the client's context calls spread
-// their stop registrations over.
-const bindShards = 16
-
 // bind returns a context that ends when ctx ends or the client stops, and
-// registers the call so Close waits for it to end (see calls). The returned
-// function must be called when the call is over. Once the client is closed
-// the context is already canceled with errClientStopped.
+// registers the call so Close waits for it to end (see lifetime). The
+// returned function must be called when the call is over. Once the client
+// is closed the context is already canceled with errClientStopped.
 func (s *ServiceClient) bind(ctx context.Context) (context.Context, func()) {
-	c, cancel := context.WithCancelCause(ctx)
-	if !s.running.enter() {
-		cancel(errClientStopped)
-		return c, func() {}
-	}
-	parent := s.shards[s.bindNext.Add(1)%bindShards]
-	stop := context.AfterFunc(parent, func() { cancel(errClientStopped) })
-	return c, func() {
-		stop()
-		cancel(nil)
-		s.running.leave()
-	}
+	return s.life.bind(ctx)
 }
 
 // stoppedError is the error of work refused or abandoned because the client
@@ -364,7 +341,8 @@ func (s *ServiceClient) addChild(ctx context.Context, spec supervisor.Spec) (*ac
 // startTrainingClient creates the TrainingClient of modelID and its actor.
 func (s *ServiceClient) startTrainingClient(ctx context.Context, modelID, baseModel string, firstSeq int64) (*TrainingClient, error) {
 	tc := &TrainingClient{
-		svc: s, modelID: modelID, baseModel: baseModel,
+		svc: s, http: s.http, poller: s.poller, bus: s.rt.bus, root: s.rt.system.Root,
+		modelID: modelID, baseModel: baseModel,
 		seq:     s.rt.registry.Counter(s.prefix+"training:"+modelID+"/seq_id", firstSeq),
 		turn:    make(chan struct{}, 1),
 		pending: map[*trainingOp]struct{}{},
@@ -391,7 +369,8 @@ func (s *ServiceClient) startSamplingClient(ctx context.Context, samplerID, base
 	}
 	s.mu.Unlock()
 	sc := &SamplingClient{
-		svc: s, samplerID: samplerID, baseModel: baseModel, modelPath: modelPath,
+		svc: s, http: s.http, poller: s.poller, bus: s.rt.bus, clock: s.rt.clock,
+		samplerID: samplerID, baseModel: baseModel, modelPath: modelPath,
 		seq: s.rt.registry.Counter(s.prefix+"sampling:"+samplerID+"/seq_id", 0),
 		lim: s.lim,
 	}
@@ -446,11 +425,8 @@ func (s *ServiceClient) Close(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 
-	s.running.shut()
+	s.life.stop()
 	s.cancel()
-	for _, cancel := range s.shardCancels {
-		cancel()
-	}
 	var errs []error
 	if s.inTree.Swap(false) {
 		id := "service:" + s.name
@@ -467,7 +443,7 @@ func (s *ServiceClient) Close(ctx context.Context) error {
 	waited := make(chan struct{})
 	go func() {
 		s.bg.Wait()
-		<-s.running.drained
+		<-s.life.calls.drained
 		close(waited)
 	}()
 	select {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/tinkex-go/tinkex/httpclient"
 	"github.com/tinkex-go/tinkex/registry"
 	"github.com/tinkex-go/tinkex/telemetry"
 	"github.com/tinkex-go/tinkex/types"
@@ -41,7 +42,11 @@ import (
 // server answered with a 4xx (a user error, such as a 409 for a checkpoint
 // name taken) reached the server and loses nothing.
 type TrainingClient struct {
-	svc       *ServiceClient
+	svc       *ServiceClient // lifetime (bind, background work), submits, stop errors
+	http      *httpclient.Client
+	poller    *poller
+	bus       *telemetry.Bus
+	root      *actor.RootContext // sends enqueues to the actor
 	modelID   string
 	baseModel string
 	seq       *registry.Counter // next seq_id; durable across actor restarts
@@ -105,7 +110,7 @@ func (t *TrainingClient) enqueueOp(op *trainingOp) {
 	t.pending[op] = struct{}{}
 	pid := t.pid.Load()
 	t.mu.Unlock()
-	t.svc.rt.system.Root.Send(pid, &enqueue{op: op})
+	t.root.Send(pid, &enqueue{op: op})
 }
 
 // failPending fails every operation not yet submitted with err.
@@ -314,7 +319,7 @@ func (t *TrainingClient) loseSeq(op string, seq int64, cause error) {
 	if !t.gap.CompareAndSwap(nil, e) {
 		return
 	}
-	bus := t.svc.rt.bus
+	bus := t.bus
 	if !bus.Enabled(telemetry.TrainingSeqGap) {
 		return
 	}
@@ -348,7 +353,7 @@ func (t *TrainingClient) gapError(op string) error {
 // trainingSpan starts the span of one training operation (nil when nobody
 // listens).
 func (t *TrainingClient) trainingSpan(op string) *telemetry.Span {
-	return t.svc.rt.bus.StartSpanLazy(telemetry.TrainingPrefix+op, func() map[string]any {
+	return t.bus.StartSpanLazy(telemetry.TrainingPrefix+op, func() map[string]any {
 		return map[string]any{
 			telemetry.KeyConfig:    t.svc.cfg.fingerprint,
 			telemetry.KeyBaseURL:   t.svc.cfg.baseURL,

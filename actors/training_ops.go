@@ -90,7 +90,7 @@ func (t *TrainingClient) forwardBackward(ctx context.Context, data []types.Datum
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					res, err := t.svc.poller.poll(pollCtx, t.pollSpec(name, reqType, ids[i], seqs[i], trips[i], true, f.setQueueState))
+					res, err := t.poller.poll(pollCtx, t.pollSpec(name, reqType, ids[i], seqs[i], trips[i], true, f.setQueueState))
 					if err != nil {
 						errs[i] = err
 						return
@@ -295,7 +295,7 @@ func (t *TrainingClient) SaveWeightsAndGetSamplingClient(ctx context.Context) (*
 func (t *TrainingClient) GetInfo(ctx context.Context) (*types.GetInfoResponse, error) {
 	var out types.GetInfoResponse
 	err := t.svc.call(ctx, "get_info", func(ctx context.Context) error {
-		_, err := t.svc.http.Do(ctx, &httpclient.Request{Op: "get_info", Path: "/api/v1/get_info", Call: httpclient.CallRead,
+		_, err := t.http.Do(ctx, &httpclient.Request{Op: "get_info", Path: "/api/v1/get_info", Call: httpclient.CallRead,
 			Body: types.GetInfoRequest{ModelID: t.modelID}, Into: httpclient.JSONInto(&out)})
 		return err
 	})
@@ -316,7 +316,7 @@ func (t *TrainingClient) Unload(ctx context.Context) (*types.UnloadModelResponse
 		if err != nil {
 			return err
 		}
-		res, err := t.svc.poller.poll(ctx, t.pollSpec("unload_model", "UnloadModel", id, 0, trip, false, nil))
+		res, err := t.poller.poll(ctx, t.pollSpec("unload_model", "UnloadModel", id, 0, trip, false, nil))
 		if err != nil {
 			return err
 		}
@@ -340,7 +340,7 @@ func singleOp[T any](t *TrainingClient, ctx context.Context, name, reqType, path
 		}
 		f.requestID.Store(id)
 		return func() {
-			res, err := t.svc.poller.poll(pollCtx, t.pollSpec(name, reqType, id, seqs[0], trip, false, f.setQueueState))
+			res, err := t.poller.poll(pollCtx, t.pollSpec(name, reqType, id, seqs[0], trip, false, f.setQueueState))
 			if err != nil {
 				finish(nil, t.svc.translateStop(pollCtx, name, err))
 				return

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tinkex-go/tinkex/types"
 )
 
 // Backoff returns how long to wait before retry number retry+1, where retry
@@ -14,8 +16,9 @@ import (
 // current time, for HTTP-date Retry-After values.
 type Backoff func(retry int, o Outcome, now time.Time) time.Duration
 
-// Retry-After bounds: a server hint in (0, MaxRetryAfter] is used exactly.
-const MaxRetryAfter = 60 * time.Second
+// MaxRetryAfter bounds Retry-After: a server hint in (0, MaxRetryAfter] is
+// used exactly (types.MaxRetryAfter).
+const MaxRetryAfter = types.MaxRetryAfter
 
 // DefaultBackoff uses the server's Retry-After when it is in (0, 60] s and
 // otherwise min(0.5 s·2^retry, 10 s) shortened by up to 25 % jitter.

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,12 +41,19 @@ type Client struct {
 	fingerprint string
 
 	transports *Transports
+	// lease holds this client's pools of transports, resolved in New (nil
+	// with httpClient).
+	lease      *Lease
 	httpClient *http.Client // user-supplied; overrides transports when set
-	bus        *telemetry.Bus
-	clock      clock.Clock
-	sleep      func(ctx context.Context, d time.Duration) error
-	observer   RateLimitObserver
-	jitter     func() float64 // in [0, 1): the second layer's backoff jitter
+	// urls caches baseURL+path per request path (path → string), for at
+	// most maxCachedURLs paths (REST paths carry ids).
+	urls     sync.Map
+	urlsLen  atomic.Int32
+	bus      *telemetry.Bus
+	clock    clock.Clock
+	sleep    func(ctx context.Context, d time.Duration) error
+	observer RateLimitObserver
+	jitter   func() float64 // in [0, 1): the second layer's backoff jitter
 	// resendBackoff and resendBudget are the second layer's backoff and
 	// budget (SecondLayerBackoff and SecondLayerBudget unless configured).
 	resendBackoff func(resend int) time.Duration
@@ -173,6 +181,8 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	}
 	if c.httpClient != nil {
 		c.httpClient = pinOrigin(c.httpClient)
+	} else {
+		c.lease = c.transports.Acquire(norm)
 	}
 	if c.sleep == nil {
 		c.sleep = c.clockSleep
@@ -222,21 +232,42 @@ func (c *Client) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("base_url", c.baseURL), slog.String("config", c.fingerprint))
 }
 
-// CloseIdleConnections closes idle connections of this client's pools.
+// CloseIdleConnections is called when the client is done: with a
+// user-supplied *http.Client it closes that client's idle connections;
+// otherwise it releases the client's lease on its base URL's pools (see
+// Transports), which closes their idle connections unless another Client
+// of the same Transports still holds them. It never touches the pools of
+// another base URL, nor connections another Client is using. Requests sent
+// afterwards still work.
 func (c *Client) CloseIdleConnections() {
 	if c.httpClient != nil {
 		c.httpClient.CloseIdleConnections()
 		return
 	}
-	c.transports.CloseIdleConnections()
+	c.lease.Release()
 }
 
 func (c *Client) pool(p Pool) *http.Client {
 	if c.httpClient != nil {
 		return c.httpClient
 	}
-	return c.transports.Client(c.baseURL, p)
+	return c.lease.Client(p)
 }
+
+// url returns the request URL of path: baseURL+path, built once per path.
+func (c *Client) url(path string) string {
+	if u, ok := c.urls.Load(path); ok {
+		return u.(string)
+	}
+	u := c.baseURL + path
+	if c.urlsLen.Add(1) <= maxCachedURLs {
+		c.urls.Store(path, u)
+	}
+	return u
+}
+
+// maxCachedURLs bounds Client.urls: the fixed endpoints fit many times over.
+const maxCachedURLs = 64
 
 func (c *Client) clockSleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {

@@ -7,8 +7,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tinkex-go/tinkex/internal/uuid"
@@ -55,13 +58,16 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	if p.Timeout > 0 {
 		timeout = p.Timeout
 	}
-	url := c.baseURL + req.Path
+	var url string
 	if len(req.Query) > 0 {
-		url += "?" + req.Query.Encode()
+		url = c.baseURL + req.Path + "?" + req.Query.Encode()
+	} else {
+		url = c.url(req.Path)
 	}
-	call := &call{c: c, req: req, op: op, method: method, url: url, body: body, ctype: ctype,
+	call := &call{c: c, reqCopy: *req, op: op, method: method, url: url, body: body, ctype: ctype,
 		timeout: timeout, readTimeout: c.readTimeoutValue(timeout), pool: c.pool(p.Pool),
 		maxRetries: maxRetries, retryPolicy: p.Retry, backoff: p.Backoff}
+	call.req = &call.reqCopy
 	if call.retryPolicy == nil {
 		call.retryPolicy = DefaultRetryPolicy
 	}
@@ -75,7 +81,16 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	for resend := 0; ; resend++ {
 		if idem {
 			var buf [len(idempotencyPrefix) + 36]byte
-			call.idem = []string{string(uuid.Append(append(buf[:0], idempotencyPrefix...)))}
+			key := string(uuid.Append(append(buf[:0], idempotencyPrefix...)))
+			if resend == 0 {
+				// The first sequence's value lives in the call; a resend gets
+				// a slice of its own, since the earlier attempts' header maps
+				// still point at this one.
+				call.idemFirst[0] = key
+				call.idem = call.idemFirst[:]
+			} else {
+				call.idem = []string{key}
+			}
 		}
 		resp, last, resendable, e := call.sequence(ctx)
 		if e == nil {
@@ -181,15 +196,20 @@ func (c *Client) canceled(call *call, cause error) *types.Error {
 
 // call is the state of one Do.
 type call struct {
-	c       *Client
-	req     *Request
+	c   *Client
+	req *Request // &reqCopy
+	// reqCopy is the caller's Request, copied so that it need not escape
+	// (callers build it on their stack).
+	reqCopy Request
 	op      string
 	method  string
 	url     string
 	body    []byte
 	ctype   string
 	idem    []string // X-Idempotency-Key value, nil when not sent
-	timeout time.Duration
+	// idemFirst holds the first sequence's X-Idempotency-Key value.
+	idemFirst [1]string
+	timeout   time.Duration
 	// readTimeout is the x-stainless-read-timeout value.
 	readTimeout []string
 	pool        *http.Client
@@ -237,15 +257,35 @@ func (c *Client) readTimeoutValue(d time.Duration) []string {
 	if d == c.timeout {
 		return c.defaultReadTimeout
 	}
-	return []string{strconv.FormatFloat(d.Seconds(), 'f', -1, 64)}
+	if v, ok := readTimeoutValues.Load(d); ok {
+		return v.([]string)
+	}
+	v := []string{strconv.FormatFloat(d.Seconds(), 'f', -1, 64)}
+	if readTimeoutCount.Add(1) <= maxCachedURLs {
+		readTimeoutValues.Store(d, v)
+	}
+	return v
 }
+
+// readTimeoutValues caches x-stainless-read-timeout values (read-only
+// slices) of the timeouts in use, for at most maxCachedURLs durations.
+var (
+	readTimeoutValues sync.Map // time.Duration → []string
+	readTimeoutCount  atomic.Int32
+)
 
 // attempt sends one HTTP request. It returns the outcome and, when a response
 // arrived, the Response.
 func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response) {
 	out := Outcome{Attempt: cl.attempts}
-	actx, cancel := context.WithTimeout(ctx, cl.timeout)
-	defer cancel()
+	// The attempt's own timeout needs a context of its own only when the
+	// caller's deadline is later (or absent).
+	actx := ctx
+	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > cl.timeout {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, cl.timeout)
+		defer cancel()
+	}
 	var rd io.Reader
 	if cl.body != nil {
 		rd = bytes.NewReader(cl.body)
@@ -294,7 +334,7 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 	}
 	hreq.Header = h // NewRequestWithContext set GetBody for the *bytes.Reader
 
-	hresp, err := cl.pool.Do(hreq)
+	hresp, err := cl.send(hreq)
 	if err != nil {
 		out.Err = err
 		out.Timeout = actx.Err() != nil && ctx.Err() == nil || isTimeout(err) && ctx.Err() == nil
@@ -316,6 +356,39 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 	}
 	out.Body = body
 	return out, &Response{StatusCode: hresp.StatusCode, Header: hresp.Header, Body: body, Attempts: cl.attempts}
+}
+
+// send sends one request. On tinkex's own pools it goes straight to the
+// transport: net/http's Client would only clone the header map (for
+// redirects, which tinkex never follows: a 3xx comes back as the response
+// either way) and wrap errors in a *url.Error, which send does too. A
+// user-supplied client (WithHTTPClient) gets the request through its Do,
+// with its jar and timeout.
+func (cl *call) send(hreq *http.Request) (*http.Response, error) {
+	if cl.c.httpClient != nil {
+		return cl.pool.Do(hreq)
+	}
+	resp, err := cl.pool.Transport.RoundTrip(hreq)
+	if err != nil {
+		return nil, &neturl.Error{Op: urlErrorOp(hreq.Method), URL: cl.url, Err: err}
+	}
+	return resp, nil
+}
+
+// urlErrorOp is net/http's Op of a *url.Error: the method, capitalized.
+func urlErrorOp(method string) string {
+	switch method {
+	case http.MethodPost:
+		return "Post"
+	case http.MethodGet:
+		return "Get"
+	case "":
+		return "Get"
+	}
+	if len(method) > 1 && method[0] >= 'A' && method[0] <= 'Z' {
+		return method[:1] + strings.ToLower(method[1:])
+	}
+	return method
 }
 
 // error builds the final *types.Error of a failed call.

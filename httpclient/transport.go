@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,17 +21,26 @@ var DefaultPoolSizes = map[Pool]int{
 // Transports hands out one *http.Client per {base URL, pool kind}, so pools
 // are isolated from each other and shared by every Client of that base URL.
 // Its clients never follow a redirect (see refuseRedirect).
+//
+// A Client holds its base URL's pools through a Lease, resolved once when
+// the Client is built, so a request takes no lock to find its pool. The
+// pools of a base URL stay open while a Lease on them is held: releasing
+// one Client's Lease never closes connections another Client is using, and
+// the last Lease released closes the pools' idle connections.
+//
 // It is safe for concurrent use. The zero value is not usable; call
 // NewTransports.
 type Transports struct {
-	mu    sync.Mutex
+	mu    sync.Mutex // guards m and every poolSet's leases
 	sizes map[Pool]int
-	m     map[transportKey]*http.Client
+	m     map[string]*poolSet // by normalized base URL
 }
 
-type transportKey struct {
+// poolSet is the pools of one base URL, one *http.Client per pool kind.
+type poolSet struct {
 	baseURL string
-	pool    Pool
+	clients [numPools]*http.Client
+	leases  int // held Leases; guarded by Transports.mu
 }
 
 // NewTransports returns an empty set of pools. sizes overrides
@@ -45,17 +55,40 @@ func NewTransports(sizes map[Pool]int) *Transports {
 			s[p] = n
 		}
 	}
-	return &Transports{sizes: s, m: map[transportKey]*http.Client{}}
+	return &Transports{sizes: s, m: map[string]*poolSet{}}
 }
 
-// Client returns the pool's *http.Client for a normalized base URL.
+// Client returns the pool's *http.Client for a normalized base URL. An
+// unknown pool kind gets the training pool.
 func (t *Transports) Client(baseURL string, p Pool) *http.Client {
-	k := transportKey{baseURL, p}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if c, ok := t.m[k]; ok {
-		return c
+	return t.setLocked(baseURL).clients[validPool(p)]
+}
+
+// Acquire returns a Lease on the pools of a normalized base URL. The
+// holder calls Release once it sends no more requests.
+func (t *Transports) Acquire(baseURL string) *Lease {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.setLocked(baseURL)
+	s.leases++
+	return &Lease{t: t, set: s}
+}
+
+func (t *Transports) setLocked(baseURL string) *poolSet {
+	if s, ok := t.m[baseURL]; ok {
+		return s
 	}
+	s := &poolSet{baseURL: baseURL}
+	for p := range s.clients {
+		s.clients[p] = t.newClient(Pool(p))
+	}
+	t.m[baseURL] = s
+	return s
+}
+
+func (t *Transports) newClient(p Pool) *http.Client {
 	n := t.sizes[p]
 	if n <= 0 {
 		n = 64
@@ -74,16 +107,59 @@ func (t *Transports) Client(baseURL string, p Pool) *http.Client {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
-	c := &http.Client{Transport: tr, CheckRedirect: refuseRedirect}
-	t.m[k] = c
-	return c
+	return &http.Client{Transport: tr, CheckRedirect: refuseRedirect}
 }
 
 // CloseIdleConnections closes idle connections of every pool.
 func (t *Transports) CloseIdleConnections() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, c := range t.m {
+	for _, s := range t.m {
+		s.closeIdle()
+	}
+}
+
+func (s *poolSet) closeIdle() {
+	for _, c := range s.clients {
 		c.CloseIdleConnections()
+	}
+}
+
+func validPool(p Pool) Pool {
+	if p >= numPools {
+		return PoolTraining
+	}
+	return p
+}
+
+// Lease is one holder's share of a base URL's pools (see Transports).
+type Lease struct {
+	t        *Transports
+	set      *poolSet
+	released atomic.Bool
+}
+
+// Client returns the pool's *http.Client, without a lock. An unknown pool
+// kind gets the training pool.
+func (l *Lease) Client(p Pool) *http.Client { return l.set.clients[validPool(p)] }
+
+// Release gives the lease back. When it was the last lease on its base
+// URL's pools, their idle connections are closed and the pools are
+// forgotten (the next Acquire builds new ones); otherwise nothing is
+// closed, so the other holders keep their connections. The pools' clients
+// still work after Release. Releasing twice is harmless.
+func (l *Lease) Release() {
+	if l.released.Swap(true) {
+		return
+	}
+	l.t.mu.Lock()
+	l.set.leases--
+	last := l.set.leases == 0
+	if last && l.t.m[l.set.baseURL] == l.set {
+		delete(l.t.m, l.set.baseURL)
+	}
+	l.t.mu.Unlock()
+	if last {
+		l.set.closeIdle()
 	}
 }

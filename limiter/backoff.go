@@ -144,13 +144,18 @@ const (
 	SamplingLargePromptSize = 128 << 10 // bytes of prompt estimate above which the large floor applies
 )
 
-// SamplingBackoffFor returns how long a sampler backs off after a 429: the
-// server's Retry-After (0 when absent), but at least 1 s, or 5 s when the
-// prompt estimate is over 128 KiB.
+// SamplingBackoffFor is the sampling 429 rule, in this one place: how long
+// a sampler backs off after a 429. It is the server's Retry-After (0 when
+// absent), but at least 1 s, or 5 s when the prompt estimate is over
+// 128 KiB; a hint above types.MaxRetryAfter is implausible and ignored (the
+// floor applies).
 func SamplingBackoffFor(retryAfter time.Duration, promptBytes int64) time.Duration {
 	floor := SamplingBackoff
 	if promptBytes > SamplingLargePromptSize {
 		floor = SamplingBackoffLarge
+	}
+	if retryAfter > types.MaxRetryAfter {
+		retryAfter = 0
 	}
 	return max(retryAfter, floor)
 }

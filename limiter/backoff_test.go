@@ -225,6 +225,9 @@ func TestSamplingBackoffFor(t *testing.T) {
 		{0, limiter.SamplingLargePromptSize + 1, 5 * time.Second},
 		{2 * time.Second, 1 << 20, 5 * time.Second},
 		{30 * time.Second, 1 << 20, 30 * time.Second},
+		{types.MaxRetryAfter, 100, types.MaxRetryAfter},
+		{types.MaxRetryAfter + time.Second, 100, time.Second}, // implausible: the floor
+		{time.Hour, 1 << 20, 5 * time.Second},
 	}
 	for _, c := range cases {
 		assert.Equal(t, c.want, limiter.SamplingBackoffFor(c.retryAfter, c.bytes), "%+v", c)

@@ -253,3 +253,8 @@ func KindForStatus(status int) Kind {
 func isContextErr(err error) bool {
 	return errors.Is(err, errContextCanceled) || errors.Is(err, errContextDeadline)
 }
+
+// MaxRetryAfter bounds a server's Retry-After hint: one in (0, MaxRetryAfter]
+// is honoured exactly; a longer one is implausible, and the client's own
+// backoff applies instead.
+const MaxRetryAfter = 60 * time.Second

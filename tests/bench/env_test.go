@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -63,9 +65,15 @@ func newRuntime(b testing.TB, opts ...tinkex.RuntimeOption) *tinkex.Runtime {
 // user gets (server telemetry on).
 func newService(b testing.TB, rt *tinkex.Runtime, srv *tinkertest.Server, key string, opts ...tinkex.ServiceOption) *tinkex.ServiceClient {
 	b.Helper()
+	return newServiceAt(b, rt, srv.URL(), key, opts...)
+}
+
+// newServiceAt creates a ServiceClient for key on the server at baseURL.
+func newServiceAt(b testing.TB, rt *tinkex.Runtime, baseURL, key string, opts ...tinkex.ServiceOption) *tinkex.ServiceClient {
+	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
-	svc, err := rt.NewServiceClient(ctx, append([]tinkex.ServiceOption{tinkex.WithAPIKey(key), tinkex.WithBaseURL(srv.URL())}, opts...)...)
+	svc, err := rt.NewServiceClient(ctx, append([]tinkex.ServiceOption{tinkex.WithAPIKey(key), tinkex.WithBaseURL(baseURL)}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -86,9 +94,16 @@ func newSampler(b testing.TB, svc *tinkex.ServiceClient) *tinkex.SamplingClient 
 // newRaw creates the raw client, its session and sampler on srv.
 func newRaw(b testing.TB, srv *tinkertest.Server, key string) (*rawClient, string, string) {
 	b.Helper()
+	return newRawAt(b, srv.URL(), key)
+}
+
+// newRawAt creates the raw client, its session and sampler on the server
+// at baseURL.
+func newRawAt(b testing.TB, baseURL, key string) (*rawClient, string, string) {
+	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
-	raw := newRawClient(srv.URL(), key)
+	raw := newRawClient(baseURL, key)
 	b.Cleanup(raw.close)
 	sid, err := raw.session(ctx)
 	if err != nil {
@@ -141,9 +156,24 @@ func rawSample(raw *rawClient, smp string) sampleFunc {
 	}
 }
 
+// externalURLEnv names the environment variable that points BenchmarkSample
+// at a fake running in another process (cmd/tinkerfake), so cpu-ns/op is
+// the client's CPU alone.
+const externalURLEnv = "TINKEX_BENCH_URL"
+
+// sampleServerURL is the base URL BenchmarkSample runs against: the
+// external fake of TINKEX_BENCH_URL, or a new in-process fake.
+func sampleServerURL(b testing.TB) string {
+	if u := os.Getenv(externalURLEnv); u != "" {
+		return u
+	}
+	return newServer(b).URL()
+}
+
 // runConcurrent runs total calls of f on conc goroutines that take work
-// from a shared counter, and returns the first error.
-func runConcurrent(ctx context.Context, conc, total int, f sampleFunc) error {
+// from a shared counter, and returns the first error. When lat is non-nil
+// (len ≥ total), lat[i] is set to the wall time of the i-th call.
+func runConcurrent(ctx context.Context, conc, total int, f sampleFunc, lat []time.Duration) error {
 	var next atomic.Int64
 	var first atomic.Pointer[error]
 	var wg sync.WaitGroup
@@ -151,10 +181,17 @@ func runConcurrent(ctx context.Context, conc, total int, f sampleFunc) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for next.Add(1) <= int64(total) {
+			for i := next.Add(1); i <= int64(total); i = next.Add(1) {
+				var began time.Time
+				if lat != nil {
+					began = time.Now()
+				}
 				if _, err := f(ctx); err != nil {
 					first.CompareAndSwap(nil, &err)
 					return
+				}
+				if lat != nil {
+					lat[i-1] = time.Since(began)
 				}
 			}
 		}()
@@ -185,6 +222,17 @@ func startCPU() cpuMeter { return cpuMeter{start: cpuTime()} }
 
 func (m cpuMeter) report(b *testing.B) {
 	b.ReportMetric(float64(cpuTime()-m.start)/float64(b.N), "cpu-ns/op")
+}
+
+// reportLatency reports the median and the 99th percentile of lat as
+// p50-ns and p99-ns.
+func reportLatency(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2]), "p50-ns")
+	b.ReportMetric(float64(lat[len(lat)*99/100]), "p99-ns")
 }
 
 func benchContext(b testing.TB) context.Context {

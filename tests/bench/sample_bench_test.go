@@ -3,6 +3,7 @@ package bench
 import (
 	"strconv"
 	"testing"
+	"time"
 )
 
 // sampleConcurrency are the conc=N levels of BenchmarkSample.
@@ -16,18 +17,22 @@ var sampleConcurrency = []int{1, 16, 128, 1024}
 // server state.
 // conc=N runs b.N samples on N goroutines; ns/op is wall time per sample
 // (lower is better) and raw ns/op ÷ tinkex ns/op is tinkex's throughput
-// relative to raw; cpu-ns/op is the process CPU time per sample. The two stacks alternate at each level.
+// relative to raw; cpu-ns/op is the process CPU time per sample; p50-ns and
+// p99-ns are the median and 99th percentile wall time of one sample. The two stacks alternate at each level.
+// With TINKEX_BENCH_URL set (a cmd/tinkerfake started with -sample-time 0),
+// both stacks run against that out-of-process fake instead, so cpu-ns/op
+// counts the client alone.
 func BenchmarkSample(b *testing.B) {
 	stacks := []struct {
 		name string
 		new  func(b *testing.B) sampleFunc
 	}{
 		{"tinkex", func(b *testing.B) sampleFunc {
-			srv := newServer(b)
-			return tinkexSample(newSampler(b, newService(b, newRuntime(b), srv, keyA)))
+			url := sampleServerURL(b)
+			return tinkexSample(newSampler(b, newServiceAt(b, newRuntime(b), url, keyA)))
 		}},
 		{"rawhttp", func(b *testing.B) sampleFunc {
-			raw, _, smp := newRaw(b, newServer(b), keyA)
+			raw, _, smp := newRawAt(b, sampleServerURL(b), keyA)
 			return rawSample(raw, smp)
 		}},
 	}
@@ -37,17 +42,19 @@ func BenchmarkSample(b *testing.B) {
 				f := s.new(b)
 				ctx := benchContext(b)
 				// Warm the connection pools to this concurrency first.
-				if err := runConcurrent(ctx, conc, conc, f); err != nil {
+				if err := runConcurrent(ctx, conc, conc, f, nil); err != nil {
 					b.Fatal(err)
 				}
+				lat := make([]time.Duration, b.N)
 				b.ReportAllocs()
 				b.ResetTimer()
 				cpu := startCPU()
-				if err := runConcurrent(ctx, conc, b.N, f); err != nil {
+				if err := runConcurrent(ctx, conc, b.N, f, lat); err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()
 				cpu.report(b)
+				reportLatency(b, lat)
 			})
 		}
 	}

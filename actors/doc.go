@@ -1,0 +1,77 @@
+// Package actors is tinkex's client runtime: a Runtime (one protoactor
+// actor system and supervision tree) holds ServiceClients, and each
+// ServiceClient holds the TrainingClients and SamplingClients of one
+// config (one base URL and one API key).
+//
+// # The tree
+//
+//	tinkex (one_for_one)
+//	├── registry           counters and limiters of every config
+//	└── clients (one_for_one)
+//	    └── service:<name> (rest_for_one), one per ServiceClient
+//	        ├── session            heartbeats; the session outlives it
+//	        ├── training:<model>   the submit queue of one TrainingClient
+//	        └── sampling:<sampler> anchors one SamplingClient in the tree
+//
+// Actors own what must be serialized: the training actor's queue and the
+// session actor's heartbeat loop. Everything on a hot path runs on the
+// caller's goroutine instead: Sample, a poll, a REST read or a create_*
+// call never waits on a mailbox.
+//
+// # Where each piece of state lives, and who may touch it
+//
+// Runtime:
+//   - services and nameSeq: Runtime.mu (NewServiceClient, Close, Stop).
+//   - stopped: an atomic, so calls can refuse work after Stop without a lock.
+//   - the connection pools: httpclient.Transports (its own mutex, taken
+//     only when a Client is built or closed; each Client holds a Lease on
+//     its base URL's pools, see httpclient.Transports).
+//
+// ServiceClient:
+//   - the session (id, server config, telemetry batcher): sessionState.mu,
+//     written by the session actor, read by anyone; ready closes once.
+//   - heartbeat counters: atomics, written by the heartbeat loop only.
+//   - children, trainings, samplings: ServiceClient.mu (create_* and Close).
+//   - calls running on callers' goroutines: the lifetime (lifetime.go): an
+//     atomic count, so Close can wait for them, plus per-shard sets of
+//     their cancel functions under each shard's mutex, so Close can cancel
+//     them. Every such call goes through bind.
+//   - background goroutines (SampleAsync, training submits): bgMu and bg,
+//     so none starts once Close has begun and Close waits for those that did.
+//   - stopped: an atomic set once by Close (under closeMu, which also makes
+//     a second Close wait for the first).
+//   - the config's limiter, poll state and HTTP client: their own packages
+//     (limiter.Limiter, httpclient.Client), built once in NewServiceClient
+//     and handed to the clients that use them.
+//
+// TrainingClient:
+//   - queue and inflight: the training actor's mailbox (trainingActor);
+//     nothing else reads or writes them.
+//   - seq: a registry.Counter, durable across actor restarts; only the
+//     goroutine holding the turn takes seq_ids.
+//   - pending (called, not yet dispatched) and each op's dispatched flag:
+//     TrainingClient.mu, so Close and a restart can fail exactly the
+//     operations that were not submitted.
+//   - turn: a one-slot channel held while an operation is being submitted;
+//     it outlives actor restarts, so a restarted actor's first submit waits
+//     for its predecessor's last and the server sees seq_ids in order.
+//   - gap: an atomic pointer, set once by the submit that lost a seq_id.
+//   - stopped, pid: atomics.
+//
+// The order of training submits is kept by the actor's queue (one
+// operation dispatched at a time, in call order) together with turn (across
+// restarts). An enqueue that lands in a dead letter (the actor is down)
+// fails its operation with ErrClientRestarted through the Runtime's
+// dead-letter subscription.
+//
+// A TrainingClient is given its HTTP client, poller, bus and the actor
+// system's root context when built.
+//
+// SamplingClient: no mutable state but seq (a registry.Counter), stopped
+// and pid (atomics). It is given its HTTP client, poller, bus, clock and
+// limiter when built; it uses its ServiceClient only for the lifetime
+// (bind) and the stop error.
+//
+// Future: done closes once (once); the value and error are written before
+// done closes and read after; queue state and request id are atomics.
+package actors

@@ -23,11 +23,17 @@ import (
 // Settings is what the options of a fleet set; package cluster fills in
 // its defaults before applying them and validates the result.
 type Settings struct {
-	Advertise                     string
+	// Advertise is the address the other members dial ("" = the bind
+	// address).
+	Advertise string
+	// Renew, Lease, Degrade and Rejoin are the lease protocol's renew
+	// interval, lease TTL, degrade delay and rejoin delay.
 	Renew, Lease, Degrade, Rejoin time.Duration
-	Bus                           *telemetry.Bus
-	Registerer                    prometheus.Registerer
-	Logger                        *slog.Logger
+	// Bus, Registerer and Logger receive the fleet's events, metric and
+	// logs (the runtime sets its own before the user's options).
+	Bus        *telemetry.Bus
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
 }
 
 // Option configures a fleet (cluster.Option).

@@ -5,7 +5,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/tinkex-go/tinkex/cluster"
+	"github.com/tinkex-go/tinkex/internal/fleetapi"
 	"github.com/tinkex-go/tinkex/registry"
 	"github.com/tinkex-go/tinkex/supervisor"
 )
@@ -14,8 +14,8 @@ import (
 // built until Start, and nothing at all without the option.
 type clusterOption struct {
 	name, bind string
-	provider   cluster.Provider
-	opts       []cluster.Option
+	provider   fleetapi.Provider
+	opts       []fleetapi.Option
 }
 
 // WithCluster makes this runtime a member of the fleet called name: every
@@ -25,28 +25,32 @@ type clusterOption struct {
 // says how members find each other (cluster.Etcd, cluster.Automanaged, a
 // cluster.TestNetwork, or cluster.Protoactor for Consul, Kubernetes and the
 // rest). Start fails with KindValidation for a bad name, address or
-// option; it does not wait for the cluster: until the fleet answers, and
-// whenever it cannot be reached, each config limits exactly as without a
-// cluster.
-func WithCluster(name, bind string, p cluster.Provider, opts ...cluster.Option) RuntimeOption {
+// option, or the zero Provider; it does not wait for the cluster: until the
+// fleet answers, and whenever it cannot be reached, each config limits
+// exactly as without a cluster.
+//
+// The provider and option types are package cluster's (cluster.Provider,
+// cluster.Option), defined in internal/fleetapi so that this package does
+// not link the cluster: only a program that makes a provider does.
+func WithCluster(name, bind string, p fleetapi.Provider, opts ...fleetapi.Option) RuntimeOption {
 	return func(c *runtimeConfig) {
 		c.cluster = &clusterOption{name: name, bind: bind, provider: p, opts: opts}
 	}
 }
 
-// newFleet builds the fleet of cfg's WithCluster, or returns nil without
-// it, and the registry option that attaches every new limiter to it.
-func newFleet(cfg *runtimeConfig, rt *Runtime) (*cluster.Fleet, []registry.Option, error) {
+// newFleet builds the fleet member of cfg's WithCluster, or returns nil
+// without it, and the registry option that attaches every new limiter to it.
+func newFleet(cfg *runtimeConfig, rt *Runtime) (*fleetapi.Member, []registry.Option, error) {
 	co := cfg.cluster
 	if co == nil {
 		return nil, nil, nil
 	}
-	opts := append([]cluster.Option{cluster.WithTelemetry(rt.bus), cluster.WithPrometheus(cfg.registerer), cluster.WithLogger(rt.logger)}, co.opts...)
-	f, err := cluster.New(co.name, co.bind, co.provider, opts...)
+	runtimeOpt := func(s *fleetapi.Settings) { s.Bus, s.Registerer, s.Logger = rt.bus, cfg.registerer, rt.logger }
+	m, err := fleetapi.Join(co.name, co.bind, co.provider, append([]fleetapi.Option{runtimeOpt}, co.opts...))
 	if err != nil {
 		return nil, nil, err
 	}
-	return f, []registry.Option{registry.WithObserver(f.Attach)}, nil
+	return &m, []registry.Option{registry.WithObserver(m.Attach)}, nil
 }
 
 // memberShutdown bounds the member's stop: leaving the cluster waits for
@@ -61,14 +65,20 @@ func (rt *Runtime) clusterSpecs() []supervisor.Spec {
 	if rt.fleet == nil {
 		return nil
 	}
-	member := supervisor.Spec{ID: "member", Start: func() actor.Actor { return rt.fleet.Producer()() },
+	member := supervisor.Spec{ID: "member", Start: func() actor.Actor { return rt.fleet.Producer() },
 		Restart: supervisor.Permanent, Shutdown: memberShutdown}
 	return []supervisor.Spec{supervisor.Sub("cluster", supervisor.OneForOne, []supervisor.Spec{member})}
 }
 
-// Cluster returns this runtime's fleet membership, or nil when it was
-// started without WithCluster.
-func (rt *Runtime) Cluster() *cluster.Fleet { return rt.fleet }
+// Cluster returns this runtime's fleet membership (a cluster.View, whose
+// dynamic type is *cluster.Fleet), or nil when it was started without
+// WithCluster.
+func (rt *Runtime) Cluster() fleetapi.View {
+	if rt.fleet == nil {
+		return nil
+	}
+	return rt.fleet.View
+}
 
 // clusterNodes adds what the member sees under the cluster subtree of a
 // Tree snapshot: member:<address> for every member of the fleet and
@@ -86,7 +96,7 @@ func (rt *Runtime) clusterNodes(n *supervisor.Node) {
 			if m.ID != "member" {
 				continue
 			}
-			st := rt.fleet.Status()
+			st := rt.fleet.View.Status()
 			for _, addr := range st.Members {
 				m.Children = append(m.Children, supervisor.Node{ID: "member:" + addr, Kind: supervisor.KindWorker, Status: supervisor.Running})
 			}

@@ -15,9 +15,9 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/tinkex-go/tinkex/cluster"
 	"github.com/tinkex-go/tinkex/httpclient"
 	"github.com/tinkex-go/tinkex/internal/clock"
+	"github.com/tinkex-go/tinkex/internal/fleetapi"
 	"github.com/tinkex-go/tinkex/limiter"
 	"github.com/tinkex-go/tinkex/registry"
 	"github.com/tinkex-go/tinkex/supervisor"
@@ -55,7 +55,7 @@ type Runtime struct {
 	sleep             func(ctx context.Context, d time.Duration) error
 	detachMetrics     func()
 	deadLetters       *eventSubscription
-	fleet             *cluster.Fleet // nil without WithCluster
+	fleet             *fleetapi.Member // nil without WithCluster
 
 	mu       sync.Mutex
 	services map[string]*ServiceClient // nil value: name reserved, client starting

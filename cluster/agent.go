@@ -80,7 +80,7 @@ func (a *agent) Receive(ctx actor.Context) {
 
 func (a *agent) startTicker(ctx actor.Context) {
 	a.stop, a.done = make(chan struct{}), make(chan struct{})
-	root, self, every := ctx.ActorSystem().Root, ctx.Self(), a.inc.f.s.renew
+	root, self, every := ctx.ActorSystem().Root, ctx.Self(), a.inc.f.s.Renew
 	stop, done := a.stop, a.done
 	go func() {
 		defer close(done)
@@ -104,10 +104,10 @@ func (a *agent) tick(ctx actor.Context) {
 	if last.IsZero() {
 		last = a.started
 	}
-	if now.Sub(last) > s.degrade {
+	if now.Sub(last) > s.Degrade {
 		a.inc.f.degrade(a.cfg, a.inc.address, "no grant from the fleet for "+now.Sub(last).Round(time.Millisecond).String())
 	}
-	if a.grain != nil && now.Sub(maxTime(a.lastGrant, a.resolvedAt)) > 3*s.renew {
+	if a.grain != nil && now.Sub(maxTime(a.lastGrant, a.resolvedAt)) > 3*s.Renew {
 		a.grain = nil // silent since the lookup: look it up again, it may have moved
 	}
 	if a.grain == nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tinkex-go/tinkex/internal/fleetapi"
 	"github.com/tinkex-go/tinkex/telemetry"
 	"github.com/tinkex-go/tinkex/types"
 )
@@ -29,51 +30,54 @@ const (
 	DefaultRejoinAfter = 3 * time.Second
 )
 
-// Option configures a Fleet.
-type Option func(*settings)
+// Option configures a Fleet (the runtime passes WithCluster's options). The
+// type is defined in an internal package, like Provider's, so that the
+// tinkex root package can take options without linking this package.
+type Option = fleetapi.Option
 
+// settings is a Fleet's configuration: New's arguments and, embedded, what
+// the options set.
 type settings struct {
-	name, bind, advertise       string
-	provider                    Provider
-	renew, lease, degrade, join time.Duration
-	bus                         *telemetry.Bus
-	registerer                  prometheus.Registerer
-	logger                      *slog.Logger
+	name, bind string
+	provider   recipe
+	fleetapi.Settings
 }
 
 // WithAdvertisedAddress makes the member known to the others as addr
 // (host:port) instead of its bind address, for NAT, containers or a proxy.
-func WithAdvertisedAddress(addr string) Option { return func(s *settings) { s.advertise = addr } }
+func WithAdvertisedAddress(addr string) Option {
+	return func(s *fleetapi.Settings) { s.Advertise = addr }
+}
 
 // WithRenewInterval sets how often leases are renewed (default
 // DefaultRenewInterval).
-func WithRenewInterval(d time.Duration) Option { return func(s *settings) { s.renew = d } }
+func WithRenewInterval(d time.Duration) Option { return func(s *fleetapi.Settings) { s.Renew = d } }
 
 // WithLeaseTTL sets how long a grant holds without renewal (default
 // DefaultLeaseTTL).
-func WithLeaseTTL(d time.Duration) Option { return func(s *settings) { s.lease = d } }
+func WithLeaseTTL(d time.Duration) Option { return func(s *fleetapi.Settings) { s.Lease = d } }
 
 // WithDegradeAfter sets how long a member waits for a grant before it
 // limits locally (default DefaultDegradeAfter).
-func WithDegradeAfter(d time.Duration) Option { return func(s *settings) { s.degrade = d } }
+func WithDegradeAfter(d time.Duration) Option { return func(s *fleetapi.Settings) { s.Degrade = d } }
 
 // WithRejoinAfter sets how long every config stays degraded before the member
 // rejoins under a new identity (default DefaultRejoinAfter).
-func WithRejoinAfter(d time.Duration) Option { return func(s *settings) { s.join = d } }
+func WithRejoinAfter(d time.Duration) Option { return func(s *fleetapi.Settings) { s.Rejoin = d } }
 
 // WithTelemetry sets the bus for EventDegraded, EventRecovered and
 // EventJoined (the runtime passes its own).
-func WithTelemetry(b *telemetry.Bus) Option { return func(s *settings) { s.bus = b } }
+func WithTelemetry(b *telemetry.Bus) Option { return func(s *fleetapi.Settings) { s.Bus = b } }
 
 // WithPrometheus registers MetricDegraded on reg (the runtime passes its
 // own registerer, if any).
 func WithPrometheus(reg prometheus.Registerer) Option {
-	return func(s *settings) { s.registerer = reg }
+	return func(s *fleetapi.Settings) { s.Registerer = reg }
 }
 
 // WithLogger routes protoactor's cluster logs and the fleet's own to l
 // (default silent).
-func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.logger = l } }
+func WithLogger(l *slog.Logger) Option { return func(s *fleetapi.Settings) { s.Logger = l } }
 
 func (s *settings) validate() error {
 	const op = "cluster"
@@ -91,21 +95,21 @@ func (s *settings) validate() error {
 	if _, err := splitHostPort(s.bind); err != nil {
 		return types.ValidationError(op, "bind address %q: %v", s.bind, err)
 	}
-	if s.advertise != "" {
-		if _, err := splitHostPort(s.advertise); err != nil {
-			return types.ValidationError(op, "advertised address %q: %v", s.advertise, err)
+	if s.Advertise != "" {
+		if _, err := splitHostPort(s.Advertise); err != nil {
+			return types.ValidationError(op, "advertised address %q: %v", s.Advertise, err)
 		}
 	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"renew interval", s.renew}, {"lease TTL", s.lease}, {"degrade delay", s.degrade}, {"rejoin delay", s.join}} {
+	}{{"renew interval", s.Renew}, {"lease TTL", s.Lease}, {"degrade delay", s.Degrade}, {"rejoin delay", s.Rejoin}} {
 		if d.v <= 0 {
 			return types.ValidationError(op, "%s must be positive, got %s", d.name, d.v)
 		}
 	}
-	if s.lease < 2*s.renew {
-		return types.ValidationError(op, "lease TTL %s must be at least two renew intervals (%s)", s.lease, s.renew)
+	if s.Lease < 2*s.Renew {
+		return types.ValidationError(op, "lease TTL %s must be at least two renew intervals (%s)", s.Lease, s.Renew)
 	}
 	return nil
 }

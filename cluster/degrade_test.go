@@ -111,6 +111,7 @@ func TestNewRefusesBadConfigurations(t *testing.T) {
 		"automanaged bad port":   {"x", "127.0.0.1:0", cluster.Automanaged(0, "127.0.0.1:7001"), nil},
 		"automanaged no hosts":   {"x", "127.0.0.1:0", cluster.Automanaged(7001), nil},
 		"automanaged bad host":   {"x", "127.0.0.1:0", cluster.Automanaged(7001, "nohost"), nil},
+		"protoactor no build":    {"x", "127.0.0.1:0", cluster.Protoactor("consul", nil), nil},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := cluster.New(tc.cname, tc.bind, tc.p, tc.opts...)

@@ -2,7 +2,10 @@
 // across a fleet of processes, on protoactor-go's cluster (remote, gossip,
 // virtual-actor grains and its cluster providers), never on anything
 // home-made. It runs only when the runtime is started with
-// tinkex.WithCluster; without it none of this package's code runs.
+// tinkex.WithCluster; without it none of this package's code runs, and a
+// program that does not import it does not link it (nor gRPC, the etcd
+// client or echo): the root package takes Provider and Option, which are
+// defined in internal/fleetapi, and only this package makes a Provider.
 //
 // Each config (fingerprint, never the key) has one grain, placed on one
 // member by protoactor's distributed-hash identity lookup. It owns the

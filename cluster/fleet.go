@@ -8,20 +8,22 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tinkex-go/tinkex/internal/fleetapi"
 	"github.com/tinkex-go/tinkex/limiter"
 	"github.com/tinkex-go/tinkex/registry"
 	"github.com/tinkex-go/tinkex/telemetry"
 )
 
 // Fleet is this process's membership in a tinkex cluster: the fleet-wide
-// backoff and dispatch budget of every config its registry creates. It is
-// created outside any actor (by the runtime when WithCluster is given) and
-// driven by its member actor (see Producer), which runs the protoactor
+// backoff and dispatch budget of every config its registry creates. The
+// runtime creates it outside any actor when tinkex.WithCluster is given
+// (Runtime.Cluster returns it as a View), attaches every limiter its
+// registry creates, and runs its member actor, which runs the protoactor
 // cluster on an actor system of its own, so nothing of the cluster exists
 // in a runtime started without it.
 //
 // Ownership: each config's fleet view (grant, degraded flag) is written by
-// that config's agent actor only; the set of configs by Attach under mu;
+// that config's agent actor only; the set of configs by attach under mu;
 // the current incarnation by the member's lifecycle goroutine only.
 type Fleet struct {
 	s   settings
@@ -51,27 +53,27 @@ type config struct {
 	members       atomic.Int32
 }
 
-// New validates the configuration and returns an idle fleet: name is the
-// cluster name (members with the same name and provider form one fleet),
-// bind the host:port of this member's cluster endpoint ("127.0.0.1:0"
-// picks a free port). It fails with a KindValidation error.
-func New(name, bind string, p Provider, opts ...Option) (*Fleet, error) {
-	s := settings{
-		name: name, bind: bind, provider: p,
-		renew: DefaultRenewInterval, lease: DefaultLeaseTTL,
-		degrade: DefaultDegradeAfter, join: DefaultRejoinAfter,
-	}
+// newFleet validates the configuration and returns an idle fleet: name is
+// the cluster name (members with the same name and provider form one
+// fleet), bind the host:port of this member's cluster endpoint
+// ("127.0.0.1:0" picks a free port). It fails with a KindValidation error.
+func newFleet(name, bind string, p Provider, opts ...Option) (*Fleet, error) {
+	r, _ := recipeOf(p) // the zero recipe fails validation
+	s := settings{name: name, bind: bind, provider: r, Settings: fleetapi.Settings{
+		Renew: DefaultRenewInterval, Lease: DefaultLeaseTTL,
+		Degrade: DefaultDegradeAfter, Rejoin: DefaultRejoinAfter,
+	}}
 	for _, o := range opts {
-		o(&s)
+		o(&s.Settings)
 	}
 	if err := s.validate(); err != nil {
 		return nil, err
 	}
-	m, err := newMetrics(s.registerer)
+	m, err := newMetrics(s.Registerer)
 	if err != nil {
 		return nil, err
 	}
-	log := s.logger
+	log := s.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -81,11 +83,21 @@ func New(name, bind string, p Provider, opts ...Option) (*Fleet, error) {
 // Name returns the cluster name.
 func (f *Fleet) Name() string { return f.s.name }
 
-// Attach makes the limiter of a config part of the fleet; the runtime calls
+// join is every Provider's fleetapi.JoinFunc: the fleet wired as the
+// runtime runs it.
+func join(name, bind string, p Provider, opts []Option) (fleetapi.Member, error) {
+	f, err := newFleet(name, bind, p, opts...)
+	if err != nil {
+		return fleetapi.Member{}, err
+	}
+	return fleetapi.Member{View: f, Attach: f.attach, Producer: f.producer()}, nil
+}
+
+// attach makes the limiter of a config part of the fleet; the runtime calls
 // it from the registry's observer (registry.WithObserver) for each limiter
 // created. It never blocks on the network: the limiter limits locally until
 // the fleet grants it a share.
-func (f *Fleet) Attach(c registry.Created) {
+func (f *Fleet) attach(c registry.Created) {
 	f.mu.Lock()
 	if _, ok := f.configs[c.Fingerprint]; ok {
 		f.mu.Unlock()
@@ -144,48 +156,21 @@ func (f *Fleet) recovered(cfg *config, member string) {
 }
 
 func (f *Fleet) emit(name string, measurements map[string]float64, metadata map[string]any) {
-	if f.s.bus.Enabled(name) {
-		f.s.bus.Execute(name, measurements, metadata)
+	if f.s.Bus.Enabled(name) {
+		f.s.Bus.Execute(name, measurements, metadata)
 	}
 }
 
 // Status is a point-in-time view of this member, for Tree, the demo and
-// tests.
-type Status struct {
-	// Provider is the provider's name.
-	Provider string
-	// Address is this member's cluster address, "" while it is not joined.
-	Address string
-	// Members are the addresses of the members this member sees, itself
-	// included, sorted.
-	Members []string
-	// Grains are the fingerprints of the config grains active on this
-	// member, sorted.
-	Grains []string
-	// Configs is this member's view of each attached config, by
-	// fingerprint.
-	Configs []ConfigStatus
-	// Reports, Pushes, Applied and Grants count protocol messages since
-	// start: backoff reports sent, backoff pushes sent by grains here,
-	// pushes that extended a local limiter, grants received.
-	Reports, Pushes, Applied, Grants uint64
-}
+// tests (defined with View in an internal package, see Provider).
+type Status = fleetapi.Status
 
 // ConfigStatus is one member's view of one config.
-type ConfigStatus struct {
-	Fingerprint string
-	// Degraded is true while the config limits locally.
-	Degraded bool
-	// Slots and ThrottledSlots are the current grant (0 when degraded or
-	// not yet granted); BoundSlots and BoundThrottled what the local
-	// limiter can have in flight now.
-	Slots, ThrottledSlots      int
-	BoundSlots, BoundThrottled int
-	// Members is how many leaseholders the grain counted in its last grant.
-	Members int
-	// Backoff is the local limiter's backoff left.
-	Backoff time.Duration
-}
+type ConfigStatus = fleetapi.ConfigStatus
+
+// View is what tinkex.Runtime.Cluster returns: the cluster name and Status
+// of this member; its dynamic type is *Fleet.
+type View = fleetapi.View
 
 // Status returns the current view without waiting for any actor.
 func (f *Fleet) Status() Status {

@@ -134,7 +134,7 @@ func (g *grain) extend(ctx actor.Context, d time.Duration, from *actor.PID) {
 
 func (g *grain) renew(ctx actor.Context, m *clusterpb.Renew) {
 	now := time.Now()
-	ttl := g.inc.f.s.lease
+	ttl := g.inc.f.s.Lease
 	for k, l := range g.leases {
 		if now.Sub(l.seen) > ttl {
 			delete(g.leases, k)

@@ -61,13 +61,13 @@ func startIncarnation(f *Fleet) (inc *incarnation, err error) {
 	)
 	inc = &incarnation{f: f, sys: sys, agents: map[string]*actor.PID{}, grains: map[string]bool{}}
 	var ropts []remote.ConfigOption
-	if f.s.advertise != "" {
-		ropts = append(ropts, remote.WithAdvertisedHost(f.s.advertise))
+	if f.s.Advertise != "" {
+		ropts = append(ropts, remote.WithAdvertisedHost(f.s.Advertise))
 	}
 	inc.prov = &lazyProvider{recipe: f.s.provider, env: providerEnv{clusterName: f.s.name, systemID: sys.ID, bindHost: bind.host}}
 	kind := pcluster.NewKind(grainKind, actor.PropsFromProducer(func() actor.Actor { return &grain{inc: inc} }))
 	cfg := pcluster.Configure(f.s.name, inc.prov, disthash.New(), remote.Configure(bind.host, bind.port, ropts...),
-		pcluster.WithKinds(kind), pcluster.WithRequestTimeout(f.s.degrade))
+		pcluster.WithKinds(kind), pcluster.WithRequestTimeout(f.s.Degrade))
 	inc.c = pcluster.New(sys, cfg)
 	defer func() {
 		if r := recover(); r != nil {
@@ -216,7 +216,7 @@ const remoteGrace = time.Second
 // lazyProvider builds the real provider when protoactor starts the member,
 // once the member's address is known (the bind port may be 0).
 type lazyProvider struct {
-	recipe Provider
+	recipe recipe
 	env    providerEnv
 	mu     sync.Mutex
 	p      pcluster.ClusterProvider

@@ -9,7 +9,7 @@ import (
 // MaxRejoinBackoff caps the wait between failed attempts to join.
 const MaxRejoinBackoff = 30 * time.Second
 
-// Producer returns the producer of the member actor, to be run as a child
+// producer returns the producer of the member actor, to be run as a child
 // of the runtime's "cluster" supervisor. On start it runs the member's
 // lifecycle on a goroutine it owns: join (a new incarnation), watch, and
 // when every config has been degraded for the rejoin delay, leave and join
@@ -20,7 +20,7 @@ const MaxRejoinBackoff = 30 * time.Second
 // provider's shutdown.
 //
 // Only one member actor per Fleet may run at a time.
-func (f *Fleet) Producer() actor.Producer {
+func (f *Fleet) producer() actor.Producer {
 	return func() actor.Actor { return &member{f: f} }
 }
 
@@ -46,7 +46,7 @@ func (m *member) Receive(ctx actor.Context) {
 // run is the member's lifecycle; it owns f.inc.
 func (f *Fleet) run(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
-	wait := f.s.join
+	wait := f.s.Rejoin
 	for {
 		inc, err := startIncarnation(f)
 		if err != nil {
@@ -59,7 +59,7 @@ func (f *Fleet) run(stop <-chan struct{}, done chan<- struct{}) {
 			wait = min(2*wait, MaxRejoinBackoff)
 			continue
 		}
-		wait = f.s.join
+		wait = f.s.Rejoin
 		f.inc.Store(inc)
 		f.emit(EventJoined, nil, map[string]any{KeyMember: inc.address, KeyProvider: f.s.provider.name})
 		rejoin := f.watch(inc, stop)
@@ -75,21 +75,21 @@ func (f *Fleet) run(stop <-chan struct{}, done chan<- struct{}) {
 // degraded for the rejoin delay: this member is cut off, not just one grain
 // moving), false on stop.
 func (f *Fleet) watch(inc *incarnation, stop <-chan struct{}) bool {
-	t := time.NewTicker(f.s.renew)
+	t := time.NewTicker(f.s.Renew)
 	defer t.Stop()
 	for {
 		select {
 		case <-stop:
 			return false
 		case now := <-t.C:
-			if now.Sub(inc.started) < f.s.join {
+			if now.Sub(inc.started) < f.s.Rejoin {
 				continue
 			}
 			cfgs := f.snapshot()
 			cut := len(cfgs) > 0
 			for _, cfg := range cfgs {
 				since := cfg.degradedSince.Load()
-				cut = cut && since != 0 && now.Sub(time.Unix(0, since)) >= f.s.join
+				cut = cut && since != 0 && now.Sub(time.Unix(0, since)) >= f.s.Rejoin
 			}
 			if cut {
 				return true

@@ -13,17 +13,38 @@ import (
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/test"
 	"github.com/labstack/echo"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/tinkex-go/tinkex/internal/fleetapi"
 )
 
 // Provider says how members of a fleet find each other: one of protoactor's
-// cluster providers. A Provider is a recipe, not a running thing: each
-// incarnation of the member (see Fleet) builds a fresh protoactor provider
-// from it, because protoactor never lets a member that left come back under
-// the same identity.
-type Provider struct {
+// cluster providers, made by Etcd, Automanaged, TestNetwork.Provider or
+// Protoactor (the zero Provider is none, which tinkex.Start rejects). A
+// Provider is a recipe, not a running thing: each incarnation of the member
+// (see Fleet) builds a fresh protoactor provider from it, because
+// protoactor never lets a member that left come back under the same
+// identity. String names it.
+//
+// The type is defined in an internal package so that the tinkex root
+// package can take it without linking this one: only a program that makes
+// a Provider links protoactor's cluster and remote, gRPC, etcd and echo.
+type Provider = fleetapi.Provider
+
+// recipe is what a Provider made here carries.
+type recipe struct {
 	name  string
 	check func() error // a bad argument, reported by New
 	build func(env providerEnv) (pcluster.ClusterProvider, error)
+}
+
+// provider wraps r as a Provider that builds its member with join.
+func provider(r recipe) Provider { return fleetapi.NewProvider(r.name, r, join) }
+
+// recipeOf returns the recipe p was made with; ok is false for the zero
+// Provider.
+func recipeOf(p Provider) (r recipe, ok bool) {
+	r, ok = fleetapi.Recipe(p).(recipe)
+	return r, ok
 }
 
 // providerEnv is what a provider needs to know about the member it serves.
@@ -35,10 +56,6 @@ type providerEnv struct {
 	advPort     int
 	kinds       []string
 }
-
-// String names the provider (etcd, automanaged, test, or the name given to
-// Protoactor).
-func (p Provider) String() string { return p.name }
 
 // Etcd is protoactor's etcd provider, for production: members register under
 // the key prefix /tinkex/<cluster name> with a lease and watch each other.
@@ -52,9 +69,9 @@ func Etcd(endpoints ...string) Provider {
 		}
 		return nil
 	}
-	return Provider{name: "etcd", check: check, build: func(providerEnv) (pcluster.ClusterProvider, error) {
+	return provider(recipe{name: "etcd", check: check, build: func(providerEnv) (pcluster.ClusterProvider, error) {
 		return etcd.NewWithConfig("/tinkex", clientv3.Config{Endpoints: eps, DialTimeout: 3 * time.Second})
-	}}
+	}})
 }
 
 // DefaultAutomanagedRefresh is how often the automanaged provider polls the
@@ -82,7 +99,7 @@ func Automanaged(port int, hosts ...string) Provider {
 		}
 		return nil
 	}
-	return Provider{name: "automanaged", check: check, build: func(env providerEnv) (pcluster.ClusterProvider, error) {
+	return provider(recipe{name: "automanaged", check: check, build: func(env providerEnv) (pcluster.ClusterProvider, error) {
 		// protoactor's own health server listens on 0.0.0.0; serve the same
 		// endpoint on the bind host instead, through its testing hook.
 		lis, err := net.Listen("tcp", net.JoinHostPort(env.bindHost, strconv.Itoa(port)))
@@ -95,7 +112,7 @@ func Automanaged(port int, hosts ...string) Provider {
 		node := automanaged.NewNode(env.clusterName, env.systemID, env.advHost, env.advPort, port, env.kinds)
 		e.GET("/_health", func(c echo.Context) error { return c.JSON(http.StatusOK, node) })
 		return automanaged.NewWithTesting(DefaultAutomanagedRefresh, port, e, hs...), nil
-	}}
+	}})
 }
 
 // TestNetwork is an in-memory membership service for fleets inside one
@@ -107,9 +124,9 @@ func NewTestNetwork() *TestNetwork { return &TestNetwork{agent: test.NewInMemAge
 
 // Provider returns a provider whose members find each other through n.
 func (n *TestNetwork) Provider() Provider {
-	return Provider{name: "test", build: func(providerEnv) (pcluster.ClusterProvider, error) {
+	return provider(recipe{name: "test", build: func(providerEnv) (pcluster.ClusterProvider, error) {
 		return test.NewTestProvider(n.agent, test.WithTestProviderServiceTtl(time.Second), test.WithTestProviderRefreshTtl(200*time.Millisecond)), nil
-	}}
+	}})
 }
 
 // Protoactor wraps any other protoactor cluster provider; build is called
@@ -119,5 +136,11 @@ func (n *TestNetwork) Provider() Provider {
 //	cluster.Protoactor("consul", func() (pcluster.ClusterProvider, error) { return consul.New() })
 //	cluster.Protoactor("k8s", func() (pcluster.ClusterProvider, error) { return k8s.New() })
 func Protoactor(name string, build func() (pcluster.ClusterProvider, error)) Provider {
-	return Provider{name: name, build: func(providerEnv) (pcluster.ClusterProvider, error) { return build() }}
+	check := func() error {
+		if build == nil {
+			return fmt.Errorf("protoactor provider %q: no build function", name)
+		}
+		return nil
+	}
+	return provider(recipe{name: name, check: check, build: func(providerEnv) (pcluster.ClusterProvider, error) { return build() }})
 }

@@ -27,6 +27,10 @@ func TestRuntimeWithClusterShowsMembersAndGrainsInTheTree(t *testing.T) {
 	require.NoError(t, err)
 	fp := lim.Identity().Fingerprint
 	require.NotNil(t, rt.Cluster())
+	f, ok := rt.Cluster().(*cluster.Fleet)
+	require.True(t, ok, "Runtime.Cluster is a %T", rt.Cluster())
+	assert.Equal(t, "tree-test", f.Name())
+	assert.Equal(t, "test", f.Status().Provider)
 
 	eventually(t, func() bool {
 		st := rt.Cluster().Status()
@@ -54,4 +58,14 @@ func TestRuntimeWithClusterShowsMembersAndGrainsInTheTree(t *testing.T) {
 func TestStartRefusesABadClusterOption(t *testing.T) {
 	_, err := tinkex.Start(context.Background(), tinkex.WithCluster("", "127.0.0.1:0", cluster.NewTestNetwork().Provider()))
 	assert.ErrorIs(t, err, tinkex.ErrValidation)
+	_, err = tinkex.Start(context.Background(), tinkex.WithCluster("x", "127.0.0.1:0", cluster.NewTestNetwork().Provider(), cluster.WithRenewInterval(0)))
+	assert.ErrorIs(t, err, tinkex.ErrValidation)
+}
+
+// The zero Provider (none) is refused by Start, not run.
+func TestStartRefusesTheZeroProvider(t *testing.T) {
+	_, err := tinkex.Start(context.Background(), tinkex.WithCluster("x", "127.0.0.1:0", cluster.Provider{}))
+	assert.ErrorIs(t, err, tinkex.ErrValidation)
+	assert.Equal(t, "", cluster.Provider{}.String())
+	assert.Equal(t, "etcd", cluster.Etcd("http://127.0.0.1:2379").String())
 }

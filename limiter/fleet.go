@@ -18,11 +18,26 @@ type fleet struct {
 	onReport atomic.Pointer[func(time.Duration)]
 
 	ceilMu sync.Mutex // serialises SetCeiling; the reservations below are atomics
-	// reserved counts tokens the limiter itself holds in slots (throttled),
-	// so that no caller can take them; debt counts tokens still to be
-	// reserved, taken from the next releases.
-	reserved, reservedThrottled atomic.Int64
-	debt, debtThrottled         atomic.Int64
+	// The reservations of slots and throttled.
+	res, resThrottled reservation
+}
+
+// reservation is what the limiter holds back from callers in one
+// semaphore: reserved, the tokens it holds itself (so no caller can take
+// them), and debt, the tokens still to reserve, taken from the next
+// releases. Both are one word, so that a release paying the debt moves one
+// token from debt to reserved at once: SetCeiling never sees the token in
+// neither (it would reserve it twice, leaving the bound one below the
+// ceiling until the next SetCeiling).
+type reservation struct{ v atomic.Int64 }
+
+const debtMask = 1<<32 - 1
+
+func packReservation(reserved, debt int64) int64 { return reserved<<32 | debt }
+
+func (x *reservation) load() (v, reserved, debt int64) {
+	v = x.v.Load()
+	return v, v >> 32, v & debtMask
 }
 
 // OnReport sets f to be called, on the reporting goroutine, each time
@@ -56,57 +71,62 @@ func (l *Limiter) SetCeiling(slots, throttled int) (boundSlots, boundThrottled i
 	f := &l.fleet
 	f.ceilMu.Lock()
 	defer f.ceilMu.Unlock()
-	s := adjust(l.slots, l.slotCount, slots, &f.reserved, &f.debt)
-	t := adjust(l.throttled, l.throttledCount, throttled, &f.reservedThrottled, &f.debtThrottled)
+	s := adjust(l.slots, l.slotCount, slots, &f.res)
+	t := adjust(l.throttled, l.throttledCount, throttled, &f.resThrottled)
 	return s, t
 }
 
 // Bound returns what SetCeiling last returned, updated as releases pay the
 // reservation debt.
 func (l *Limiter) Bound() (slots, throttled int) {
-	return l.slotCount - int(l.fleet.reserved.Load()), l.throttledCount - int(l.fleet.reservedThrottled.Load())
+	_, r, _ := l.fleet.res.load()
+	_, rt, _ := l.fleet.resThrottled.load()
+	return l.slotCount - int(r), l.throttledCount - int(rt)
 }
 
-// adjust moves the reservation of sem towards size-want tokens.
-func adjust(sem chan struct{}, size, want int, reserved, debt *atomic.Int64) int {
+// adjust moves the reservation x of sem towards size-want tokens.
+func adjust(sem chan struct{}, size, want int, x *reservation) int {
 	want = min(max(want, 0), size)
 	target := int64(size - want)
 	// Give back first: forgive debt, then return reserved tokens.
 	for {
-		r, d := reserved.Load(), debt.Load()
+		v, r, d := x.load()
 		if r+d <= target {
 			break
 		}
 		if d > 0 {
-			debt.CompareAndSwap(d, d-min(d, r+d-target))
+			x.v.CompareAndSwap(v, packReservation(r, d-min(d, r+d-target)))
 			continue
 		}
-		reserved.Add(-1)
-		<-sem // a reserved token is in the buffer, so this never waits
+		if x.v.CompareAndSwap(v, packReservation(r-1, 0)) {
+			<-sem // a reserved token is in the buffer, so this never waits
+		}
 	}
 	// Then reserve: free tokens now, the rest from the next releases.
-	for reserved.Load()+debt.Load() < target {
+	for {
+		v, r, d := x.load()
+		if r+d >= target {
+			return size - int(r)
+		}
 		select {
 		case sem <- struct{}{}:
-			reserved.Add(1)
+			x.v.Add(1 << 32)
 			continue
 		default:
 		}
-		debt.Add(target - reserved.Load() - debt.Load())
+		x.v.CompareAndSwap(v, packReservation(r, target-r))
 	}
-	return size - int(reserved.Load())
 }
 
 // keep reports whether a released token pays the reservation debt instead
 // of going back to callers; the hot-path cost is one atomic load.
-func keep(reserved, debt *atomic.Int64) bool {
+func (x *reservation) keep() bool {
 	for {
-		d := debt.Load()
-		if d <= 0 {
+		v := x.v.Load()
+		if v&debtMask == 0 {
 			return false
 		}
-		if debt.CompareAndSwap(d, d-1) {
-			reserved.Add(1)
+		if x.v.CompareAndSwap(v, v+1<<32-1) { // one token from debt to reserved
 			return true
 		}
 	}

@@ -44,12 +44,12 @@ func (p *Permit) Release() {
 	l := p.l
 	l.giveBytes(p.charged)
 	l.slotsHeld.Add(-1)
-	if !keep(&l.fleet.reserved, &l.fleet.debt) {
+	if !l.fleet.res.keep() {
 		<-l.slots
 	}
 	if p.throttled {
 		l.throttledHeld.Add(-1)
-		if !keep(&l.fleet.reservedThrottled, &l.fleet.debtThrottled) {
+		if !l.fleet.resThrottled.keep() {
 			<-l.throttled
 		}
 	}

@@ -25,6 +25,11 @@ var (
 	ErrClientStopped   = types.ErrClientStopped
 	ErrClientRestarted = types.ErrClientRestarted
 	ErrConflict        = types.ErrConflict
+	// ErrAuth (401), ErrPermission (403) and ErrNotFound (404) refine
+	// ErrUser: errors.Is(err, ErrUser) is true for them too.
+	ErrAuth       = types.ErrAuth
+	ErrPermission = types.ErrPermission
+	ErrNotFound   = types.ErrNotFound
 )
 
 // Failure categories.

@@ -18,6 +18,14 @@ type Future[T any] struct {
 	err        error
 	queueState atomic.Value // types.QueueState
 	requestID  atomic.Value // string
+	op         string       // the operation, named in a canceled Result; set before the future is shared
+}
+
+// newNamedFuture returns a pending future of operation op.
+func newNamedFuture[T any](op string) *Future[T] {
+	f := NewFuture[T]()
+	f.op = op
+	return f
 }
 
 // NewFuture returns a pending future.
@@ -36,8 +44,9 @@ func Resolved[T any](v T, err error) *Future[T] {
 }
 
 // Result waits until the future completes or ctx ends. When ctx ends first
-// it returns a KindCanceled error; the operation itself goes on and the
-// future can be awaited again.
+// it returns a KindCanceled error naming the operation (e.g.
+// "forward_backward"); the operation itself goes on and the future can be
+// awaited again.
 func (f *Future[T]) Result(ctx context.Context) (T, error) {
 	select {
 	case <-f.done:
@@ -49,7 +58,11 @@ func (f *Future[T]) Result(ctx context.Context) (T, error) {
 		return f.val, f.err
 	case <-ctx.Done():
 		var zero T
-		return zero, types.CanceledError("future", context.Cause(ctx))
+		op := f.op
+		if op == "" {
+			op = "future"
+		}
+		return zero, types.CanceledError(op, context.Cause(ctx))
 	}
 }
 

@@ -95,7 +95,7 @@ func (s *SamplingClient) Sample(ctx context.Context, prompt types.ModelInput, nu
 // SampleAsync starts Sample in the background and returns its future. The
 // call is bound to ctx and to the client's lifetime.
 func (s *SamplingClient) SampleAsync(ctx context.Context, prompt types.ModelInput, numSamples int, params types.SamplingParams, opts ...SampleOption) *Future[*types.SampleResponse] {
-	f := NewFuture[*types.SampleResponse]()
+	f := newNamedFuture[*types.SampleResponse]("sample")
 	if !s.svc.goBackground(func() {
 		f.complete(s.Sample(ctx, prompt, numSamples, params, opts...))
 	}) {
@@ -120,7 +120,7 @@ func (s *SamplingClient) ComputeLogprobs(ctx context.Context, prompt types.Model
 
 // ComputeLogprobsAsync starts ComputeLogprobs in the background.
 func (s *SamplingClient) ComputeLogprobsAsync(ctx context.Context, prompt types.ModelInput) *Future[types.NullableFloats] {
-	f := NewFuture[types.NullableFloats]()
+	f := newNamedFuture[types.NullableFloats]("compute_logprobs")
 	if !s.svc.goBackground(func() { f.complete(s.ComputeLogprobs(ctx, prompt)) }) {
 		f.fail(s.svc.stoppedError("compute_logprobs"))
 	}

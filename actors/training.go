@@ -249,7 +249,7 @@ func (t *TrainingClient) trainingSpan(op string) *telemetry.Span {
 // calling finish.
 func newOp[T any](t *TrainingClient, ctx context.Context, name, requestType string, seqs int,
 	run func(submitCtx, pollCtx context.Context, seqs []int64, f *Future[*T], finish func(*T, error)) (poll func(), err error)) (*trainingOp, *Future[*T]) {
-	f := NewFuture[*T]()
+	f := newNamedFuture[*T](name)
 	span := t.trainingSpan(name)
 	finish := func(v *T, err error) {
 		if !f.complete(v, err) || span == nil {

@@ -169,7 +169,7 @@ func validateForwardBackward(op string, data []types.Datum, lossFn types.LossFnT
 	}
 	for i, d := range data {
 		if err := d.Validate(); err != nil {
-			return types.ValidationError(op, "datum %d: %v", i, err)
+			return types.Wrap(op, err, "datum %d", i)
 		}
 	}
 	return nil

@@ -41,9 +41,9 @@ func TestPoisonousTrainingValuesRefusedBeforeSending(t *testing.T) {
 	} {
 		for _, op := range []string{"forward_backward", "forward"} {
 			data := []types.Datum{good, tt.bad}
-			f := tc.ForwardBackward(ctx, data, types.LossCrossEntropy, nil)
+			f := tc.ForwardBackward(ctx, data, types.LossCrossEntropy)
 			if op == "forward" {
-				f = tc.Forward(ctx, data, types.LossCrossEntropy, nil)
+				f = tc.Forward(ctx, data, types.LossCrossEntropy)
 			}
 			_, err := f.Result(ctx)
 			if assert.ErrorIs(t, err, types.ErrValidation, name) {

@@ -11,6 +11,12 @@ import (
 // Future is the result of an operation submitted in the background. It
 // completes exactly once, with a value or a *types.Error, and can be awaited
 // any number of times from any goroutine.
+//
+// The one rule for bad input: a call that returns a Future reports it
+// through the Future, which is already complete when the call returns
+// (Err() is the KindValidation error, nothing was sent); a call that
+// returns an error reports it as that error. No call panics or returns a
+// nil Future. Await several futures with AwaitAll or WaitAll.
 type Future[T any] struct {
 	done       chan struct{}
 	once       sync.Once

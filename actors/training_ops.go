@@ -15,15 +15,18 @@ import (
 // accumulates the gradients for the next OptimStep. Large batches are split
 // into chunks (1024 datums or about 5 MB each, or as the server's config
 // says), each with its own seq_id; results are merged in datum order with
-// metrics reduced by their "name:reduction" suffix. Bad input fails the
-// future at once with a KindValidation error and sends nothing.
-func (t *TrainingClient) ForwardBackward(ctx context.Context, data []types.Datum, lossFn types.LossFnType, lossFnConfig map[string]float64) *Future[*types.ForwardBackwardOutput] {
-	return t.forwardBackward(ctx, data, lossFn, lossFnConfig, false)
+// metrics reduced by their "name:reduction" suffix. Set the loss config
+// with WithLossFnConfig. Bad input fails the future at once with a
+// KindValidation error and sends nothing (the rule of every call that
+// returns a Future; see Future).
+func (t *TrainingClient) ForwardBackward(ctx context.Context, data []types.Datum, lossFn types.LossFnType, opts ...ForwardBackwardOption) *Future[*types.ForwardBackwardOutput] {
+	return t.forwardBackward(ctx, data, lossFn, forwardBackwardOpts(opts).lossFnConfig, false)
 }
 
-// Forward computes the loss of data without accumulating gradients.
-func (t *TrainingClient) Forward(ctx context.Context, data []types.Datum, lossFn types.LossFnType, lossFnConfig map[string]float64) *Future[*types.ForwardBackwardOutput] {
-	return t.forwardBackward(ctx, data, lossFn, lossFnConfig, true)
+// Forward computes the loss of data without accumulating gradients; it
+// takes the options and fails like ForwardBackward.
+func (t *TrainingClient) Forward(ctx context.Context, data []types.Datum, lossFn types.LossFnType, opts ...ForwardBackwardOption) *Future[*types.ForwardBackwardOutput] {
+	return t.forwardBackward(ctx, data, lossFn, forwardBackwardOpts(opts).lossFnConfig, true)
 }
 
 func (t *TrainingClient) forwardBackward(ctx context.Context, data []types.Datum, lossFn types.LossFnType, lossFnConfig map[string]float64, forwardOnly bool) *Future[*types.ForwardBackwardOutput] {

@@ -309,7 +309,7 @@ func (h *harness) execute(ops []*op) {
 				o.start = time.Now()
 				var wait func() error
 				if o.kind == opForwardBackward {
-					f := tc.ForwardBackward(ctx, fwdbwdData(h.t, o.idx), tinkex.LossCrossEntropy, map[string]float64{"chaos_op": float64(o.idx)})
+					f := tc.ForwardBackward(ctx, fwdbwdData(h.t, o.idx), tinkex.LossCrossEntropy, tinkex.WithLossFnConfig(map[string]float64{"chaos_op": float64(o.idx)}))
 					wait = func() error { _, err := f.Result(ctx); return err }
 				} else {
 					p := tinkex.DefaultAdamParams()

@@ -23,7 +23,8 @@ import (
 // submitted fail with ErrClientRestarted (retryable: nothing was sent), as
 // do operations called while it is down; submitted ones keep polling and
 // complete normally; the restarted actor continues the seq_ids without a
-// gap. After Close every pending operation fails with ErrClientStopped.
+// gap. After Close every pending operation fails with ErrClientStopped;
+// after a successful Unload the client is closed the same way.
 type TrainingClient struct {
 	svc       *ServiceClient
 	modelID   string
@@ -36,8 +37,9 @@ type TrainingClient struct {
 
 	mu      sync.Mutex
 	pending map[*trainingOp]struct{} // called, not yet submitted
-	stopped atomic.Bool
-	pid     atomic.Pointer[actor.PID]
+	stopped  atomic.Bool
+	unloaded atomic.Bool // set once Unload succeeded; implies stopped
+	pid      atomic.Pointer[actor.PID]
 }
 
 // ModelID returns the model id ("<session>:train:<n>").
@@ -74,7 +76,7 @@ func (t *TrainingClient) enqueueOp(op *trainingOp) {
 	t.mu.Lock()
 	if t.stopped.Load() || t.svc.stopped.Load() {
 		t.mu.Unlock()
-		op.fail(t.svc.stoppedError(op.name))
+		op.fail(t.unloadedError(op.name))
 		return
 	}
 	t.pending[op] = struct{}{}

@@ -287,6 +287,9 @@ func (t *TrainingClient) SaveWeightsAndGetSamplingClient(ctx context.Context) (*
 // operations (it carries no seq_id). After Close it fails with
 // ErrClientStopped and sends nothing; a Close meanwhile ends it the same way.
 func (t *TrainingClient) GetInfo(ctx context.Context) (*types.GetInfoResponse, error) {
+	if t.stopped.Load() {
+		return nil, t.unloadedError("get_info")
+	}
 	var out types.GetInfoResponse
 	err := t.svc.call(ctx, "get_info", func(ctx context.Context) error {
 		_, err := t.svc.http.Do(ctx, &httpclient.Request{Op: "get_info", Path: "/api/v1/get_info",
@@ -302,7 +305,13 @@ func (t *TrainingClient) GetInfo(ctx context.Context) (*types.GetInfoResponse, e
 // Unload releases the model on the server. Operations still queued are
 // submitted first. After Close it fails with ErrClientStopped and sends
 // nothing; a Close (or Runtime.Stop) while it polls ends it the same way.
+// Once it succeeds the client is closed: every later call (Unload too)
+// fails with ErrClientStopped and sends nothing, and its actor leaves the
+// tree.
 func (t *TrainingClient) Unload(ctx context.Context) (*types.UnloadModelResponse, error) {
+	if t.stopped.Load() {
+		return nil, t.unloadedError("unload_model")
+	}
 	var out *types.UnloadModelResponse
 	err := t.svc.call(ctx, "unload_model", func(ctx context.Context) error {
 		id, trip, err := t.svc.submitFuture(ctx, "unload_model", &httpclient.Request{Path: "/api/v1/unload_model",
@@ -321,6 +330,7 @@ func (t *TrainingClient) Unload(ctx context.Context) (*types.UnloadModelResponse
 	if err != nil {
 		return nil, err
 	}
+	t.closeAfterUnload(ctx)
 	return out, nil
 }
 

@@ -35,8 +35,8 @@ type TrainingClient struct {
 	// predecessor's last one and the server still sees seq_ids in order.
 	turn chan struct{}
 
-	mu      sync.Mutex
-	pending map[*trainingOp]struct{} // called, not yet submitted
+	mu       sync.Mutex
+	pending  map[*trainingOp]struct{} // called, not yet submitted
 	stopped  atomic.Bool
 	unloaded atomic.Bool // set once Unload succeeded; implies stopped
 	pid      atomic.Pointer[actor.PID]

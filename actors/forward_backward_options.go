@@ -6,6 +6,9 @@ type ForwardBackwardOption func(*forwardBackwardOptions)
 
 type forwardBackwardOptions struct {
 	lossFnConfig map[string]float64
+	// signedWeights lets weights be negative; set by ForwardBackwardCustom
+	// for its linear loss only.
+	signedWeights bool
 }
 
 // WithLossFnConfig sets the loss function's config, e.g.

@@ -20,21 +20,22 @@ import (
 // KindValidation error and sends nothing (the rule of every call that
 // returns a Future; see Future).
 func (t *TrainingClient) ForwardBackward(ctx context.Context, data []types.Datum, lossFn types.LossFnType, opts ...ForwardBackwardOption) *Future[*types.ForwardBackwardOutput] {
-	return t.forwardBackward(ctx, data, lossFn, forwardBackwardOpts(opts).lossFnConfig, false)
+	return t.forwardBackward(ctx, data, lossFn, forwardBackwardOpts(opts), false)
 }
 
 // Forward computes the loss of data without accumulating gradients; it
 // takes the options and fails like ForwardBackward.
 func (t *TrainingClient) Forward(ctx context.Context, data []types.Datum, lossFn types.LossFnType, opts ...ForwardBackwardOption) *Future[*types.ForwardBackwardOutput] {
-	return t.forwardBackward(ctx, data, lossFn, forwardBackwardOpts(opts).lossFnConfig, true)
+	return t.forwardBackward(ctx, data, lossFn, forwardBackwardOpts(opts), true)
 }
 
-func (t *TrainingClient) forwardBackward(ctx context.Context, data []types.Datum, lossFn types.LossFnType, lossFnConfig map[string]float64, forwardOnly bool) *Future[*types.ForwardBackwardOutput] {
+func (t *TrainingClient) forwardBackward(ctx context.Context, data []types.Datum, lossFn types.LossFnType, o forwardBackwardOptions, forwardOnly bool) *Future[*types.ForwardBackwardOutput] {
+	lossFnConfig := o.lossFnConfig
 	name, reqType := "forward_backward", "ForwardBackward"
 	if forwardOnly {
 		name, reqType = "forward", "Forward"
 	}
-	if err := validateForwardBackward(name, data, lossFn, lossFnConfig); err != nil {
+	if err := validateForwardBackward(name, data, lossFn, lossFnConfig, o.signedWeights); err != nil {
 		return Resolved[*types.ForwardBackwardOutput](nil, err)
 	}
 	cc := t.svc.ClientConfig()
@@ -158,7 +159,7 @@ func firstError(errs []error) error {
 	return nil
 }
 
-func validateForwardBackward(op string, data []types.Datum, lossFn types.LossFnType, cfg map[string]float64) error {
+func validateForwardBackward(op string, data []types.Datum, lossFn types.LossFnType, cfg map[string]float64, signedWeights bool) error {
 	if len(data) == 0 {
 		return types.ValidationError(op, "no data provided")
 	}
@@ -171,7 +172,11 @@ func validateForwardBackward(op string, data []types.Datum, lossFn types.LossFnT
 		}
 	}
 	for i, d := range data {
-		if err := d.Validate(); err != nil {
+		validate := d.Validate
+		if signedWeights {
+			validate = d.ValidateSignedWeights
+		}
+		if err := validate(); err != nil {
 			return types.Wrap(op, err, "datum %d", i)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"slices"
@@ -51,6 +52,7 @@ type Runtime struct {
 	maxResponseBytes  int64
 	sleep             func(ctx context.Context, d time.Duration) error
 	detachMetrics     func()
+	detachEventLogs   func()
 	deadLetters       *eventSubscription
 
 	mu       sync.Mutex
@@ -84,10 +86,14 @@ type runtimeConfig struct {
 	poolSizes         map[httpclient.Pool]int
 	maxResponseBytes  int64
 	getenv            func(string) string
+	noEventLogs       bool      // WithEventLogs(false)
+	logOutput         io.Writer // TINKER_LOG's destination; nil = stderr
 }
 
-// WithLogger sends tinkex's and protoactor's logs to logger. Default: silent,
-// unless TINKER_LOG is "debug" or "info", which logs to stderr at that level.
+// WithLogger sends tinkex's and protoactor's logs, and tinkex's telemetry
+// events at their levels (see WithEventLogs), to logger: one step, no
+// telemetry.AttachLogger needed. Default: silent, unless TINKER_LOG is
+// "debug", "info" or "warning", which logs the same to stderr at that level.
 func WithLogger(l *slog.Logger) RuntimeOption { return func(c *runtimeConfig) { c.logger = l } }
 
 // WithTelemetryBus uses bus for all events (default: a new bus, see
@@ -178,7 +184,11 @@ func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
 	}
 	logger := cfg.logger
 	if logger == nil {
-		logger = envLogger(cfg.getenv(EnvLog))
+		out := cfg.logOutput
+		if out == nil {
+			out = os.Stderr
+		}
+		logger = envLogger(cfg.getenv(EnvLog), out)
 	}
 	bus := cfg.bus
 	if bus == nil {
@@ -230,6 +240,12 @@ func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
 			return nil, err
 		}
 	}
+	if !cfg.noEventLogs {
+		if rt.detachEventLogs, err = attachEventLogger(bus, logger); err != nil {
+			rt.cleanup()
+			return nil, err
+		}
+	}
 	rt.watchDeadLetters()
 	supOpts := []supervisor.Option{supervisor.WithClock(clk), supervisor.WithTelemetry(bus)}
 	rt.root, err = supervisor.Start(ctx, rt.system, "tinkex", supervisor.OneForOne, []supervisor.Spec{
@@ -248,19 +264,6 @@ func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
 		return nil, err
 	}
 	return rt, nil
-}
-
-func envLogger(level string) *slog.Logger {
-	var l slog.Level
-	switch strings.ToLower(strings.TrimSpace(level)) {
-	case "debug":
-		l = slog.LevelDebug
-	case "info":
-		l = slog.LevelInfo
-	default:
-		return slog.New(slog.DiscardHandler)
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 }
 
 // watchDeadLetters fails a training operation whose enqueue message could
@@ -282,6 +285,9 @@ func (rt *Runtime) watchDeadLetters() {
 func (rt *Runtime) cleanup() {
 	if rt.detachMetrics != nil {
 		rt.detachMetrics()
+	}
+	if rt.detachEventLogs != nil {
+		rt.detachEventLogs()
 	}
 	if rt.deadLetters != nil {
 		rt.deadLetters.unsubscribe()

@@ -152,6 +152,7 @@ func newHarness(t *testing.T, o runOptions) *harness {
 	rtOpts := []tinkex.RuntimeOption{
 		tinkex.WithTelemetryBus(bus),
 		tinkex.WithLogger(logger),
+		tinkex.WithEventLogs(false), // o.logger, when set, gets the events through its own AttachLogger
 		tinkex.WithPollBackoff(tinkex.PollBackoff{Initial: time.Millisecond, Max: 5 * time.Millisecond}),
 		// Crashes are spread over the run; intensity this high means no
 		// crash escalates past its own service's rest_for_one restart,

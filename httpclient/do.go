@@ -39,13 +39,21 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 			Message: "cannot encode request body", Err: err}
 	}
 	p := req.Policy
+	co := CallOptionsFrom(ctx)
+	if err := co.validate(op); err != nil {
+		return nil, err
+	}
 	maxRetries := c.maxRetries
 	if p.MaxRetries != nil {
 		maxRetries = *p.MaxRetries
+	} else if co.MaxRetries != nil {
+		maxRetries = *co.MaxRetries
 	}
 	timeout := c.timeout
 	if p.Timeout > 0 {
 		timeout = p.Timeout
+	} else if co.Timeout > 0 {
+		timeout = co.Timeout
 	}
 	retryPolicy := p.Retry
 	if retryPolicy == nil {
@@ -66,7 +74,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	}
 
 	call := &call{c: c, req: req, op: op, method: method, url: url, body: body, ctype: ctype,
-		idem: idem, timeout: timeout, readTimeout: c.readTimeoutValue(timeout), pool: c.pool(p.Pool)}
+		idem: idem, timeout: timeout, readTimeout: c.readTimeoutValue(timeout), pool: c.pool(p.Pool), callHeader: co.Header}
 	call.begin(p.Pool)
 
 	retries, billingRetries := 0, 0
@@ -156,6 +164,7 @@ type call struct {
 	timeout time.Duration
 	// readTimeout is the x-stainless-read-timeout value.
 	readTimeout []string
+	callHeader  http.Header // CallOptions.Header, under the request's own headers
 	pool        *http.Client
 	attempts    int
 	// span state (see begin)
@@ -216,9 +225,12 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 	// The header map shares its value slices with the client's base headers,
 	// the request's headers and package-level constants: net/http never
 	// modifies a request's header values, and neither does tinkex.
-	h := make(http.Header, len(cl.c.header)+len(cl.req.Header)+7)
+	h := make(http.Header, len(cl.c.header)+len(cl.callHeader)+len(cl.req.Header)+7)
 	for k, vs := range cl.c.header {
 		h[k] = vs
+	}
+	for k, vs := range cl.callHeader {
+		h[http.CanonicalHeaderKey(k)] = vs
 	}
 	h["X-Api-Key"] = *cl.c.credential.Load()
 	for k, vs := range cl.req.Header {

@@ -120,11 +120,8 @@ func (s *SamplingClient) ComputeLogprobs(ctx context.Context, prompt types.Model
 }
 
 func (s *SamplingClient) logprobsRequest(prompt types.ModelInput) types.SampleRequest {
-	one := 1
-	params := types.DefaultSamplingParams()
-	params.MaxTokens = &one
-	return types.SampleRequest{SamplingSessionID: s.samplerID, NumSamples: 1,
-		Prompt: prompt, SamplingParams: params, PromptLogprobs: true}
+	return types.SampleRequest{SamplingSessionID: s.samplerID, NumSamples: 1, Prompt: prompt,
+		SamplingParams: types.NewSamplingParams(types.WithMaxTokens(1)), PromptLogprobs: true}
 }
 
 func (s *SamplingClient) computeLogprobs(ctx context.Context, req types.SampleRequest) (types.NullableFloats, error) {

@@ -253,26 +253,25 @@ func newOp[T any](t *TrainingClient, ctx context.Context, name, requestType stri
 	run func(submitCtx, pollCtx context.Context, seqs []int64, f *Future[*T], finish func(*T, error)) (poll func(), err error)) (*trainingOp, *Future[*T]) {
 	f := newNamedFuture[*T](name)
 	span := t.trainingSpan(name)
+	// The span ends before the future completes, so whoever sees the
+	// result also sees its metrics and log line.
+	var ended atomic.Bool
 	finish := func(v *T, err error) {
-		if !f.complete(v, err) || span == nil {
+		if !ended.CompareAndSwap(false, true) {
 			return
 		}
-		if err != nil {
-			span.Exception(err, nil, map[string]any{telemetry.KeyKind: types.KindOf(err).String()})
-		} else {
-			span.Stop(nil, nil)
+		if span != nil {
+			if err != nil {
+				span.Exception(err, nil, map[string]any{telemetry.KeyKind: types.KindOf(err).String()})
+			} else {
+				span.Stop(nil, nil)
+			}
 		}
+		f.complete(v, err)
 	}
 	op := &trainingOp{
 		name: name, requestType: requestType, ctx: ctx, seqs: seqs,
-		isDone: func() bool {
-			select {
-			case <-f.Done():
-				return true
-			default:
-				return false
-			}
-		},
+		isDone: ended.Load, // set before the future completes: an op being failed is never dispatched
 		fail: func(err error) bool { finish(nil, err); return true },
 		run: func(submitCtx, pollCtx context.Context, seqs []int64) (func(), error) {
 			return run(submitCtx, pollCtx, seqs, f, finish)

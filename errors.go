@@ -26,6 +26,11 @@ var (
 	ErrClientRestarted = types.ErrClientRestarted
 	ErrConflict        = types.ErrConflict
 	ErrSeqGap          = types.ErrSeqGap
+	// ErrAuth (401), ErrPermission (403) and ErrNotFound (404) refine
+	// ErrUser: errors.Is(err, ErrUser) is true for them too.
+	ErrAuth       = types.ErrAuth
+	ErrPermission = types.ErrPermission
+	ErrNotFound   = types.ErrNotFound
 )
 
 // Failure categories.

@@ -58,7 +58,7 @@ func Example_trainingStep() {
 		return
 	}
 	data := []tinkex.Datum{trainingDatum(1, 2, 3), trainingDatum(4, 5)}
-	fb, err := tc.ForwardBackward(ctx, data, tinkex.LossCrossEntropy, nil).Result(ctx)
+	fb, err := tc.ForwardBackward(ctx, data, tinkex.LossCrossEntropy).Result(ctx)
 	if err != nil {
 		fmt.Println("forward_backward:", err)
 		return
@@ -87,7 +87,7 @@ func Example_pipelinedTraining() {
 	var fbs []*tinkex.Future[*tinkex.ForwardBackwardOutput]
 	var opts []*tinkex.Future[*tinkex.OptimStepResponse]
 	for step := 0; step < 3; step++ {
-		fbs = append(fbs, tc.ForwardBackward(ctx, []tinkex.Datum{trainingDatum(step, step+1)}, tinkex.LossCrossEntropy, nil))
+		fbs = append(fbs, tc.ForwardBackward(ctx, []tinkex.Datum{trainingDatum(step, step+1)}, tinkex.LossCrossEntropy))
 		opts = append(opts, tc.OptimStep(ctx, tinkex.DefaultAdamParams()))
 	}
 	for step := range fbs {

@@ -48,8 +48,14 @@ func WithName(name string) ServiceOption { return actors.WithName(name) }
 
 // Runtime options.
 
-// WithLogger routes tinkex's and protoactor's logs to l (default silent).
+// WithLogger routes tinkex's and protoactor's logs, and tinkex's telemetry
+// events at their levels, to l (default silent, or stderr at the level
+// $TINKER_LOG names: debug, info or warning).
 func WithLogger(l *slog.Logger) RuntimeOption { return actors.WithLogger(l) }
+
+// WithEventLogs chooses whether the runtime's logger logs telemetry events
+// (default true); turn it off when you attach telemetry.AttachLogger yourself.
+func WithEventLogs(on bool) RuntimeOption { return actors.WithEventLogs(on) }
 
 // WithTelemetryBus uses bus for all telemetry events.
 func WithTelemetryBus(bus *telemetry.Bus) RuntimeOption { return actors.WithTelemetryBus(bus) }

@@ -8,7 +8,7 @@
 //	defer rt.Stop(ctx)
 //	svc, err := rt.NewServiceClient(ctx, tinkex.WithAPIKey(key))
 //	tc, err := svc.CreateLoRATrainingClient(ctx, "Qwen/Qwen3-8B")
-//	fb := tc.ForwardBackward(ctx, data, tinkex.LossCrossEntropy, nil)
+//	fb := tc.ForwardBackward(ctx, data, tinkex.LossCrossEntropy)
 //	opt := tc.OptimStep(ctx, tinkex.DefaultAdamParams())
 //	out, err := fb.Result(ctx)
 //

@@ -39,10 +39,16 @@ type serviceConfig struct {
 	httpClient   *http.Client
 	telemetry    *bool
 	name         string
+	// defaultHeaders are WithDefaultHeaders'.
+	defaultHeaders http.Header
+	// credentialCmdTimeout bounds TINKER_CREDENTIAL_CMD (tests shorten it).
+	credentialCmdTimeout time.Duration
 }
 
 // WithAPIKey sets the credential: a "tml-…" API key or an "eyJ…" JWT.
-// Default: $TINKER_API_KEY.
+// Default: $TINKER_API_KEY, else the output of $TINKER_CREDENTIAL_CMD
+// (run once per NewServiceClient with sh -c, within CredentialCmdTimeout;
+// its output is never logged).
 func WithAPIKey(key string) ServiceOption { return func(c *serviceConfig) { c.apiKey = &key } }
 
 // WithBaseURL sets the server. Default: $TINKER_BASE_URL, else
@@ -113,6 +119,9 @@ type resolvedConfig struct {
 	httpClient   *http.Client
 	telemetry    bool
 	name         string
+	// headers go on every request; secrets are header values scrubbed like the key.
+	headers http.Header
+	secrets []string
 }
 
 func (c resolvedConfig) String() string {
@@ -146,6 +155,18 @@ func resolve(opts []ServiceOption, getenv func(string) string) (resolvedConfig, 
 	}
 	r := resolvedConfig{maxRetries: 10, httpClient: c.httpClient, userMetadata: c.userMetadata}
 	r.apiKey = strings.TrimSpace(pick(c.apiKey, EnvAPIKey))
+	if cmd := strings.TrimSpace(getenv(EnvCredentialCmd)); r.apiKey == "" && cmd != "" {
+		timeout := c.credentialCmdTimeout
+		if timeout <= 0 {
+			timeout = CredentialCmdTimeout
+		}
+		key, err := runCredentialCmd(cmd, timeout)
+		if err != nil {
+			return r, err
+		}
+		r.apiKey = key
+	}
+	r.headers, r.secrets = defaultHeaders(c.defaultHeaders, getenv)
 	if err := types.ValidateAPIKey(r.apiKey); err != nil {
 		return r, err
 	}

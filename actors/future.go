@@ -11,6 +11,12 @@ import (
 // Future is the result of an operation submitted in the background. It
 // completes exactly once, with a value or a *types.Error, and can be awaited
 // any number of times from any goroutine.
+//
+// The one rule for bad input: a call that returns a Future reports it
+// through the Future, which is already complete when the call returns
+// (Err() is the KindValidation error, nothing was sent); a call that
+// returns an error reports it as that error. No call panics or returns a
+// nil Future. Await several futures with AwaitAll or WaitAll.
 type Future[T any] struct {
 	done       chan struct{}
 	once       sync.Once
@@ -18,7 +24,7 @@ type Future[T any] struct {
 	err        error
 	queueState atomic.Value // types.QueueState
 	requestID  atomic.Value // string
-	op         string       // the operation, named by Result's KindCanceled error
+	op         string       // the operation, named in a canceled Result; set before the future is shared
 }
 
 // NewFuture returns a pending future.
@@ -40,9 +46,9 @@ func Resolved[T any](v T, err error) *Future[T] {
 }
 
 // Result waits until the future completes or ctx ends. When ctx ends first
-// it returns at once a KindCanceled error whose Op names the operation; the
-// operation itself goes on (a training submit that holds a seq_id is never
-// un-sent) and the future can be awaited again.
+// it returns a KindCanceled error naming the operation (e.g.
+// "forward_backward"); the operation itself goes on and the future can be
+// awaited again.
 func (f *Future[T]) Result(ctx context.Context) (T, error) {
 	select {
 	case <-f.done:
@@ -54,7 +60,11 @@ func (f *Future[T]) Result(ctx context.Context) (T, error) {
 		return f.val, f.err
 	case <-ctx.Done():
 		var zero T
-		return zero, types.CanceledError(f.op, context.Cause(ctx))
+		op := f.op
+		if op == "" {
+			op = "future"
+		}
+		return zero, types.CanceledError(op, context.Cause(ctx))
 	}
 }
 

@@ -281,7 +281,8 @@ func (r *RestClient) UserCheckpoints(ctx context.Context, opts ...RestOption) it
 
 // GetCheckpoint returns the checkpoint at a tinker:// path, looked up in
 // its training run's list. A checkpoint the run does not have is a
-// KindUser error naming the path.
+// KindNotFound error (errors.Is(err, ErrNotFound); a user error) naming
+// the path.
 func (r *RestClient) GetCheckpoint(ctx context.Context, tinkerPath string) (*types.Checkpoint, error) {
 	p, err := types.ParseTinkerPath(tinkerPath)
 	if err != nil {
@@ -295,7 +296,7 @@ func (r *RestClient) GetCheckpoint(ctx context.Context, tinkerPath string) (*typ
 			return &cp, nil
 		}
 	}
-	return nil, &types.Error{Kind: types.KindUser, Op: "get_checkpoint",
+	return nil, &types.Error{Kind: types.KindNotFound, Op: "get_checkpoint",
 		Message: "checkpoint " + p.String() + " not found in training run " + p.TrainingRunID}
 }
 

@@ -278,7 +278,7 @@ func TestRefusedChunkStillSendsTheOthers(t *testing.T) {
 	tc := trainer(t, svc)
 	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointForwardBackward, Status: 400, Times: 1})
 	data := []types.Datum{datum(t, 1, 2), datum(t, 3, 4), datum(t, 5, 6)}
-	_, err := tc.ForwardBackward(ctx, data, types.LossCrossEntropy, nil).Result(ctx)
+	_, err := tc.ForwardBackward(ctx, data, types.LossCrossEntropy).Result(ctx)
 	assert.ErrorIs(t, err, types.ErrUser)
 	var seqs []int64
 	for _, r := range e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointForwardBackward}) {

@@ -75,7 +75,7 @@ func TestMalformedResultsAreNotSuccess(t *testing.T) {
 		tc := trainer(t, svc)
 		body := `{"loss_fn_output_type":"cross_entropy","loss_fn_outputs":[],"metrics":{"loss:sum":1}}`
 		rw.body.Store(&body)
-		f := tc.ForwardBackward(ctxT(t), []types.Datum{datum(t, 1, 2, 3)}, types.LossCrossEntropy, nil)
+		f := tc.ForwardBackward(ctxT(t), []types.Datum{datum(t, 1, 2, 3)}, types.LossCrossEntropy)
 		out, err := f.Result(ctxT(t))
 		assert.Nil(t, out)
 		require.ErrorIs(t, err, types.ErrValidation)

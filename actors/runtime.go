@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"slices"
@@ -54,6 +55,7 @@ type Runtime struct {
 	httpOpts          []httpclient.Option // appended to every ServiceClient's (tests)
 	sleep             func(ctx context.Context, d time.Duration) error
 	detachMetrics     func()
+	detachEventLogs   func()
 	deadLetters       *eventSubscription
 	fleet             *fleetapi.Member // nil without WithCluster
 
@@ -90,10 +92,14 @@ type runtimeConfig struct {
 	getenv            func(string) string
 	httpOpts          []httpclient.Option
 	cluster           *clusterOption // see WithCluster
+	noEventLogs       bool           // WithEventLogs(false)
+	logOutput         io.Writer      // TINKER_LOG's destination; nil = stderr
 }
 
-// WithLogger sends tinkex's and protoactor's logs to logger. Default: silent,
-// unless TINKER_LOG is "debug" or "info", which logs to stderr at that level.
+// WithLogger sends tinkex's and protoactor's logs, and tinkex's telemetry
+// events at their levels (see WithEventLogs), to logger: one step, no
+// telemetry.AttachLogger needed. Default: silent, unless TINKER_LOG is
+// "debug", "info" or "warning", which logs the same to stderr at that level.
 func WithLogger(l *slog.Logger) RuntimeOption { return func(c *runtimeConfig) { c.logger = l } }
 
 // WithTelemetryBus uses bus for all events (default: a new bus, see
@@ -192,7 +198,11 @@ func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
 	}
 	logger := cfg.logger
 	if logger == nil {
-		logger = envLogger(cfg.getenv(EnvLog))
+		out := cfg.logOutput
+		if out == nil {
+			out = os.Stderr
+		}
+		logger = envLogger(cfg.getenv(EnvLog), out)
 	}
 	bus := cfg.bus
 	if bus == nil {
@@ -250,6 +260,12 @@ func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
 			return nil, err
 		}
 	}
+	if !cfg.noEventLogs {
+		if rt.detachEventLogs, err = attachEventLogger(bus, logger); err != nil {
+			rt.cleanup()
+			return nil, err
+		}
+	}
 	rt.watchDeadLetters()
 	supOpts := []supervisor.Option{supervisor.WithClock(supervisorClock{clk}), supervisor.WithEventHook(telemetry.SupervisorHook(bus))}
 	specs := []supervisor.Spec{reg.Spec(supervisor.WithIntensity(cfg.rootIntensity, cfg.rootPeriod))}
@@ -300,19 +316,6 @@ func supervisorError(err error) error {
 	return &types.Error{Kind: kind, Op: "supervisor." + se.Op, Err: err}
 }
 
-func envLogger(level string) *slog.Logger {
-	var l slog.Level
-	switch strings.ToLower(strings.TrimSpace(level)) {
-	case "debug":
-		l = slog.LevelDebug
-	case "info":
-		l = slog.LevelInfo
-	default:
-		return slog.New(slog.DiscardHandler)
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
-}
-
 // watchDeadLetters fails a training operation whose enqueue message could
 // not be delivered (its actor was between a stop and a restart), so no
 // caller waits forever.
@@ -332,6 +335,9 @@ func (rt *Runtime) watchDeadLetters() {
 func (rt *Runtime) cleanup() {
 	if rt.detachMetrics != nil {
 		rt.detachMetrics()
+	}
+	if rt.detachEventLogs != nil {
+		rt.detachEventLogs()
 	}
 	if rt.deadLetters != nil {
 		rt.deadLetters.unsubscribe()

@@ -84,11 +84,15 @@ func (s *SamplingClient) PID() *actor.PID { return s.pid.Load() }
 // future, or a second-layer resend of a bare 400) keeps the sample's seq_id
 // and carries a new idempotency key.
 func (s *SamplingClient) Sample(ctx context.Context, prompt types.ModelInput, numSamples int, params types.SamplingParams, opts ...SampleOption) (*types.SampleResponse, error) {
+	return s.sample(ctx, s.sampleRequest(prompt, numSamples, params, opts))
+}
+
+func (s *SamplingClient) sampleRequest(prompt types.ModelInput, numSamples int, params types.SamplingParams, opts []SampleOption) types.SampleRequest {
 	var o sampleOptions
 	if len(opts) > 0 {
 		o = collectSampleOptions(opts)
 	}
-	req := types.SampleRequest{
+	return types.SampleRequest{
 		SamplingSessionID:  s.samplerID,
 		NumSamples:         numSamples,
 		Prompt:             prompt,
@@ -96,7 +100,6 @@ func (s *SamplingClient) Sample(ctx context.Context, prompt types.ModelInput, nu
 		PromptLogprobs:     o.promptLogprobs,
 		TopkPromptLogprobs: o.topk,
 	}
-	return s.sample(ctx, req)
 }
 
 // collectSampleOptions applies opts (kept out of Sample, where the
@@ -110,11 +113,17 @@ func collectSampleOptions(opts []SampleOption) sampleOptions {
 }
 
 // SampleAsync starts Sample in the background and returns its future. The
-// call is bound to ctx and to the client's lifetime.
+// call is bound to ctx and to the client's lifetime. Bad input fails the
+// future at once (it is already complete on return) and sends nothing, as
+// for every call that returns a Future.
 func (s *SamplingClient) SampleAsync(ctx context.Context, prompt types.ModelInput, numSamples int, params types.SamplingParams, opts ...SampleOption) *Future[*types.SampleResponse] {
+	req := s.sampleRequest(prompt, numSamples, params, opts)
+	if err := req.Validate(); err != nil {
+		return Resolved[*types.SampleResponse](nil, err)
+	}
 	f := newOpFuture[*types.SampleResponse]("sample")
 	if !s.svc.goBackground(func() {
-		f.complete(s.Sample(ctx, prompt, numSamples, params, opts...))
+		f.complete(s.sample(ctx, req))
 	}) {
 		f.fail(s.svc.stoppedError("sample"))
 	}
@@ -124,21 +133,31 @@ func (s *SamplingClient) SampleAsync(ctx context.Context, prompt types.ModelInpu
 // ComputeLogprobs returns the logprob of every prompt token; the first is
 // NaN (it has no context). It samples one token with prompt logprobs on.
 func (s *SamplingClient) ComputeLogprobs(ctx context.Context, prompt types.ModelInput) (types.NullableFloats, error) {
-	one := 1
-	params := types.DefaultSamplingParams()
-	params.MaxTokens = &one
-	resp, err := s.sample(ctx, types.SampleRequest{SamplingSessionID: s.samplerID, NumSamples: 1,
-		Prompt: prompt, SamplingParams: params, PromptLogprobs: true})
+	return s.computeLogprobs(ctx, s.logprobsRequest(prompt))
+}
+
+func (s *SamplingClient) logprobsRequest(prompt types.ModelInput) types.SampleRequest {
+	return types.SampleRequest{SamplingSessionID: s.samplerID, NumSamples: 1, Prompt: prompt,
+		SamplingParams: types.NewSamplingParams(types.WithMaxTokens(1)), PromptLogprobs: true}
+}
+
+func (s *SamplingClient) computeLogprobs(ctx context.Context, req types.SampleRequest) (types.NullableFloats, error) {
+	resp, err := s.sample(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	return resp.PromptLogprobs, nil
 }
 
-// ComputeLogprobsAsync starts ComputeLogprobs in the background.
+// ComputeLogprobsAsync starts ComputeLogprobs in the background; bad input
+// fails the future at once, as in SampleAsync.
 func (s *SamplingClient) ComputeLogprobsAsync(ctx context.Context, prompt types.ModelInput) *Future[types.NullableFloats] {
+	req := s.logprobsRequest(prompt)
+	if err := req.Validate(); err != nil {
+		return Resolved[types.NullableFloats](nil, err)
+	}
 	f := newOpFuture[types.NullableFloats]("compute_logprobs")
-	if !s.svc.goBackground(func() { f.complete(s.ComputeLogprobs(ctx, prompt)) }) {
+	if !s.svc.goBackground(func() { f.complete(s.computeLogprobs(ctx, req)) }) {
 		f.fail(s.svc.stoppedError("compute_logprobs"))
 	}
 	return f

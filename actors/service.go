@@ -164,6 +164,14 @@ func (rt *Runtime) newService(ctx context.Context, cfg resolvedConfig, key regis
 	if cfg.httpClient != nil {
 		hopts = append(hopts, httpclient.WithHTTPClient(cfg.httpClient))
 	}
+	for k, vs := range cfg.headers {
+		for _, v := range vs {
+			hopts = append(hopts, httpclient.WithHeader(k, v))
+		}
+	}
+	for _, sec := range cfg.secrets {
+		hopts = append(hopts, httpclient.WithSecret(sec))
+	}
 	if rt.maxResponseBytes > 0 {
 		hopts = append(hopts, httpclient.WithMaxResponseBytes(rt.maxResponseBytes))
 	}

@@ -128,7 +128,7 @@ func TestPipelinedSubmission(t *testing.T) {
 	svc := e.service(t)
 	tc := trainer(t, svc)
 	e.srv.PauseProcessing()
-	fb := tc.ForwardBackward(ctx, []types.Datum{datum(t, 1, 2)}, types.LossCrossEntropy, nil)
+	fb := tc.ForwardBackward(ctx, []types.Datum{datum(t, 1, 2)}, types.LossCrossEntropy)
 	opt := tc.OptimStep(ctx, types.DefaultAdamParams())
 	require.Eventually(t, func() bool { return e.srv.CountEndpoint(tinkertest.EndpointOptimStep) == 1 }, 20*time.Second, time.Millisecond)
 	select {
@@ -189,10 +189,10 @@ func TestBadInputIsRejectedBeforeSending(t *testing.T) {
 
 	cases := map[string]error{}
 	_, cases["nan learning rate"] = tc.OptimStep(ctx, nan).Result(ctx)
-	_, cases["no data"] = tc.ForwardBackward(ctx, nil, types.LossCrossEntropy, nil).Result(ctx)
-	_, cases["unknown loss"] = tc.ForwardBackward(ctx, []types.Datum{datum(t, 1)}, "nope", nil).Result(ctx)
-	_, cases["mismatched tensor"] = tc.ForwardBackward(ctx, []types.Datum{ragged}, types.LossCrossEntropy, nil).Result(ctx)
-	_, cases["nan loss config"] = tc.ForwardBackward(ctx, []types.Datum{datum(t, 1)}, types.LossPPO, map[string]float64{"clip_low_threshold": math.Inf(1)}).Result(ctx)
+	_, cases["no data"] = tc.ForwardBackward(ctx, nil, types.LossCrossEntropy).Result(ctx)
+	_, cases["unknown loss"] = tc.ForwardBackward(ctx, []types.Datum{datum(t, 1)}, "nope").Result(ctx)
+	_, cases["mismatched tensor"] = tc.ForwardBackward(ctx, []types.Datum{ragged}, types.LossCrossEntropy).Result(ctx)
+	_, cases["nan loss config"] = tc.ForwardBackward(ctx, []types.Datum{datum(t, 1)}, types.LossPPO, WithLossFnConfig(map[string]float64{"clip_low_threshold": math.Inf(1)})).Result(ctx)
 	_, cases["empty save name"] = tc.SaveState(ctx, "").Result(ctx)
 	_, cases["bad load path"] = tc.LoadState(ctx, "s3://x").Result(ctx)
 	_, cases["empty prompt"] = sc.Sample(ctx, types.ModelInput{}, 1, types.DefaultSamplingParams())

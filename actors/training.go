@@ -27,7 +27,8 @@ import (
 // submitted fail with ErrClientRestarted (retryable: nothing was sent), as
 // do operations called while it is down; submitted ones keep polling and
 // complete normally; the restarted actor continues the seq_ids without a
-// gap. After Close every pending operation fails with ErrClientStopped.
+// gap. After Close every pending operation fails with ErrClientStopped;
+// after a successful Unload the client is closed the same way.
 //
 // Lost seq_ids: a submit that fails for good after taking its seq_id —
 // every retry layer gave up on a 5xx, 429, timeout or transport failure, or
@@ -60,9 +61,10 @@ type TrainingClient struct {
 	// gap is the first lost seq_id's error (ErrSeqGap), nil while none is
 	// lost. Set once, by the submit goroutine that lost it, before it hands
 	// the turn on.
-	gap     atomic.Pointer[types.Error]
-	stopped atomic.Bool
-	pid     atomic.Pointer[actor.PID]
+	gap      atomic.Pointer[types.Error]
+	stopped  atomic.Bool
+	unloaded atomic.Bool // set once Unload succeeded; implies stopped
+	pid      atomic.Pointer[actor.PID]
 }
 
 // ModelID returns the model id ("<session>:train:<n>").
@@ -99,7 +101,7 @@ func (t *TrainingClient) enqueueOp(op *trainingOp) {
 	t.mu.Lock()
 	if t.stopped.Load() || t.svc.stopped.Load() {
 		t.mu.Unlock()
-		op.fail(t.svc.stoppedError(op.name))
+		op.fail(t.unloadedError(op.name))
 		return
 	}
 	if err := t.gapError(op.name); err != nil {
@@ -371,27 +373,26 @@ func newOp[T any](t *TrainingClient, ctx context.Context, name, requestType stri
 	run func(submitCtx, pollCtx context.Context, seqs []int64, f *Future[*T], finish func(*T, error)) (poll func(), err error)) (*trainingOp, *Future[*T]) {
 	f := newOpFuture[*T](name)
 	span := t.trainingSpan(name)
+	// The span ends before the future completes, so whoever sees the
+	// result also sees its metrics and log line.
+	var ended atomic.Bool
 	finish := func(v *T, err error) {
-		if !f.complete(v, err) || span == nil {
+		if !ended.CompareAndSwap(false, true) {
 			return
 		}
-		if err != nil {
-			span.Exception(err, nil, map[string]any{telemetry.KeyKind: types.KindOf(err).String()})
-		} else {
-			span.Stop(nil, nil)
+		if span != nil {
+			if err != nil {
+				span.Exception(err, nil, map[string]any{telemetry.KeyKind: types.KindOf(err).String()})
+			} else {
+				span.Stop(nil, nil)
+			}
 		}
+		f.complete(v, err)
 	}
 	op := &trainingOp{
 		name: name, requestType: requestType, ctx: ctx, seqs: seqs,
-		isDone: func() bool {
-			select {
-			case <-f.Done():
-				return true
-			default:
-				return false
-			}
-		},
-		fail: func(err error) bool { finish(nil, err); return true },
+		isDone: ended.Load, // set before the future completes: an op being failed is never dispatched
+		fail:   func(err error) bool { finish(nil, err); return true },
 		run: func(submitCtx, pollCtx context.Context, seqs []int64) (func(), error) {
 			return run(submitCtx, pollCtx, seqs, f, finish)
 		},

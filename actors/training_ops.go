@@ -15,23 +15,27 @@ import (
 // accumulates the gradients for the next OptimStep. Large batches are split
 // into chunks (1024 datums or about 5 MB each, or as the server's config
 // says), each with its own seq_id; results are merged in datum order with
-// metrics reduced by their "name:reduction" suffix. Bad input fails the
-// future at once with a KindValidation error and sends nothing.
-func (t *TrainingClient) ForwardBackward(ctx context.Context, data []types.Datum, lossFn types.LossFnType, lossFnConfig map[string]float64) *Future[*types.ForwardBackwardOutput] {
-	return t.forwardBackward(ctx, data, lossFn, lossFnConfig, false)
+// metrics reduced by their "name:reduction" suffix. Set the loss config
+// with WithLossFnConfig. Bad input fails the future at once with a
+// KindValidation error and sends nothing (the rule of every call that
+// returns a Future; see Future).
+func (t *TrainingClient) ForwardBackward(ctx context.Context, data []types.Datum, lossFn types.LossFnType, opts ...ForwardBackwardOption) *Future[*types.ForwardBackwardOutput] {
+	return t.forwardBackward(ctx, data, lossFn, forwardBackwardOpts(opts), false)
 }
 
-// Forward computes the loss of data without accumulating gradients.
-func (t *TrainingClient) Forward(ctx context.Context, data []types.Datum, lossFn types.LossFnType, lossFnConfig map[string]float64) *Future[*types.ForwardBackwardOutput] {
-	return t.forwardBackward(ctx, data, lossFn, lossFnConfig, true)
+// Forward computes the loss of data without accumulating gradients; it
+// takes the options and fails like ForwardBackward.
+func (t *TrainingClient) Forward(ctx context.Context, data []types.Datum, lossFn types.LossFnType, opts ...ForwardBackwardOption) *Future[*types.ForwardBackwardOutput] {
+	return t.forwardBackward(ctx, data, lossFn, forwardBackwardOpts(opts), true)
 }
 
-func (t *TrainingClient) forwardBackward(ctx context.Context, data []types.Datum, lossFn types.LossFnType, lossFnConfig map[string]float64, forwardOnly bool) *Future[*types.ForwardBackwardOutput] {
+func (t *TrainingClient) forwardBackward(ctx context.Context, data []types.Datum, lossFn types.LossFnType, o forwardBackwardOptions, forwardOnly bool) *Future[*types.ForwardBackwardOutput] {
+	lossFnConfig := o.lossFnConfig
 	name, reqType := "forward_backward", "ForwardBackward"
 	if forwardOnly {
 		name, reqType = "forward", "Forward"
 	}
-	if err := validateForwardBackward(name, data, lossFn, lossFnConfig); err != nil {
+	if err := validateForwardBackward(name, data, lossFn, lossFnConfig, o.signedWeights); err != nil {
 		return Resolved[*types.ForwardBackwardOutput](nil, err)
 	}
 	cc := t.svc.ClientConfig()
@@ -161,7 +165,7 @@ func firstError(errs []error) error {
 	return nil
 }
 
-func validateForwardBackward(op string, data []types.Datum, lossFn types.LossFnType, cfg map[string]float64) error {
+func validateForwardBackward(op string, data []types.Datum, lossFn types.LossFnType, cfg map[string]float64, signedWeights bool) error {
 	if len(data) == 0 {
 		return types.ValidationError(op, "no data provided")
 	}
@@ -174,8 +178,12 @@ func validateForwardBackward(op string, data []types.Datum, lossFn types.LossFnT
 		}
 	}
 	for i, d := range data {
-		if err := d.Validate(); err != nil {
-			return types.ValidationError(op, "datum %d: %v", i, err)
+		validate := d.Validate
+		if signedWeights {
+			validate = d.ValidateSignedWeights
+		}
+		if err := validate(); err != nil {
+			return types.Wrap(op, err, "datum %d", i)
 		}
 	}
 	return nil
@@ -293,6 +301,9 @@ func (t *TrainingClient) SaveWeightsAndGetSamplingClient(ctx context.Context) (*
 // operations (it carries no seq_id). After Close it fails with
 // ErrClientStopped and sends nothing; a Close meanwhile ends it the same way.
 func (t *TrainingClient) GetInfo(ctx context.Context) (*types.GetInfoResponse, error) {
+	if t.stopped.Load() {
+		return nil, t.unloadedError("get_info")
+	}
 	var out types.GetInfoResponse
 	err := t.svc.call(ctx, "get_info", func(ctx context.Context) error {
 		_, err := t.http.Do(ctx, &httpclient.Request{Op: "get_info", Path: "/api/v1/get_info", Call: httpclient.CallRead,
@@ -308,7 +319,13 @@ func (t *TrainingClient) GetInfo(ctx context.Context) (*types.GetInfoResponse, e
 // Unload releases the model on the server. Operations still queued are
 // submitted first. After Close it fails with ErrClientStopped and sends
 // nothing; a Close (or Runtime.Stop) while it polls ends it the same way.
+// Once it succeeds the client is closed: every later call (Unload too)
+// fails with ErrClientStopped and sends nothing, and its actor leaves the
+// tree.
 func (t *TrainingClient) Unload(ctx context.Context) (*types.UnloadModelResponse, error) {
+	if t.stopped.Load() {
+		return nil, t.unloadedError("unload_model")
+	}
 	var out *types.UnloadModelResponse
 	err := t.svc.call(ctx, "unload_model", func(ctx context.Context) error {
 		id, trip, err := t.svc.submitFuture(ctx, "unload_model", &httpclient.Request{Path: "/api/v1/unload_model", Call: httpclient.CallRead,
@@ -327,6 +344,7 @@ func (t *TrainingClient) Unload(ctx context.Context) (*types.UnloadModelResponse
 	if err != nil {
 		return nil, err
 	}
+	t.closeAfterUnload(ctx)
 	return out, nil
 }
 

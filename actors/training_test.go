@@ -37,7 +37,7 @@ func TestFullTrainingLoop(t *testing.T) {
 	assert.Equal(t, svc.SessionID()+":train:0", tc.ModelID())
 
 	data := []types.Datum{datum(t, 1, 2, 3), datum(t, 4, 5), datum(t, 6, 7, 8, 9)}
-	fb := tc.ForwardBackward(ctx, data, types.LossCrossEntropy, nil)
+	fb := tc.ForwardBackward(ctx, data, types.LossCrossEntropy)
 	opt := tc.OptimStep(ctx, types.DefaultAdamParams())
 	fbOut, err := fb.Result(ctx)
 	require.NoError(t, err)

@@ -65,6 +65,7 @@ type Client struct {
 	backoff         Backoff
 	maxBody         int64
 	header          http.Header
+	extraSecrets    []string // WithSecret
 	billingInterval time.Duration
 	billing         billingPause
 	// defaultReadTimeout is the x-stainless-read-timeout value of timeout.

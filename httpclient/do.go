@@ -44,12 +44,18 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	}
 	p := req.Policy
 	row := LayersOf(req.Call)
+	co := CallOptionsFrom(ctx)
+	if err := co.validate(op); err != nil {
+		return nil, err
+	}
 	maxRetries := c.maxRetries
 	if row.HTTPRetries != ClientDefault {
 		maxRetries = row.HTTPRetries
 	}
 	if p.MaxRetries != nil {
 		maxRetries = *p.MaxRetries
+	} else if co.MaxRetries != nil {
+		maxRetries = *co.MaxRetries
 	}
 	timeout := c.timeout
 	if row.ReadTimeout > 0 {
@@ -57,6 +63,8 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	}
 	if p.Timeout > 0 {
 		timeout = p.Timeout
+	} else if co.Timeout > 0 {
+		timeout = co.Timeout
 	}
 	var url string
 	if len(req.Query) > 0 {
@@ -66,7 +74,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	}
 	call := &call{c: c, reqCopy: *req, op: op, method: method, url: url, body: body, ctype: ctype,
 		timeout: timeout, readTimeout: c.readTimeoutValue(timeout), pool: c.pool(p.Pool),
-		maxRetries: maxRetries, retryPolicy: p.Retry, backoff: p.Backoff}
+		maxRetries: maxRetries, retryPolicy: p.Retry, backoff: p.Backoff, callHeader: co.Header}
 	call.req = &call.reqCopy
 	if call.retryPolicy == nil {
 		call.retryPolicy = DefaultRetryPolicy
@@ -212,6 +220,7 @@ type call struct {
 	timeout   time.Duration
 	// readTimeout is the x-stainless-read-timeout value.
 	readTimeout []string
+	callHeader  http.Header // CallOptions.Header, under the request's own headers
 	pool        *http.Client
 	attempts    int
 	// retries counts every retry of the call: HTTP layer, billing pause
@@ -298,9 +307,12 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 	// The header map shares its value slices with the client's base headers,
 	// the request's headers and package-level constants: net/http never
 	// modifies a request's header values, and neither does tinkex.
-	h := make(http.Header, len(cl.c.header)+len(cl.req.Header)+7)
+	h := make(http.Header, len(cl.c.header)+len(cl.callHeader)+len(cl.req.Header)+7)
 	for k, vs := range cl.c.header {
 		h[k] = vs
+	}
+	for k, vs := range cl.callHeader {
+		h[http.CanonicalHeaderKey(k)] = vs
 	}
 	h["X-Api-Key"] = *cl.c.credential.Load()
 	for k, vs := range cl.req.Header {

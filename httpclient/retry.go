@@ -64,6 +64,9 @@ func (o Outcome) Kind() types.Kind {
 	if o.StatusCode >= 200 && o.StatusCode < 300 {
 		return types.KindUnknown
 	}
+	if k := types.KindForStatus(o.StatusCode); k == types.KindAuth || k == types.KindPermission || k == types.KindNotFound {
+		return k
+	}
 	if o.StatusCode != 429 && o.Category() == types.CategoryUser {
 		return types.KindUser
 	}

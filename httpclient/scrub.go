@@ -3,12 +3,24 @@ package httpclient
 import "github.com/tinkex-go/tinkex/types"
 
 // secrets are the credentials of this client that must never leave the
-// process in text: the API key and, once exchanged, the JWT sent instead.
+// process in text: the API key and, once exchanged, the JWT sent instead,
+// and any value given to WithSecret (e.g. a Cloudflare Access secret).
 func (c *Client) secrets() []string {
+	out := append(make([]string, 0, 2+len(c.extraSecrets)), c.apiKey)
 	if cred := (*c.credential.Load())[0]; cred != c.apiKey {
-		return []string{c.apiKey, cred}
+		out = append(out, cred)
 	}
-	return []string{c.apiKey}
+	return append(out, c.extraSecrets...)
+}
+
+// WithSecret adds a value Scrub removes from server text, like the API key:
+// a secret sent in a default header.
+func WithSecret(secret string) Option {
+	return func(c *Client) {
+		if secret != "" {
+			c.extraSecrets = append(c.extraSecrets, secret)
+		}
+	}
 }
 
 // Scrub removes this client's credentials, and anything shaped like a

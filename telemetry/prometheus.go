@@ -166,11 +166,11 @@ func NewPrometheusCollector(reg prometheus.Registerer, opts ...PrometheusOption)
 	c.futureErrors = counter("future_errors_total",
 		"Problems seen while polling futures, by type.", "type")
 	c.trainingOps = counter("training_operations_total",
-		"Training operations that ended, by operation and outcome (ok or error).", "op", "outcome")
+		"Training operations that ended, by operation and outcome (ok, error, or canceled when the caller's context ended).", "op", "outcome")
 	c.trainingDuration = histogram("training_operation_duration_seconds",
 		"Duration of training operations from submit to result.", cfg.trainingBuckets, "op", "outcome")
 	c.samplingRequests = counter("sampling_requests_total",
-		"Sample calls that ended, by config fingerprint and outcome (ok or error).", "config", "outcome")
+		"Sample calls that ended, by config fingerprint and outcome (ok, error, or canceled when the caller's context ended).", "config", "outcome")
 	c.samplingDuration = histogram("sampling_request_duration_seconds",
 		"Duration of Sample calls, including 429 waits and polling.", cfg.samplingBuckets, "config", "outcome")
 	c.childStarts = counter("supervisor_child_starts_total",
@@ -280,7 +280,7 @@ func (c *PrometheusCollector) Handle(ev Event) {
 	case FutureAPIError, FutureConnectionError, FutureRequestFailed, FutureTimeout:
 		c.futureErrors.WithLabelValues(futureErrorTypes[ev.Name]).Inc()
 	case SamplingSample + ".stop", SamplingSample + ".exception":
-		labels := []string{labelOrNone(md[KeyConfig]), outcome(ev.Name)}
+		labels := []string{labelOrNone(md[KeyConfig]), outcome(ev.Name, md)}
 		c.samplingRequests.WithLabelValues(labels...).Inc()
 		if d, ok := ev.Measurements[MeasureDuration]; ok {
 			c.samplingDuration.WithLabelValues(labels...).Observe(d)
@@ -297,7 +297,7 @@ func (c *PrometheusCollector) Handle(ev Event) {
 		c.handlerFailures.Inc()
 	default:
 		if op, ok := trainingOp(ev.Name); ok {
-			labels := []string{op, outcome(ev.Name)}
+			labels := []string{op, outcome(ev.Name, md)}
 			c.trainingOps.WithLabelValues(labels...).Inc()
 			if d, ok := ev.Measurements[MeasureDuration]; ok {
 				c.trainingDuration.WithLabelValues(labels...).Observe(d)
@@ -321,8 +321,14 @@ func trainingOp(name string) (string, bool) {
 	return boundedWord(op), true
 }
 
-func outcome(name string) string {
+// outcome is "ok" for a .stop event, "canceled" for an .exception whose
+// kind is canceled (the caller gave up: not a failure of the service), and
+// "error" for any other .exception.
+func outcome(name string, md map[string]any) string {
 	if strings.HasSuffix(name, ".exception") {
+		if k, _ := md[KeyKind].(string); k == types.KindCanceled.String() {
+			return "canceled"
+		}
 		return "error"
 	}
 	return "ok"

@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"context"
 	"errors"
 	"math"
 	"strings"
@@ -170,12 +171,12 @@ func TestPrometheusTrainingSamplingSupervisorMetrics(t *testing.T) {
 	bus.Execute(HandlerFailed, nil, nil)
 
 	compare(t, reg, `
-# HELP tinkex_training_operations_total Training operations that ended, by operation and outcome (ok or error).
+# HELP tinkex_training_operations_total Training operations that ended, by operation and outcome (ok, error, or canceled when the caller's context ended).
 # TYPE tinkex_training_operations_total counter
 tinkex_training_operations_total{op="forward_backward",outcome="ok"} 1
 tinkex_training_operations_total{op="optim_step",outcome="error"} 1
 tinkex_training_operations_total{op="other",outcome="ok"} 1
-# HELP tinkex_sampling_requests_total Sample calls that ended, by config fingerprint and outcome (ok or error).
+# HELP tinkex_sampling_requests_total Sample calls that ended, by config fingerprint and outcome (ok, error, or canceled when the caller's context ended).
 # TYPE tinkex_sampling_requests_total counter
 tinkex_sampling_requests_total{config="cfgA",outcome="error"} 1
 tinkex_sampling_requests_total{config="cfgA",outcome="ok"} 1
@@ -347,4 +348,26 @@ func TestPrometheusOptionValidation(t *testing.T) {
 	c.Handle(Event{Name: HTTPRequestStop, Measurements: map[string]float64{MeasureDuration: 1}})
 	n := testutil.CollectAndCount(c, "http_request_duration_seconds")
 	assert.Equal(t, 1, n, "empty namespace: unprefixed names; nil buckets: the defaults")
+}
+
+// TestPrometheusCanceledIsNotAnError: an operation whose caller gave up is
+// counted under outcome "canceled", not "error".
+func TestPrometheusCanceledIsNotAnError(t *testing.T) {
+	_, reg, bus := newCollector(t)
+	canceled := types.CanceledError("forward_backward", context.Canceled)
+	sp := bus.StartSpan(TrainingPrefix+"forward_backward", nil)
+	sp.Exception(canceled, nil, map[string]any{KeyKind: types.KindOf(canceled).String()})
+	sp = bus.StartSpan(TrainingPrefix+"forward_backward", nil)
+	sp.Exception(errors.New("boom"), nil, map[string]any{KeyKind: types.KindServer.String()})
+	bus.Execute(SamplingSample+".exception", nil, map[string]any{KeyConfig: "cfgA", KeyKind: "canceled"})
+
+	compare(t, reg, `
+# HELP tinkex_training_operations_total Training operations that ended, by operation and outcome (ok, error, or canceled when the caller's context ended).
+# TYPE tinkex_training_operations_total counter
+tinkex_training_operations_total{op="forward_backward",outcome="canceled"} 1
+tinkex_training_operations_total{op="forward_backward",outcome="error"} 1
+# HELP tinkex_sampling_requests_total Sample calls that ended, by config fingerprint and outcome (ok, error, or canceled when the caller's context ended).
+# TYPE tinkex_sampling_requests_total counter
+tinkex_sampling_requests_total{config="cfgA",outcome="canceled"} 1
+`, "tinkex_training_operations_total", "tinkex_sampling_requests_total")
 }

@@ -72,7 +72,7 @@ func (p *party) train(ctx context.Context, t *testing.T, steps int, onStep func(
 	out := make([]stepResult, steps)
 	for i := range out {
 		out[i].data = p.batch(t, i)
-		fb := p.tc.ForwardBackward(ctx, out[i].data, tinkex.LossCrossEntropy, nil)
+		fb := p.tc.ForwardBackward(ctx, out[i].data, tinkex.LossCrossEntropy)
 		opt := p.tc.OptimStep(ctx, tinkex.DefaultAdamParams())
 		out[i].fb, out[i].fbErr = fb.Result(ctx)
 		out[i].opt, out[i].optErr = opt.Result(ctx)

@@ -26,7 +26,7 @@ func TestServerErrorRecovery(t *testing.T) {
 	t.Run("training submit 500 then success", func(t *testing.T) {
 		id := w.srvA.Inject(tinkertest.Fault{Key: keyA, Endpoint: tinkertest.EndpointForwardBackward, Status: 500, RetryAfterMs: "1", Times: 1})
 		data := a.batch(t, 0)
-		out, err := a.tc.ForwardBackward(ctx, data, tinkex.LossCrossEntropy, nil).Result(ctx)
+		out, err := a.tc.ForwardBackward(ctx, data, tinkex.LossCrossEntropy).Result(ctx)
 		require.NoError(t, err)
 		want, err := tinkertest.ExpectedForwardBackwardOutput(types.ForwardBackwardRequest{Data: data, LossFn: types.LossCrossEntropy})
 		require.NoError(t, err)
@@ -150,7 +150,7 @@ func TestUserErrors(t *testing.T) {
 
 	t.Run("clients stay usable", func(t *testing.T) {
 		data := a.batch(t, 1)
-		fb := a.tc.ForwardBackward(ctx, data, tinkex.LossCrossEntropy, nil)
+		fb := a.tc.ForwardBackward(ctx, data, tinkex.LossCrossEntropy)
 		opt := a.tc.OptimStep(ctx, tinkex.DefaultAdamParams())
 		_, err := fb.Result(ctx)
 		require.NoError(t, err)

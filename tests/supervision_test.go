@@ -102,7 +102,7 @@ func TestSupervisionUnderLoad(t *testing.T) {
 	// gate) and optim_step is queued behind it when the training actor
 	// crashes.
 	data := [][]tinkex.Datum{a.batch(t, 0)}
-	fb := []*tinkex.Future[*tinkex.ForwardBackwardOutput]{a.tc.ForwardBackward(ctx, data[0], tinkex.LossCrossEntropy, nil)}
+	fb := []*tinkex.Future[*tinkex.ForwardBackwardOutput]{a.tc.ForwardBackward(ctx, data[0], tinkex.LossCrossEntropy)}
 	g.awaitHeld(t)
 	restartedOpt := a.tc.OptimStep(ctx, tinkex.DefaultAdamParams())
 	require.Eventually(t, func() bool {
@@ -122,7 +122,7 @@ func TestSupervisionUnderLoad(t *testing.T) {
 	var opts []*tinkex.Future[*tinkex.OptimStepResponse]
 	for i := 1; i < trainingSteps; i++ {
 		data = append(data, a.batch(t, i))
-		fb = append(fb, a.tc.ForwardBackward(ctx, data[i], tinkex.LossCrossEntropy, nil))
+		fb = append(fb, a.tc.ForwardBackward(ctx, data[i], tinkex.LossCrossEntropy))
 		opts = append(opts, a.tc.OptimStep(ctx, tinkex.DefaultAdamParams()))
 	}
 	loads, ended := recv(loaded)

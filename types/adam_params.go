@@ -6,7 +6,8 @@ import (
 )
 
 // AdamParams are the optimizer settings of one optim_step. Every field is
-// always sent. Use DefaultAdamParams and change what you need.
+// always sent. Build them with NewAdamParams and options (WithLearningRate,
+// …), which start from DefaultAdamParams.
 type AdamParams struct {
 	LearningRate float64 `json:"learning_rate"`
 	Beta1        float64 `json:"beta1"`

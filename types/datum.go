@@ -167,7 +167,14 @@ func flatten2D[T any](rows [][]T, f func(T) number) ([]number, []int64, error) {
 // ModelInput.Validate), any loss function input is (see TensorData.Validate),
 // or holds a value the server cannot train on: NaN anywhere, ±Inf in
 // weights, advantages or logprobs, a negative weight or target token.
-func (d Datum) Validate() error {
+func (d Datum) Validate() error { return d.validate(false) }
+
+// ValidateSignedWeights is Validate except that weights may be negative:
+// the linear loss that TrainingClient.ForwardBackwardCustom sends carries
+// weights = -gradient.
+func (d Datum) ValidateSignedWeights() error { return d.validate(true) }
+
+func (d Datum) validate(signedWeights bool) error {
 	if err := d.ModelInput.Validate(); err != nil {
 		return fmt.Errorf("model_input: %w", err)
 	}
@@ -181,7 +188,7 @@ func (d Datum) Validate() error {
 			return fmt.Errorf("loss_fn_inputs[%q]: %w", k, err)
 		}
 	}
-	if err := d.validateValues(); err != nil {
+	if err := d.validateValues(signedWeights); err != nil {
 		return err
 	}
 	return d.validatePositions()

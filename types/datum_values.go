@@ -15,8 +15,9 @@ var (
 )
 
 // validateValues returns a KindValidation error naming the input, the
-// index of the offending stored value and the rule it breaks.
-func (d Datum) validateValues() error {
+// index of the offending stored value and the rule it breaks. With
+// signedWeights, negative weights are allowed.
+func (d Datum) validateValues(signedWeights bool) error {
 	const op = "datum"
 	keys := make([]string, 0, len(d.LossFnInputs))
 	for k := range d.LossFnInputs {
@@ -25,6 +26,7 @@ func (d Datum) validateValues() error {
 	sort.Strings(keys)
 	for _, k := range keys {
 		t := d.LossFnInputs[k]
+		nonNegative := nonNegativeInputs[k] && !(signedWeights && k == "weights")
 		where := "loss_fn_inputs[%q][%d]"
 		if t.IsSparse() {
 			where = "loss_fn_inputs[%q] stored value %d"
@@ -36,11 +38,11 @@ func (d Datum) validateValues() error {
 				return ValidationError(op, where+" is NaN; loss function inputs must be numbers", k, i)
 			case math.IsInf(f, 0) && finiteInputs[k]:
 				return ValidationError(op, where+" is %v; %s must be finite", k, i, f, k)
-			case f < 0 && nonNegativeInputs[k]:
+			case f < 0 && nonNegative:
 				return ValidationError(op, where+" is %v; %s must not be negative", k, i, f, k)
 			}
 		}
-		if nonNegativeInputs[k] {
+		if nonNegative {
 			for i, v := range t.Int64s {
 				if v < 0 {
 					return ValidationError(op, where+" is %d; %s must not be negative", k, i, v, k)

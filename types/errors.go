@@ -17,7 +17,7 @@ const (
 	KindUnknown         Kind = iota // not classified
 	KindRateLimited                 // HTTP 429
 	KindServer                      // HTTP 5xx, or a future failed with category server
-	KindUser                        // HTTP 4xx other than 408/409/410/429, or a 3xx redirect (never followed): the request or the base URL is wrong
+	KindUser                        // HTTP 4xx other than 401/403/404/408/409/410/429, or a 3xx redirect (never followed): the request or the base URL is wrong
 	KindConnection                  // transport failure: refused, reset, DNS, truncated body
 	KindTimeout                     // HTTP 408, or one attempt exceeded its timeout
 	KindPromiseExpired              // HTTP 410 on retrieve_future
@@ -28,6 +28,9 @@ const (
 	KindClientRestarted             // the client actor crashed and restarted while the call was pending
 	KindConflict                    // HTTP 409: a user error (e.g. a checkpoint name taken without overwrite)
 	KindSeqGap                      // an earlier training submit failed for good; its seq_id is lost (see ErrSeqGap)
+	KindAuth                        // HTTP 401: the credential is missing, malformed or not accepted; also a user error
+	KindPermission                  // HTTP 403: the credential may not do this; also a user error
+	KindNotFound                    // HTTP 404: no such model, sampler, checkpoint or route; also a user error
 )
 
 // Sentinels for errors.Is. They are the Kind values themselves.
@@ -51,6 +54,11 @@ var (
 	// with a new TrainingClient from the last saved state
 	// (CreateTrainingClientFromState).
 	ErrSeqGap error = KindSeqGap
+	// ErrAuth, ErrPermission and ErrNotFound refine ErrUser: an error of
+	// one of these kinds also matches errors.Is(err, ErrUser).
+	ErrAuth       error = KindAuth
+	ErrPermission error = KindPermission
+	ErrNotFound   error = KindNotFound
 )
 
 var kindNames = [...]string{
@@ -68,6 +76,9 @@ var kindNames = [...]string{
 	KindClientRestarted: "client_restarted",
 	KindConflict:        "conflict",
 	KindSeqGap:          "seq_gap",
+	KindAuth:            "auth",
+	KindPermission:      "permission",
+	KindNotFound:        "not_found",
 }
 
 // String returns the kind's snake_case name, as used in telemetry and metrics.
@@ -80,6 +91,24 @@ func (k Kind) String() string {
 
 // Error makes a Kind usable as a sentinel error.
 func (k Kind) Error() string { return "tinkex: " + strings.ReplaceAll(k.String(), "_", " ") }
+
+// Format prints the kind's name for %s and %v (fmt would otherwise prefer
+// Error), quoted for %q, and its number for %d.
+func (k Kind) Format(f fmt.State, verb rune) {
+	switch verb {
+	case 'd':
+		fmt.Fprintf(f, "%d", uint8(k))
+	case 'q':
+		fmt.Fprintf(f, "%q", k.String())
+	default:
+		_, _ = f.Write([]byte(k.String()))
+	}
+}
+
+// refinesUser reports whether k is a more specific user error.
+func (k Kind) refinesUser() bool {
+	return k == KindAuth || k == KindPermission || k == KindNotFound
+}
 
 // Category is the failure category the server reports for a failed request.
 type Category string
@@ -122,11 +151,17 @@ type Error struct {
 	Err        error         // the underlying cause, if any
 }
 
-// Error renders e as one line, e.g.
+// Error renders e as one line with one "tinkex: " prefix, e.g.
 // `tinkex: sample: POST /api/v1/asample: 500 server error after 1 attempt: overloaded`.
-func (e *Error) Error() string {
+// A cause that is itself an *Error is rendered without its prefix, and
+// without its operation and kind when they add nothing (same kind, no
+// request details): "tinkex: forward_backward: validation error: datum 0:
+// loss_fn_inputs["weights"][1] is NaN; …".
+func (e *Error) Error() string { return "tinkex: " + e.body() }
+
+// body is the message without the "tinkex: " prefix.
+func (e *Error) body() string {
 	var sb strings.Builder
-	sb.WriteString("tinkex: ")
 	if e.Op != "" {
 		sb.WriteString(e.Op)
 		sb.WriteString(": ")
@@ -152,24 +187,63 @@ func (e *Error) Error() string {
 	if e.RequestID != "" {
 		fmt.Fprintf(&sb, " [request %s]", e.RequestID)
 	}
+	sb.WriteString(e.tail())
+	return sb.String()
+}
+
+// tail is ": message" and ": cause", each when present and not repeated.
+func (e *Error) tail() string {
+	var sb strings.Builder
 	if e.Message != "" {
 		sb.WriteString(": ")
 		sb.WriteString(e.Message)
 	}
-	if e.Err != nil && (e.Message == "" || !strings.Contains(e.Message, e.Err.Error())) {
-		sb.WriteString(": ")
-		sb.WriteString(e.Err.Error())
+	if e.Err != nil {
+		raw := e.Err.Error()
+		if e.Message == "" || !strings.Contains(e.Message, raw) {
+			sb.WriteString(": ")
+			sb.WriteString(e.causeText(raw))
+		}
 	}
 	return sb.String()
+}
+
+// causeText renders e.Err (whose text is raw) with the first nested
+// *Error's text shortened: no second prefix, and only its message when it
+// is of e's kind and names no request.
+func (e *Error) causeText(raw string) string {
+	var inner *Error
+	if !errors.As(e.Err, &inner) {
+		return raw
+	}
+	short := inner.body()
+	if inner.Kind == e.Kind && inner.Method == "" && inner.Path == "" && inner.StatusCode == 0 &&
+		inner.Attempts == 0 && inner.RequestID == "" && inner.Message != "" {
+		short = strings.TrimPrefix(inner.tail(), ": ")
+	}
+	return strings.Replace(raw, inner.Error(), short, 1)
+}
+
+// Wrap returns an error of err's kind (KindValidation when err is not an
+// *Error) for op, whose message is the formatted context and whose cause is
+// err. Its text carries one prefix: Wrap("forward_backward", err, "datum
+// %d", 0) reads "tinkex: forward_backward: validation error: datum 0: …".
+func Wrap(op string, err error, format string, args ...any) *Error {
+	k := KindOf(err)
+	if k == KindUnknown {
+		k = KindValidation
+	}
+	return &Error{Kind: k, Op: op, Message: fmt.Sprintf(format, args...), Err: err}
 }
 
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is reports whether target is e's Kind.
+// Is reports whether target is e's Kind. ErrUser also matches the kinds
+// that refine it (KindAuth, KindPermission, KindNotFound).
 func (e *Error) Is(target error) bool {
 	k, ok := target.(Kind)
-	return ok && k == e.Kind
+	return ok && (k == e.Kind || (k == KindUser && e.Kind.refinesUser()))
 }
 
 // NewError returns an *Error of kind k with a message.
@@ -198,15 +272,16 @@ func KindOf(err error) Kind {
 
 // IsUserError reports whether err is the caller's to fix, so retrying the
 // same request cannot help: a 4xx other than 408/410/429 (a 409 conflict
-// included), a refused 3xx redirect, a future that failed with category
-// user, or input (or a configuration) rejected by validation.
+// included; 401, 403 and 404 have their own kinds, KindAuth, KindPermission
+// and KindNotFound), a refused 3xx redirect, a future that failed with
+// category user, or input (or a configuration) rejected by validation.
 func IsUserError(err error) bool {
 	var e *Error
 	if !errors.As(err, &e) {
 		return false
 	}
 	switch e.Kind {
-	case KindUser, KindValidation, KindConflict:
+	case KindUser, KindValidation, KindConflict, KindAuth, KindPermission, KindNotFound:
 		return true
 	case KindRequestFailed:
 		return e.Category == CategoryUser
@@ -240,6 +315,12 @@ func KindForStatus(status int) Kind {
 		return KindPromiseExpired
 	case status == 429:
 		return KindRateLimited
+	case status == 401:
+		return KindAuth
+	case status == 403:
+		return KindPermission
+	case status == 404:
+		return KindNotFound
 	case status >= 500:
 		return KindServer
 	case status >= 400:

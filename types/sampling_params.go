@@ -58,9 +58,10 @@ func (s *Stop) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// SamplingParams control generation. Start from DefaultSamplingParams: the
-// zero value has temperature 0, top_k 0 and top_p 0, which Validate rejects
-// (top_p must be in (0, 1]).
+// SamplingParams control generation. Build them with NewSamplingParams and
+// options (WithMaxTokens, WithSamplingSeed, WithTemperature, …), which
+// start from the defaults; the zero value has temperature 0, top_k 0 and
+// top_p 0, which Validate rejects (top_p must be in (0, 1]).
 //
 // JSON: {"max_tokens"?, "seed"?, "stop"?, "temperature", "top_k", "top_p"};
 // nil pointers and an empty Stop are omitted, the rest is always sent.

@@ -135,7 +135,7 @@ func (r *TelemetrySendRequest) Validate() error {
 	}
 	for i := range r.Events {
 		if err := r.Events[i].Validate(); err != nil {
-			return ValidationError(op, "event %d: %v", i, err)
+			return Wrap(op, err, "event %d", i)
 		}
 	}
 	return nil

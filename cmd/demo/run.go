@@ -128,7 +128,8 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (*summary, e
 		rtLog = slog.New(slog.NewTextHandler(eventsOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	d.rt, err = tinkex.Start(ctx, tinkex.WithTelemetryBus(bus), tinkex.WithPrometheus(d.reg),
-		tinkex.WithServiceIntensity(d.intensity, d.period), tinkex.WithLogger(rtLog))
+		tinkex.WithServiceIntensity(d.intensity, d.period), tinkex.WithLogger(rtLog),
+		tinkex.WithEventLogs(false)) // events are logged (or observed) by the demo's own handlers
 	if err != nil {
 		return nil, err
 	}

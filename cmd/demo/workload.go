@@ -117,7 +117,7 @@ func (w *workload) train(ctx context.Context, c *client) {
 		}
 		start := time.Now()
 		c.training.begin()
-		fb := c.tc.ForwardBackward(ctx, batch, tinkex.LossCrossEntropy, nil)
+		fb := c.tc.ForwardBackward(ctx, batch, tinkex.LossCrossEntropy)
 		c.training.begin()
 		opt := c.tc.OptimStep(ctx, tinkex.DefaultAdamParams())
 		_, fbErr := fb.Result(ctx)

@@ -77,8 +77,7 @@ func orEmpty[T any](xs []T) []T {
 
 // notFound adds to a "no such checkpoint" error how to see which there are.
 func notFound(err error, p types.TinkerPath) error {
-	var te *types.Error
-	if errors.As(err, &te) && te.Kind == types.KindUser && (te.StatusCode == 404 || te.StatusCode == 0) {
+	if errors.Is(err, types.ErrNotFound) {
 		return fmt.Errorf("%w (see the run's checkpoints: tinkex checkpoint list --run-id %s)", err, p.TrainingRunID)
 	}
 	return err

@@ -47,7 +47,7 @@ func newTrainingClient(b testing.TB, svc *tinkex.ServiceClient) *tinkex.Training
 // OptimStep queued back to back (the actor submits the second once the
 // first is accepted), then both results.
 func tinkexStep(ctx context.Context, tc *tinkex.TrainingClient, data []types.Datum) error {
-	fb := tc.ForwardBackward(ctx, data, types.LossCrossEntropy, nil)
+	fb := tc.ForwardBackward(ctx, data, types.LossCrossEntropy)
 	opt := tc.OptimStep(ctx, types.DefaultAdamParams())
 	if _, err := fb.Result(ctx); err != nil {
 		return err

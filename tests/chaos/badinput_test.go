@@ -90,7 +90,7 @@ func TestBadInput(t *testing.T) {
 	}
 	fwdbwd := func(data []tinkex.Datum, loss tinkex.LossFnType, cfg map[string]float64) func(context.Context) error {
 		return func(ctx context.Context) error {
-			_, err := e.tc.ForwardBackward(ctx, data, loss, cfg).Result(ctx)
+			_, err := e.tc.ForwardBackward(ctx, data, loss, tinkex.WithLossFnConfig(cfg)).Result(ctx)
 			return err
 		}
 	}

@@ -152,6 +152,7 @@ func newHarness(t *testing.T, o runOptions) *harness {
 	rtOpts := []tinkex.RuntimeOption{
 		tinkex.WithTelemetryBus(bus),
 		tinkex.WithLogger(logger),
+		tinkex.WithEventLogs(false), // o.logger, when set, gets the events through its own AttachLogger
 		tinkex.WithPollBackoff(tinkex.PollBackoff{Initial: time.Millisecond, Max: 5 * time.Millisecond,
 			TryAgainInitial: time.Millisecond, TryAgainMax: 5 * time.Millisecond}),
 		// Crashes are spread over the run; intensity this high means no
@@ -314,7 +315,7 @@ func (h *harness) execute(ops []*op) {
 				o.start = time.Now()
 				var wait func() error
 				if o.kind == opForwardBackward {
-					f := tc.ForwardBackward(ctx, fwdbwdData(h.t, o.idx), tinkex.LossCrossEntropy, map[string]float64{"chaos_op": float64(o.idx)})
+					f := tc.ForwardBackward(ctx, fwdbwdData(h.t, o.idx), tinkex.LossCrossEntropy, tinkex.WithLossFnConfig(map[string]float64{"chaos_op": float64(o.idx)}))
 					wait = func() error { _, err := f.Result(ctx); return err }
 				} else {
 					p := tinkex.DefaultAdamParams()

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tinkex-go/tinkex/internal/inspect"
 )
 
 // Without WithCluster no cluster code runs: no cluster node in the tree, no
@@ -19,7 +21,7 @@ func TestWithoutClusterNothingOfTheClusterRuns(t *testing.T) {
 	rt, err := Start(ctx)
 	require.NoError(t, err)
 	defer func() { require.NoError(t, rt.Stop(ctx)) }()
-	_, err = rt.Registry().LimiterFor(ctx, "https://tinker.example", "tml-no-cluster-key")
+	_, err = inspect.Registry(rt).LimiterFor(ctx, "https://tinker.example", "tml-no-cluster-key")
 	require.NoError(t, err)
 	assert.Nil(t, rt.Cluster())
 	tree, err := rt.Tree(ctx)

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tinkex-go/tinkex/actors"
+	"github.com/tinkex-go/tinkex/clock"
 	"github.com/tinkex-go/tinkex/telemetry"
 )
 
@@ -68,6 +69,12 @@ func WithPrometheus(reg prometheus.Registerer) RuntimeOption { return actors.Wit
 func WithServiceIntensity(n int, period time.Duration) RuntimeOption {
 	return actors.WithServiceIntensity(n, period)
 }
+
+// WithClock sets the runtime's time source (default clock.Real): restart
+// windows, rate-limit backoffs, retry and poll backoffs and deadlines,
+// heartbeats and telemetry timestamps. Implement clock.Clock, or use
+// clock.NewFake in tests to drive tinkex's waits without sleeping.
+func WithClock(c clock.Clock) RuntimeOption { return actors.WithClock(c) }
 
 // WithPollBackoff sets the backoff of future polling after errors.
 func WithPollBackoff(b PollBackoff) RuntimeOption { return actors.WithPollBackoff(b) }

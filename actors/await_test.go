@@ -12,7 +12,7 @@ import (
 )
 
 func TestAwaitAllReturnsValuesInOrder(t *testing.T) {
-	a, b := NewFuture[int](), NewFuture[int]()
+	a, b := newOpFuture[int]("test"), newOpFuture[int]("test")
 	b.complete(2, nil) // completes first
 	go a.complete(1, nil)
 	got, err := AwaitAll(context.Background(), a, b)
@@ -25,7 +25,7 @@ func TestAwaitAllReturnsValuesInOrder(t *testing.T) {
 }
 
 func TestAwaitAllReturnsTheFirstErrorToArrive(t *testing.T) {
-	pending, failed := NewFuture[int](), NewFuture[int]()
+	pending, failed := newOpFuture[int]("test"), newOpFuture[int]("test")
 	boom := types.NewError(types.KindServer, "optim_step", "boom")
 	failed.fail(boom)
 	// pending never completes: AwaitAll must not wait for it.
@@ -41,7 +41,7 @@ func TestAwaitAllReturnsTheFirstErrorToArrive(t *testing.T) {
 func TestAwaitAllHonoursContextAndNil(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := AwaitAll(ctx, NewFuture[int]())
+	_, err := AwaitAll(ctx, newOpFuture[int]("test"))
 	require.ErrorIs(t, err, types.ErrCanceled)
 	var e *types.Error
 	require.True(t, errors.As(err, &e))
@@ -54,7 +54,7 @@ func TestAwaitAllHonoursContextAndNil(t *testing.T) {
 
 func TestWaitAllMixesValueTypes(t *testing.T) {
 	fb := Resolved(&types.ForwardBackwardOutput{}, nil)
-	opt := NewFuture[*types.OptimStepResponse]()
+	opt := newOpFuture[*types.OptimStepResponse]("test")
 	go opt.complete(&types.OptimStepResponse{}, nil)
 	require.NoError(t, WaitAll(context.Background(), fb, opt))
 	_, err := opt.Result(context.Background())

@@ -112,6 +112,11 @@ func TestSample429BacksOffAndResubmits(t *testing.T) {
 	require.Len(t, set, 1)
 	assert.Equal(t, svc.Fingerprint(), set[0].Metadata[telemetry.KeyConfig])
 	assert.GreaterOrEqual(t, set[0].Measurements[telemetry.MeasureDelay], 1.0, "at least the 1 s sampling floor")
+	// The public read-only view of the config's limiter counts the burst.
+	st := svc.LimiterStats()
+	assert.Equal(t, svc.Fingerprint(), st.Identity.Fingerprint)
+	assert.Equal(t, uint64(1), st.Bursts)
+	assert.Zero(t, st.SlotsInUse, "nothing in flight after the sample returned")
 }
 
 // Polling column: 503 and 429 on retrieve_future keep polling; the future

@@ -27,9 +27,6 @@ type Future[T any] struct {
 	op         string       // the operation, named in a canceled Result; set before the future is shared
 }
 
-// NewFuture returns a pending future.
-func NewFuture[T any]() *Future[T] { return newOpFuture[T]("future") }
-
 // newOpFuture returns a pending future of operation op.
 func newOpFuture[T any](op string) *Future[T] {
 	f := &Future[T]{done: make(chan struct{}), op: op}
@@ -40,7 +37,7 @@ func newOpFuture[T any](op string) *Future[T] {
 
 // Resolved returns a future that has already completed.
 func Resolved[T any](v T, err error) *Future[T] {
-	f := NewFuture[T]()
+	f := newOpFuture[T]("")
 	f.complete(v, err)
 	return f
 }

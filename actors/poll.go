@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tinkex-go/tinkex/clock"
 	"github.com/tinkex-go/tinkex/httpclient"
-	"github.com/tinkex-go/tinkex/internal/clock"
 	"github.com/tinkex-go/tinkex/limiter"
 	"github.com/tinkex-go/tinkex/telemetry"
 	"github.com/tinkex-go/tinkex/types"

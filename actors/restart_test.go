@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tinkex-go/tinkex/internal/inspect"
 	"github.com/tinkex-go/tinkex/supervisor"
 	"github.com/tinkex-go/tinkex/tinkertest"
 	"github.com/tinkex-go/tinkex/types"
@@ -80,7 +81,7 @@ func TestTrainingActorCrashFailsQueuedAndContinuesSeq(t *testing.T) {
 		tc.OptimStep(ctx, types.DefaultAdamParams()),
 		tc.OptimStep(ctx, types.DefaultAdamParams()),
 	}
-	e.rt.system.Root.Send(tc.PID(), &Crash{Reason: "test"})
+	e.rt.system.Root.Send(tc.pid.Load(), &inspect.Crash{Reason: "test"})
 	for _, f := range queued {
 		_, err := f.Result(ctx)
 		assert.ErrorIs(t, err, types.ErrClientRestarted)
@@ -117,7 +118,7 @@ func TestSamplingActorCrashKeepsSession(t *testing.T) {
 	_, err = sc.Sample(ctx, prompt, 1, types.DefaultSamplingParams())
 	require.NoError(t, err)
 
-	e.rt.system.Root.Send(sc.PID(), &Crash{Reason: "test"})
+	e.rt.system.Root.Send(sc.pid.Load(), &inspect.Crash{Reason: "test"})
 	require.Eventually(t, func() bool {
 		tree, err := e.rt.Tree(ctx)
 		if err != nil {
@@ -133,9 +134,9 @@ func TestSamplingActorCrashKeepsSession(t *testing.T) {
 	require.Len(t, reqs, 2)
 	assert.Equal(t, []int64{0, 1}, []int64{reqs[0].SeqID, reqs[1].SeqID})
 	assert.Equal(t, 1, e.srv.CountEndpoint(tinkertest.EndpointCreateSamplingSession), "the session is kept")
-	probe, err := e.rt.system.Root.RequestFuture(sc.PID(), &Probe{}, 5*time.Second).Result()
+	probe, err := e.rt.system.Root.RequestFuture(sc.pid.Load(), &inspect.Probe{}, 5*time.Second).Result()
 	require.NoError(t, err)
-	assert.Equal(t, &ProbeReply{Actor: "sampling", ID: sc.SamplerID()}, probe)
+	assert.Equal(t, &inspect.ProbeReply{Actor: "sampling", ID: sc.SamplerID()}, probe)
 }
 
 // Exceeding the service supervisor's intensity restarts the whole subtree;
@@ -158,15 +159,15 @@ func TestServiceSubtreeRestartsAsAUnit(t *testing.T) {
 		require.True(t, ok, tree.String())
 		return n.Restarts
 	}
-	e.rt.system.Root.Send(tcA.PID(), &Crash{Reason: "1"})
+	e.rt.system.Root.Send(tcA.pid.Load(), &inspect.Crash{Reason: "1"})
 	require.Eventually(t, func() bool { return restarted("training:"+tcA.ModelID()) == 1 }, 10*time.Second, time.Millisecond)
-	e.rt.system.Root.Send(tcA.PID(), &Crash{Reason: "2"}) // second restart within the period: intensity 1 exceeded
+	e.rt.system.Root.Send(tcA.pid.Load(), &inspect.Crash{Reason: "2"}) // second restart within the period: intensity 1 exceeded
 	require.Eventually(t, func() bool { return restarted("service:a") == 1 }, 10*time.Second, time.Millisecond)
 	assert.Equal(t, 0, restarted("service:b"))
 	assert.Equal(t, 0, restarted("training:"+tcB.ModelID()))
 
 	require.Eventually(t, func() bool {
-		_, err := e.rt.system.Root.RequestFuture(tcA.PID(), &Probe{}, time.Second).Result()
+		_, err := e.rt.system.Root.RequestFuture(tcA.pid.Load(), &inspect.Probe{}, time.Second).Result()
 		return err == nil
 	}, 10*time.Second, 5*time.Millisecond)
 	_, err = tcA.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
@@ -223,7 +224,7 @@ func TestSiblingRestartFailsQueuedAsRestarted(t *testing.T) {
 	session, ok := findNode(tree, "session")
 	require.True(t, ok)
 	pid := e.rt.system.NewLocalPID(session.PID)
-	e.rt.system.Root.Send(pid, &Crash{Reason: "session"})
+	e.rt.system.Root.Send(pid, &inspect.Crash{Reason: "session"})
 	_, err = queued.Result(ctx)
 	assert.ErrorIs(t, err, types.ErrClientRestarted)
 	g.open()
@@ -232,7 +233,7 @@ func TestSiblingRestartFailsQueuedAsRestarted(t *testing.T) {
 	// Once the restarted actor answers, the client works again (an operation
 	// sent while it was down fails fast with ErrClientRestarted instead).
 	require.Eventually(t, func() bool {
-		_, err := e.rt.system.Root.RequestFuture(tc.PID(), &Probe{}, time.Second).Result()
+		_, err := e.rt.system.Root.RequestFuture(tc.pid.Load(), &inspect.Probe{}, time.Second).Result()
 		return err == nil
 	}, 10*time.Second, time.Millisecond)
 	_, err = tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)

@@ -16,8 +16,8 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tinkex-go/tinkex/clock"
 	"github.com/tinkex-go/tinkex/httpclient"
-	"github.com/tinkex-go/tinkex/internal/clock"
 	"github.com/tinkex-go/tinkex/internal/fleetapi"
 	"github.com/tinkex-go/tinkex/limiter"
 	"github.com/tinkex-go/tinkex/registry"
@@ -114,8 +114,10 @@ func WithPrometheus(reg prometheus.Registerer) RuntimeOption {
 	return func(c *runtimeConfig) { c.registerer = reg }
 }
 
-// WithClock injects the clock of supervisors, limiters, backoffs and
-// heartbeats (tests).
+// WithClock sets the runtime's time source (default clock.Real): the
+// supervisors' restart windows, the limiters' backoffs, every retry and
+// poll backoff and deadline, the heartbeats and the telemetry timestamps.
+// Tests use clock.NewFake to drive them without sleeping.
 func WithClock(cl clock.Clock) RuntimeOption { return func(c *runtimeConfig) { c.clock = cl } }
 
 // WithPollBackoff sets the backoff of future polling after 429s, 5xx and
@@ -363,12 +365,6 @@ func (rt *Runtime) Telemetry() *telemetry.Bus { return rt.bus }
 
 // Logger returns the runtime's logger.
 func (rt *Runtime) Logger() *slog.Logger { return rt.logger }
-
-// Registry returns the limiter registry.
-func (rt *Runtime) Registry() *registry.Registry { return rt.registry }
-
-// ActorSystem returns the protoactor system, for probes and fault injection.
-func (rt *Runtime) ActorSystem() *actor.ActorSystem { return rt.system }
 
 // Tree returns a snapshot of the supervision tree. The registry subtree
 // holds the registry actor and one limiter actor per config

@@ -9,8 +9,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/tinkex-go/tinkex/clock"
 	"github.com/tinkex-go/tinkex/httpclient"
-	"github.com/tinkex-go/tinkex/internal/clock"
 	"github.com/tinkex-go/tinkex/limiter"
 	"github.com/tinkex-go/tinkex/registry"
 	"github.com/tinkex-go/tinkex/telemetry"
@@ -70,9 +70,6 @@ func (s *SamplingClient) BaseModel() string { return s.baseModel }
 
 // ModelPath returns the tinker:// weights path the session samples from, if any.
 func (s *SamplingClient) ModelPath() string { return s.modelPath }
-
-// PID returns the client's actor, for fault-injection tests and probes.
-func (s *SamplingClient) PID() *actor.PID { return s.pid.Load() }
 
 // Sample draws numSamples completions of prompt. It blocks until the result
 // arrives or ctx ends, and returns a *types.Error otherwise: KindValidation

@@ -87,9 +87,11 @@ func (s *ServiceClient) SessionID() string { return s.session.id() }
 // until the session has fetched it).
 func (s *ServiceClient) ClientConfig() types.ClientConfigResponse { return s.session.clientConfig() }
 
-// Limiter returns the config's limiter (shared by every client of the same
-// normalized base URL and key).
-func (s *ServiceClient) Limiter() *limiter.Limiter { return s.lim }
+// LimiterStats returns a snapshot of the rate limiter this client shares
+// with every client of its config (normalized base URL and API key): the
+// 429 backoff left, dispatch slots and bytes in use, waiters, bursts. It
+// reads without waiting and is safe to call at any time, also after Close.
+func (s *ServiceClient) LimiterStats() limiter.Stats { return s.lim.Stats() }
 
 // HeartbeatStats returns how many heartbeats succeeded and failed.
 func (s *ServiceClient) HeartbeatStats() (ok, failed int64) {

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tinkex-go/tinkex/internal/inspect"
 	"github.com/tinkex-go/tinkex/tinkertest"
 	"github.com/tinkex-go/tinkex/types"
 )
@@ -316,7 +317,7 @@ func TestLoggerAndKeysNeverPrinted(t *testing.T) {
 	sc := sampler(t, e, svc)
 	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointAsample, Status: 500, Times: 1})
 	_, _ = sc.Sample(ctxT(t), prompt, 1, types.DefaultSamplingParams())
-	e.rt.system.Root.Send(sc.PID(), &Crash{Reason: "boom"})
+	e.rt.system.Root.Send(sc.pid.Load(), &inspect.Crash{Reason: "boom"})
 	tree, err := e.rt.Tree(ctxT(t))
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {

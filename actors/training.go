@@ -73,9 +73,6 @@ func (t *TrainingClient) ModelID() string { return t.modelID }
 // BaseModel returns the base model name, when known.
 func (t *TrainingClient) BaseModel() string { return t.baseModel }
 
-// PID returns the client's actor, for fault-injection tests and probes.
-func (t *TrainingClient) PID() *actor.PID { return t.pid.Load() }
-
 // NextSeqID returns the seq_id the next submitted operation will carry.
 func (t *TrainingClient) NextSeqID() int64 { return t.seq.Peek() }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tinkex-go/tinkex"
 	"github.com/tinkex-go/tinkex/cluster"
+	"github.com/tinkex-go/tinkex/internal/inspect"
 	"github.com/tinkex-go/tinkex/supervisor"
 )
 
@@ -23,7 +24,7 @@ func TestRuntimeWithClusterShowsMembersAndGrainsInTheTree(t *testing.T) {
 		cluster.WithRenewInterval(20*time.Millisecond), cluster.WithLeaseTTL(200*time.Millisecond)))
 	require.NoError(t, err)
 	defer func() { require.NoError(t, rt.Stop(ctx)) }()
-	lim, err := rt.Registry().LimiterFor(ctx, "https://tinker.example", "tml-cluster-tree-key")
+	lim, err := inspect.Registry(rt).LimiterFor(ctx, "https://tinker.example", "tml-cluster-tree-key")
 	require.NoError(t, err)
 	fp := lim.Identity().Fingerprint
 	require.NotNil(t, rt.Cluster())

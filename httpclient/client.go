@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tinkex-go/tinkex/internal/clock"
+	"github.com/tinkex-go/tinkex/clock"
 	"github.com/tinkex-go/tinkex/telemetry"
 	"github.com/tinkex-go/tinkex/types"
 )

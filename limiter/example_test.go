@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tinkex-go/tinkex/internal/clock"
+	"github.com/tinkex-go/tinkex/clock"
 	"github.com/tinkex-go/tinkex/limiter"
 )
 

@@ -27,7 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tinkex-go/tinkex/internal/clock"
+	"github.com/tinkex-go/tinkex/clock"
 )
 
 // Event is one emitted event. Handlers must not modify or retain the maps.

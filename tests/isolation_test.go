@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tinkex-go/tinkex"
+	"github.com/tinkex-go/tinkex/internal/inspect"
 	"github.com/tinkex-go/tinkex/limiter"
 	"github.com/tinkex-go/tinkex/registry"
 )
@@ -83,7 +84,7 @@ func TestConfigIsolation(t *testing.T) {
 	a2 := w.party(t, "a2", w.srvA, keyA, 3, hc)
 	ctx := ctxT(t)
 
-	entries := w.rt.Registry().Entries()
+	entries := inspect.Registry(w.rt).Entries()
 	require.Len(t, entries, 2, "A and A′ share an entry, B has its own")
 	byFP := map[string]registry.Entry{}
 	for _, e := range entries {
@@ -93,13 +94,13 @@ func TestConfigIsolation(t *testing.T) {
 	require.Contains(t, byFP, b.svc.Fingerprint())
 	assert.Equal(t, a.svc.Fingerprint(), a2.svc.Fingerprint())
 	assert.NotEqual(t, a.svc.Fingerprint(), b.svc.Fingerprint())
-	assert.Same(t, a.svc.Limiter(), a2.svc.Limiter())
-	assert.NotSame(t, a.svc.Limiter(), b.svc.Limiter())
+	assert.Same(t, inspect.Limiter(a.svc), inspect.Limiter(a2.svc))
+	assert.NotSame(t, inspect.Limiter(a.svc), inspect.Limiter(b.svc))
 	keyOfA, err := registry.NewKey(w.srvA.URL(), keyA)
 	require.NoError(t, err)
-	lim, ok := w.rt.Registry().Lookup(keyOfA)
+	lim, ok := inspect.Registry(w.rt).Lookup(keyOfA)
 	require.True(t, ok)
-	assert.Same(t, a.svc.Limiter(), lim)
+	assert.Same(t, inspect.Limiter(a.svc), lim)
 
 	// Distinct limiter actors, each answering for its own config.
 	pidA, pidB := byFP[a.svc.Fingerprint()].PID, byFP[b.svc.Fingerprint()].PID
@@ -108,7 +109,7 @@ func TestConfigIsolation(t *testing.T) {
 	assert.NotEqual(t, pidA.String(), pidB.String())
 	for fp, pid := range map[string]string{a.svc.Fingerprint(): pidA.Id, b.svc.Fingerprint(): pidB.Id} {
 		e := byFP[fp]
-		res, err := w.rt.ActorSystem().Root.RequestFuture(e.PID, limiter.StatsRequest{}, 10*time.Second).Result()
+		res, err := inspect.ActorSystem(w.rt).Root.RequestFuture(e.PID, limiter.StatsRequest{}, 10*time.Second).Result()
 		require.NoError(t, err, "limiter actor %s answers", pid)
 		st, ok := res.(limiter.Stats)
 		require.True(t, ok, "%T", res)
@@ -122,9 +123,9 @@ func TestConfigIsolation(t *testing.T) {
 		own, other  *limiter.Limiter
 		description string
 	}{
-		{a, a.svc.Limiter(), b.svc.Limiter(), "A"},
-		{a2, a.svc.Limiter(), b.svc.Limiter(), "A′ (A's config)"},
-		{b, b.svc.Limiter(), a.svc.Limiter(), "B"},
+		{a, inspect.Limiter(a.svc), inspect.Limiter(b.svc), "A"},
+		{a2, inspect.Limiter(a.svc), inspect.Limiter(b.svc), "A′ (A's config)"},
+		{b, inspect.Limiter(b.svc), inspect.Limiter(a.svc), "B"},
 	} {
 		open := g.close()
 		done := make(chan error, 1)
@@ -143,15 +144,15 @@ func TestConfigIsolation(t *testing.T) {
 	// The same URL spelled differently is the same config.
 	spelled := w.service(t, "a-spelled", w.srvA, keyA, tinkex.WithBaseURL("HTTP://"+strings.TrimPrefix(w.srvA.URL(), "http://")+"/"))
 	assert.Equal(t, a.svc.Fingerprint(), spelled.Fingerprint())
-	assert.Same(t, a.svc.Limiter(), spelled.Limiter())
-	assert.Len(t, w.rt.Registry().Entries(), 2)
+	assert.Same(t, inspect.Limiter(a.svc), inspect.Limiter(spelled))
+	assert.Len(t, inspect.Registry(w.rt).Entries(), 2)
 
 	var lims []*limiter.Limiter
 	var fps []string
 	for _, u := range []string{"https://tinker.example.com", "https://tinker.example.com/", "https://TINKER.Example.COM", "https://tinker.example.com:443", "HTTPS://Tinker.example.com:443/"} {
 		k, err := registry.NewKey(u, keyB)
 		require.NoError(t, err, u)
-		l, err := w.rt.Registry().Limiter(ctx, k)
+		l, err := inspect.Registry(w.rt).Limiter(ctx, k)
 		require.NoError(t, err, u)
 		lims = append(lims, l)
 		fps = append(fps, k.Fingerprint())
@@ -160,5 +161,5 @@ func TestConfigIsolation(t *testing.T) {
 		assert.Same(t, lims[0], lims[i], "spelling %d", i)
 		assert.Equal(t, fps[0], fps[i], "spelling %d", i)
 	}
-	assert.Len(t, w.rt.Registry().Entries(), 3, "five spellings added one entry")
+	assert.Len(t, inspect.Registry(w.rt).Entries(), 3, "five spellings added one entry")
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tinkex-go/tinkex/actors"
+	"github.com/tinkex-go/tinkex/internal/inspect"
 	"github.com/tinkex-go/tinkex/limiter"
 	"github.com/tinkex-go/tinkex/supervisor"
 	"github.com/tinkex-go/tinkex/telemetry"
@@ -41,11 +41,11 @@ func subtreeActors(n supervisor.Node) []supervisor.Node {
 
 // pid is the PID of the running actor of tree node n.
 func (w *world) pid(n supervisor.Node) *actor.PID {
-	return actor.NewPID(w.rt.ActorSystem().Address(), n.PID)
+	return actor.NewPID(inspect.ActorSystem(w.rt).Address(), n.PID)
 }
 
 // probe sends one message to the actor of node n and waits for its answer:
-// client actors get actors.Probe, supervisors protoactor's Touch (every
+// client actors get inspect.Probe, supervisors protoactor's Touch (every
 // actor answers it).
 func (w *world) probe(t *testing.T, n supervisor.Node) {
 	t.Helper()
@@ -53,12 +53,12 @@ func (w *world) probe(t *testing.T, n supervisor.Node) {
 	pid := w.pid(n)
 	var msg any = &actor.Touch{}
 	if n.Kind == supervisor.KindWorker {
-		msg = &actors.Probe{}
+		msg = &inspect.Probe{}
 	}
-	res, err := w.rt.ActorSystem().Root.RequestFuture(pid, msg, 10*time.Second).Result()
+	res, err := inspect.ActorSystem(w.rt).Root.RequestFuture(pid, msg, 10*time.Second).Result()
 	require.NoError(t, err, "%s answers", n.ID)
 	if n.Kind == supervisor.KindWorker {
-		reply, ok := res.(*actors.ProbeReply)
+		reply, ok := res.(*inspect.ProbeReply)
 		require.True(t, ok, "%s answered %T", n.ID, res)
 		assert.True(t, strings.HasPrefix(n.ID, reply.Actor), "%s answered as %q", n.ID, reply.Actor)
 	}
@@ -78,7 +78,7 @@ func TestRateLimitIsolation(t *testing.T) {
 	a2 := w.party(t, "a2", w.srvA, keyA, 3)
 	ctx := ctxT(t)
 	fpA, fpB := a.svc.Fingerprint(), b.svc.Fingerprint()
-	limA := a.svc.Limiter()
+	limA := inspect.Limiter(a.svc)
 
 	fault := w.srvA.Inject(tinkertest.Fault{Key: keyA, Endpoint: tinkertest.EndpointAsample, Status: 429, RetryAfter: "2", Times: 1})
 	backoffSet := w.rec.await(named(telemetry.LimiterBackoffSet, fpA))
@@ -112,13 +112,13 @@ func TestRateLimitIsolation(t *testing.T) {
 	}
 	assert.Equal(t, map[string]bool{"service": true, "session": true, "training": true, "sampling": true}, probed)
 	var limPID *actor.PID
-	for _, e := range w.rt.Registry().Entries() {
+	for _, e := range inspect.Registry(w.rt).Entries() {
 		if e.Fingerprint == fpB {
 			limPID = e.PID
 		}
 	}
 	require.NotNil(t, limPID)
-	res, err := w.rt.ActorSystem().Root.RequestFuture(limPID, limiter.StatsRequest{}, 10*time.Second).Result()
+	res, err := inspect.ActorSystem(w.rt).Root.RequestFuture(limPID, limiter.StatsRequest{}, 10*time.Second).Result()
 	require.NoError(t, err)
 	require.IsType(t, limiter.Stats{}, res)
 	assert.Zero(t, res.(limiter.Stats).BackoffRemaining, "B is not in backoff")

@@ -126,7 +126,7 @@ func TestUserErrors(t *testing.T) {
 		assert.Equal(t, 1, w.srvA.CountEndpoint(tinkertest.EndpointOptimStep), "exactly one call")
 		assert.Empty(t, w.rec.find(named(telemetry.HTTPRetry, fp)), "no retry")
 		assert.Empty(t, w.rec.find(named(telemetry.LimiterBackoffSet, fp)), "no backoff was set")
-		assert.Zero(t, a.svc.Limiter().Stats().BackoffRemaining)
+		assert.Zero(t, a.svc.LimiterStats().BackoffRemaining)
 		assert.NotContains(t, err.Error(), keyA)
 	})
 

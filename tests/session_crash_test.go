@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tinkex-go/tinkex"
-	"github.com/tinkex-go/tinkex/actors"
+	"github.com/tinkex-go/tinkex/internal/inspect"
 	"github.com/tinkex-go/tinkex/tinkertest"
 )
 
@@ -37,7 +37,7 @@ func TestSessionCrashRestartsClients(t *testing.T) {
 	require.True(t, ok)
 	session, ok := findNode(svcA, "session")
 	require.True(t, ok)
-	w.rt.ActorSystem().Root.Send(w.pid(session), &actors.Crash{Reason: "acceptance: session"})
+	inspect.ActorSystem(w.rt).Root.Send(w.pid(session), &inspect.Crash{Reason: "acceptance: session"})
 	w.awaitRunning(t, "session", 1)
 	w.awaitRunning(t, trainingID(a), 1)
 	w.awaitRunning(t, samplingID(a), 1)

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tinkex-go/tinkex"
-	"github.com/tinkex-go/tinkex/actors"
+	"github.com/tinkex-go/tinkex/internal/inspect"
 	"github.com/tinkex-go/tinkex/supervisor"
 	"github.com/tinkex-go/tinkex/telemetry"
 	"github.com/tinkex-go/tinkex/tinkertest"
@@ -46,7 +46,7 @@ func (w *world) awaitRunning(t *testing.T, id string, want int) {
 func (w *world) awaitRestart(t *testing.T, p *party) {
 	t.Helper()
 	before := w.restarts(t, samplingID(p))
-	w.rt.ActorSystem().Root.Send(p.sc.PID(), &actors.Crash{Reason: "acceptance"})
+	inspect.ActorSystem(w.rt).Root.Send(inspect.PID(p.sc), &inspect.Crash{Reason: "acceptance"})
 	w.awaitRunning(t, samplingID(p), before+1)
 }
 
@@ -86,7 +86,7 @@ func TestSupervisionUnderLoad(t *testing.T) {
 	b := w.party(t, "b", w.srvB, keyB, 2)
 	a2 := w.party(t, "a2", w.srvA, keyA, 3)
 	ctx := ctxT(t)
-	root := w.rt.ActorSystem().Root
+	root := inspect.ActorSystem(w.rt).Root
 
 	// The load: B and A′ run all of scenario 1's; A samples 100 times
 	// concurrently and trains step by step below.
@@ -111,9 +111,9 @@ func TestSupervisionUnderLoad(t *testing.T) {
 
 	// The sampling actor was started after the training actor, so under the
 	// service's rest_for_one strategy its crash restarts only itself.
-	root.Send(a.sc.PID(), &actors.Crash{Reason: "acceptance: sampling under load"})
+	root.Send(inspect.PID(a.sc), &inspect.Crash{Reason: "acceptance: sampling under load"})
 	w.awaitRunning(t, samplingID(a), 1)
-	root.Send(a.tc.PID(), &actors.Crash{Reason: "acceptance: training under load"})
+	root.Send(inspect.PID(a.tc), &inspect.Crash{Reason: "acceptance: training under load"})
 	w.awaitRunning(t, trainingID(a), 1)
 	open()
 	w.srvA.ResumeProcessing()
@@ -188,7 +188,7 @@ func TestSupervisionUnderLoad(t *testing.T) {
 	exceeded := w.rec.await(func(e telemetry.Event) bool {
 		return e.Name == telemetry.SupervisorIntensityExceeded && e.Metadata[telemetry.KeySupervisor] == "service:a"
 	})
-	root.Send(a.tc.PID(), &actors.Crash{Reason: "acceptance: one too many"})
+	root.Send(inspect.PID(a.tc), &inspect.Crash{Reason: "acceptance: one too many"})
 	wait(t, exceeded, "A's service supervisor to give up")
 	w.awaitRunning(t, "service:a", 1)
 	tree, err := w.rt.Tree(ctx)
@@ -203,7 +203,7 @@ func TestSupervisionUnderLoad(t *testing.T) {
 	assert.Equal(t, []string{"session", trainingID(a), samplingID(a)}, ids, "the subtree came back whole, in order")
 
 	require.Eventually(t, func() bool {
-		_, err := root.RequestFuture(a.tc.PID(), &actors.Probe{}, time.Second).Result()
+		_, err := root.RequestFuture(inspect.PID(a.tc), &inspect.Probe{}, time.Second).Result()
 		return err == nil
 	}, 30*time.Second, time.Millisecond, "A's training actor answers after the subtree restart")
 	_, err = a.tc.OptimStep(ctx, tinkex.DefaultAdamParams()).Result(ctx)

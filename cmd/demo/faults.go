@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tinkex-go/tinkex/actors"
+	"github.com/tinkex-go/tinkex/internal/inspect"
 	"github.com/tinkex-go/tinkex/telemetry"
 	"github.com/tinkex-go/tinkex/tinkertest"
 )
@@ -222,7 +222,7 @@ func userError(ctx context.Context, d *demo, r *faultResult) {
 func samplingPanic(ctx context.Context, d *demo, r *faultResult) {
 	sc := d.clientA().sc
 	r.Injected = "1 × panic in A's sampling actor"
-	d.rt.ActorSystem().Root.Send(sc.PID(), &actors.Crash{Reason: "injected by the demo"})
+	inspect.ActorSystem(d.rt).Root.Send(inspect.PID(sc), &inspect.Crash{Reason: "injected by the demo"})
 	restarted, ok := d.awaitNote(ctx, r.At, func(n note) bool {
 		return n.Name == telemetry.SupervisorChildRestarted && n.Supervisor == "service:A" && strings.HasPrefix(n.Child, "sampling:")
 	})
@@ -248,7 +248,7 @@ func intensityBurst(ctx context.Context, d *demo, r *faultResult) {
 	for crashes < limit+1 {
 		crashes++
 		mark := d.since()
-		d.rt.ActorSystem().Root.Send(sc.PID(), &actors.Crash{Reason: fmt.Sprintf("injected by the demo (burst %d)", crashes)})
+		inspect.ActorSystem(d.rt).Root.Send(inspect.PID(sc), &inspect.Crash{Reason: fmt.Sprintf("injected by the demo (burst %d)", crashes)})
 		n, ok := d.awaitNote(ctx, mark, func(n note) bool {
 			return n.Supervisor == "service:A" && (n.Name == telemetry.SupervisorIntensityExceeded ||
 				n.Name == telemetry.SupervisorChildRestarted && strings.HasPrefix(n.Child, "sampling:"))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tinkex-go/tinkex"
 	"github.com/tinkex-go/tinkex/cluster"
+	"github.com/tinkex-go/tinkex/internal/inspect"
 	"github.com/tinkex-go/tinkex/registry"
 	"github.com/tinkex-go/tinkex/tinkertest"
 	"github.com/tinkex-go/tinkex/types"
@@ -102,7 +103,7 @@ func runFleetMember(ctx context.Context, spec memberSpec, stdin io.Reader, stdou
 	if err != nil {
 		return err
 	}
-	lim, err := rt.Registry().Limiter(ctx, k)
+	lim, err := inspect.Registry(rt).Limiter(ctx, k)
 	if err != nil {
 		return err
 	}

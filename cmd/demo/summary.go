@@ -180,7 +180,7 @@ func (d *demo) isolation(cnt counts, b clientSnapshot) isolation {
 	iso.BBackoffs = len(cnt.Backoffs["B"])
 	for _, c := range d.clients {
 		if c.label == "B" {
-			iso.BLimiterBursts = c.svc.Limiter().Stats().Bursts
+			iso.BLimiterBursts = c.svc.LimiterStats().Bursts
 		}
 	}
 	for _, w := range cnt.Backoffs["A"] {

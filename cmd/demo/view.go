@@ -94,7 +94,7 @@ func (d *demo) frame(ctx context.Context) []string {
 	}
 	add("\x1b[1mLimiters\x1b[0m (one per config; a 429 backs off only its own)")
 	for _, c := range d.clients {
-		st := c.svc.Limiter().Stats()
+		st := c.svc.LimiterStats()
 		backoff := "none"
 		if st.BackoffRemaining > 0 {
 			backoff = "\x1b[33m" + st.BackoffRemaining.Round(10*time.Millisecond).String() + " left\x1b[0m"
@@ -201,7 +201,7 @@ func (d *demo) progress(ctx context.Context) {
 		args := []any{"elapsed", d.since().Round(100 * time.Millisecond)}
 		for _, c := range d.clients {
 			t, s := c.training.snapshot(false), c.sampling.snapshot(false)
-			st := c.svc.Limiter().Stats()
+			st := c.svc.LimiterStats()
 			args = append(args, c.label+".steps", t.Units, c.label+".samples", s.Units,
 				c.label+".in_flight", s.Issued-s.Ended+t.Issued-t.Ended, c.label+".backoff", st.BackoffRemaining.Round(time.Millisecond))
 		}

@@ -76,7 +76,7 @@ func (c *cli) treeCommand() *command {
 				if err != nil {
 					return err
 				}
-				st := s.svc.Limiter().Stats()
+				st := s.svc.LimiterStats()
 				ok, failed := s.svc.HeartbeatStats()
 				lim := limiterState{Config: st.Identity.Fingerprint, BaseURL: st.Identity.BaseURL, BackoffSeconds: st.BackoffRemaining.Seconds(),
 					Throttled: st.Throttled, Slots: st.Slots, SlotsInUse: st.SlotsInUse, ThrottledSlots: st.ThrottledSlots,

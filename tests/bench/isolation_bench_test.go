@@ -52,7 +52,7 @@ func BenchmarkIsolation(b *testing.B) {
 			}
 			b.StopTimer()
 			reportPercentiles(b, durations)
-			if mode != "alone" && svcA.Limiter().Stats().BackoffRemaining <= 0 {
+			if mode != "alone" && svcA.LimiterStats().BackoffRemaining <= 0 {
 				b.Fatal("client A left its backoff while B was measured")
 			}
 		})
@@ -84,7 +84,7 @@ func holdInBackoff(b *testing.B, srv *tinkertest.Server, svcA *tinkex.ServiceCli
 	}
 	deadline := time.Now().Add(setupTimeout)
 	for {
-		st := svcA.Limiter().Stats()
+		st := svcA.LimiterStats()
 		if st.BackoffRemaining > 0 && st.Waiters > 0 {
 			return stop
 		}

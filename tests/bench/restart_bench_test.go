@@ -8,6 +8,7 @@ import (
 
 	"github.com/tinkex-go/tinkex"
 	"github.com/tinkex-go/tinkex/actors"
+	"github.com/tinkex-go/tinkex/internal/inspect"
 	"github.com/tinkex-go/tinkex/supervisor"
 )
 
@@ -24,7 +25,7 @@ func BenchmarkRestart(b *testing.B) {
 			srv := newServer(b)
 			rt := newRuntime(b, actors.WithServiceIntensity(1<<30, time.Nanosecond))
 			sc := newSampler(b, newService(b, rt, srv, keyA))
-			root := rt.ActorSystem().Root
+			root := inspect.ActorSystem(rt).Root
 			before := samplingRestarts(b, rt)
 			ctx := benchContext(b)
 			durations := make([]time.Duration, 0, b.N)
@@ -32,13 +33,13 @@ func BenchmarkRestart(b *testing.B) {
 			b.ResetTimer()
 			for range b.N {
 				start := time.Now()
-				pid := sc.PID()
-				root.Send(pid, &actors.Crash{Reason: "benchmark"})
-				reply, err := root.RequestFuture(pid, &actors.Probe{}, 10*time.Second).Result()
+				pid := inspect.PID(sc)
+				root.Send(pid, &inspect.Crash{Reason: "benchmark"})
+				reply, err := root.RequestFuture(pid, &inspect.Probe{}, 10*time.Second).Result()
 				if err != nil {
 					b.Fatal(err)
 				}
-				if r, ok := reply.(*actors.ProbeReply); !ok || r.ID != sc.SamplerID() {
+				if r, ok := reply.(*inspect.ProbeReply); !ok || r.ID != sc.SamplerID() {
 					b.Fatalf("probe answered %#v", reply)
 				}
 				if until == "sample" {

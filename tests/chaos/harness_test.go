@@ -21,6 +21,7 @@ import (
 
 	"github.com/tinkex-go/tinkex"
 	"github.com/tinkex-go/tinkex/actors"
+	"github.com/tinkex-go/tinkex/internal/inspect"
 	"github.com/tinkex-go/tinkex/limiter"
 	"github.com/tinkex-go/tinkex/supervisor"
 	"github.com/tinkex-go/tinkex/telemetry"
@@ -360,9 +361,9 @@ func (h *harness) crashRandom() {
 	var id string
 	var pid *actor.PID
 	if training {
-		id, pid = "training:"+h.trainers[c].ModelID(), h.trainers[c].PID()
+		id, pid = "training:"+h.trainers[c].ModelID(), inspect.PID(h.trainers[c])
 	} else {
-		id, pid = "sampling:"+h.samplers[c].SamplerID(), h.samplers[c].PID()
+		id, pid = "sampling:"+h.samplers[c].SamplerID(), inspect.PID(h.samplers[c])
 	}
 	want := restForOne(tree, id)
 	if len(want) == 0 {
@@ -376,7 +377,7 @@ func (h *harness) crashRandom() {
 	}
 	reason := fmt.Sprintf("chaos crash %d", len(h.crashes))
 	h.mu.Unlock()
-	h.rt.ActorSystem().Root.Send(pid, &actors.Crash{Reason: reason})
+	inspect.ActorSystem(h.rt).Root.Send(pid, &inspect.Crash{Reason: reason})
 
 	pending := map[string]int{}
 	for _, w := range want {

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tinkex-go/tinkex"
+	"github.com/tinkex-go/tinkex/internal/inspect"
 	"github.com/tinkex-go/tinkex/tinkertest"
 	"github.com/tinkex-go/tinkex/types"
 )
@@ -124,7 +125,7 @@ func TestSecretsNeverExposed(t *testing.T) {
 	require.NoError(t, err)
 	capture("Tree()", "%s | %v | %+v | %#v", tree.String(), tree, tree, tree)
 
-	reg2 := h.rt.Registry()
+	reg2 := inspect.Registry(h.rt)
 	capture("registry", "%v | %+v | %#v", reg2, reg2, reg2)
 	for _, e := range reg2.Entries() {
 		capture("registry", "%v | %+v | %#v", e, e, e)
@@ -144,15 +145,15 @@ func TestSecretsNeverExposed(t *testing.T) {
 		capture("public values", "%v | %+v | %#v", tc, tc, tc)
 		capture("public values", "%v | %+v | %#v", sc, sc, sc)
 		capture("public values", "%v | %+v | %#v", svc.Rest(), svc.Rest(), svc.Rest())
-		capture("public values", "%v | %+v | %#v", svc.Limiter(), svc.Limiter(), svc.Limiter())
-		capture("public values", "%v | %+v", svc.Limiter().Identity(), svc.Limiter().Stats())
+		capture("public values", "%v | %+v | %#v", inspect.Limiter(svc), inspect.Limiter(svc), inspect.Limiter(svc))
+		capture("public values", "%v | %+v", inspect.Limiter(svc).Identity(), svc.LimiterStats())
 		capture("public values", "%+v", svc.ClientConfig())
 		f := tc.OptimStep(t.Context(), tinkex.DefaultAdamParams())
 		capture("public values", "%v | %+v | %#v", f, f, f)
 		_, _ = f.Result(t.Context())
 		slogged := &syncBuffer{}
 		l := slog.New(slog.NewTextHandler(slogged, nil))
-		l.Info("values", "svc", svc, "tc", tc, "sc", sc, "rt", h.rt, "registry", reg2, "future", f, "limiter", svc.Limiter())
+		l.Info("values", "svc", svc, "tc", tc, "sc", sc, "rt", h.rt, "registry", reg2, "future", f, "limiter", inspect.Limiter(svc))
 		capture("slog of public values", "%s", slogged.String())
 	}
 

@@ -34,6 +34,7 @@ import (
 	"github.com/tinkex-go/tinkex"
 	"github.com/tinkex-go/tinkex/actors"
 	"github.com/tinkex-go/tinkex/cluster"
+	"github.com/tinkex-go/tinkex/internal/inspect"
 	"github.com/tinkex-go/tinkex/limiter"
 	"github.com/tinkex-go/tinkex/registry"
 )
@@ -131,7 +132,7 @@ func run(stdin io.Reader, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		lim, err := rt.Registry().Limiter(ctx, k)
+		lim, err := inspect.Registry(rt).Limiter(ctx, k)
 		if err != nil {
 			return err
 		}

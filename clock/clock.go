@@ -1,10 +1,12 @@
-// Package clock lets tinkex code read time and wait on timers through an
-// interface, so tests can drive supervisors, limiters and retry loops with a
-// fake clock instead of sleeping.
+// Package clock is the time source of a tinkex runtime: every backoff,
+// poll deadline, restart-intensity window, rate-limit backoff and telemetry
+// timestamp reads time and waits on timers through a Clock.
 //
-// Production code takes a Clock (nil means Real). Tests use NewFake, advance it
-// with Advance, and use BlockUntil to learn, without sleeping, that the code
-// under test has started waiting.
+// A runtime uses Real unless started with tinkex.WithClock. Implement Clock
+// to put tinkex on your own time source, or use NewFake in your tests to
+// drive tinkex's retries and backoffs without sleeping: advance it with
+// Advance, and use BlockUntil to learn that the code under test has started
+// waiting. (testing/synctest works too, with the Real clock.)
 package clock
 
 import (

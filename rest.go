@@ -34,6 +34,15 @@ func WithWeightsAccessToken(token string) RestOption { return actors.WithWeights
 // archive's size (-1 when unknown).
 func WithProgress(f func(done, total int64)) RestOption { return actors.WithProgress(f) }
 
+// DefaultMaxArchiveBytes bounds a checkpoint download (64 GiB) unless
+// WithMaxArchiveBytes says otherwise.
+const DefaultMaxArchiveBytes = actors.DefaultMaxArchiveBytes
+
+// WithMaxArchiveBytes bounds a download: an archive announced as larger
+// fails before a byte is written, one streamed without a size fails once it
+// passes n bytes (KindValidation). n <= 0 means DefaultMaxArchiveBytes.
+func WithMaxArchiveBytes(n int64) RestOption { return actors.WithMaxArchiveBytes(n) }
+
 // WithPollInterval sets how often ExportSessionTrace polls (default 5 s).
 func WithPollInterval(d time.Duration) RestOption { return actors.WithPollInterval(d) }
 

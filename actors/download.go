@@ -41,7 +41,8 @@ var errDownloadStalled = errors.New("no data received for " + downloadStall.Stri
 // 5 times, with backoff); when it does not, it is restarted if w can be
 // rewound (an *os.File can), else it fails. An expired or refused signed
 // URL is renewed once. The download fails unless exactly the size the host
-// announced arrived. WithProgress reports progress.
+// announced arrived. WithProgress reports progress; WithMaxArchiveBytes bounds the size
+// (default 64 GiB, chunked transfers included).
 //
 // On failure the bytes already written stay in w; DownloadCheckpointToFile
 // leaves nothing behind instead.
@@ -62,7 +63,11 @@ func (r *RestClient) DownloadCheckpoint(ctx context.Context, tinkerPath string, 
 	if err != nil {
 		return 0, err
 	}
-	f := &archiveFetch{r: r, op: op, path: tinkerPath, url: u.URL, w: w, progress: restOpts(opts).progress, total: -1}
+	o := restOpts(opts)
+	f := &archiveFetch{r: r, op: op, path: tinkerPath, url: u.URL, w: w, progress: o.progress, total: -1, max: o.maxBytes}
+	if f.max <= 0 {
+		f.max = DefaultMaxArchiveBytes
+	}
 	n, err := f.run(ctx)
 	return n, r.s.translateStop(ctx, op, err)
 }
@@ -127,6 +132,7 @@ type archiveFetch struct {
 	url      string
 	w        io.Writer
 	progress func(done, total int64)
+	max      int64 // the most bytes the archive may have (WithMaxArchiveBytes)
 
 	written   int64
 	total     int64  // -1 until the host says
@@ -211,6 +217,9 @@ func (f *archiveFetch) attempt(ctx context.Context) (bool, error) {
 				return false, err
 			}
 		}
+		if resp.ContentLength > f.max {
+			return false, f.fail(types.KindValidation, st, "the archive host announced %d bytes, more than the limit of %d bytes (WithMaxArchiveBytes)", resp.ContentLength, f.max)
+		}
 		f.total = resp.ContentLength
 		f.ranges = strings.EqualFold(strings.TrimSpace(resp.Header.Get("Accept-Ranges")), "bytes")
 		f.validator = cmpOr(resp.Header.Get("ETag"), resp.Header.Get("Last-Modified"))
@@ -235,6 +244,9 @@ func (f *archiveFetch) attempt(ctx context.Context) (bool, error) {
 		return retry, f.fail(kind, st, "the archive host answered %s", f.hostText(resp.Status))
 	}
 	if err := f.copy(actx, resp.Body, stall); err != nil {
+		if te, ok := err.(*types.Error); ok { // over the size limit: not retried
+			return false, te
+		}
 		var we *writeError
 		if errors.As(err, &we) {
 			return false, &types.Error{Kind: types.KindUnknown, Op: f.op, Message: fmt.Sprintf("writing the archive failed after %d bytes", f.written), Err: we.err}
@@ -257,6 +269,10 @@ func (f *archiveFetch) copy(ctx context.Context, body io.Reader, stall *time.Tim
 	buf := make([]byte, downloadBuffer)
 	for {
 		n, rerr := body.Read(buf)
+		if f.written+int64(n) > f.max {
+			return &types.Error{Kind: types.KindValidation, Op: f.op,
+				Message: fmt.Sprintf("the archive passed the limit of %d bytes (WithMaxArchiveBytes); %d written", f.max, f.written)}
+		}
 		if n > 0 {
 			stall.Reset(downloadStall)
 			wn, werr := f.w.Write(buf[:n])

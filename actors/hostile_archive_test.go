@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -139,5 +140,65 @@ func TestPollDecodeErrorsAreScrubbed(t *testing.T) {
 		if err != nil {
 			assert.NotContains(t, fmt.Sprintf("%v %+v", err, err), keyA[:12])
 		}
+	}
+}
+
+// A server that ignores the offset sends the same page for every offset
+// under a total_count it never reaches: walking the list ends with a
+// KindValidation error after the items of the first page, not never.
+func TestPagesOfAServerIgnoringTheOffsetEnd(t *testing.T) {
+	e := newEnv(t, nil)
+	page := `{"training_runs":[{"training_run_id":"run-a","base_model":"m"},{"training_run_id":"run-b","base_model":"m"}],` +
+		`"cursor":{"offset":0,"limit":2,"total_count":1000000000}}`
+	svc := serviceAt(t, e, apiAnswering(t, e, "/training_runs", page))
+	var ids []string
+	var err error
+	for run, e := range svc.Rest().TrainingRuns(ctxT(t), WithPageSize(2)) {
+		if e != nil {
+			err = e
+			break
+		}
+		ids = append(ids, run.TrainingRunID)
+	}
+	assert.Equal(t, []string{"run-a", "run-b"}, ids, "the first page's items, each once")
+	require.ErrorIs(t, err, types.ErrValidation)
+	assert.Contains(t, err.Error(), "ignores the offset")
+}
+
+// An archive host that streams without a size (chunked) past the limit, or
+// announces a size over it: the download fails with KindValidation, writing
+// no more than the limit, and is not retried.
+func TestDownloadStopsAtTheSizeLimit(t *testing.T) {
+	const limit = 1000
+	chunk := strings.Repeat("y", 300)
+	cases := map[string]struct {
+		answer func(n int) string
+		most   int
+	}{
+		"chunked past the limit": {func(int) string {
+			var b strings.Builder
+			b.WriteString("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+			for range 10 {
+				fmt.Fprintf(&b, "%x\r\n%s\r\n", len(chunk), chunk)
+			}
+			b.WriteString("0\r\n\r\n")
+			return b.String()
+		}, limit},
+		"announced over the limit": {func(int) string {
+			return "HTTP/1.1 200 OK\r\nContent-Length: 5000\r\nConnection: close\r\n\r\n" + strings.Repeat("z", 5000)
+		}, 0},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			var requests atomic.Int32
+			svc := serviceAt(t, e, apiWithArchiveAt(t, e, rawArchiveHost(t, func(n int) string { requests.Add(1); return c.answer(n) })))
+			var buf bytes.Buffer
+			_, err := svc.Rest().DownloadCheckpoint(ctxT(t), "tinker://run-1/weights/w", &buf, WithMaxArchiveBytes(limit))
+			require.ErrorIs(t, err, types.ErrValidation)
+			assert.Contains(t, err.Error(), "limit of 1000 bytes")
+			assert.LessOrEqual(t, buf.Len(), c.most)
+			assert.Equal(t, int32(1), requests.Load(), "a size over the limit is not retried")
+		})
 	}
 }

@@ -2,9 +2,11 @@ package actors
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +50,7 @@ type restOptions struct {
 	project       string
 	token         string
 	progress      func(done, total int64)
+	maxBytes      int64
 	pollInterval  time.Duration
 }
 
@@ -82,6 +85,18 @@ func WithWeightsAccessToken(token string) RestOption {
 // f runs on the downloading goroutine; keep it short.
 func WithProgress(f func(done, total int64)) RestOption {
 	return func(o *restOptions) { o.progress = f }
+}
+
+// DefaultMaxArchiveBytes bounds a checkpoint download unless
+// WithMaxArchiveBytes says otherwise: 64 GiB, far above any LoRA archive.
+const DefaultMaxArchiveBytes int64 = 64 << 30
+
+// WithMaxArchiveBytes bounds a download: an archive the host announces as
+// larger fails before a byte is written, and one streamed without a size
+// (chunked) fails as soon as it passes n bytes, so a hostile or broken
+// host cannot fill the caller's disk. n <= 0 means DefaultMaxArchiveBytes.
+func WithMaxArchiveBytes(n int64) RestOption {
+	return func(o *restOptions) { o.maxBytes = n }
 }
 
 // WithPollInterval sets how often ExportSessionTrace asks whether the
@@ -564,11 +579,21 @@ func (r *RestClient) scrubError(err error, token string) error {
 // pages walks an offset-paged list from start: fetch returns one page and
 // its cursor (nil when the list has none; then the walk ends at an empty
 // page). It yields every item, or one error and stops.
+//
+// A server that ignores the offset and sends the same non-empty page again
+// would make the walk endless; a page equal to the one before it ends the
+// walk with a KindValidation error instead. (A caller bounds any other
+// endless list with its ctx, which every fetch takes.)
 func pages[T any](fetch func(offset int) ([]T, *types.Cursor, error), start int) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		offset := start
+		var prev []T
 		for {
 			items, cur, err := fetch(offset)
+			if err == nil && len(items) > 0 && reflect.DeepEqual(items, prev) {
+				err = &types.Error{Kind: types.KindValidation, Op: "list",
+					Message: fmt.Sprintf("the server sent the page at offset %d again for offset %d (it ignores the offset); the list cannot be walked", offset-len(prev), offset)}
+			}
 			if err != nil {
 				var zero T
 				yield(zero, err)
@@ -583,6 +608,7 @@ func pages[T any](fetch func(offset int) ([]T, *types.Cursor, error), start int)
 			if len(items) == 0 || cur != nil && offset >= cur.TotalCount {
 				return
 			}
+			prev = items
 		}
 	}
 }

@@ -223,7 +223,7 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 				continue
 			case types.FutureFailed:
 				e := fb.Error.Err(s.op, s.requestID)
-				e.Message = p.http.Scrub(e.Message)
+				e.Message = p.http.ScrubShort(e.Message)
 				p.emit(telemetry.FutureRequestFailed, s, nil, map[string]any{
 					telemetry.KeyCategory: string(e.Category), telemetry.KeyError: e.Message})
 				return res, e
@@ -389,7 +389,7 @@ func (p *poller) queueState(s pollSpec, last, now types.QueueState, reason strin
 	if now == "" {
 		now = types.QueueStateActive
 	}
-	reason = p.http.Scrub(reason)
+	reason = p.http.ScrubShort(reason)
 	if s.onQueue != nil {
 		s.onQueue(now, reason)
 	}

@@ -1,6 +1,10 @@
 package httpclient
 
-import "github.com/tinkex-go/tinkex/types"
+import (
+	"unicode/utf8"
+
+	"github.com/tinkex-go/tinkex/types"
+)
 
 // secrets are the credentials of this client that must never leave the
 // process in text: the API key and, once exchanged, the JWT sent instead,
@@ -28,6 +32,27 @@ func WithSecret(secret string) Option {
 // Callers apply it where server text enters the process, before the text
 // is cut short, logged, wrapped in an error or put in an event.
 func (c *Client) Scrub(s string) string { return types.Redact(s, c.secrets()...) }
+
+// ServerTextLimit bounds server text that reaches the caller outside an
+// HTTP error body: a failed future's error and a queue state's reason.
+const ServerTextLimit = 1024
+
+// ScrubShort is Scrub, then a cut at ServerTextLimit bytes (on a rune
+// boundary, marked with "…"): scrubbing first, within a bounded window, so
+// a secret that straddles the cut leaves no prefix and a huge text is not
+// scanned to its end.
+func (c *Client) ScrubShort(s string) string {
+	secrets := c.secrets()
+	s = types.Redact(scrubWindow(s, ServerTextLimit, secrets), secrets...)
+	if len(s) <= ServerTextLimit {
+		return s
+	}
+	cut := ServerTextLimit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
 
 // redactURL is types.RedactURL with this client's credentials.
 func (c *Client) redactURL(s string) string { return types.RedactURL(s, c.secrets()...) }

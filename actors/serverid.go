@@ -21,9 +21,6 @@ const maxServerIDLen = 512
 // UTF-8, or holds whitespace or control characters. An empty id passes: the
 // callers already say what a missing id means for their call.
 func checkServerID(h *httpclient.Client, op, field, id string) error {
-	return checkServerID2(h, op, field, id)
-}
-func checkServerID2(h *httpclient.Client, op, field, id string) error {
 	if id == "" {
 		return nil
 	}

@@ -160,6 +160,23 @@ func TestCheckServerIDAcceptsRealIDs(t *testing.T) {
 	}
 }
 
+// Server ids become tree ids one to one: '/' (the PID separator) and '%'
+// are escaped, so ids that differ only there stay apart.
+func TestChildIDIsOneToOne(t *testing.T) {
+	ids := []string{"a/b", "a_b", "a%2Fb", "a%b", "a%25b", "ab", "a//b"}
+	seen := map[string]string{}
+	for _, id := range ids {
+		got := childID("sampling", id)
+		assert.NotContains(t, got, "/", id)
+		assert.True(t, strings.HasPrefix(got, "sampling:"), got)
+		if prev, dup := seen[got]; dup {
+			t.Errorf("%q and %q share the tree id %q", prev, id, got)
+		}
+		seen[got] = id
+	}
+	assert.Equal(t, "training:sess-1:train:0", childID("training", "sess-1:train:0"), "real ids are unchanged")
+}
+
 // A submit whose answer is refused (no request_id, or one carrying a
 // credential) reached the server: its seq_id is not lost, and the next
 // operation runs instead of failing with ErrSeqGap.

@@ -325,8 +325,12 @@ func (s *ServiceClient) submitFuture(ctx context.Context, op string, req *httpcl
 	return fut.RequestID, s.rt.clock.Now().Sub(start), nil
 }
 
-// childID makes a tree id from a server id (PID ids use '/' as separator).
-func childID(kind, id string) string { return kind + ":" + strings.ReplaceAll(id, "/", "_") }
+// childID makes a tree id from a server id. PID ids use '/' as their
+// separator, so '/' is written %2F (and '%' itself %25): two server ids
+// never share a tree id, as "a/b" and "a_b" would if '/' became '_'.
+func childID(kind, id string) string { return kind + ":" + childIDEscaper.Replace(id) }
+
+var childIDEscaper = strings.NewReplacer("%", "%25", "/", "%2F")
 
 // addChild records spec as part of the subtree and starts it.
 func (s *ServiceClient) addChild(ctx context.Context, spec supervisor.Spec) (*actor.PID, error) {

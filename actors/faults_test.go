@@ -135,6 +135,21 @@ func TestPollRetriesServerErrors(t *testing.T) {
 	assert.Len(t, rec.named(telemetry.FutureAPIError), 3)
 }
 
+// Polling column, "body category user" row: a 5xx whose body says
+// category user is a user error on a poll too (Outcome.Kind, the one
+// classifier): the future fails at once, without re-polling.
+func TestPollFailsAUserCategory5xxAtOnce(t *testing.T) {
+	e := newEnv(t, nil)
+	tc := trainer(t, e.service(t))
+	before := e.srv.CountEndpoint(tinkertest.EndpointRetrieveFuture) // create_model's polls
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointRetrieveFuture, Status: 500,
+		Body: `{"detail":"bad adam params","category":"user"}`, Times: 1})
+	_, err := tc.OptimStep(ctxT(t), types.DefaultAdamParams()).Result(ctxT(t))
+	require.ErrorIs(t, err, types.ErrUser)
+	assert.True(t, types.IsUserError(err))
+	assert.Equal(t, before+1, e.srv.CountEndpoint(tinkertest.EndpointRetrieveFuture), "not re-polled")
+}
+
 // Polling column: 408 with a queue state re-polls at once and reports the
 // state; try_again states change the future's QueueState.
 func TestPollQueueStates(t *testing.T) {

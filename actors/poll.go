@@ -21,9 +21,6 @@ import (
 const (
 	// PollTimeout bounds one retrieve_future request; the server long-polls.
 	PollTimeout = 45 * time.Second
-	// maxBareBadRequests is how many empty-bodied 400s (proxy rejections)
-	// are re-polled before the poll fails.
-	maxBareBadRequests = 3
 )
 
 // PollBackoff is the wait before re-polling after a 429, a 5xx or a
@@ -60,8 +57,20 @@ func (b PollBackoff) tryAgainDelay(n int, took time.Duration) (time.Duration, bo
 	return expBackoff(b.TryAgainInitial, 10*time.Millisecond, b.TryAgainMax, time.Second, n), true
 }
 
-func (b PollBackoff) delay(n int) time.Duration {
-	return expBackoff(b.Initial, time.Second, b.Max, 30*time.Second, n)
+// Backoff is the wait before the (retry+1)th consecutive re-poll after a
+// failure: httpclient.ExponentialBackoff from Initial to Max, or for a 429
+// the server's Retry-After when that is longer and at most
+// httpclient.MaxRetryAfter.
+func (b PollBackoff) Backoff() httpclient.Backoff {
+	return func(retry int, o httpclient.Outcome, now time.Time) time.Duration {
+		d := expBackoff(b.Initial, time.Second, b.Max, 30*time.Second, retry)
+		if o.StatusCode == http.StatusTooManyRequests {
+			if ra, ok := httpclient.RetryAfter(o.Header, now); ok && ra > d && ra <= httpclient.MaxRetryAfter {
+				d = ra
+			}
+		}
+		return d
+	}
 }
 
 // expBackoff is httpclient.ExponentialBackoff (min(initial·2^n, max)
@@ -142,17 +151,13 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 	if s.proto {
 		accept = httpclient.ContentTypeProtobuf
 	}
-	allowMeta := true
 	reqType, ok := requestTypeValues[s.requestType]
 	if !ok {
 		reqType = []string{s.requestType}
 	}
-	backoffs, badRequests, quick := 0, 0, 0
-	var lastState types.QueueState
-	var lastWarn time.Time
 	// The body is encoded once per allow_metadata_only value, and one
 	// header map serves every iteration (Do copies it per attempt).
-	body, err := retrieveFutureBody(s.requestID, allowMeta)
+	body, err := retrieveFutureBody(s.requestID, true)
 	if err != nil {
 		return res, &types.Error{Kind: types.KindValidation, Op: s.op, RequestID: s.requestID,
 			Message: "cannot encode the retrieve_future body", Err: err}
@@ -163,7 +168,7 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 		// on every first poll, as the SDK sends it
 		"X-Tinker-Create-Promise-Roundtrip-Time": {strconv.FormatFloat(s.roundtrip.Seconds(), 'f', -1, 64)},
 	}
-	req := httpclient.Request{
+	st := &pollState{p: p, s: s, allowMeta: true, backoff: p.backoff.Backoff(), req: httpclient.Request{
 		Op:      s.op,
 		Path:    "/api/v1/retrieve_future",
 		RawBody: body,
@@ -171,116 +176,147 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 		Header:  h,
 		Policy: httpclient.Policy{MaxRetries: &noRetries, Timeout: PollTimeout,
 			Pool: httpclient.PoolFutures, Retry: httpclient.NoAutoRetryPolicy},
-	}
+	}}
 	for iter := 0; ; iter++ {
 		sent := p.clock.Now()
 		h["X-Tinker-Request-Iteration"] = iterationValue(iter)
 		if iter == 1 {
 			delete(h, "X-Tinker-Create-Promise-Roundtrip-Time")
 		}
-		resp, err := p.http.Do(ctx, &req)
-		if err == nil {
-			if httpclient.IsProtobuf(resp.ContentType()) {
-				return pollResult{contentType: resp.ContentType(), body: resp.Body, permit: res.permit}, nil
-			}
-			fb, perr := types.ParseFutureBody(resp.Body)
-			if perr != nil {
-				var e *types.Error
-				if errors.As(perr, &e) {
-					e.Op, e.RequestID = s.op, s.requestID
-				}
-				return res, perr
-			}
-			switch fb.Kind {
-			case types.FutureTryAgain:
-				backoffs, badRequests = 0, 0
-				lastState = p.queueState(s, lastState, fb.TryAgain.QueueState, fb.TryAgain.QueueStateReason, &lastWarn)
-				d, fast := p.backoff.tryAgainDelay(quick, p.clock.Now().Sub(sent))
-				if !fast {
-					quick = 0
-					continue
-				}
-				quick++
-				if err := p.sleep(ctx, d); err != nil {
-					return res, types.CanceledError(s.op, context.Cause(ctx))
-				}
-				continue
-			case types.FutureCompleteMetadata:
-				if !allowMeta {
-					return res, &types.Error{Kind: types.KindValidation, Op: s.op, RequestID: s.requestID,
-						Message: "server sent complete_metadata after allow_metadata_only was turned off"}
-				}
-				allowMeta = false
-				if req.RawBody, err = retrieveFutureBody(s.requestID, false); err != nil {
-					return res, &types.Error{Kind: types.KindValidation, Op: s.op, RequestID: s.requestID,
-						Message: "cannot encode the retrieve_future body", Err: err}
-				}
-				permit, aerr := p.inflight.Acquire(ctx, fb.Metadata.ResponsePayloadSize)
-				if aerr != nil {
-					return res, aerr
-				}
-				res.permit = permit
-				continue
-			case types.FutureFailed:
-				e := fb.Error.Err(s.op, s.requestID)
-				e.Message = p.http.ScrubShort(e.Message)
-				p.emit(telemetry.FutureRequestFailed, s, nil, map[string]any{
-					telemetry.KeyCategory: string(e.Category), telemetry.KeyError: e.Message})
-				return res, e
-			default:
-				return pollResult{contentType: resp.ContentType(), body: fb.Result, permit: res.permit}, nil
-			}
-		}
-
-		var e *types.Error
-		if !errors.As(err, &e) || e.Kind == types.KindCanceled || e.Kind == types.KindValidation {
-			return res, withRequestID(err, s.requestID)
-		}
-		out := httpclient.Outcome{}
-		if resp != nil {
-			out = httpclient.Outcome{StatusCode: resp.StatusCode, Header: resp.Header, Body: resp.Body}
-		}
-		status := e.StatusCode
-		if v, ok := out.ShouldRetryHeader(); ok && !v {
-			return res, withRequestID(err, s.requestID)
-		}
-		_, forced := out.ShouldRetryHeader()
+		resp, err := p.http.Do(ctx, &st.req)
 		var delay time.Duration
-		switch {
-		case status == 0: // transport failure or attempt timeout
-			p.emit(telemetry.FutureConnectionError, s, nil, map[string]any{telemetry.KeyError: e.Error(), telemetry.KeyKind: e.Kind.String()})
-			delay = p.backoff.delay(backoffs)
-			backoffs++
-		case status == http.StatusRequestTimeout:
-			backoffs, badRequests = 0, 0
-			if ta, ok := parseQueueBody(resp.Body); ok {
-				lastState = p.queueState(s, lastState, ta.QueueState, ta.QueueStateReason, &lastWarn)
-			}
-		case status == http.StatusTooManyRequests || status >= 500 || forced:
-			p.emit(telemetry.FutureAPIError, s, map[string]float64{}, map[string]any{telemetry.KeyStatus: status})
-			delay = p.backoff.delay(backoffs)
-			if status == http.StatusTooManyRequests {
-				if ra, ok := httpclient.RetryAfter(resp.Header, p.clock.Now()); ok && ra > delay && ra <= httpclient.MaxRetryAfter {
-					delay = ra
-				}
-			}
-			backoffs++
-		case status == http.StatusGone:
-			return res, &types.Error{Kind: types.KindPromiseExpired, Op: s.op, Method: e.Method, Path: e.Path,
-				StatusCode: status, RequestID: s.requestID, Attempts: iter + 1,
-				Message: "the server no longer has this future (promise expired); resubmit the request"}
-		case status == http.StatusBadRequest && len(resp.Body) == 0 && badRequests < maxBareBadRequests:
-			badRequests++
-			p.emit(telemetry.FutureAPIError, s, nil, map[string]any{telemetry.KeyStatus: status})
-		default:
-			p.emit(telemetry.FutureAPIError, s, nil, map[string]any{telemetry.KeyStatus: status, telemetry.KeyKind: e.Kind.String()})
-			return res, withRequestID(err, s.requestID)
+		var done bool
+		if err == nil {
+			delay, done, err = st.answered(ctx, resp, sent)
+		} else {
+			delay, done, err = st.failed(resp, err, iter)
+		}
+		if done {
+			return st.res, err
 		}
 		if delay > 0 {
 			if err := p.sleep(ctx, delay); err != nil {
-				return res, types.CanceledError(s.op, context.Cause(ctx))
+				return st.res, types.CanceledError(s.op, context.Cause(ctx))
 			}
 		}
+	}
+}
+
+// pollState is one poll's loop state, owned by the polling goroutine.
+type pollState struct {
+	p         *poller
+	s         pollSpec
+	req       httpclient.Request
+	res       pollResult // the permit is held here from complete_metadata on
+	allowMeta bool
+	backoff   httpclient.Backoff
+
+	backoffs    int // consecutive failures waited out with the backoff
+	badRequests int // consecutive empty-bodied 400s
+	quick       int // consecutive try_agains the server did not hold
+	lastState   types.QueueState
+	lastWarn    time.Time
+}
+
+// answered handles a 2xx retrieve_future: a result ends the poll (done,
+// nil error), a failed future or a bad body ends it with an error, a
+// try_again or complete_metadata polls again after delay.
+func (st *pollState) answered(ctx context.Context, resp *httpclient.Response, sent time.Time) (delay time.Duration, done bool, err error) {
+	p, s := st.p, st.s
+	if httpclient.IsProtobuf(resp.ContentType()) {
+		st.res.contentType, st.res.body = resp.ContentType(), resp.Body
+		return 0, true, nil
+	}
+	fb, perr := types.ParseFutureBody(resp.Body)
+	if perr != nil {
+		var e *types.Error
+		if errors.As(perr, &e) {
+			e.Op, e.RequestID = s.op, s.requestID
+		}
+		return 0, true, perr
+	}
+	switch fb.Kind {
+	case types.FutureTryAgain:
+		st.backoffs, st.badRequests = 0, 0
+		st.lastState = p.queueState(s, st.lastState, fb.TryAgain.QueueState, fb.TryAgain.QueueStateReason, &st.lastWarn)
+		d, fast := p.backoff.tryAgainDelay(st.quick, p.clock.Now().Sub(sent))
+		if !fast {
+			st.quick = 0
+			return 0, false, nil
+		}
+		st.quick++
+		return d, false, nil
+	case types.FutureCompleteMetadata:
+		if !st.allowMeta {
+			return 0, true, &types.Error{Kind: types.KindValidation, Op: s.op, RequestID: s.requestID,
+				Message: "server sent complete_metadata after allow_metadata_only was turned off"}
+		}
+		st.allowMeta = false
+		if st.req.RawBody, err = retrieveFutureBody(s.requestID, false); err != nil {
+			return 0, true, &types.Error{Kind: types.KindValidation, Op: s.op, RequestID: s.requestID,
+				Message: "cannot encode the retrieve_future body", Err: err}
+		}
+		permit, aerr := p.inflight.Acquire(ctx, fb.Metadata.ResponsePayloadSize)
+		if aerr != nil {
+			return 0, true, aerr
+		}
+		st.res.permit = permit
+		return 0, false, nil
+	case types.FutureFailed:
+		e := fb.Error.Err(s.op, s.requestID)
+		e.Message = p.http.ScrubShort(e.Message)
+		p.emit(telemetry.FutureRequestFailed, s, nil, map[string]any{
+			telemetry.KeyCategory: string(e.Category), telemetry.KeyError: e.Message})
+		return 0, true, e
+	default:
+		st.res.contentType, st.res.body = resp.ContentType(), fb.Result
+		return 0, true, nil
+	}
+}
+
+// failed handles a retrieve_future that failed, as httpclient.PollPolicy
+// (the polling column of the truth table) decides: poll again after the
+// backoff or at once, or end the poll with an error.
+func (st *pollState) failed(resp *httpclient.Response, err error, iter int) (delay time.Duration, done bool, _ error) {
+	p, s := st.p, st.s
+	var e *types.Error
+	if !errors.As(err, &e) || e.Kind == types.KindCanceled || e.Kind == types.KindValidation {
+		return 0, true, withRequestID(err, s.requestID)
+	}
+	out := httpclient.Outcome{Err: err}
+	if resp != nil {
+		out = httpclient.Outcome{StatusCode: resp.StatusCode, Header: resp.Header, Body: resp.Body}
+	}
+	switch httpclient.PollPolicy(out, st.badRequests) {
+	case httpclient.PollBackoff:
+		if out.StatusCode == 0 { // transport failure or attempt timeout
+			p.emit(telemetry.FutureConnectionError, s, nil, map[string]any{telemetry.KeyError: e.Error(), telemetry.KeyKind: e.Kind.String()})
+		} else {
+			p.emit(telemetry.FutureAPIError, s, map[string]float64{}, map[string]any{telemetry.KeyStatus: out.StatusCode})
+		}
+		delay = st.backoff(st.backoffs, out, p.clock.Now())
+		st.backoffs++
+		return delay, false, nil
+	case httpclient.PollNow:
+		if out.StatusCode == http.StatusRequestTimeout {
+			st.backoffs, st.badRequests = 0, 0
+			if ta, ok := parseQueueBody(out.Body); ok {
+				st.lastState = p.queueState(s, st.lastState, ta.QueueState, ta.QueueStateReason, &st.lastWarn)
+			}
+			return 0, false, nil
+		}
+		st.badRequests++
+		p.emit(telemetry.FutureAPIError, s, nil, map[string]any{telemetry.KeyStatus: out.StatusCode})
+		return 0, false, nil
+	case httpclient.PollExpired:
+		return 0, true, &types.Error{Kind: types.KindPromiseExpired, Op: s.op, Method: e.Method, Path: e.Path,
+			StatusCode: out.StatusCode, RequestID: s.requestID, Attempts: iter + 1,
+			Message: "the server no longer has this future (promise expired); resubmit the request"}
+	default:
+		if v, ok := out.ShouldRetryHeader(); !ok || v {
+			p.emit(telemetry.FutureAPIError, s, nil, map[string]any{telemetry.KeyStatus: out.StatusCode, telemetry.KeyKind: e.Kind.String()})
+		}
+		return 0, true, withRequestID(err, s.requestID)
 	}
 }
 

@@ -534,6 +534,36 @@ func (r *RestClient) GetSampler(ctx context.Context, samplerID string) (*types.G
 	return restCall[types.GetSamplerResponse](ctx, r, op, http.MethodGet, "/api/v1/samplers/"+url.PathEscape(samplerID), nil, nil)
 }
 
+// WhoAmI returns who the held credential says the caller is, as the
+// SDK's whoami: no HTTP call, the claims of the JWT this client sends
+// (the one its key was exchanged for under JWT auth, or a key that is
+// itself a JWT) decoded without verifying them: sub as UserURN, email as
+// Email (nil when empty). With a plain API key there is nothing to decode:
+// a KindValidation error says so. Claim text is scrubbed like any server
+// text.
+func (r *RestClient) WhoAmI(ctx context.Context) (*types.WhoAmI, error) {
+	const op = "whoami"
+	if r.s.stopped.Load() {
+		return nil, r.s.stoppedError(op)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, types.CanceledError(op, context.Cause(ctx))
+	}
+	var claims struct {
+		Sub   string `json:"sub"`
+		Email string `json:"email"`
+	}
+	if !r.s.http.CredentialClaims(&claims) {
+		return nil, types.ValidationError(op, "whoami needs JWT auth: this client sends a plain API key, which carries no identity to decode")
+	}
+	w := &types.WhoAmI{UserURN: r.s.http.Scrub(claims.Sub)}
+	if claims.Email != "" {
+		email := r.s.http.Scrub(claims.Email)
+		w.Email = &email
+	}
+	return w, nil
+}
+
 // GetAuditLog returns the caller's audit log entries of one event type
 // (AuditEventsAll, the default when empty, or AuditEventsCheckpoints),
 // of one UTC day when day is not zero.

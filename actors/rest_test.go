@@ -412,3 +412,27 @@ func TestRestAfterClose(t *testing.T) {
 	}
 	assert.Equal(t, before, len(e.srv.Requests(tinkertest.Match{})), "nothing was sent")
 }
+
+// WhoAmI decodes the claims of the JWT the key was exchanged for (sub →
+// UserURN, email), sending nothing; with a plain API key it is a
+// KindValidation error; after Close, ErrClientStopped.
+func TestWhoAmI(t *testing.T) {
+	e := newEnv(t, []tinkertest.Option{tinkertest.WithJWT(time.Hour)})
+	svc := e.service(t)
+	before := len(e.srv.Requests(tinkertest.Match{}))
+	who, err := svc.Rest().WhoAmI(ctxT(t))
+	require.NoError(t, err)
+	fp := types.KeyFingerprint(keyA)
+	assert.Equal(t, "user:"+fp, who.UserURN)
+	require.NotNil(t, who.Email)
+	assert.Equal(t, fp+"@tinkertest.invalid", *who.Email)
+	assert.Len(t, e.srv.Requests(tinkertest.Match{}), before, "no HTTP call")
+	require.NoError(t, svc.Close(ctxT(t)))
+	_, err = svc.Rest().WhoAmI(ctxT(t))
+	require.ErrorIs(t, err, types.ErrClientStopped)
+
+	plain := newEnv(t, nil)
+	_, err = plain.service(t).Rest().WhoAmI(ctxT(t))
+	require.ErrorIs(t, err, types.ErrValidation)
+	assert.Contains(t, err.Error(), "needs JWT auth")
+}

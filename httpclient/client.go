@@ -2,11 +2,14 @@ package httpclient
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -212,6 +215,27 @@ func (c *Client) SetCredential(token string) {
 		token = c.apiKey
 	}
 	c.credential.Store(&[]string{token})
+}
+
+// CredentialClaims decodes the payload of the credential now sent as
+// X-API-Key into dst, when that credential is a JWT (the one the key was
+// exchanged for, or a key that is itself a JWT), without verifying it. It
+// reports false for a plain API key or a JWT whose payload does not
+// decode. The token itself never leaves the client.
+func (c *Client) CredentialClaims(dst any) bool {
+	token := (*c.credential.Load())[0]
+	if !strings.HasPrefix(token, "eyJ") {
+		return false
+	}
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return false
+	}
+	return json.Unmarshal(payload, dst) == nil
 }
 
 // BaseURL returns the normalized base URL.

@@ -3,6 +3,7 @@ package httpclient
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -632,4 +633,31 @@ func TestSetCredential(t *testing.T) {
 	_, err = c.Do(context.Background(), &Request{Path: "/api/v1/x", Header: http.Header{"X-API-Key": {"tml-override"}}})
 	require.NoError(t, err)
 	assert.Equal(t, "tml-override", s.header(1, "X-API-Key"), "a request may carry its own credential")
+}
+
+// CredentialClaims decodes the held JWT's payload (a key that is a JWT, or
+// the token SetCredential installed) and refuses a plain key or a token
+// whose payload does not decode.
+func TestCredentialClaims(t *testing.T) {
+	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	jwt := enc(`{"alg":"HS256"}`) + "." + enc(`{"sub":"user:1"}`) + ".sig"
+	var claims struct {
+		Sub   string `json:"sub"`
+		Email string `json:"email"`
+	}
+	c, err := New("http://x", testKey)
+	require.NoError(t, err)
+	assert.False(t, c.CredentialClaims(&claims), "a plain key has no claims")
+	c.SetCredential(jwt)
+	require.True(t, c.CredentialClaims(&claims))
+	assert.Equal(t, "user:1", claims.Sub)
+	assert.Empty(t, claims.Email)
+	c.SetCredential("eyJ.!!!.x")
+	assert.False(t, c.CredentialClaims(&claims), "an undecodable payload")
+	c.SetCredential("")
+	assert.False(t, c.CredentialClaims(&claims), "back to the key")
+
+	asKey, err := New("http://x", jwt)
+	require.NoError(t, err)
+	assert.True(t, asKey.CredentialClaims(&claims), "a key that is a JWT")
 }

@@ -210,3 +210,11 @@ type AuditLogEntry struct {
 type AuditLogResponse struct {
 	Entries []AuditLogEntry `json:"entries"`
 }
+
+// WhoAmI is who the held credential says the caller is (RestClient.WhoAmI):
+// the JWT's sub claim as UserURN and its email claim, nil when absent or
+// empty, as the SDK's whoami maps them.
+type WhoAmI struct {
+	UserURN string  `json:"user_urn"`
+	Email   *string `json:"email"`
+}

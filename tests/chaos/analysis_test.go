@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/tinkex-go/tinkex/tinkertest"
@@ -164,9 +165,9 @@ func (h *harness) analyze(ops []*op) verdict {
 // mismatch report: endpoint, status, fault and time since the op started.
 func describeEntries(start time.Time, subs []tinkertest.Entry, polls map[string][]tinkertest.Entry) string {
 	var parts []string
-	for _, s := range subs {
+	for i, s := range subs {
 		parts = append(parts, fmt.Sprintf("%s %d %q +%s", s.Endpoint, s.Status, s.Fault, s.Time.Sub(start).Round(time.Millisecond)))
-		for _, p := range polls[s.RequestID] {
+		for _, p := range pollsOf(polls, subs, i) {
 			parts = append(parts, fmt.Sprintf("poll %d %q +%s", p.Status, p.Fault, p.Time.Sub(start).Round(time.Millisecond)))
 		}
 	}
@@ -210,7 +211,7 @@ func (h *harness) expectSample(subs []tinkertest.Entry, polls map[string][]tinke
 			}
 			return k, "submit hit " + f.String()
 		}
-		k, why, again := pollOutcome(polls[s.RequestID], fault, &expired, 1)
+		k, why, again := pollOutcome(pollsOf(polls, subs, i), fault, &expired, 1)
 		if again && !last {
 			continue
 		}
@@ -255,10 +256,27 @@ func (h *harness) expectTraining(subs []tinkertest.Entry, polls map[string][]tin
 			return types.KindUnknown, fmt.Sprintf("accepted submit %d was followed by another", i+1)
 		}
 		expired := 0
-		k, why, _ := pollOutcome(polls[s.RequestID], fault, &expired, 0)
+		k, why, _ := pollOutcome(pollsOf(polls, subs, i), fault, &expired, 0)
 		return k, why
 	}
 	return types.KindUnknown, "unreachable"
+}
+
+// pollsOf returns the polls that belong to subs[i]: those of its request
+// id that arrived after it and before the next submit (by the log's
+// arrival numbers). A resubmission keeps its
+// seq_id, and the fake names a sample's future "<sampler>:<seq_id>", so
+// after a 410 the resubmission's future has the same request id and its
+// polls must not be read as the first submit's.
+func pollsOf(polls map[string][]tinkertest.Entry, subs []tinkertest.Entry, i int) []tinkertest.Entry {
+	var out []tinkertest.Entry
+	for _, p := range polls[subs[i].RequestID] {
+		if p.Index < subs[i].Index || i+1 < len(subs) && p.Index > subs[i+1].Index {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // pollOutcome reads the last poll of a future: 410 expires it (again
@@ -322,4 +340,24 @@ func trainingIndex(e tinkertest.Entry, lrs map[float64]int) (int, bool) {
 	}
 	idx, ok := lrs[lr]
 	return idx, ok
+}
+
+// A sample resubmitted after a 410 keeps its seq_id, so the fake gives its
+// future the same request id: each submit's polls are the ones between it
+// and the next submit. (Reading all of them as the first submit's made a
+// correct client look wrong, once in some hundred runs.)
+func TestPollsOfSplitsByResubmission(t *testing.T) {
+	sub := func(i uint64) tinkertest.Entry { return tinkertest.Entry{Index: i, RequestID: "s:sample:0:7"} }
+	poll := func(i uint64, status int) tinkertest.Entry {
+		return tinkertest.Entry{Index: i, RequestID: "s:sample:0:7", Status: status}
+	}
+	subs := []tinkertest.Entry{sub(1), sub(4)}
+	polls := map[string][]tinkertest.Entry{"s:sample:0:7": {poll(2, 200), poll(3, 410), poll(5, 400), poll(6, 400)}}
+	first, second := pollsOf(polls, subs, 0), pollsOf(polls, subs, 1)
+	if len(first) != 2 || first[1].Status != 410 {
+		t.Fatalf("first submit's polls = %+v, want the two before the resubmission", first)
+	}
+	if len(second) != 2 || second[0].Index != 5 {
+		t.Fatalf("second submit's polls = %+v, want the two after it", second)
+	}
 }

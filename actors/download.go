@@ -343,7 +343,9 @@ func (f *archiveFetch) transportError(actx context.Context, err error) error {
 // by the host's origin (never the API's own pool).
 func (f *archiveFetch) client() *http.Client {
 	if hc := f.r.s.cfg.httpClient; hc != nil {
-		return hc
+		// Pinned like every client tinkex sends with: following a 3xx
+		// would hand the signed URL to the next host in its Referer.
+		return httpclient.PinOrigin(hc)
 	}
 	origin := f.url
 	if u, err := url.Parse(f.url); err == nil {

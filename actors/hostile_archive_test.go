@@ -202,3 +202,26 @@ func TestDownloadStopsAtTheSizeLimit(t *testing.T) {
 		})
 	}
 }
+
+// An archive host that redirects elsewhere: the download is not followed
+// there, with tinkex's own pools or with a user's client that would follow
+// (following would hand the signed URL to the next host in its Referer).
+func TestDownloadDoesNotFollowTheArchiveHostsRedirect(t *testing.T) {
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere.Add(1) }))
+	t.Cleanup(other.Close)
+	for name, opts := range map[string][]ServiceOption{"own pools": nil, "user client": {WithHTTPClient(&http.Client{})}} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			host := rawArchiveHost(t, func(int) string {
+				return "HTTP/1.1 302 Found\r\nLocation: " + other.URL + "/stolen\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+			})
+			svc := serviceAt(t, e, apiWithArchiveAt(t, e, host), opts...)
+			var buf bytes.Buffer
+			_, err := svc.Rest().DownloadCheckpoint(ctxT(t), "tinker://run-1/weights/w", &buf)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "302")
+			assert.Zero(t, elsewhere.Load(), "nothing reached the redirect's target")
+		})
+	}
+}

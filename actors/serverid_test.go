@@ -142,9 +142,9 @@ func TestServerIDsCarryingACredentialAreRefused(t *testing.T) {
 	}
 }
 
-func serviceAt(t *testing.T, e *env, url string) *ServiceClient {
+func serviceAt(t *testing.T, e *env, url string, opts ...ServiceOption) *ServiceClient {
 	t.Helper()
-	svc, err := e.rt.NewServiceClient(context.Background(), WithAPIKey(keyA), WithBaseURL(url))
+	svc, err := e.rt.NewServiceClient(context.Background(), append([]ServiceOption{WithAPIKey(keyA), WithBaseURL(url)}, opts...)...)
 	require.NoError(t, err)
 	return svc
 }

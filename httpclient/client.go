@@ -184,7 +184,7 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 		c.transports = NewTransports(nil)
 	}
 	if c.httpClient != nil {
-		c.httpClient = pinOrigin(c.httpClient)
+		c.httpClient = PinOrigin(c.httpClient)
 	} else {
 		c.lease = c.transports.Acquire(norm)
 	}

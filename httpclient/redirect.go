@@ -18,10 +18,10 @@ import (
 // and hands it back (http.ErrUseLastResponse) instead of following it.
 func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-// pinOrigin returns a copy of a user-supplied client that never follows
+// PinOrigin returns a copy of a user-supplied client that never follows
 // redirects; its transport, jar and timeout are shared with hc, which is
 // not modified.
-func pinOrigin(hc *http.Client) *http.Client {
+func PinOrigin(hc *http.Client) *http.Client {
 	c := *hc
 	c.CheckRedirect = refuseRedirect
 	return &c

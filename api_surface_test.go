@@ -10,18 +10,20 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestPublicAPIHidesInternals: nothing a user of package tinkex can reach
-// (the root package and package actors, whose types the root names) hands
-// out an actor PID, the actor system, the registry, a limiter handle, a
-// future no one can complete, a crash message or a type of an internal
-// package. The one internal package that shows is fleetapi: WithCluster's
+// TestPublicAPIHidesInternals: nothing in package tinkex, where every
+// user-facing type is defined, hands out an actor PID or anything else of
+// protoactor's, the actor system, the registry, a limiter handle, a future
+// no one can complete, a crash message or a type of an internal package.
+// (Package actors, which holds the actors themselves, names protoactor's
+// types by nature; no tinkex type exposes it.) The one internal package that shows is fleetapi: WithCluster's
 // provider and option types, which package cluster re-exports.
 func TestPublicAPIHidesInternals(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go command")
 	}
 	forbidden := []*regexp.Regexp{
-		regexp.MustCompile(`\bactor\.(PID|ActorSystem|Context|Props)\b`),
+		regexp.MustCompile(`\bactor\.[A-Z]`),
+		regexp.MustCompile(`\bactors\.[A-Z]`),
 		regexp.MustCompile(`\*registry\.Registry\b`),
 		regexp.MustCompile(`\*limiter\.Limiter\b`),
 		regexp.MustCompile(`\bfunc NewFuture\b`),
@@ -30,7 +32,7 @@ func TestPublicAPIHidesInternals(t *testing.T) {
 		regexp.MustCompile(`\binternal/(clock|inspect)\b`),
 	}
 	fleetapi := regexp.MustCompile(`\bfleetapi\.`)
-	for _, pkg := range []string{".", "./actors"} {
+	for _, pkg := range []string{"."} {
 		out, err := exec.Command("go", "doc", "-all", pkg).CombinedOutput()
 		require.NoError(t, err, "%s", out)
 		for line := range strings.Lines(string(out)) {

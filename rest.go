@@ -1,83 +1,644 @@
 package tinkex
 
 import (
+	"context"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
 	"time"
 
-	"github.com/tinkex-go/tinkex/actors"
+	"github.com/tinkex-go/tinkex/httpclient"
 	"github.com/tinkex-go/tinkex/types"
 )
 
-// The REST side: options of RestClient calls and the types they return.
+// RestClient manages what a server keeps between runs: training runs,
+// checkpoints (list, inspect, publish, expire, delete, download) and
+// sessions. Get it with ServiceClient.Rest; it shares the ServiceClient's
+// key, HTTP layer and lifetime: once the ServiceClient is closed every call
+// fails with ErrClientStopped, and Close ends calls in flight with it.
+//
+// Lists come two ways: a page at a time (List*), and as iterators over
+// every page (TrainingRuns, Checkpoints, UserCheckpoints, Sessions) that
+// yield each item and, on failure, one error and stop:
+//
+//	for cp, err := range rest.Checkpoints(ctx, runID) {
+//		if err != nil { return err }
+//		fmt.Println(cp.TinkerPath)
+//	}
+//
+// Checkpoints are named by their tinker:// path
+// ("tinker://<run>/weights/<name>" or "tinker://<run>/sampler_weights/<name>");
+// a malformed path is a KindValidation error and nothing is sent. Every
+// method is safe for concurrent use; the RestClient holds no state of its
+// own.
+type RestClient struct{ s *ServiceClient }
 
-// RestOption adjusts one RestClient call; each method names the options it
-// reads.
-type RestOption = actors.RestOption
+// Rest returns the client's RestClient.
+func (s *ServiceClient) Rest() *RestClient { return &RestClient{s: s} }
 
-// WithPageSize sets the page size (limit) of a list.
-func WithPageSize(n int) RestOption { return actors.WithPageSize(n) }
+// RestOption adjusts one RestClient call. Each method names the options it
+// reads; it ignores the others.
+type RestOption func(*restOptions)
 
-// WithOffset makes a list start at the nth item.
-func WithOffset(n int) RestOption { return actors.WithOffset(n) }
+type restOptions struct {
+	limit, offset int
+	scope         types.AccessScope
+	project       string
+	token         string
+	progress      func(done, total int64)
+	maxBytes      int64
+	pollInterval  time.Duration
+}
 
-// WithAccessScope chooses whose training runs and sessions are visible
-// (default AccessScopeOwned).
-func WithAccessScope(s AccessScope) RestOption { return actors.WithAccessScope(s) }
+// WithPageSize sets how many items a list asks for per page (the limit
+// query parameter). Default: 20 for training runs and sessions, 100 for the
+// user's checkpoints; a run's checkpoints are asked for unpaged.
+func WithPageSize(n int) RestOption { return func(o *restOptions) { o.limit = n } }
+
+// WithOffset makes a list start at the nth item (default 0).
+func WithOffset(n int) RestOption { return func(o *restOptions) { o.offset = n } }
+
+// WithAccessScope chooses whose training runs and sessions are visible:
+// AccessScopeOwned (the default) or AccessScopeAccessible (also those
+// shared with the caller).
+func WithAccessScope(s types.AccessScope) RestOption { return func(o *restOptions) { o.scope = s } }
 
 // WithProjectFilter lists only the training runs of one project.
-func WithProjectFilter(projectID string) RestOption { return actors.WithProjectFilter(projectID) }
+func WithProjectFilter(projectID string) RestOption {
+	return func(o *restOptions) { o.project = projectID }
+}
 
-// WithWeightsAccessToken makes GetWeightsInfo authenticate with the
-// checkpoint owner's key.
-func WithWeightsAccessToken(token string) RestOption { return actors.WithWeightsAccessToken(token) }
+// WithWeightsAccessToken makes GetWeightsInfo authenticate with token (the
+// API key of the checkpoint's owner) instead of the client's key, as the
+// SDK's weights_access_token does. The token is sent to the configured
+// server only and is scrubbed from errors like the key.
+func WithWeightsAccessToken(token string) RestOption {
+	return func(o *restOptions) { o.token = token }
+}
 
-// WithProgress reports a download's progress: bytes written and the
-// archive's size (-1 when unknown).
-func WithProgress(f func(done, total int64)) RestOption { return actors.WithProgress(f) }
+// WithProgress makes a download call f after every write with the bytes
+// written so far and the archive's size (-1 when the server did not say).
+// f runs on the downloading goroutine; keep it short.
+func WithProgress(f func(done, total int64)) RestOption {
+	return func(o *restOptions) { o.progress = f }
+}
 
-// DefaultMaxArchiveBytes bounds a checkpoint download (64 GiB) unless
-// WithMaxArchiveBytes says otherwise.
-const DefaultMaxArchiveBytes = actors.DefaultMaxArchiveBytes
+// DefaultMaxArchiveBytes bounds a checkpoint download unless
+// WithMaxArchiveBytes says otherwise: 64 GiB, far above any LoRA archive.
+const DefaultMaxArchiveBytes int64 = 64 << 30
 
-// WithMaxArchiveBytes bounds a download: an archive announced as larger
-// fails before a byte is written, one streamed without a size fails once it
-// passes n bytes (KindValidation). n <= 0 means DefaultMaxArchiveBytes.
-func WithMaxArchiveBytes(n int64) RestOption { return actors.WithMaxArchiveBytes(n) }
+// WithMaxArchiveBytes bounds a download: an archive the host announces as
+// larger fails before a byte is written, and one streamed without a size
+// (chunked) fails as soon as it passes n bytes, so a hostile or broken
+// host cannot fill the caller's disk. n <= 0 means DefaultMaxArchiveBytes.
+func WithMaxArchiveBytes(n int64) RestOption {
+	return func(o *restOptions) { o.maxBytes = n }
+}
 
-// WithPollInterval sets how often ExportSessionTrace polls (default 5 s).
-func WithPollInterval(d time.Duration) RestOption { return actors.WithPollInterval(d) }
+// WithPollInterval sets how often ExportSessionTrace asks whether the
+// export is ready (default 5 s, as the SDK).
+func WithPollInterval(d time.Duration) RestOption { return func(o *restOptions) { o.pollInterval = d } }
 
-// REST wire types.
-type (
-	AccessScope                  = types.AccessScope
-	Cursor                       = types.Cursor
-	TinkerPath                   = types.TinkerPath
-	CheckpointType               = types.CheckpointType
-	CheckpointArchiveURLResponse = types.CheckpointArchiveURLResponse
-	GetSessionResponse           = types.GetSessionResponse
-	ListSessionsResponse         = types.ListSessionsResponse
-	AuditLogResponse             = types.AuditLogResponse
-	AuditLogEntry                = types.AuditLogEntry
-	Timestamp                    = types.Timestamp
-)
+func restOpts(opts []RestOption) restOptions {
+	var o restOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
 
-// Access scopes of REST reads.
+// query returns limit/offset (when paged) and access_scope.
+func (o restOptions) query(defLimit int, scope bool) (url.Values, error) {
+	q := url.Values{}
+	if o.limit < 0 || o.offset < 0 {
+		return nil, types.ValidationError("rest", "page size and offset must not be negative (got %d and %d)", o.limit, o.offset)
+	}
+	if defLimit > 0 {
+		q.Set("limit", strconv.Itoa(cmpOr(o.limit, defLimit)))
+		q.Set("offset", strconv.Itoa(o.offset))
+	}
+	if scope {
+		s := cmpOr(o.scope, types.AccessScopeOwned)
+		if s != types.AccessScopeOwned && s != types.AccessScopeAccessible {
+			return nil, types.ValidationError("rest", "access scope %q is not %q or %q", s, types.AccessScopeOwned, types.AccessScopeAccessible)
+		}
+		q.Set("access_scope", string(s))
+	}
+	return q, nil
+}
+
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// do sends one REST request. It is the one path every RestClient call to
+// the API takes, on the REST row of the retry layers table (CallRead):
+// refused with ErrClientStopped once the client is closed,
+// ended with it when Close comes while the request is in flight.
+func (r *RestClient) do(ctx context.Context, req *httpclient.Request) (*httpclient.Response, error) {
+	if req.Call == httpclient.CallNone {
+		req.Call = httpclient.CallRead
+	}
+	var resp *httpclient.Response
+	err := r.s.call(ctx, req.Op, func(ctx context.Context) error {
+		var err error
+		resp, err = r.s.http.Do(ctx, req)
+		return err
+	})
+	return resp, err
+}
+
+func restCall[T any](ctx context.Context, r *RestClient, op, method, path string, q url.Values, body any) (*T, error) {
+	var out T
+	if _, err := r.do(ctx, &httpclient.Request{Op: op, Method: method, Path: path, Query: q, Body: body,
+		Into: httpclient.JSONInto(&out)}); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func runPath(id string) string { return "/api/v1/training_runs/" + url.PathEscape(id) }
+
+// checkpointPath is the URL path of a checkpoint: its id contains a slash,
+// sent as two segments as the SDK does.
+func checkpointPath(p types.TinkerPath) string {
+	kind, name, _ := strings.Cut(p.CheckpointID, "/")
+	return runPath(p.TrainingRunID) + "/checkpoints/" + kind + "/" + url.PathEscape(name)
+}
+
+func needID(op, what, id string) error {
+	if id == "" {
+		return types.ValidationError(op, "%s is empty", what)
+	}
+	return nil
+}
+
+// Training runs.
+
+// ListTrainingRuns returns one page of training runs (reads WithPageSize,
+// WithOffset, WithAccessScope, WithProjectFilter).
+func (r *RestClient) ListTrainingRuns(ctx context.Context, opts ...RestOption) (*types.TrainingRunsResponse, error) {
+	o := restOpts(opts)
+	q, err := o.query(20, true)
+	if err != nil {
+		return nil, err
+	}
+	if o.project != "" {
+		q.Set("project_id", o.project)
+	}
+	return restCall[types.TrainingRunsResponse](ctx, r, "list_training_runs", http.MethodGet, "/api/v1/training_runs", q, nil)
+}
+
+// TrainingRuns yields every training run, page after page (same options as
+// ListTrainingRuns; WithOffset sets where it starts).
+func (r *RestClient) TrainingRuns(ctx context.Context, opts ...RestOption) iter.Seq2[types.TrainingRun, error] {
+	return pages(func(offset int) ([]types.TrainingRun, *types.Cursor, error) {
+		page, err := r.ListTrainingRuns(ctx, append(opts[:len(opts):len(opts)], WithOffset(offset))...)
+		if err != nil {
+			return nil, nil, err
+		}
+		return page.TrainingRuns, &page.Cursor, nil
+	}, restOpts(opts).offset)
+}
+
+// GetTrainingRun returns one training run (reads WithAccessScope).
+func (r *RestClient) GetTrainingRun(ctx context.Context, id string, opts ...RestOption) (*types.TrainingRun, error) {
+	const op = "get_training_run"
+	if err := needID(op, "training run id", id); err != nil {
+		return nil, err
+	}
+	q, err := restOpts(opts).query(0, true)
+	if err != nil {
+		return nil, err
+	}
+	return restCall[types.TrainingRun](ctx, r, op, http.MethodGet, runPath(id), q, nil)
+}
+
+// GetTrainingRunByTinkerPath returns the training run a checkpoint belongs
+// to (reads WithAccessScope).
+func (r *RestClient) GetTrainingRunByTinkerPath(ctx context.Context, tinkerPath string, opts ...RestOption) (*types.TrainingRun, error) {
+	p, err := types.ParseTinkerPath(tinkerPath)
+	if err != nil {
+		return nil, err
+	}
+	return r.GetTrainingRun(ctx, p.TrainingRunID, opts...)
+}
+
+// Checkpoints.
+
+// ListCheckpoints returns the checkpoints of a training run. Without
+// WithPageSize and WithOffset it asks for the whole list, as the SDK does
+// (a server may still answer one page, with a cursor); with them, one page.
+func (r *RestClient) ListCheckpoints(ctx context.Context, runID string, opts ...RestOption) (*types.CheckpointsListResponse, error) {
+	const op = "list_checkpoints"
+	if err := needID(op, "training run id", runID); err != nil {
+		return nil, err
+	}
+	o := restOpts(opts)
+	var q url.Values
+	if o.limit != 0 || o.offset != 0 {
+		var err error
+		if q, err = o.query(100, false); err != nil {
+			return nil, err
+		}
+	}
+	return restCall[types.CheckpointsListResponse](ctx, r, op, http.MethodGet, runPath(runID)+"/checkpoints", q, nil)
+}
+
+// Checkpoints yields every checkpoint of a training run, following the
+// cursor when the server pages the list.
+func (r *RestClient) Checkpoints(ctx context.Context, runID string, opts ...RestOption) iter.Seq2[types.Checkpoint, error] {
+	o := restOpts(opts)
+	limit := o.limit
+	return pages(func(offset int) ([]types.Checkpoint, *types.Cursor, error) {
+		page, err := r.ListCheckpoints(ctx, runID, append(opts[:len(opts):len(opts)], WithOffset(offset), WithPageSize(limit))...)
+		if err != nil {
+			return nil, nil, err
+		}
+		if page.Cursor != nil && limit == 0 {
+			limit = page.Cursor.Limit // go on at the server's page size
+		}
+		if page.Cursor == nil {
+			return page.Checkpoints, &types.Cursor{Offset: offset, TotalCount: offset + len(page.Checkpoints)}, nil
+		}
+		return page.Checkpoints, page.Cursor, nil
+	}, o.offset)
+}
+
+// ListUserCheckpoints returns one page of the caller's checkpoints across
+// all training runs (reads WithPageSize, default 100, and WithOffset).
+func (r *RestClient) ListUserCheckpoints(ctx context.Context, opts ...RestOption) (*types.CheckpointsListResponse, error) {
+	q, err := restOpts(opts).query(100, false)
+	if err != nil {
+		return nil, err
+	}
+	return restCall[types.CheckpointsListResponse](ctx, r, "list_user_checkpoints", http.MethodGet, "/api/v1/checkpoints", q, nil)
+}
+
+// UserCheckpoints yields every checkpoint of the caller, page after page.
+func (r *RestClient) UserCheckpoints(ctx context.Context, opts ...RestOption) iter.Seq2[types.Checkpoint, error] {
+	return pages(func(offset int) ([]types.Checkpoint, *types.Cursor, error) {
+		page, err := r.ListUserCheckpoints(ctx, append(opts[:len(opts):len(opts)], WithOffset(offset))...)
+		if err != nil {
+			return nil, nil, err
+		}
+		return page.Checkpoints, page.Cursor, nil
+	}, restOpts(opts).offset)
+}
+
+// GetCheckpoint returns the checkpoint at a tinker:// path, looked up in
+// its training run's list. A checkpoint the run does not have is a
+// KindNotFound error (errors.Is(err, ErrNotFound); a user error) naming
+// the path.
+func (r *RestClient) GetCheckpoint(ctx context.Context, tinkerPath string) (*types.Checkpoint, error) {
+	p, err := types.ParseTinkerPath(tinkerPath)
+	if err != nil {
+		return nil, err
+	}
+	for cp, err := range r.Checkpoints(ctx, p.TrainingRunID) {
+		if err != nil {
+			return nil, err
+		}
+		if cp.TinkerPath == p.String() {
+			return &cp, nil
+		}
+	}
+	return nil, &types.Error{Kind: types.KindNotFound, Op: "get_checkpoint",
+		Message: "checkpoint " + p.String() + " not found in training run " + p.TrainingRunID}
+}
+
+// checkpointCall sends a write to one checkpoint and ignores the answer.
+func (r *RestClient) checkpointCall(ctx context.Context, op, method, tinkerPath, suffix string, body any) error {
+	p, err := types.ParseTinkerPath(tinkerPath)
+	if err != nil {
+		return err
+	}
+	_, err = r.do(ctx, &httpclient.Request{Op: op, Method: method, Path: checkpointPath(p) + suffix, Body: body})
+	return err
+}
+
+// DeleteCheckpoint deletes a checkpoint for good.
+func (r *RestClient) DeleteCheckpoint(ctx context.Context, tinkerPath string) error {
+	return r.checkpointCall(ctx, "delete_checkpoint", http.MethodDelete, tinkerPath, "", nil)
+}
+
+// PublishCheckpoint makes a checkpoint readable by every key.
+func (r *RestClient) PublishCheckpoint(ctx context.Context, tinkerPath string) error {
+	return r.checkpointCall(ctx, "publish_checkpoint", http.MethodPost, tinkerPath, "/publish", nil)
+}
+
+// UnpublishCheckpoint makes a published checkpoint private again.
+func (r *RestClient) UnpublishCheckpoint(ctx context.Context, tinkerPath string) error {
+	return r.checkpointCall(ctx, "unpublish_checkpoint", http.MethodDelete, tinkerPath, "/publish", nil)
+}
+
+// SetCheckpointTTL makes a checkpoint expire ttl from now (whole seconds,
+// at least one).
+func (r *RestClient) SetCheckpointTTL(ctx context.Context, tinkerPath string, ttl time.Duration) error {
+	const op = "set_checkpoint_ttl"
+	secs := int64(ttl / time.Second)
+	if secs < 1 {
+		return types.ValidationError(op, "ttl %v is shorter than one second (use ClearCheckpointTTL to keep the checkpoint)", ttl)
+	}
+	return r.checkpointCall(ctx, op, http.MethodPut, tinkerPath, "/ttl", types.SetCheckpointTTLRequest{TTLSeconds: &secs})
+}
+
+// ClearCheckpointTTL removes a checkpoint's expiry (ttl_seconds null).
+func (r *RestClient) ClearCheckpointTTL(ctx context.Context, tinkerPath string) error {
+	return r.checkpointCall(ctx, "set_checkpoint_ttl", http.MethodPut, tinkerPath, "/ttl", types.SetCheckpointTTLRequest{})
+}
+
+// archiveURLRetries and archiveURLDelay: a 503 from the archive endpoint
+// means the archive is being prepared; the SDK waits 30 s, up to 6 tries.
 const (
-	AccessScopeOwned      = types.AccessScopeOwned
-	AccessScopeAccessible = types.AccessScopeAccessible
+	archiveURLRetries = 5
+	archiveURLDelay   = 30 * time.Second
+	archiveURLExpiry  = 15 * time.Minute
 )
 
-// Checkpoint types.
-const (
-	CheckpointTraining = types.CheckpointTraining
-	CheckpointSampler  = types.CheckpointSampler
-)
+var retry503 httpclient.RetryPolicy = func(o httpclient.Outcome) bool {
+	if v, ok := o.ShouldRetryHeader(); ok {
+		return v
+	}
+	return o.StatusCode == http.StatusServiceUnavailable
+}
 
-// Audit log event types.
-const (
-	AuditEventsAll         = types.AuditEventsAll
-	AuditEventsCheckpoints = types.AuditEventsCheckpoints
-)
+// GetCheckpointArchiveURL returns a signed URL to download a checkpoint's
+// archive, and until when it is valid. The server answers a 200 JSON body
+// or a redirect, which is not followed: its Location is the URL and its
+// Expires header the expiry (15 minutes from now when absent). A 503 (the
+// archive is being prepared) is retried up to 5 times, 30 s apart or after
+// the server's Retry-After.
+func (r *RestClient) GetCheckpointArchiveURL(ctx context.Context, tinkerPath string) (*types.CheckpointArchiveURLResponse, error) {
+	const op = "get_checkpoint_archive_url"
+	p, err := types.ParseTinkerPath(tinkerPath)
+	if err != nil {
+		return nil, err
+	}
+	var out types.CheckpointArchiveURLResponse
+	resp, err := r.do(ctx, &httpclient.Request{Op: op, Method: http.MethodGet, Path: checkpointPath(p) + "/archive",
+		Into: httpclient.JSONInto(&out), Policy: httpclient.Policy{MaxRetries: httpclient.Retries(archiveURLRetries),
+			Retry: retry503, Backoff: httpclient.RetryAfterOr(func(int, httpclient.Outcome, time.Time) time.Duration { return archiveURLDelay })}})
+	if err != nil && resp != nil && resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		loc := resp.Header.Get("Location")
+		if loc == "" {
+			return nil, &types.Error{Kind: types.KindValidation, Op: op, Path: checkpointPath(p) + "/archive",
+				StatusCode: resp.StatusCode, Message: "redirect without a Location"}
+		}
+		out = types.CheckpointArchiveURLResponse{URL: loc}
+		if t, perr := http.ParseTime(resp.Header.Get("Expires")); perr == nil {
+			out.Expires = types.Timestamp{Time: t}
+		} else {
+			out.Expires = types.Timestamp{Time: r.s.rt.clock.Now().Add(archiveURLExpiry)}
+		}
+		return &out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if out.URL == "" {
+		return nil, &types.Error{Kind: types.KindValidation, Op: op, Path: checkpointPath(p) + "/archive",
+			Message: "server answered without a url"}
+	}
+	return &out, nil
+}
 
-// ParseTinkerPath parses "tinker://<run>/<weights|sampler_weights>/<name>";
-// anything else is a validation error.
-func ParseTinkerPath(path string) (TinkerPath, error) { return types.ParseTinkerPath(path) }
+// Sessions.
+
+// ListSessions returns one page of session ids (reads WithPageSize,
+// default 20, WithOffset, WithAccessScope).
+func (r *RestClient) ListSessions(ctx context.Context, opts ...RestOption) (*types.ListSessionsResponse, error) {
+	q, err := restOpts(opts).query(20, true)
+	if err != nil {
+		return nil, err
+	}
+	return restCall[types.ListSessionsResponse](ctx, r, "list_sessions", http.MethodGet, "/api/v1/sessions", q, nil)
+}
+
+// Sessions yields every session id. The list has no cursor, so it ends at
+// the first empty page.
+func (r *RestClient) Sessions(ctx context.Context, opts ...RestOption) iter.Seq2[string, error] {
+	return pages(func(offset int) ([]string, *types.Cursor, error) {
+		page, err := r.ListSessions(ctx, append(opts[:len(opts):len(opts)], WithOffset(offset))...)
+		if err != nil {
+			return nil, nil, err
+		}
+		return page.Sessions, nil, nil
+	}, restOpts(opts).offset)
+}
+
+// GetSession returns the training runs and samplers of a session (reads
+// WithAccessScope).
+func (r *RestClient) GetSession(ctx context.Context, id string, opts ...RestOption) (*types.GetSessionResponse, error) {
+	const op = "get_session"
+	if err := needID(op, "session id", id); err != nil {
+		return nil, err
+	}
+	q, err := restOpts(opts).query(0, true)
+	if err != nil {
+		return nil, err
+	}
+	return restCall[types.GetSessionResponse](ctx, r, op, http.MethodGet, "/api/v1/sessions/"+url.PathEscape(id), q, nil)
+}
+
+// AssignSessionProject moves a session (and its training runs) to a
+// project.
+func (r *RestClient) AssignSessionProject(ctx context.Context, sessionID, projectID string) error {
+	const op = "assign_session_project"
+	if err := needID(op, "session id", sessionID); err != nil {
+		return err
+	}
+	if err := needID(op, "project id", projectID); err != nil {
+		return err
+	}
+	_, err := r.do(ctx, &httpclient.Request{Op: op, Method: http.MethodPut,
+		Path: "/api/v1/sessions/" + url.PathEscape(sessionID) + "/project", Body: types.AssignSessionProjectRequest{ProjectID: projectID}})
+	return err
+}
+
+// ExportSessionTrace asks the server to export a session's trace and
+// returns the URL of the export once it is ready, polling every 5 s
+// (WithPollInterval) until then or until ctx ends. An export the server
+// reports as failed is a KindRequestFailed error with its message.
+func (r *RestClient) ExportSessionTrace(ctx context.Context, sessionID string, opts ...RestOption) (string, error) {
+	const op = "export_session_trace"
+	if err := needID(op, "session id", sessionID); err != nil {
+		return "", err
+	}
+	every := cmpOr(restOpts(opts).pollInterval, 5*time.Second)
+	path := "/api/v1/sessions/" + url.PathEscape(sessionID) + "/trace_export"
+	for {
+		st, err := restCall[types.SessionTraceExportResponse](ctx, r, op, http.MethodGet, path, nil, nil)
+		if err != nil {
+			return "", err
+		}
+		switch st.Status {
+		case types.TraceExportReady:
+			if st.URL == "" {
+				return "", &types.Error{Kind: types.KindValidation, Op: op, Path: path, Message: "export is ready but has no url"}
+			}
+			return st.URL, nil
+		case types.TraceExportFailed:
+			return "", &types.Error{Kind: types.KindRequestFailed, Op: op, Path: path,
+				Message: "trace export failed: " + r.serverText(st.Error)}
+		case types.TraceExportPending:
+		default:
+			return "", &types.Error{Kind: types.KindValidation, Op: op, Path: path, Message: "unknown export status " + strconv.Quote(r.serverText(st.Status))}
+		}
+		if err := r.s.rt.sleep(ctx, every); err != nil {
+			return "", types.CanceledError(op, context.Cause(ctx))
+		}
+	}
+}
+
+// Other reads.
+
+// GetWeightsInfo describes the checkpoint at a tinker:// path: its base
+// model and LoRA settings (reads WithWeightsAccessToken).
+func (r *RestClient) GetWeightsInfo(ctx context.Context, tinkerPath string, opts ...RestOption) (*types.WeightsInfoResponse, error) {
+	const op = "weights_info"
+	if _, err := types.ParseTinkerPath(tinkerPath); err != nil {
+		return nil, err
+	}
+	token := restOpts(opts).token
+	var hdr http.Header
+	if token != "" {
+		if err := types.ValidateAPIKey(token); err != nil {
+			return nil, &types.Error{Kind: types.KindValidation, Op: op, Message: "weights access token: " + err.(*types.Error).Message}
+		}
+		hdr = http.Header{"X-Api-Key": {token}}
+	}
+	var out types.WeightsInfoResponse
+	_, err := r.do(ctx, &httpclient.Request{Op: op, Path: "/api/v1/weights_info", Header: hdr,
+		Body: types.WeightsInfoRequest{TinkerPath: tinkerPath}, Into: httpclient.JSONInto(&out)})
+	if err != nil {
+		return nil, r.scrubError(err, token)
+	}
+	return &out, nil
+}
+
+// GetSampler describes a sampling session.
+func (r *RestClient) GetSampler(ctx context.Context, samplerID string) (*types.GetSamplerResponse, error) {
+	const op = "get_sampler"
+	if err := needID(op, "sampler id", samplerID); err != nil {
+		return nil, err
+	}
+	return restCall[types.GetSamplerResponse](ctx, r, op, http.MethodGet, "/api/v1/samplers/"+url.PathEscape(samplerID), nil, nil)
+}
+
+// WhoAmI returns who the held credential says the caller is, as the
+// SDK's whoami: no HTTP call, the claims of the JWT this client sends
+// (the one its key was exchanged for under JWT auth, or a key that is
+// itself a JWT) decoded without verifying them: sub as UserURN, email as
+// Email (nil when empty). With a plain API key there is nothing to decode:
+// a KindValidation error says so. Claim text is scrubbed like any server
+// text.
+func (r *RestClient) WhoAmI(ctx context.Context) (*types.WhoAmI, error) {
+	const op = "whoami"
+	if r.s.stopped.Load() {
+		return nil, r.s.stoppedError(op)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, types.CanceledError(op, context.Cause(ctx))
+	}
+	var claims struct {
+		Sub   string `json:"sub"`
+		Email string `json:"email"`
+	}
+	if !r.s.http.CredentialClaims(&claims) {
+		return nil, types.ValidationError(op, "whoami needs JWT auth: this client sends a plain API key, which carries no identity to decode")
+	}
+	w := &types.WhoAmI{UserURN: r.s.http.Scrub(claims.Sub)}
+	if claims.Email != "" {
+		email := r.s.http.Scrub(claims.Email)
+		w.Email = &email
+	}
+	return w, nil
+}
+
+// GetAuditLog returns the caller's audit log entries of one event type
+// (AuditEventsAll, the default when empty, or AuditEventsCheckpoints),
+// of one UTC day when day is not zero.
+func (r *RestClient) GetAuditLog(ctx context.Context, eventType string, day time.Time) (*types.AuditLogResponse, error) {
+	const op = "get_audit_log"
+	eventType = cmpOr(eventType, types.AuditEventsAll)
+	if eventType != types.AuditEventsAll && eventType != types.AuditEventsCheckpoints {
+		return nil, types.ValidationError(op, "event type %q is not %q or %q", eventType, types.AuditEventsAll, types.AuditEventsCheckpoints)
+	}
+	q := url.Values{"event_type": {eventType}}
+	if !day.IsZero() {
+		q.Set("day", day.UTC().Format(time.DateOnly))
+	}
+	return restCall[types.AuditLogResponse](ctx, r, op, http.MethodGet, "/api/v1/audit", q, nil)
+}
+
+// scrub removes the client's credentials (key, JWT, anything shaped like one)
+// and a weights access token from text the
+// server sent that did not pass through the HTTP layer's error path.
+func (r *RestClient) scrub(s, token string) string {
+	return types.Redact(r.s.http.Scrub(s), token)
+}
+
+// serverText is text from a REST body put in an error: scrubbed (scrub),
+// then cut to 512 bytes.
+func (r *RestClient) serverText(s string) string {
+	s = r.scrub(s, "")
+	if len(s) > 512 {
+		s = strings.ToValidUTF8(s[:512], "") + "…"
+	}
+	return s
+}
+
+func (r *RestClient) scrubError(err error, token string) error {
+	if e, ok := err.(*types.Error); ok && token != "" {
+		c := *e
+		c.Message = r.scrub(c.Message, token)
+		return &c
+	}
+	return err
+}
+
+// pages walks an offset-paged list from start: fetch returns one page and
+// its cursor (nil when the list has none; then the walk ends at an empty
+// page). It yields every item, or one error and stops.
+//
+// A server that ignores the offset and sends the same non-empty page again
+// would make the walk endless; a page equal to the one before it ends the
+// walk with a KindValidation error instead. (A caller bounds any other
+// endless list with its ctx, which every fetch takes.)
+func pages[T any](fetch func(offset int) ([]T, *types.Cursor, error), start int) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		offset := start
+		var prev []T
+		for {
+			items, cur, err := fetch(offset)
+			if err == nil && len(items) > 0 && reflect.DeepEqual(items, prev) {
+				err = &types.Error{Kind: types.KindValidation, Op: "list",
+					Message: fmt.Sprintf("the server sent the page at offset %d again for offset %d (it ignores the offset); the list cannot be walked", offset-len(prev), offset)}
+			}
+			if err != nil {
+				var zero T
+				yield(zero, err)
+				return
+			}
+			for _, it := range items {
+				if !yield(it, nil) {
+					return
+				}
+			}
+			offset += len(items)
+			if len(items) == 0 || cur != nil && offset >= cur.TotalCount {
+				return
+			}
+			prev = items
+		}
+	}
+}

@@ -24,47 +24,8 @@
 package tinkex
 
 import (
-	"context"
-
-	"github.com/tinkex-go/tinkex/actors"
 	"github.com/tinkex-go/tinkex/types"
 )
 
 // Version is the version of tinkex.
 const Version = types.Version
-
-// The runtime and its clients.
-type (
-	// Runtime is one tinkex application: actor system and supervision tree.
-	Runtime = actors.Runtime
-	// RuntimeOption configures Start.
-	RuntimeOption = actors.RuntimeOption
-	// ServiceClient talks to one server with one API key.
-	ServiceClient = actors.ServiceClient
-	// ServiceOption configures a ServiceClient.
-	ServiceOption = actors.ServiceOption
-	// TrainingClient trains one LoRA model.
-	TrainingClient = actors.TrainingClient
-	// SamplingClient samples from one sampling session.
-	SamplingClient = actors.SamplingClient
-	// RestClient manages training runs, checkpoints and sessions.
-	RestClient = actors.RestClient
-	// LoRAOption adjusts CreateLoRATrainingClient.
-	LoRAOption = actors.LoRAOption
-	// SamplingOption selects what CreateSamplingClient samples from.
-	SamplingOption = actors.SamplingOption
-	// SampleOption adjusts one Sample call.
-	SampleOption = actors.SampleOption
-	// SaveOption adjusts a save.
-	SaveOption = actors.SaveOption
-	// PollBackoff is the backoff of future polling.
-	PollBackoff = actors.PollBackoff
-)
-
-// Future is the result of a background operation.
-type Future[T any] = actors.Future[T]
-
-// Start starts a runtime. Stop it with Runtime.Stop.
-func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
-	return actors.Start(ctx, opts...)
-}

@@ -1,7 +1,10 @@
-// Package actors is tinkex's client runtime: a Runtime (one protoactor
-// actor system and supervision tree) holds ServiceClients, and each
-// ServiceClient holds the TrainingClients and SamplingClients of one
-// config (one base URL and one API key).
+// Package actors holds the actors behind tinkex's clients: their state,
+// their mailboxes and the supervisor specs that place them in the tree.
+// The clients themselves (Runtime, ServiceClient, TrainingClient,
+// SamplingClient, RestClient, Future) are package tinkex; each client
+// drives its actor through a small owner interface defined here and
+// implemented by an unexported adapter in package tinkex, so none of this
+// shows in the client's API.
 //
 // # The tree
 //
@@ -9,16 +12,33 @@
 //	├── registry           counters and limiters of every config
 //	└── clients (one_for_one)
 //	    └── service:<name> (rest_for_one), one per ServiceClient
-//	        ├── session            heartbeats; the session outlives it
-//	        ├── training:<model>   the submit queue of one TrainingClient
-//	        └── sampling:<sampler> anchors one SamplingClient in the tree
+//	        ├── session            Session: establishes the session, runs its heartbeats
+//	        ├── training:<model>   Training: the submit queue of one TrainingClient
+//	        └── sampling:<sampler> Sampling: anchors one SamplingClient in the tree
 //
-// Actors own what must be serialized: the training actor's queue and the
-// session actor's heartbeat loop. Everything on a hot path runs on the
-// caller's goroutine instead: Sample, a poll, a REST read or a create_*
-// call never waits on a mailbox.
+// Actors own what must be serialized: the training queue and the session's
+// background loop. Everything on a hot path runs on the caller's goroutine
+// instead: a sample, a poll, a REST read or a create_* call never waits on
+// a mailbox.
 //
-// # Where each piece of state lives, and who may touch it
+// # State and its owner
+//
+//   - Training: queue and inflight, the order of one TrainingClient's
+//     operations, live in the actor and only its Receive touches them: one
+//     operation is dispatched at a time, in call order. What an operation
+//     is, and what starting it means, is the owner's (TrainingOwner).
+//   - Session: the cancel function of the loop the current instance
+//     started; the session itself (id, server config) outlives restarts in
+//     the ServiceClient.
+//   - Sampling: nothing; it reports its PID to the owner when it starts.
+//
+// Every actor answers the module's own probes and injected crashes
+// (package internal/inspect). A restart keeps the owner: the supervisor
+// builds a fresh actor around the same owner, so state that must survive a
+// crash (seq_ids, the session, pending operations' futures) lives with the
+// owner, and the actor tells it when an instance starts, restarts or stops.
+//
+// # The clients' state (package tinkex), and who may touch it
 //
 // Runtime:
 //   - services and nameSeq: Runtime.mu (NewServiceClient, Close, Stop).
@@ -29,7 +49,8 @@
 //
 // ServiceClient:
 //   - the session (id, server config, telemetry batcher): sessionState.mu,
-//     written by the session actor, read by anyone; ready closes once.
+//     written by the loop the Session actor runs, read by anyone; ready
+//     closes once.
 //   - heartbeat counters: atomics, written by the heartbeat loop only.
 //   - children, trainings, samplings: ServiceClient.mu (create_* and Close).
 //   - calls running on callers' goroutines: the lifetime (lifetime.go): an
@@ -45,8 +66,8 @@
 //     and handed to the clients that use them.
 //
 // TrainingClient:
-//   - queue and inflight: the training actor's mailbox (trainingActor);
-//     nothing else reads or writes them.
+//   - queue and inflight: the Training actor (this package); nothing else
+//     reads or writes them.
 //   - seq: a registry.Counter, durable across actor restarts; only the
 //     goroutine holding the turn takes seq_ids.
 //   - pending (called, not yet dispatched) and each op's dispatched flag:

@@ -12,7 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/tinkex-go/tinkex"
-	"github.com/tinkex-go/tinkex/actors"
+
 	"github.com/tinkex-go/tinkex/limiter"
 	"github.com/tinkex-go/tinkex/telemetry"
 	"github.com/tinkex-go/tinkex/tinkertest"
@@ -54,7 +54,7 @@ func newWorld(t *testing.T, rtOpts ...tinkex.RuntimeOption) *world {
 		tinkex.WithTelemetryBus(bus),
 		tinkex.WithLogger(slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
 		tinkex.WithPollBackoff(tinkex.PollBackoff{Initial: time.Millisecond, Max: 5 * time.Millisecond}),
-		actors.WithLimiterOptions(limiter.WithThrottleWindow(time.Millisecond)),
+		tinkex.WithLimiterOptions(limiter.WithThrottleWindow(time.Millisecond)),
 	}, rtOpts...)
 	rt, err := tinkex.Start(context.Background(), opts...)
 	require.NoError(t, err)

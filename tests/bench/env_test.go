@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/tinkex-go/tinkex"
-	"github.com/tinkex-go/tinkex/actors"
+
 	"github.com/tinkex-go/tinkex/tinkertest"
 	"github.com/tinkex-go/tinkex/types"
 )
@@ -84,7 +84,7 @@ func newSampler(b testing.TB, svc *tinkex.ServiceClient) *tinkex.SamplingClient 
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
-	sc, err := svc.CreateSamplingClient(ctx, actors.WithBaseModel(baseModel))
+	sc, err := svc.CreateSamplingClient(ctx, tinkex.WithBaseModel(baseModel))
 	if err != nil {
 		b.Fatal(err)
 	}

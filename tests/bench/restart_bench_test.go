@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/tinkex-go/tinkex"
-	"github.com/tinkex-go/tinkex/actors"
+
 	"github.com/tinkex-go/tinkex/internal/inspect"
 	"github.com/tinkex-go/tinkex/supervisor"
 )
@@ -23,7 +23,7 @@ func BenchmarkRestart(b *testing.B) {
 	for _, until := range []string{"probe", "sample"} {
 		b.Run("until="+until, func(b *testing.B) {
 			srv := newServer(b)
-			rt := newRuntime(b, actors.WithServiceIntensity(1<<30, time.Nanosecond))
+			rt := newRuntime(b, tinkex.WithServiceIntensity(1<<30, time.Nanosecond))
 			sc := newSampler(b, newService(b, rt, srv, keyA))
 			root := inspect.ActorSystem(rt).Root
 			before := samplingRestarts(b, rt)

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tinkex-go/tinkex"
-	"github.com/tinkex-go/tinkex/actors"
+
 	"github.com/tinkex-go/tinkex/tinkertest"
 	"github.com/tinkex-go/tinkex/types"
 )
@@ -202,7 +202,7 @@ func callNoPanic(ctx context.Context, f func(context.Context) error) (err error)
 // fails the call with a typed error; nothing panics and the client stays
 // usable.
 func TestOversizedResponseBody(t *testing.T) {
-	e := newBadInputEnv(t, actors.WithMaxResponseBytes(4096))
+	e := newBadInputEnv(t, tinkex.WithMaxResponseBytes(4096))
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	p := tinkex.DefaultSamplingParams()

@@ -20,7 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tinkex-go/tinkex"
-	"github.com/tinkex-go/tinkex/actors"
+
 	"github.com/tinkex-go/tinkex/internal/inspect"
 	"github.com/tinkex-go/tinkex/limiter"
 	"github.com/tinkex-go/tinkex/supervisor"
@@ -160,7 +160,7 @@ func newHarness(t *testing.T, o runOptions) *harness {
 		// crash escalates past its own service's rest_for_one restart,
 		// which is what the run checks.
 		tinkex.WithServiceIntensity(max(1000, o.requests), time.Hour),
-		actors.WithLimiterOptions(limiter.WithThrottleWindow(100 * time.Millisecond)),
+		tinkex.WithLimiterOptions(limiter.WithThrottleWindow(100 * time.Millisecond)),
 	}
 	if o.registry != nil {
 		rtOpts = append(rtOpts, tinkex.WithPrometheus(o.registry))

@@ -32,7 +32,7 @@ import (
 	"time"
 
 	"github.com/tinkex-go/tinkex"
-	"github.com/tinkex-go/tinkex/actors"
+
 	"github.com/tinkex-go/tinkex/cluster"
 	"github.com/tinkex-go/tinkex/internal/inspect"
 	"github.com/tinkex-go/tinkex/limiter"
@@ -109,7 +109,7 @@ func run(stdin io.Reader, stdout io.Writer) error {
 	ctx := context.Background()
 	rt, err := tinkex.Start(ctx,
 		tinkex.WithCluster(*name, *bind, provider, opts...),
-		actors.WithLimiterOptions(limiter.WithSlots(*slots), limiter.WithThrottledSlots(*throttled), limiter.WithThrottleWindow(time.Second)))
+		tinkex.WithLimiterOptions(limiter.WithSlots(*slots), limiter.WithThrottledSlots(*throttled), limiter.WithThrottleWindow(time.Second)))
 	if err != nil {
 		return err
 	}

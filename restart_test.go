@@ -1,0 +1,291 @@
+package tinkex
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tinkex-go/tinkex/internal/inspect"
+	"github.com/tinkex-go/tinkex/supervisor"
+	"github.com/tinkex-go/tinkex/tinkertest"
+	"github.com/tinkex-go/tinkex/types"
+)
+
+// gate is an http.RoundTripper that holds requests whose path ends in
+// suffix until released, and reports each one it holds.
+type gate struct {
+	suffix  string
+	held    chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func newGate(suffix string) *gate {
+	return &gate{suffix: suffix, held: make(chan struct{}, 100), release: make(chan struct{})}
+}
+
+func (g *gate) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, g.suffix) {
+		g.held <- struct{}{}
+		select {
+		case <-g.release:
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func (g *gate) open() { g.once.Do(func() { close(g.release) }) }
+
+// gatedTraining is a service whose optim_step submits are held by a gate
+// (opened at the end of the test at the latest), and a training client on it.
+func gatedTraining(t *testing.T) (*env, *gate, *ServiceClient, *TrainingClient) {
+	t.Helper()
+	e := newEnv(t, nil)
+	g := newGate("/api/v1/optim_step")
+	t.Cleanup(g.open)
+	svc := e.service(t, WithHTTPClient(&http.Client{Transport: g}))
+	tc := trainer(t, svc)
+	return e, g, svc, tc
+}
+
+func findNode(n supervisor.Node, prefix string) (supervisor.Node, bool) {
+	if strings.HasPrefix(n.ID, prefix) {
+		return n, true
+	}
+	for _, c := range n.Children {
+		if f, ok := findNode(c, prefix); ok {
+			return f, true
+		}
+	}
+	return supervisor.Node{}, false
+}
+
+// A crash of the training actor fails the operations it had not submitted
+// with ErrClientRestarted, lets the submitted one finish, and the restarted
+// actor continues the seq_ids without a gap.
+func TestTrainingActorCrashFailsQueuedAndContinuesSeq(t *testing.T) {
+	e, g, _, tc := gatedTraining(t)
+	ctx := ctxT(t)
+
+	first := tc.OptimStep(ctx, types.DefaultAdamParams()) // held in the gate: in flight
+	<-g.held
+	queued := []*Future[*types.OptimStepResponse]{
+		tc.OptimStep(ctx, types.DefaultAdamParams()),
+		tc.OptimStep(ctx, types.DefaultAdamParams()),
+	}
+	e.rt.system.Root.Send(tc.pid.Load(), &inspect.Crash{Reason: "test"})
+	for _, f := range queued {
+		_, err := f.Result(ctx)
+		assert.ErrorIs(t, err, types.ErrClientRestarted)
+		assert.True(t, types.IsRetryable(err))
+	}
+	g.open()
+	_, err := first.Result(ctx)
+	require.NoError(t, err, "the operation already being submitted completes")
+
+	_, err = tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.NoError(t, err)
+	var seqs []int64
+	for _, r := range e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointOptimStep}) {
+		seqs = append(seqs, r.SeqID)
+	}
+	assert.Equal(t, []int64{1, 2}, seqs, "gapless across the restart; nothing sent for the failed ops")
+
+	tree, err := e.rt.Tree(ctx)
+	require.NoError(t, err)
+	n, ok := findNode(tree, "training:")
+	require.True(t, ok, tree.String())
+	assert.Equal(t, 1, n.Restarts)
+	assert.Equal(t, supervisor.Running, n.Status)
+}
+
+// A crash of the sampling actor does not disturb samples; it restarts.
+func TestSamplingActorCrashKeepsSession(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	svc := e.service(t)
+	sc, err := svc.CreateSamplingClient(ctx, WithBaseModel("meta-llama/Llama-3.2-1B"))
+	require.NoError(t, err)
+	prompt := types.ModelInputFromInts([]int{1, 2})
+	_, err = sc.Sample(ctx, prompt, 1, types.DefaultSamplingParams())
+	require.NoError(t, err)
+
+	e.rt.system.Root.Send(sc.pid.Load(), &inspect.Crash{Reason: "test"})
+	require.Eventually(t, func() bool {
+		tree, err := e.rt.Tree(ctx)
+		if err != nil {
+			return false
+		}
+		n, ok := findNode(tree, "sampling:")
+		return ok && n.Restarts == 1 && n.Status == supervisor.Running
+	}, 10*time.Second, time.Millisecond)
+
+	_, err = sc.Sample(ctx, prompt, 1, types.DefaultSamplingParams())
+	require.NoError(t, err)
+	reqs := e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointAsample})
+	require.Len(t, reqs, 2)
+	assert.Equal(t, []int64{0, 1}, []int64{reqs[0].SeqID, reqs[1].SeqID})
+	assert.Equal(t, 1, e.srv.CountEndpoint(tinkertest.EndpointCreateSamplingSession), "the session is kept")
+	probe, err := e.rt.system.Root.RequestFuture(sc.pid.Load(), &inspect.Probe{}, 5*time.Second).Result()
+	require.NoError(t, err)
+	assert.Equal(t, &inspect.ProbeReply{Actor: "sampling", ID: sc.SamplerID()}, probe)
+}
+
+// Exceeding the service supervisor's intensity restarts the whole subtree;
+// the clients come back (their specs are the subtree's init) and keep
+// working with their seq_ids, and other services are untouched.
+func TestServiceSubtreeRestartsAsAUnit(t *testing.T) {
+	e := newEnv(t, nil, WithServiceIntensity(1, time.Hour))
+	ctx := ctxT(t)
+	a := e.service(t, WithName("a"))
+	b := e.service(t, WithName("b"), WithAPIKey(keyB))
+	tcA := trainer(t, a)
+	tcB := trainer(t, b)
+	_, err := tcA.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.NoError(t, err)
+
+	restarted := func(id string) int {
+		tree, err := e.rt.Tree(ctx)
+		require.NoError(t, err)
+		n, ok := findNode(tree, id)
+		require.True(t, ok, tree.String())
+		return n.Restarts
+	}
+	e.rt.system.Root.Send(tcA.pid.Load(), &inspect.Crash{Reason: "1"})
+	require.Eventually(t, func() bool { return restarted("training:"+tcA.ModelID()) == 1 }, 10*time.Second, time.Millisecond)
+	e.rt.system.Root.Send(tcA.pid.Load(), &inspect.Crash{Reason: "2"}) // second restart within the period: intensity 1 exceeded
+	require.Eventually(t, func() bool { return restarted("service:a") == 1 }, 10*time.Second, time.Millisecond)
+	assert.Equal(t, 0, restarted("service:b"))
+	assert.Equal(t, 0, restarted("training:"+tcB.ModelID()))
+
+	require.Eventually(t, func() bool {
+		_, err := e.rt.system.Root.RequestFuture(tcA.pid.Load(), &inspect.Probe{}, time.Second).Result()
+		return err == nil
+	}, 10*time.Second, 5*time.Millisecond)
+	_, err = tcA.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.NoError(t, err)
+	var seqs []int64
+	for _, r := range e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointOptimStep, ModelID: tcA.ModelID()}) {
+		seqs = append(seqs, r.SeqID)
+	}
+	assert.Equal(t, []int64{1, 2}, seqs)
+	_, err = tcB.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.NoError(t, err)
+}
+
+// Close fails queued work with ErrClientStopped and refuses new work.
+func TestCloseFailsQueuedWork(t *testing.T) {
+	e, g, svc, tc := gatedTraining(t)
+	ctx := ctxT(t)
+	sc, err := svc.CreateSamplingClient(ctx, WithBaseModel("meta-llama/Llama-3.2-1B"))
+	require.NoError(t, err)
+
+	inflight := tc.OptimStep(ctx, types.DefaultAdamParams())
+	<-g.held
+	queued := tc.OptimStep(ctx, types.DefaultAdamParams())
+	closed := make(chan error, 1)
+	go func() { closed <- svc.Close(context.Background()) }()
+
+	_, err = queued.Result(ctx)
+	assert.ErrorIs(t, err, types.ErrClientStopped)
+	_, err = inflight.Result(ctx)
+	assert.ErrorIs(t, err, types.ErrClientStopped, "the in-flight submit is canceled by Close")
+	require.NoError(t, <-closed)
+
+	_, err = tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	assert.ErrorIs(t, err, types.ErrClientStopped)
+	_, err = sc.Sample(ctx, types.ModelInputFromInts([]int{1}), 1, types.DefaultSamplingParams())
+	assert.ErrorIs(t, err, types.ErrClientStopped)
+	_, err = svc.CreateSamplingClient(ctx, WithBaseModel("meta-llama/Llama-3.2-1B"))
+	assert.ErrorIs(t, err, types.ErrClientStopped)
+	require.NoError(t, svc.Close(ctx), "closing twice is harmless")
+	assert.Empty(t, e.rt.Services())
+}
+
+// A crash of the session actor restarts its later siblings (rest_for_one):
+// a training client's unsent operations fail with ErrClientRestarted, not
+// ErrClientStopped, and the client goes on working.
+func TestSiblingRestartFailsQueuedAsRestarted(t *testing.T) {
+	e, g, _, tc := gatedTraining(t)
+	ctx := ctxT(t)
+	first := tc.OptimStep(ctx, types.DefaultAdamParams())
+	<-g.held
+	queued := tc.OptimStep(ctx, types.DefaultAdamParams())
+	tree, err := e.rt.Tree(ctx)
+	require.NoError(t, err)
+	session, ok := findNode(tree, "session")
+	require.True(t, ok)
+	pid := e.rt.system.NewLocalPID(session.PID)
+	e.rt.system.Root.Send(pid, &inspect.Crash{Reason: "session"})
+	_, err = queued.Result(ctx)
+	assert.ErrorIs(t, err, types.ErrClientRestarted)
+	g.open()
+	_, err = first.Result(ctx)
+	require.NoError(t, err)
+	// Once the restarted actor answers, the client works again (an operation
+	// sent while it was down fails fast with ErrClientRestarted instead).
+	require.Eventually(t, func() bool {
+		_, err := e.rt.system.Root.RequestFuture(tc.pid.Load(), &inspect.Probe{}, time.Second).Result()
+		return err == nil
+	}, 10*time.Second, time.Millisecond)
+	_, err = tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.NoError(t, err)
+}
+
+// A caller that gives up while its operation is being submitted gets
+// ErrCanceled, but the submit (its seq_id taken) still reaches the server,
+// so later operations do not wait behind a gap.
+func TestCanceledDuringSubmitLeavesNoSeqGap(t *testing.T) {
+	e, g, _, tc := gatedTraining(t)
+	ctx := ctxT(t)
+	var err error
+
+	opCtx, cancel := context.WithCancel(ctx)
+	first := tc.OptimStep(opCtx, types.DefaultAdamParams())
+	<-g.held
+	cancel()
+	_, err = first.Result(ctx)
+	assert.ErrorIs(t, err, types.ErrCanceled)
+	g.open()
+
+	queuedCtx, cancelQueued := context.WithCancel(ctx)
+	cancelQueued()
+	_, err = tc.OptimStep(queuedCtx, types.DefaultAdamParams()).Result(ctx)
+	assert.ErrorIs(t, err, types.ErrCanceled, "canceled before its turn: nothing taken, nothing sent")
+
+	_, err = tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.NoError(t, err, "no gap: the canceled op's seq_id reached the server")
+	var seqs []int64
+	for _, r := range e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointOptimStep}) {
+		seqs = append(seqs, r.SeqID)
+	}
+	assert.Equal(t, []int64{1, 2}, seqs)
+}
+
+// A chunk refused for good does not keep the other chunks from being sent:
+// each holds a seq_id the server waits for.
+func TestRefusedChunkStillSendsTheOthers(t *testing.T) {
+	e := newEnv(t, []tinkertest.Option{tinkertest.WithClientConfig(map[string]any{"fwdbwd_max_chunk_len": 1})})
+	ctx := ctxT(t)
+	svc := e.service(t)
+	tc := trainer(t, svc)
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointForwardBackward, Status: 400, Times: 1})
+	data := []types.Datum{datum(t, 1, 2), datum(t, 3, 4), datum(t, 5, 6)}
+	_, err := tc.ForwardBackward(ctx, data, types.LossCrossEntropy).Result(ctx)
+	assert.ErrorIs(t, err, types.ErrUser)
+	var seqs []int64
+	for _, r := range e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointForwardBackward}) {
+		seqs = append(seqs, r.SeqID)
+	}
+	assert.ElementsMatch(t, []int64{1, 2, 3}, seqs, "all three chunks were sent")
+	_, err = tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.NoError(t, err, "the model is not stalled")
+}

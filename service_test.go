@@ -1,0 +1,380 @@
+package tinkex
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tinkex-go/tinkex/internal/inspect"
+	"github.com/tinkex-go/tinkex/tinkertest"
+	"github.com/tinkex-go/tinkex/types"
+)
+
+func TestResolveConfig(t *testing.T) {
+	env := map[string]string{
+		EnvAPIKey: "tml-from-env", EnvBaseURL: "https://Env.Example/", EnvProjectID: "p-env",
+		EnvTags: "b, a,,b", EnvTelemetry: "0",
+	}
+	getenv := func(k string) string { return env[k] }
+	c, err := resolve(nil, getenv)
+	require.NoError(t, err)
+	assert.Equal(t, "tml-from-env", c.apiKey)
+	assert.Equal(t, "https://env.example", c.baseURL)
+	assert.Equal(t, "p-env", c.projectID)
+	assert.Equal(t, []string{"a", "b"}, c.tags)
+	assert.False(t, c.telemetry)
+	assert.Equal(t, 10, c.maxRetries)
+
+	c, err = resolve([]ServiceOption{WithAPIKey("tml-explicit"), WithBaseURL("http://127.0.0.1:9/"), WithProjectID("p"),
+		WithTags("x"), WithTelemetry(true), WithMaxRetries(0), WithName("svc.1")}, getenv)
+	require.NoError(t, err)
+	assert.Equal(t, "tml-explicit", c.apiKey, "explicit options win")
+	assert.Equal(t, "http://127.0.0.1:9", c.baseURL)
+	assert.Equal(t, []string{"x"}, c.tags)
+	assert.True(t, c.telemetry)
+	assert.Equal(t, 0, c.maxRetries)
+	assert.Equal(t, "svc.1", c.name)
+
+	c, err = resolve([]ServiceOption{WithAPIKey("tml-k")}, func(string) string { return "" })
+	require.NoError(t, err)
+	assert.Equal(t, types.DefaultBaseURL, c.baseURL)
+	assert.True(t, c.telemetry, "telemetry is on by default")
+
+	for _, bad := range [][]ServiceOption{
+		nil, // no key anywhere
+		{WithAPIKey("sk-wrong")},
+		{WithAPIKey("tml-k"), WithBaseURL("ftp://x")},
+		{WithAPIKey("tml-k"), WithBaseURL("https://user:secretpw@x")},
+		{WithAPIKey("tml-k"), WithMaxRetries(-1)},
+		{WithAPIKey("tml-k"), WithCallRetryBudget(-time.Second)},
+		{WithAPIKey("tml-k"), WithName("has/slash")},
+		{WithAPIKey("tml-k"), WithUserMetadata(map[string]string{"": "v"})},
+	} {
+		_, err := resolve(bad, func(string) string { return "" })
+		assert.ErrorIs(t, err, types.ErrValidation)
+		if err != nil {
+			assert.NotContains(t, err.Error(), "secretpw")
+		}
+	}
+	assert.Contains(t, fmt.Sprintf("%v %+v %#v", c, c, c), c.fingerprint)
+	assert.NotContains(t, fmt.Sprintf("%v %+v %#v", c, c, c), "tml-k")
+}
+
+func TestSessionStartupHeartbeatsAndTelemetry(t *testing.T) {
+	e := newEnv(t, []tinkertest.Option{tinkertest.WithoutDynamicConfig()}, WithHeartbeatInterval(5*time.Millisecond))
+	svc := e.service(t, WithTags("t1", "t2"), WithProjectID("proj"), WithUserMetadata(map[string]string{"team": "x"}), WithTelemetry(true))
+	sessions := e.srv.Sessions()
+	require.Len(t, sessions, 1)
+	s := sessions[0]
+	assert.Equal(t, svc.SessionID(), s.ID)
+	assert.Equal(t, []string{"t1", "t2"}, s.Tags)
+	assert.Equal(t, "proj", s.ProjectID)
+	assert.Equal(t, map[string]any{"team": "x"}, s.UserMetadata)
+	assert.Equal(t, types.ProtocolVersion, s.SDKVersion)
+	assert.Equal(t, 404, e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointDynamicConfig})[0].Status,
+		"dynamic_config 404 means defaults; startup goes on")
+
+	require.Eventually(t, func() bool { return e.srv.Heartbeats(svc.SessionID()) >= 2 }, 20*time.Second, time.Millisecond)
+	ok, _ := svc.HeartbeatStats()
+	assert.GreaterOrEqual(t, ok, int64(1))
+
+	require.NoError(t, svc.Close(context.Background()))
+	batches := e.srv.TelemetryBatches()
+	require.NotEmpty(t, batches, "SESSION_START is flushed by Close")
+	var names []string
+	for _, b := range batches {
+		for _, ev := range b.Events {
+			names = append(names, fmt.Sprint(ev["event"]))
+		}
+		assert.Equal(t, svc.SessionID(), b.SessionID)
+	}
+	assert.Contains(t, names, "SESSION_START")
+}
+
+func TestTelemetryOffSendsNoBatches(t *testing.T) {
+	e := newEnv(t, nil)
+	svc := e.service(t, WithTelemetry(false))
+	require.NoError(t, svc.Close(context.Background()))
+	assert.Equal(t, 0, e.srv.CountEndpoint(tinkertest.EndpointTelemetry))
+}
+
+func TestSessionFailureIsReturned(t *testing.T) {
+	e := newEnv(t, []tinkertest.Option{tinkertest.WithKeys(keyB)})
+	_, err := e.rt.NewServiceClient(ctxT(t), WithAPIKey(keyA), WithBaseURL(e.srv.URL()))
+	assert.ErrorIs(t, err, types.ErrUser)
+	assert.NotContains(t, err.Error(), keyA)
+	assert.Empty(t, e.rt.Services(), "a failed client leaves nothing behind")
+}
+
+func TestNamesAreUnique(t *testing.T) {
+	e := newEnv(t, nil)
+	e.service(t, WithName("same"))
+	_, err := e.rt.NewServiceClient(ctxT(t), WithAPIKey(keyA), WithBaseURL(e.srv.URL()), WithName("same"))
+	assert.ErrorIs(t, err, types.ErrValidation)
+}
+
+// Pipelining: optim_step is submitted before forward_backward's result
+// exists (the server holds all work until resumed).
+func TestPipelinedSubmission(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	svc := e.service(t)
+	tc := trainer(t, svc)
+	e.srv.PauseProcessing()
+	fb := tc.ForwardBackward(ctx, []types.Datum{datum(t, 1, 2)}, types.LossCrossEntropy)
+	opt := tc.OptimStep(ctx, types.DefaultAdamParams())
+	require.Eventually(t, func() bool { return e.srv.CountEndpoint(tinkertest.EndpointOptimStep) == 1 }, 20*time.Second, time.Millisecond)
+	select {
+	case <-fb.Done():
+		t.Fatal("forward_backward finished while the server was paused")
+	default:
+	}
+	e.srv.ResumeProcessing()
+	_, err := fb.Result(ctx)
+	require.NoError(t, err)
+	_, err = opt.Result(ctx)
+	require.NoError(t, err)
+}
+
+// Operations called from many goroutines get gapless, unique seq_ids.
+func TestConcurrentOpsGetGaplessSeqIDs(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	svc := e.service(t)
+	tc := trainer(t, svc)
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+			assert.NoError(t, err)
+		}()
+	}
+	wg.Wait()
+	reqs := e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointOptimStep})
+	require.Len(t, reqs, 20)
+	for i, r := range reqs {
+		assert.Equal(t, int64(i+1), r.SeqID, "arrival order is seq order")
+	}
+	assert.Equal(t, int64(21), tc.NextSeqID())
+}
+
+func TestBadInputIsRejectedBeforeSending(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	svc := e.service(t)
+	tc := trainer(t, svc)
+	sc := sampler(t, e, svc)
+	before := len(e.srv.Requests(tinkertest.Match{}))
+
+	nan := types.DefaultAdamParams()
+	nan.LearningRate = math.NaN()
+	bigN := 1 << 20
+	badStop := types.DefaultSamplingParams()
+	badStop.Stop = types.StopStrings("ok", string([]byte{0xff, 0xfe}))
+	ragged, err := types.NewDatum(types.ModelInputFromInts([]int{1, 2}), map[string]any{"target_tokens": []int64{1, 2}})
+	require.NoError(t, err)
+	ragged.LossFnInputs["weights"] = types.TensorData{DType: types.DTypeFloat32, Float32s: []float32{1, 2, 3}, Shape: []int64{2}}
+	neg := -1
+	negMax := types.DefaultSamplingParams()
+	negMax.MaxTokens = &neg
+
+	cases := map[string]error{}
+	_, cases["nan learning rate"] = tc.OptimStep(ctx, nan).Result(ctx)
+	_, cases["no data"] = tc.ForwardBackward(ctx, nil, types.LossCrossEntropy).Result(ctx)
+	_, cases["unknown loss"] = tc.ForwardBackward(ctx, []types.Datum{datum(t, 1)}, "nope").Result(ctx)
+	_, cases["mismatched tensor"] = tc.ForwardBackward(ctx, []types.Datum{ragged}, types.LossCrossEntropy).Result(ctx)
+	_, cases["nan loss config"] = tc.ForwardBackward(ctx, []types.Datum{datum(t, 1)}, types.LossPPO, WithLossFnConfig(map[string]float64{"clip_low_threshold": math.Inf(1)})).Result(ctx)
+	_, cases["empty save name"] = tc.SaveState(ctx, "").Result(ctx)
+	_, cases["bad load path"] = tc.LoadState(ctx, "s3://x").Result(ctx)
+	_, cases["empty prompt"] = sc.Sample(ctx, types.ModelInput{}, 1, types.DefaultSamplingParams())
+	_, cases["huge num_samples"] = sc.Sample(ctx, prompt, bigN, types.DefaultSamplingParams())
+	_, cases["zero num_samples"] = sc.Sample(ctx, prompt, 0, types.DefaultSamplingParams())
+	_, cases["invalid utf8 stop"] = sc.Sample(ctx, prompt, 1, badStop)
+	_, cases["negative max_tokens"] = sc.Sample(ctx, prompt, 1, negMax)
+	_, cases["no model"] = svc.CreateLoRATrainingClient(ctx, "")
+	_, cases["rank 0"] = svc.CreateLoRATrainingClient(ctx, "m", WithRank(0))
+	_, cases["nothing trained"] = svc.CreateLoRATrainingClient(ctx, "m", WithTrainMLP(false), WithTrainAttn(false), WithTrainUnembed(false))
+	_, cases["no sampling target"] = svc.CreateSamplingClient(ctx)
+	_, cases["bad model path"] = svc.CreateSamplingClient(ctx, WithModelPath("http://x"))
+	for name, err := range cases {
+		assert.ErrorIs(t, err, types.ErrValidation, name)
+	}
+	assert.Equal(t, before, len(e.srv.Requests(tinkertest.Match{})), "nothing was sent")
+}
+
+func TestSamplingFeatures(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	svc := e.service(t)
+	sc := sampler(t, e, svc)
+	lps, err := sc.ComputeLogprobs(ctx, prompt)
+	require.NoError(t, err)
+	require.Len(t, lps, 5)
+	_, ok := lps.At(0)
+	assert.False(t, ok, "the first prompt token has no logprob")
+	_, ok = lps.At(1)
+	assert.True(t, ok)
+
+	futs := make([]*Future[*types.SampleResponse], 10)
+	for i := range futs {
+		futs[i] = sc.SampleAsync(ctx, prompt, 1, types.DefaultSamplingParams(), WithTopkPromptLogprobs(2), WithPromptLogprobs())
+	}
+	for _, f := range futs {
+		r, err := f.Result(ctx)
+		require.NoError(t, err)
+		assert.Len(t, r.TopkPromptLogprobs, 5)
+		again, err := f.Result(ctx)
+		require.NoError(t, err)
+		assert.Same(t, r, again, "a future can be awaited again")
+	}
+	seqs := map[int64]bool{}
+	for _, r := range e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointAsample}) {
+		assert.False(t, seqs[r.SeqID], "seq_id %d repeated", r.SeqID)
+		seqs[r.SeqID] = true
+	}
+	assert.Len(t, seqs, 11)
+	asyncLP, err := sc.ComputeLogprobsAsync(ctx, prompt).Result(ctx)
+	require.NoError(t, err)
+	assert.Len(t, asyncLP, 5)
+}
+
+func TestCheckpointFlows(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	svc := e.service(t)
+	tc, err := svc.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B", WithRank(4))
+	require.NoError(t, err)
+	st, err := tc.SaveState(ctx, "ckpt", WithTTL(time.Hour)).Result(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "tinker://"+tc.ModelID()+"/weights/ckpt", st.Path)
+	_, err = tc.LoadStateWithOptimizer(ctx, st.Path).Result(ctx)
+	require.NoError(t, err)
+
+	tc2, err := svc.CreateTrainingClientFromState(ctx, st.Path)
+	require.NoError(t, err)
+	assert.NotEqual(t, tc.ModelID(), tc2.ModelID())
+	loads := e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointLoadWeights, ModelID: tc2.ModelID()})
+	require.Len(t, loads, 1)
+	assert.Equal(t, int64(1), loads[0].SeqID)
+
+	sc, err := tc.SaveWeightsAndGetSamplingClient(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 0, e.srv.CountEndpoint(tinkertest.EndpointCreateSamplingSession), "no create_sampling_session")
+	_, err = sc.Sample(ctx, prompt, 1, types.DefaultSamplingParams())
+	require.NoError(t, err)
+
+	info, err := tc.GetInfo(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, tc.ModelID(), info.ModelID)
+	caps, err := svc.GetServerCapabilities(ctx)
+	require.NoError(t, err)
+	assert.NotEmpty(t, caps.SupportedModels)
+	runs, err := svc.Rest().ListTrainingRuns(ctx)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, len(runs.TrainingRuns), 2)
+	cks, err := svc.Rest().ListCheckpoints(ctx, tc.ModelID())
+	require.NoError(t, err)
+	assert.NotEmpty(t, cks.Checkpoints)
+	wi, err := svc.Rest().GetWeightsInfo(ctx, st.Path)
+	require.NoError(t, err)
+	assert.Equal(t, "meta-llama/Llama-3.2-1B", wi.BaseModel)
+	smp, err := svc.Rest().GetSampler(ctx, sc.SamplerID())
+	require.NoError(t, err)
+	assert.Equal(t, sc.SamplerID(), smp.SamplerID)
+	_, err = tc.Unload(ctx)
+	require.NoError(t, err)
+}
+
+func TestCreateViaLoadWeights(t *testing.T) {
+	e := newEnv(t, []tinkertest.Option{tinkertest.WithClientConfig(map[string]any{"create_model_via_load_weights": true})})
+	ctx := ctxT(t)
+	svc := e.service(t)
+	tc := trainer(t, svc)
+	st, err := tc.SaveState(ctx, "c").Result(ctx)
+	require.NoError(t, err)
+	tc2, err := svc.CreateTrainingClientFromStateWithOptimizer(ctx, st.Path)
+	require.NoError(t, err)
+	assert.Equal(t, svc.SessionID()+":train:1", tc2.ModelID())
+	assert.Equal(t, 1, e.srv.CountEndpoint(tinkertest.EndpointCreateModel), "no create_model for the restore")
+	_, err = tc2.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.NoError(t, err)
+}
+
+func TestLoggerAndKeysNeverPrinted(t *testing.T) {
+	logger, logged := captureLogs(slog.LevelDebug)
+	e := newEnv(t, nil, WithLogger(logger))
+	svc := e.service(t)
+	sc := sampler(t, e, svc)
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointAsample, Status: 500, Times: 1})
+	_, _ = sc.Sample(ctxT(t), prompt, 1, types.DefaultSamplingParams())
+	e.rt.system.Root.Send(sc.pid.Load(), &inspect.Crash{Reason: "boom"})
+	tree, err := e.rt.Tree(ctxT(t))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		return strings.Contains(logged(), "Recovering")
+	}, 10*time.Second, time.Millisecond, "protoactor's panic log reaches the runtime logger")
+	out := logged()
+	for _, s := range []string{out, tree.String(), fmt.Sprintf("%v %+v %#v", svc, svc, svc), svc.String()} {
+		assert.NotContains(t, s, keyA)
+		assert.NotContains(t, s, keyA[:8])
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// Public types print a short description, never the key, and never race
+// with the actors by reflecting over their fields.
+func TestPublicTypesFormatWithoutKeys(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	svc := e.service(t)
+	tc := trainer(t, svc)
+	sc := sampler(t, e, svc)
+	f := tc.OptimStep(ctx, types.DefaultAdamParams()) // formatted while in flight
+	var logs strings.Builder
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	for _, v := range []any{e.rt, svc, tc, sc, svc.Rest(), f} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+			out := fmt.Sprintf(verb, v)
+			assert.NotContains(t, out, keyA)
+			assert.Contains(t, out, "tinkex.", verb)
+		}
+		logger.Info("value", "v", v)
+	}
+	assert.NotContains(t, logs.String(), keyA)
+	assert.Contains(t, fmt.Sprint(tc), tc.ModelID())
+	assert.Contains(t, fmt.Sprint(sc), sc.SamplerID())
+	_, err := f.Result(ctx)
+	require.NoError(t, err)
+	assert.Contains(t, fmt.Sprint(f), "state=done")
+}
+
+func TestTreeShowsTheWholeRuntime(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	a := e.service(t, WithName("a"))
+	e.service(t, WithName("b"), WithAPIKey(keyB))
+	tc := trainer(t, a)
+	sc := sampler(t, e, a)
+	tree, err := e.rt.Tree(ctx)
+	require.NoError(t, err)
+	out := tree.String()
+	for _, want := range []string{"tinkex", "registry", "limiter:" + a.Fingerprint(), "limiter:" + e.rt.Services()[1].Fingerprint(),
+		"clients", "service:a", "service:b", "session", "training:" + tc.ModelID(), "sampling:" + sc.SamplerID()} {
+		assert.Contains(t, out, want)
+	}
+	assert.NotContains(t, out, keyA)
+	assert.NotContains(t, out, keyB)
+}

@@ -1,0 +1,347 @@
+package tinkex
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tinkex-go/tinkex/httpclient"
+	"github.com/tinkex-go/tinkex/telemetry"
+	"github.com/tinkex-go/tinkex/types"
+)
+
+// Session timing (reference §3.3).
+const (
+	DefaultHeartbeatInterval = 10 * time.Second
+	heartbeatTimeout         = 10 * time.Second
+	heartbeatWarnAfter       = 120 * time.Second
+	dynamicConfigTimeout     = 10 * time.Second
+)
+
+// sessionState is the part of a ServiceClient's session that outlives the
+// session actor: the id, the server config, the telemetry batcher.
+type sessionState struct {
+	ready chan struct{} // closed once established or failed
+
+	mu        sync.Mutex
+	done      bool
+	sessionID string
+	cfg       types.ClientConfigResponse
+	failure   error
+	batcher   *telemetry.Batcher
+	detach    func()
+
+	heartbeatsOK     atomic.Int64
+	heartbeatsFailed atomic.Int64
+}
+
+func (st *sessionState) init() {
+	st.ready = make(chan struct{})
+	st.cfg = types.DefaultClientConfig()
+}
+
+func (st *sessionState) id() string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.sessionID
+}
+
+func (st *sessionState) clientConfig() types.ClientConfigResponse {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.cfg
+}
+
+func (st *sessionState) established() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.done && st.failure == nil
+}
+
+func (st *sessionState) err() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.failure
+}
+
+func (st *sessionState) finish(id string, cfg types.ClientConfigResponse, err error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.done {
+		return
+	}
+	st.done, st.sessionID, st.cfg, st.failure = true, id, cfg, err
+	close(st.ready)
+}
+
+func (st *sessionState) closeTelemetry(ctx context.Context) error {
+	st.mu.Lock()
+	b, detach := st.batcher, st.detach
+	st.batcher, st.detach = nil, nil
+	st.mu.Unlock()
+	if detach != nil {
+		detach()
+	}
+	if b == nil {
+		return nil
+	}
+	b.SessionEnd() // as the SDK's SESSION_END, on every close (see docs/protocol.md)
+	return b.Close(ctx)
+}
+
+// sessionOwner is the ServiceClient side of its Session actor (package
+// actors): each instance runs the session loop (establish once, a
+// restarted instance reuses the session; then heartbeats) on a goroutine
+// it cancels when it stops or restarts.
+type sessionOwner struct{ s *ServiceClient }
+
+func (o sessionOwner) SessionID() string { return o.s.SessionID() }
+
+func (o sessionOwner) Run() func() {
+	ctx, cancel := context.WithCancel(o.s.ctx)
+	if !o.s.goBackground(func() { o.s.runSession(ctx) }) {
+		cancel()
+		return nil
+	}
+	return cancel
+}
+
+func (s *ServiceClient) runSession(ctx context.Context) {
+	if !s.session.established() {
+		id, cfg, err := s.establish(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.session.finish("", cfg, err)
+			}
+			return
+		}
+		s.startTelemetry(id)
+		s.session.finish(id, cfg, nil)
+	}
+	s.heartbeat(ctx, s.session.id())
+}
+
+// establish runs the start-up sequence: client/config, dynamic_config,
+// create_session.
+func (s *ServiceClient) establish(ctx context.Context) (string, types.ClientConfigResponse, error) {
+	cfg := types.DefaultClientConfig()
+	if _, err := s.http.Do(ctx, &httpclient.Request{Op: "client_config", Path: "/api/v1/client/config",
+		Call: httpclient.CallClientConfig, Body: types.ClientConfigRequest{SDKVersion: types.ProtocolVersion},
+		Policy: httpclient.Policy{Pool: httpclient.PoolSession}, Into: httpclient.JSONInto(&cfg)}); err != nil {
+		return "", cfg, err
+	}
+	if cfg.PJWTAuthEnabled && !strings.HasPrefix(s.cfg.apiKey, "eyJ") {
+		exp, err := s.exchangeJWT(ctx)
+		if err != nil {
+			return "", cfg, err
+		}
+		if !s.goBackground(func() { s.refreshJWT(s.ctx, exp) }) {
+			return "", cfg, s.stoppedError("auth_token")
+		}
+	}
+	var dyn types.DynamicConfigResponse
+	if _, err := s.http.Do(ctx, &httpclient.Request{Op: "dynamic_config", Path: "/api/v1/client/dynamic_config",
+		Call: httpclient.CallDynamicConfig, Body: types.DynamicConfigRequest{SDKVersion: types.ProtocolVersion},
+		Policy: httpclient.Policy{Pool: httpclient.PoolSession, Timeout: dynamicConfigTimeout},
+		Into:   httpclient.JSONInto(&dyn)}); err != nil {
+		if types.KindOf(err) == types.KindCanceled {
+			return "", cfg, err
+		}
+		var e *types.Error
+		if !errors.As(err, &e) || e.StatusCode != 404 {
+			s.rt.logger.Warn("tinkex: dynamic config unavailable, using defaults", "service", s.name, "error", err)
+		}
+	}
+	md := make(map[string]any, len(s.cfg.userMetadata))
+	for k, v := range s.cfg.userMetadata {
+		md[k] = v
+	}
+	req := types.CreateSessionRequest{Tags: s.cfg.tags, UserMetadata: md,
+		SDKVersion: types.ProtocolVersion, ProjectID: s.cfg.projectID}
+	var resp types.CreateSessionResponse
+	if _, err := s.http.Do(ctx, &httpclient.Request{Op: "create_session", Path: "/api/v1/create_session",
+		Call: httpclient.CallCreate, Body: req, Policy: httpclient.Policy{Pool: httpclient.PoolSession}, Into: httpclient.JSONInto(&resp)}); err != nil {
+		return "", cfg, err
+	}
+	if err := resp.Validate(); err != nil {
+		return "", cfg, err
+	}
+	if err := checkServerID(s.http, "create_session", "session_id", resp.SessionID); err != nil {
+		return "", cfg, err
+	}
+	if resp.InfoMessage != "" {
+		s.rt.logger.Info("tinkex: server: "+s.http.Scrub(resp.InfoMessage), "service", s.name)
+	}
+	if resp.WarningMessage != "" {
+		s.rt.logger.Warn("tinkex: server: "+s.http.Scrub(resp.WarningMessage), "service", s.name)
+	}
+	if resp.ErrorMessage != "" {
+		s.rt.logger.Error("tinkex: server: "+s.http.Scrub(resp.ErrorMessage), "service", s.name)
+	}
+	return resp.SessionID, cfg, nil
+}
+
+// startTelemetry starts the server-side telemetry batcher of the session,
+// when enabled, and bridges this config's bus events into it.
+func (s *ServiceClient) startTelemetry(sessionID string) {
+	if !s.cfg.telemetry {
+		return
+	}
+	send := func(ctx context.Context, req *types.TelemetrySendRequest) error {
+		_, err := s.http.Do(ctx, &httpclient.Request{Op: "telemetry", Path: "/api/v1/telemetry", Body: req,
+			Call: httpclient.CallTelemetry, Policy: httpclient.Policy{Pool: httpclient.PoolTelemetry}})
+		return err
+	}
+	b, err := telemetry.NewBatcher(sessionID, send, telemetry.WithBatcherClock(s.rt.clock),
+		telemetry.WithBatcherLogger(s.rt.logger))
+	if err != nil {
+		s.rt.logger.Warn("tinkex: server telemetry disabled", "service", s.name, "error", err)
+		return
+	}
+	b.SessionStart()
+	fp := s.cfg.fingerprint
+	detach, err := b.Bridge(s.rt.bus, telemetry.BridgeOptions{
+		ID: "tinkex.server-telemetry/" + s.name,
+		Map: func(ev telemetry.Event) (types.TelemetryEvent, bool) {
+			if ev.Metadata[telemetry.KeyConfig] != fp && ev.Metadata[telemetry.KeySessionID] != sessionID {
+				return types.TelemetryEvent{}, false
+			}
+			return telemetry.ServerEvent(ev)
+		},
+	})
+	if err != nil {
+		s.rt.logger.Warn("tinkex: server telemetry bridge failed", "service", s.name, "error", err)
+	}
+	s.session.mu.Lock()
+	s.session.batcher, s.session.detach = b, detach
+	s.session.mu.Unlock()
+}
+
+// heartbeat sends session_heartbeat every interval until ctx ends. Failures
+// are counted, and logged once they have lasted heartbeatWarnAfter.
+func (s *ServiceClient) heartbeat(ctx context.Context, sessionID string) {
+	var failingSince time.Time
+	warned := false
+	for {
+		t := s.rt.clock.NewTimer(s.rt.heartbeatInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+		_, err := s.http.Do(ctx, &httpclient.Request{Op: "session_heartbeat", Path: "/api/v1/session_heartbeat",
+			Call: httpclient.CallHeartbeat, Body: types.SessionHeartbeatRequest{SessionID: sessionID},
+			Policy: httpclient.Policy{Pool: httpclient.PoolSession, Timeout: heartbeatTimeout}})
+		switch {
+		case err == nil:
+			s.session.heartbeatsOK.Add(1)
+			if warned {
+				s.rt.logger.Info("tinkex: heartbeats recovered", "service", s.name)
+			}
+			failingSince, warned = time.Time{}, false
+		case ctx.Err() != nil:
+			return
+		default:
+			s.session.heartbeatsFailed.Add(1)
+			now := s.rt.clock.Now()
+			if failingSince.IsZero() {
+				failingSince = now
+			}
+			if !warned && now.Sub(failingSince) >= heartbeatWarnAfter {
+				warned = true
+				s.rt.logger.Warn(fmt.Sprintf("tinkex: session heartbeats have failed for %s", now.Sub(failingSince).Round(time.Second)),
+					"service", s.name, "error", err)
+			}
+		}
+	}
+}
+
+// JWT refresh timing (reference §3.2): refresh 300 s before expiry, retry a
+// failed refresh after 60 s.
+const (
+	jwtRefreshBefore = 300 * time.Second
+	jwtRetryAfter    = 60 * time.Second
+)
+
+// maxJWTLen bounds a JWT from auth/token (a real one is well under 2 KiB).
+const maxJWTLen = 16 << 10
+
+// exchangeJWT trades the API key for a JWT (POST auth/token, sent with the
+// raw key) and makes the HTTP layer send the JWT from now on. It returns the
+// token's expiry (zero when the token has none).
+func (s *ServiceClient) exchangeJWT(ctx context.Context) (time.Time, error) {
+	var resp types.AuthTokenResponse
+	if _, err := s.http.Do(ctx, &httpclient.Request{Op: "auth_token", Path: "/api/v1/auth/token",
+		Call: httpclient.CallClientConfig, Body: types.AuthTokenRequest{}, Header: http.Header{"X-API-Key": {s.cfg.apiKey}},
+		Policy: httpclient.Policy{Pool: httpclient.PoolSession}, Into: httpclient.JSONInto(&resp)}); err != nil {
+		return time.Time{}, err
+	}
+	if resp.JWT == "" {
+		return time.Time{}, types.ValidationError("auth_token", "server answered auth/token without a jwt")
+	}
+	// A token that cannot go in a header would make every later request
+	// fail inside net/http; refused here, the current credential stays (a
+	// refresh retries).
+	if len(resp.JWT) > maxJWTLen || strings.IndexFunc(resp.JWT, func(r rune) bool { return r <= ' ' || r >= 0x7f }) >= 0 {
+		return time.Time{}, types.ValidationError("auth_token",
+			"server answered auth/token with a jwt that cannot be sent in a header (%d bytes, over %d or with spaces, control or non-ASCII characters; not shown)", len(resp.JWT), maxJWTLen)
+	}
+	s.http.SetCredential(resp.JWT)
+	return jwtExpiry(resp.JWT), nil
+}
+
+// refreshJWT exchanges the key again before the JWT expires, until ctx ends.
+func (s *ServiceClient) refreshJWT(ctx context.Context, exp time.Time) {
+	for {
+		if exp.IsZero() {
+			return // a token without expiry needs no refresh
+		}
+		wait := exp.Sub(s.rt.clock.Now()) - jwtRefreshBefore
+		if wait < 0 {
+			wait = max(exp.Sub(s.rt.clock.Now())/2, time.Second)
+		}
+		if s.rt.sleep(ctx, wait) != nil {
+			return
+		}
+		next, err := s.exchangeJWT(ctx)
+		for err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.rt.logger.Warn("tinkex: JWT refresh failed; retrying", "service", s.name, "error", err)
+			if s.rt.sleep(ctx, jwtRetryAfter) != nil {
+				return
+			}
+			next, err = s.exchangeJWT(ctx)
+		}
+		exp = next
+	}
+}
+
+// jwtExpiry reads the exp claim of a JWT without verifying it (as the Python
+// SDK does); zero when absent or unreadable.
+func jwtExpiry(token string) time.Time {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return time.Time{}
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return time.Time{}
+	}
+	var claims struct {
+		Exp float64 `json:"exp"`
+	}
+	if json.Unmarshal(payload, &claims) != nil || claims.Exp <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(int64(claims.Exp), 0)
+}

@@ -13,7 +13,7 @@ import (
 // logprob (Gradients[i][k] = dLoss/dlogprobs[i][k], same shape as
 // logprobs) and optional metrics. A non-nil error aborts the call before
 // the backward pass is sent.
-type CustomLossFn func(data []types.Datum, logprobs [][]float64) (CustomLoss, error)
+type CustomLossFn func(data []Datum, logprobs [][]float64) (CustomLoss, error)
 
 // CustomLoss is what a CustomLossFn returns.
 type CustomLoss struct {
@@ -47,7 +47,7 @@ const MetricLinearLossSum = "linear_loss:sum"
 // one fail it with a KindValidation error before the backward pass is
 // sent; fn's error is returned wrapped, with its kind (KindValidation when
 // it is not a *types.Error).
-func (t *TrainingClient) ForwardBackwardCustom(ctx context.Context, data []types.Datum, fn CustomLossFn, opts ...ForwardBackwardOption) (*types.ForwardBackwardOutput, error) {
+func (t *TrainingClient) ForwardBackwardCustom(ctx context.Context, data []Datum, fn CustomLossFn, opts ...ForwardBackwardOption) (*ForwardBackwardOutput, error) {
 	const op = "forward_backward_custom"
 	if fn == nil {
 		return nil, types.ValidationError(op, "no loss function given")
@@ -56,8 +56,8 @@ func (t *TrainingClient) ForwardBackwardCustom(ctx context.Context, data []types
 		return nil, types.ValidationError(op, "no data provided")
 	}
 	o := forwardBackwardOpts(opts)
-	fwdData := make([]types.Datum, len(data))
-	targets := make([]types.TensorData, len(data))
+	fwdData := make([]Datum, len(data))
+	targets := make([]TensorData, len(data))
 	for i, d := range data {
 		for k := range d.LossFnInputs {
 			if k != "target_tokens" && k != "weights" {
@@ -77,10 +77,10 @@ func (t *TrainingClient) ForwardBackwardCustom(ctx context.Context, data []types
 		if !ok {
 			w = types.Float32Tensor(make([]float32, dense.Len()), dense.Shape...)
 		}
-		fwdData[i] = types.Datum{ModelInput: d.ModelInput,
-			LossFnInputs: map[string]types.TensorData{"target_tokens": tt, "weights": w}}
+		fwdData[i] = Datum{ModelInput: d.ModelInput,
+			LossFnInputs: map[string]TensorData{"target_tokens": tt, "weights": w}}
 	}
-	fwd, err := t.forwardBackward(ctx, fwdData, types.LossCrossEntropy, o, true).Result(ctx)
+	fwd, err := t.forwardBackward(ctx, fwdData, LossCrossEntropy, o, true).Result(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +100,7 @@ func (t *TrainingClient) ForwardBackwardCustom(ctx context.Context, data []types
 	if len(res.Gradients) != len(data) {
 		return nil, types.ValidationError(op, "the loss function returned %d gradients for %d datums", len(res.Gradients), len(data))
 	}
-	linear := make([]types.Datum, len(data))
+	linear := make([]Datum, len(data))
 	for i, g := range res.Gradients {
 		if len(g) != len(logprobs[i]) {
 			return nil, types.ValidationError(op, "gradient %d has %d values for %d logprobs", i, len(g), len(logprobs[i]))
@@ -112,12 +112,12 @@ func (t *TrainingClient) ForwardBackwardCustom(ctx context.Context, data []types
 			}
 			w[k] = float32(-v)
 		}
-		linear[i] = types.Datum{ModelInput: data[i].ModelInput, LossFnInputs: map[string]types.TensorData{
+		linear[i] = Datum{ModelInput: data[i].ModelInput, LossFnInputs: map[string]TensorData{
 			"target_tokens": targets[i], "weights": types.Float32Tensor(w, targets[i].Shape...)}}
 	}
 	lo := o
 	lo.signedWeights = true
-	out, err := t.forwardBackward(ctx, linear, types.LossCrossEntropy, lo, false).Result(ctx)
+	out, err := t.forwardBackward(ctx, linear, LossCrossEntropy, lo, false).Result(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -13,20 +13,20 @@ import (
 
 // decodeSampleResponse decodes a sample result by its Content-Type:
 // protobuf (the current protocol) or JSON (servers for SDK <= 0.24).
-func decodeSampleResponse(contentType string, body []byte) (*types.SampleResponse, error) {
+func decodeSampleResponse(contentType string, body []byte) (*SampleResponse, error) {
 	r, err := decodeSampleResponseRaw(contentType, body)
 	return r, types.RedactError(err)
 }
 
-func decodeSampleResponseRaw(contentType string, body []byte) (*types.SampleResponse, error) {
-	var r types.SampleResponse
+func decodeSampleResponseRaw(contentType string, body []byte) (*SampleResponse, error) {
+	var r SampleResponse
 	if httpclient.IsProtobuf(contentType) {
 		var err error
 		if r, err = types.DecodeSampleResponse(body); err != nil {
 			return nil, err
 		}
 	} else if err := json.Unmarshal(body, &r); err != nil {
-		return nil, &types.Error{Kind: types.KindValidation, Op: "sample", Message: "malformed JSON sample result", Err: err}
+		return nil, &Error{Kind: types.KindValidation, Op: "sample", Message: "malformed JSON sample result", Err: err}
 	}
 	if err := r.Validate(); err != nil {
 		return nil, err
@@ -36,12 +36,12 @@ func decodeSampleResponseRaw(contentType string, body []byte) (*types.SampleResp
 
 // decodeForwardBackwardOutput decodes a forward/forward_backward result by
 // its Content-Type.
-func decodeForwardBackwardOutput(contentType string, body []byte) (*types.ForwardBackwardOutput, error) {
+func decodeForwardBackwardOutput(contentType string, body []byte) (*ForwardBackwardOutput, error) {
 	r, err := decodeForwardBackwardOutputRaw(contentType, body)
 	return r, types.RedactError(err)
 }
 
-func decodeForwardBackwardOutputRaw(contentType string, body []byte) (*types.ForwardBackwardOutput, error) {
+func decodeForwardBackwardOutputRaw(contentType string, body []byte) (*ForwardBackwardOutput, error) {
 	if httpclient.IsProtobuf(contentType) {
 		r, err := types.DecodeForwardBackwardOutput(body)
 		if err != nil {
@@ -49,9 +49,9 @@ func decodeForwardBackwardOutputRaw(contentType string, body []byte) (*types.For
 		}
 		return &r, nil
 	}
-	var r types.ForwardBackwardOutput
+	var r ForwardBackwardOutput
 	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, &types.Error{Kind: types.KindValidation, Op: "forward_backward", Message: "malformed JSON forward_backward result", Err: err}
+		return nil, &Error{Kind: types.KindValidation, Op: "forward_backward", Message: "malformed JSON forward_backward result", Err: err}
 	}
 	return &r, nil
 }
@@ -63,7 +63,7 @@ func decodeJSON[T any](op, contentType string, body []byte) (*T, error) {
 	}
 	var v T
 	if err := json.Unmarshal(body, &v); err != nil {
-		return nil, types.RedactError(&types.Error{Kind: types.KindValidation, Op: op, Message: "malformed JSON result", Err: err})
+		return nil, types.RedactError(&Error{Kind: types.KindValidation, Op: op, Message: "malformed JSON result", Err: err})
 	}
 	return &v, nil
 }

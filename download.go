@@ -92,7 +92,7 @@ func (r *RestClient) DownloadCheckpointToFile(ctx context.Context, tinkerPath, d
 	dir := filepath.Dir(dest)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(dest)+".*.part")
 	if err != nil {
-		return 0, &types.Error{Kind: types.KindValidation, Op: op, Message: "cannot create a file in " + dir, Err: err}
+		return 0, &Error{Kind: types.KindValidation, Op: op, Message: "cannot create a file in " + dir, Err: err}
 	}
 	n, err := r.DownloadCheckpoint(ctx, tinkerPath, tmp, opts...)
 	if err == nil {
@@ -115,7 +115,7 @@ func fileError(op, msg string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &types.Error{Kind: types.KindUnknown, Op: op, Message: msg, Err: err}
+	return &Error{Kind: types.KindUnknown, Op: op, Message: msg, Err: err}
 }
 
 // rewinder is a writer a download can start over (an *os.File).
@@ -244,12 +244,12 @@ func (f *archiveFetch) attempt(ctx context.Context) (bool, error) {
 		return retry, f.fail(kind, st, "the archive host answered %s", f.hostText(resp.Status))
 	}
 	if err := f.copy(actx, resp.Body, stall); err != nil {
-		if te, ok := err.(*types.Error); ok { // over the size limit: not retried
+		if te, ok := err.(*Error); ok { // over the size limit: not retried
 			return false, te
 		}
 		var we *writeError
 		if errors.As(err, &we) {
-			return false, &types.Error{Kind: types.KindUnknown, Op: f.op, Message: fmt.Sprintf("writing the archive failed after %d bytes", f.written), Err: we.err}
+			return false, &Error{Kind: types.KindUnknown, Op: f.op, Message: fmt.Sprintf("writing the archive failed after %d bytes", f.written), Err: we.err}
 		}
 		return true, f.transportError(actx, err)
 	}
@@ -270,7 +270,7 @@ func (f *archiveFetch) copy(ctx context.Context, body io.Reader, stall *time.Tim
 	for {
 		n, rerr := body.Read(buf)
 		if f.written+int64(n) > f.max {
-			return &types.Error{Kind: types.KindValidation, Op: f.op,
+			return &Error{Kind: types.KindValidation, Op: f.op,
 				Message: fmt.Sprintf("the archive passed the limit of %d bytes (WithMaxArchiveBytes); %d written", f.max, f.written)}
 		}
 		if n > 0 {
@@ -301,10 +301,10 @@ func (f *archiveFetch) copy(ctx context.Context, body io.Reader, stall *time.Tim
 
 func (f *archiveFetch) rewind(rw rewinder) error {
 	if err := rw.Truncate(0); err != nil {
-		return &types.Error{Kind: types.KindUnknown, Op: f.op, Message: "cannot restart the download", Err: err}
+		return &Error{Kind: types.KindUnknown, Op: f.op, Message: "cannot restart the download", Err: err}
 	}
 	if _, err := rw.Seek(0, io.SeekStart); err != nil {
-		return &types.Error{Kind: types.KindUnknown, Op: f.op, Message: "cannot restart the download", Err: err}
+		return &Error{Kind: types.KindUnknown, Op: f.op, Message: "cannot restart the download", Err: err}
 	}
 	f.written, f.total, f.validator = 0, -1, ""
 	if f.progress != nil {
@@ -313,8 +313,8 @@ func (f *archiveFetch) rewind(rw rewinder) error {
 	return nil
 }
 
-func (f *archiveFetch) fail(kind types.Kind, status int, format string, args ...any) *types.Error {
-	return &types.Error{Kind: kind, Op: f.op, Method: http.MethodGet, Path: "archive of " + f.path, StatusCode: status,
+func (f *archiveFetch) fail(kind types.Kind, status int, format string, args ...any) *Error {
+	return &Error{Kind: kind, Op: f.op, Method: http.MethodGet, Path: "archive of " + f.path, StatusCode: status,
 		Message: fmt.Sprintf(format, args...)}
 }
 
@@ -334,7 +334,7 @@ func (f *archiveFetch) transportError(actx context.Context, err error) error {
 	if errors.Is(context.Cause(actx), errDownloadStalled) {
 		kind, err = types.KindTimeout, errDownloadStalled
 	}
-	return &types.Error{Kind: kind, Op: f.op, Method: http.MethodGet, Path: "archive of " + f.path,
+	return &Error{Kind: kind, Op: f.op, Method: http.MethodGet, Path: "archive of " + f.path,
 		Message: fmt.Sprintf("transfer failed after %d bytes", f.written), Err: redactedURLError(err)}
 }
 

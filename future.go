@@ -22,7 +22,7 @@ type Future[T any] struct {
 	once       sync.Once
 	val        T
 	err        error
-	queueState atomic.Value // types.QueueState
+	queueState atomic.Value // QueueState
 	requestID  atomic.Value // string
 	op         string       // the operation, named in a canceled Result; set before the future is shared
 }
@@ -30,7 +30,7 @@ type Future[T any] struct {
 // newOpFuture returns a pending future of operation op.
 func newOpFuture[T any](op string) *Future[T] {
 	f := &Future[T]{done: make(chan struct{}), op: op}
-	f.queueState.Store(types.QueueState(""))
+	f.queueState.Store(QueueState(""))
 	f.requestID.Store("")
 	return f
 }
@@ -80,7 +80,7 @@ func (f *Future[T]) Err() error {
 
 // QueueState is the last queue state the server reported while the future
 // was polled ("" before any report).
-func (f *Future[T]) QueueState() types.QueueState { return f.queueState.Load().(types.QueueState) }
+func (f *Future[T]) QueueState() QueueState { return f.queueState.Load().(QueueState) }
 
 // RequestID is the server's future id, once the submit has returned it.
 func (f *Future[T]) RequestID() string { return f.requestID.Load().(string) }
@@ -100,4 +100,4 @@ func (f *Future[T]) fail(err error) bool {
 	return f.complete(zero, err)
 }
 
-func (f *Future[T]) setQueueState(q types.QueueState, _ string) { f.queueState.Store(q) }
+func (f *Future[T]) setQueueState(q QueueState, _ string) { f.queueState.Store(q) }

@@ -115,7 +115,7 @@ type pollSpec struct {
 	samplerID, modelID string
 	seq                int64
 	hasSeq             bool
-	onQueue            func(types.QueueState, string)
+	onQueue            func(QueueState, string)
 }
 
 // pollResult is a completed future's raw result.
@@ -141,7 +141,7 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 			res.permit.Release()
 			res.permit = nil
 			if errors.Is(context.Cause(ctx), errPollDeadline) && types.KindOf(err) == types.KindCanceled {
-				err = &types.Error{Kind: types.KindTimeout, Op: s.op, RequestID: s.requestID,
+				err = &Error{Kind: types.KindTimeout, Op: s.op, RequestID: s.requestID,
 					Message: "no result within the poll deadline of " + s.deadline.String()}
 				p.emit(telemetry.FutureTimeout, s, nil, map[string]any{telemetry.KeyKind: "timeout"})
 			}
@@ -159,7 +159,7 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 	// header map serves every iteration (Do copies it per attempt).
 	body, err := retrieveFutureBody(s.requestID, true)
 	if err != nil {
-		return res, &types.Error{Kind: types.KindValidation, Op: s.op, RequestID: s.requestID,
+		return res, &Error{Kind: types.KindValidation, Op: s.op, RequestID: s.requestID,
 			Message: "cannot encode the retrieve_future body", Err: err}
 	}
 	h := http.Header{
@@ -214,7 +214,7 @@ type pollState struct {
 	backoffs    int // consecutive failures waited out with the backoff
 	badRequests int // consecutive empty-bodied 400s
 	quick       int // consecutive try_agains the server did not hold
-	lastState   types.QueueState
+	lastState   QueueState
 	lastWarn    time.Time
 }
 
@@ -229,7 +229,7 @@ func (st *pollState) answered(ctx context.Context, resp *httpclient.Response, se
 	}
 	fb, perr := types.ParseFutureBody(resp.Body)
 	if perr != nil {
-		var e *types.Error
+		var e *Error
 		if errors.As(perr, &e) {
 			e.Op, e.RequestID = s.op, s.requestID
 		}
@@ -248,12 +248,12 @@ func (st *pollState) answered(ctx context.Context, resp *httpclient.Response, se
 		return d, false, nil
 	case types.FutureCompleteMetadata:
 		if !st.allowMeta {
-			return 0, true, &types.Error{Kind: types.KindValidation, Op: s.op, RequestID: s.requestID,
+			return 0, true, &Error{Kind: types.KindValidation, Op: s.op, RequestID: s.requestID,
 				Message: "server sent complete_metadata after allow_metadata_only was turned off"}
 		}
 		st.allowMeta = false
 		if st.req.RawBody, err = retrieveFutureBody(s.requestID, false); err != nil {
-			return 0, true, &types.Error{Kind: types.KindValidation, Op: s.op, RequestID: s.requestID,
+			return 0, true, &Error{Kind: types.KindValidation, Op: s.op, RequestID: s.requestID,
 				Message: "cannot encode the retrieve_future body", Err: err}
 		}
 		permit, aerr := p.inflight.Acquire(ctx, fb.Metadata.ResponsePayloadSize)
@@ -279,7 +279,7 @@ func (st *pollState) answered(ctx context.Context, resp *httpclient.Response, se
 // backoff or at once, or end the poll with an error.
 func (st *pollState) failed(resp *httpclient.Response, err error, iter int) (delay time.Duration, done bool, _ error) {
 	p, s := st.p, st.s
-	var e *types.Error
+	var e *Error
 	if !errors.As(err, &e) || e.Kind == types.KindCanceled || e.Kind == types.KindValidation {
 		return 0, true, withRequestID(err, s.requestID)
 	}
@@ -309,7 +309,7 @@ func (st *pollState) failed(resp *httpclient.Response, err error, iter int) (del
 		p.emit(telemetry.FutureAPIError, s, nil, map[string]any{telemetry.KeyStatus: out.StatusCode})
 		return 0, false, nil
 	case httpclient.PollExpired:
-		return 0, true, &types.Error{Kind: types.KindPromiseExpired, Op: s.op, Method: e.Method, Path: e.Path,
+		return 0, true, &Error{Kind: types.KindPromiseExpired, Op: s.op, Method: e.Method, Path: e.Path,
 			StatusCode: out.StatusCode, RequestID: s.requestID, Attempts: iter + 1,
 			Message: "the server no longer has this future (promise expired); resubmit the request"}
 	default:
@@ -392,7 +392,7 @@ func iterationValue(i int) []string {
 }
 
 func withRequestID(err error, id string) error {
-	var e *types.Error
+	var e *Error
 	if errors.As(err, &e) && e.RequestID == "" {
 		e.RequestID = id
 	}
@@ -421,9 +421,9 @@ func parseQueueBody(b []byte) (*types.TryAgainResponse, bool) {
 // queueState records a reported state, emits a telemetry event when it
 // changed, and logs a warning while the request stays paused, at most once
 // per queueWarnEvery.
-func (p *poller) queueState(s pollSpec, last, now types.QueueState, reason string, lastWarn *time.Time) types.QueueState {
+func (p *poller) queueState(s pollSpec, last, now QueueState, reason string, lastWarn *time.Time) QueueState {
 	if now == "" {
-		now = types.QueueStateActive
+		now = QueueStateActive
 	}
 	reason = p.http.ScrubShort(reason)
 	if s.onQueue != nil {
@@ -436,7 +436,7 @@ func (p *poller) queueState(s pollSpec, last, now types.QueueState, reason strin
 		p.emit(telemetry.QueueStateChange, s, nil, map[string]any{
 			telemetry.KeyQueueState: string(now), telemetry.KeyReason: reason, "previous": string(last)})
 	}
-	if now != types.QueueStateActive && p.logger != nil {
+	if now != QueueStateActive && p.logger != nil {
 		if t := p.clock.Now(); lastWarn.IsZero() || t.Sub(*lastWarn) >= queueWarnEvery {
 			*lastWarn = t
 			p.logger.Warn("tinkex: "+s.op+" is waiting: "+reason, "queue_state", string(now), "request_id", s.requestID)

@@ -46,7 +46,7 @@ type RestOption func(*restOptions)
 
 type restOptions struct {
 	limit, offset int
-	scope         types.AccessScope
+	scope         AccessScope
 	project       string
 	token         string
 	progress      func(done, total int64)
@@ -65,7 +65,7 @@ func WithOffset(n int) RestOption { return func(o *restOptions) { o.offset = n }
 // WithAccessScope chooses whose training runs and sessions are visible:
 // AccessScopeOwned (the default) or AccessScopeAccessible (also those
 // shared with the caller).
-func WithAccessScope(s types.AccessScope) RestOption { return func(o *restOptions) { o.scope = s } }
+func WithAccessScope(s AccessScope) RestOption { return func(o *restOptions) { o.scope = s } }
 
 // WithProjectFilter lists only the training runs of one project.
 func WithProjectFilter(projectID string) RestOption {
@@ -122,9 +122,9 @@ func (o restOptions) query(defLimit int, scope bool) (url.Values, error) {
 		q.Set("offset", strconv.Itoa(o.offset))
 	}
 	if scope {
-		s := cmpOr(o.scope, types.AccessScopeOwned)
-		if s != types.AccessScopeOwned && s != types.AccessScopeAccessible {
-			return nil, types.ValidationError("rest", "access scope %q is not %q or %q", s, types.AccessScopeOwned, types.AccessScopeAccessible)
+		s := cmpOr(o.scope, AccessScopeOwned)
+		if s != AccessScopeOwned && s != AccessScopeAccessible {
+			return nil, types.ValidationError("rest", "access scope %q is not %q or %q", s, AccessScopeOwned, AccessScopeAccessible)
 		}
 		q.Set("access_scope", string(s))
 	}
@@ -169,7 +169,7 @@ func runPath(id string) string { return "/api/v1/training_runs/" + url.PathEscap
 
 // checkpointPath is the URL path of a checkpoint: its id contains a slash,
 // sent as two segments as the SDK does.
-func checkpointPath(p types.TinkerPath) string {
+func checkpointPath(p TinkerPath) string {
 	kind, name, _ := strings.Cut(p.CheckpointID, "/")
 	return runPath(p.TrainingRunID) + "/checkpoints/" + kind + "/" + url.PathEscape(name)
 }
@@ -185,7 +185,7 @@ func needID(op, what, id string) error {
 
 // ListTrainingRuns returns one page of training runs (reads WithPageSize,
 // WithOffset, WithAccessScope, WithProjectFilter).
-func (r *RestClient) ListTrainingRuns(ctx context.Context, opts ...RestOption) (*types.TrainingRunsResponse, error) {
+func (r *RestClient) ListTrainingRuns(ctx context.Context, opts ...RestOption) (*TrainingRunsResponse, error) {
 	o := restOpts(opts)
 	q, err := o.query(20, true)
 	if err != nil {
@@ -194,13 +194,13 @@ func (r *RestClient) ListTrainingRuns(ctx context.Context, opts ...RestOption) (
 	if o.project != "" {
 		q.Set("project_id", o.project)
 	}
-	return restCall[types.TrainingRunsResponse](ctx, r, "list_training_runs", http.MethodGet, "/api/v1/training_runs", q, nil)
+	return restCall[TrainingRunsResponse](ctx, r, "list_training_runs", http.MethodGet, "/api/v1/training_runs", q, nil)
 }
 
 // TrainingRuns yields every training run, page after page (same options as
 // ListTrainingRuns; WithOffset sets where it starts).
-func (r *RestClient) TrainingRuns(ctx context.Context, opts ...RestOption) iter.Seq2[types.TrainingRun, error] {
-	return pages(func(offset int) ([]types.TrainingRun, *types.Cursor, error) {
+func (r *RestClient) TrainingRuns(ctx context.Context, opts ...RestOption) iter.Seq2[TrainingRun, error] {
+	return pages(func(offset int) ([]TrainingRun, *Cursor, error) {
 		page, err := r.ListTrainingRuns(ctx, append(opts[:len(opts):len(opts)], WithOffset(offset))...)
 		if err != nil {
 			return nil, nil, err
@@ -210,7 +210,7 @@ func (r *RestClient) TrainingRuns(ctx context.Context, opts ...RestOption) iter.
 }
 
 // GetTrainingRun returns one training run (reads WithAccessScope).
-func (r *RestClient) GetTrainingRun(ctx context.Context, id string, opts ...RestOption) (*types.TrainingRun, error) {
+func (r *RestClient) GetTrainingRun(ctx context.Context, id string, opts ...RestOption) (*TrainingRun, error) {
 	const op = "get_training_run"
 	if err := needID(op, "training run id", id); err != nil {
 		return nil, err
@@ -219,12 +219,12 @@ func (r *RestClient) GetTrainingRun(ctx context.Context, id string, opts ...Rest
 	if err != nil {
 		return nil, err
 	}
-	return restCall[types.TrainingRun](ctx, r, op, http.MethodGet, runPath(id), q, nil)
+	return restCall[TrainingRun](ctx, r, op, http.MethodGet, runPath(id), q, nil)
 }
 
 // GetTrainingRunByTinkerPath returns the training run a checkpoint belongs
 // to (reads WithAccessScope).
-func (r *RestClient) GetTrainingRunByTinkerPath(ctx context.Context, tinkerPath string, opts ...RestOption) (*types.TrainingRun, error) {
+func (r *RestClient) GetTrainingRunByTinkerPath(ctx context.Context, tinkerPath string, opts ...RestOption) (*TrainingRun, error) {
 	p, err := types.ParseTinkerPath(tinkerPath)
 	if err != nil {
 		return nil, err
@@ -237,7 +237,7 @@ func (r *RestClient) GetTrainingRunByTinkerPath(ctx context.Context, tinkerPath 
 // ListCheckpoints returns the checkpoints of a training run. Without
 // WithPageSize and WithOffset it asks for the whole list, as the SDK does
 // (a server may still answer one page, with a cursor); with them, one page.
-func (r *RestClient) ListCheckpoints(ctx context.Context, runID string, opts ...RestOption) (*types.CheckpointsListResponse, error) {
+func (r *RestClient) ListCheckpoints(ctx context.Context, runID string, opts ...RestOption) (*CheckpointsListResponse, error) {
 	const op = "list_checkpoints"
 	if err := needID(op, "training run id", runID); err != nil {
 		return nil, err
@@ -250,15 +250,15 @@ func (r *RestClient) ListCheckpoints(ctx context.Context, runID string, opts ...
 			return nil, err
 		}
 	}
-	return restCall[types.CheckpointsListResponse](ctx, r, op, http.MethodGet, runPath(runID)+"/checkpoints", q, nil)
+	return restCall[CheckpointsListResponse](ctx, r, op, http.MethodGet, runPath(runID)+"/checkpoints", q, nil)
 }
 
 // Checkpoints yields every checkpoint of a training run, following the
 // cursor when the server pages the list.
-func (r *RestClient) Checkpoints(ctx context.Context, runID string, opts ...RestOption) iter.Seq2[types.Checkpoint, error] {
+func (r *RestClient) Checkpoints(ctx context.Context, runID string, opts ...RestOption) iter.Seq2[Checkpoint, error] {
 	o := restOpts(opts)
 	limit := o.limit
-	return pages(func(offset int) ([]types.Checkpoint, *types.Cursor, error) {
+	return pages(func(offset int) ([]Checkpoint, *Cursor, error) {
 		page, err := r.ListCheckpoints(ctx, runID, append(opts[:len(opts):len(opts)], WithOffset(offset), WithPageSize(limit))...)
 		if err != nil {
 			return nil, nil, err
@@ -267,7 +267,7 @@ func (r *RestClient) Checkpoints(ctx context.Context, runID string, opts ...Rest
 			limit = page.Cursor.Limit // go on at the server's page size
 		}
 		if page.Cursor == nil {
-			return page.Checkpoints, &types.Cursor{Offset: offset, TotalCount: offset + len(page.Checkpoints)}, nil
+			return page.Checkpoints, &Cursor{Offset: offset, TotalCount: offset + len(page.Checkpoints)}, nil
 		}
 		return page.Checkpoints, page.Cursor, nil
 	}, o.offset)
@@ -275,17 +275,17 @@ func (r *RestClient) Checkpoints(ctx context.Context, runID string, opts ...Rest
 
 // ListUserCheckpoints returns one page of the caller's checkpoints across
 // all training runs (reads WithPageSize, default 100, and WithOffset).
-func (r *RestClient) ListUserCheckpoints(ctx context.Context, opts ...RestOption) (*types.CheckpointsListResponse, error) {
+func (r *RestClient) ListUserCheckpoints(ctx context.Context, opts ...RestOption) (*CheckpointsListResponse, error) {
 	q, err := restOpts(opts).query(100, false)
 	if err != nil {
 		return nil, err
 	}
-	return restCall[types.CheckpointsListResponse](ctx, r, "list_user_checkpoints", http.MethodGet, "/api/v1/checkpoints", q, nil)
+	return restCall[CheckpointsListResponse](ctx, r, "list_user_checkpoints", http.MethodGet, "/api/v1/checkpoints", q, nil)
 }
 
 // UserCheckpoints yields every checkpoint of the caller, page after page.
-func (r *RestClient) UserCheckpoints(ctx context.Context, opts ...RestOption) iter.Seq2[types.Checkpoint, error] {
-	return pages(func(offset int) ([]types.Checkpoint, *types.Cursor, error) {
+func (r *RestClient) UserCheckpoints(ctx context.Context, opts ...RestOption) iter.Seq2[Checkpoint, error] {
+	return pages(func(offset int) ([]Checkpoint, *Cursor, error) {
 		page, err := r.ListUserCheckpoints(ctx, append(opts[:len(opts):len(opts)], WithOffset(offset))...)
 		if err != nil {
 			return nil, nil, err
@@ -298,7 +298,7 @@ func (r *RestClient) UserCheckpoints(ctx context.Context, opts ...RestOption) it
 // its training run's list. A checkpoint the run does not have is a
 // KindNotFound error (errors.Is(err, ErrNotFound); a user error) naming
 // the path.
-func (r *RestClient) GetCheckpoint(ctx context.Context, tinkerPath string) (*types.Checkpoint, error) {
+func (r *RestClient) GetCheckpoint(ctx context.Context, tinkerPath string) (*Checkpoint, error) {
 	p, err := types.ParseTinkerPath(tinkerPath)
 	if err != nil {
 		return nil, err
@@ -311,7 +311,7 @@ func (r *RestClient) GetCheckpoint(ctx context.Context, tinkerPath string) (*typ
 			return &cp, nil
 		}
 	}
-	return nil, &types.Error{Kind: types.KindNotFound, Op: "get_checkpoint",
+	return nil, &Error{Kind: types.KindNotFound, Op: "get_checkpoint",
 		Message: "checkpoint " + p.String() + " not found in training run " + p.TrainingRunID}
 }
 
@@ -377,27 +377,27 @@ var retry503 httpclient.RetryPolicy = func(o httpclient.Outcome) bool {
 // Expires header the expiry (15 minutes from now when absent). A 503 (the
 // archive is being prepared) is retried up to 5 times, 30 s apart or after
 // the server's Retry-After.
-func (r *RestClient) GetCheckpointArchiveURL(ctx context.Context, tinkerPath string) (*types.CheckpointArchiveURLResponse, error) {
+func (r *RestClient) GetCheckpointArchiveURL(ctx context.Context, tinkerPath string) (*CheckpointArchiveURLResponse, error) {
 	const op = "get_checkpoint_archive_url"
 	p, err := types.ParseTinkerPath(tinkerPath)
 	if err != nil {
 		return nil, err
 	}
-	var out types.CheckpointArchiveURLResponse
+	var out CheckpointArchiveURLResponse
 	resp, err := r.do(ctx, &httpclient.Request{Op: op, Method: http.MethodGet, Path: checkpointPath(p) + "/archive",
 		Into: httpclient.JSONInto(&out), Policy: httpclient.Policy{MaxRetries: httpclient.Retries(archiveURLRetries),
 			Retry: retry503, Backoff: httpclient.RetryAfterOr(func(int, httpclient.Outcome, time.Time) time.Duration { return archiveURLDelay })}})
 	if err != nil && resp != nil && resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		loc := resp.Header.Get("Location")
 		if loc == "" {
-			return nil, &types.Error{Kind: types.KindValidation, Op: op, Path: checkpointPath(p) + "/archive",
+			return nil, &Error{Kind: types.KindValidation, Op: op, Path: checkpointPath(p) + "/archive",
 				StatusCode: resp.StatusCode, Message: "redirect without a Location"}
 		}
-		out = types.CheckpointArchiveURLResponse{URL: loc}
+		out = CheckpointArchiveURLResponse{URL: loc}
 		if t, perr := http.ParseTime(resp.Header.Get("Expires")); perr == nil {
-			out.Expires = types.Timestamp{Time: t}
+			out.Expires = Timestamp{Time: t}
 		} else {
-			out.Expires = types.Timestamp{Time: r.s.rt.clock.Now().Add(archiveURLExpiry)}
+			out.Expires = Timestamp{Time: r.s.rt.clock.Now().Add(archiveURLExpiry)}
 		}
 		return &out, nil
 	}
@@ -405,7 +405,7 @@ func (r *RestClient) GetCheckpointArchiveURL(ctx context.Context, tinkerPath str
 		return nil, err
 	}
 	if out.URL == "" {
-		return nil, &types.Error{Kind: types.KindValidation, Op: op, Path: checkpointPath(p) + "/archive",
+		return nil, &Error{Kind: types.KindValidation, Op: op, Path: checkpointPath(p) + "/archive",
 			Message: "server answered without a url"}
 	}
 	return &out, nil
@@ -415,18 +415,18 @@ func (r *RestClient) GetCheckpointArchiveURL(ctx context.Context, tinkerPath str
 
 // ListSessions returns one page of session ids (reads WithPageSize,
 // default 20, WithOffset, WithAccessScope).
-func (r *RestClient) ListSessions(ctx context.Context, opts ...RestOption) (*types.ListSessionsResponse, error) {
+func (r *RestClient) ListSessions(ctx context.Context, opts ...RestOption) (*ListSessionsResponse, error) {
 	q, err := restOpts(opts).query(20, true)
 	if err != nil {
 		return nil, err
 	}
-	return restCall[types.ListSessionsResponse](ctx, r, "list_sessions", http.MethodGet, "/api/v1/sessions", q, nil)
+	return restCall[ListSessionsResponse](ctx, r, "list_sessions", http.MethodGet, "/api/v1/sessions", q, nil)
 }
 
 // Sessions yields every session id. The list has no cursor, so it ends at
 // the first empty page.
 func (r *RestClient) Sessions(ctx context.Context, opts ...RestOption) iter.Seq2[string, error] {
-	return pages(func(offset int) ([]string, *types.Cursor, error) {
+	return pages(func(offset int) ([]string, *Cursor, error) {
 		page, err := r.ListSessions(ctx, append(opts[:len(opts):len(opts)], WithOffset(offset))...)
 		if err != nil {
 			return nil, nil, err
@@ -437,7 +437,7 @@ func (r *RestClient) Sessions(ctx context.Context, opts ...RestOption) iter.Seq2
 
 // GetSession returns the training runs and samplers of a session (reads
 // WithAccessScope).
-func (r *RestClient) GetSession(ctx context.Context, id string, opts ...RestOption) (*types.GetSessionResponse, error) {
+func (r *RestClient) GetSession(ctx context.Context, id string, opts ...RestOption) (*GetSessionResponse, error) {
 	const op = "get_session"
 	if err := needID(op, "session id", id); err != nil {
 		return nil, err
@@ -446,7 +446,7 @@ func (r *RestClient) GetSession(ctx context.Context, id string, opts ...RestOpti
 	if err != nil {
 		return nil, err
 	}
-	return restCall[types.GetSessionResponse](ctx, r, op, http.MethodGet, "/api/v1/sessions/"+url.PathEscape(id), q, nil)
+	return restCall[GetSessionResponse](ctx, r, op, http.MethodGet, "/api/v1/sessions/"+url.PathEscape(id), q, nil)
 }
 
 // AssignSessionProject moves a session (and its training runs) to a
@@ -483,15 +483,15 @@ func (r *RestClient) ExportSessionTrace(ctx context.Context, sessionID string, o
 		switch st.Status {
 		case types.TraceExportReady:
 			if st.URL == "" {
-				return "", &types.Error{Kind: types.KindValidation, Op: op, Path: path, Message: "export is ready but has no url"}
+				return "", &Error{Kind: types.KindValidation, Op: op, Path: path, Message: "export is ready but has no url"}
 			}
 			return st.URL, nil
 		case types.TraceExportFailed:
-			return "", &types.Error{Kind: types.KindRequestFailed, Op: op, Path: path,
+			return "", &Error{Kind: types.KindRequestFailed, Op: op, Path: path,
 				Message: "trace export failed: " + r.serverText(st.Error)}
 		case types.TraceExportPending:
 		default:
-			return "", &types.Error{Kind: types.KindValidation, Op: op, Path: path, Message: "unknown export status " + strconv.Quote(r.serverText(st.Status))}
+			return "", &Error{Kind: types.KindValidation, Op: op, Path: path, Message: "unknown export status " + strconv.Quote(r.serverText(st.Status))}
 		}
 		if err := r.s.rt.sleep(ctx, every); err != nil {
 			return "", types.CanceledError(op, context.Cause(ctx))
@@ -503,7 +503,7 @@ func (r *RestClient) ExportSessionTrace(ctx context.Context, sessionID string, o
 
 // GetWeightsInfo describes the checkpoint at a tinker:// path: its base
 // model and LoRA settings (reads WithWeightsAccessToken).
-func (r *RestClient) GetWeightsInfo(ctx context.Context, tinkerPath string, opts ...RestOption) (*types.WeightsInfoResponse, error) {
+func (r *RestClient) GetWeightsInfo(ctx context.Context, tinkerPath string, opts ...RestOption) (*WeightsInfoResponse, error) {
 	const op = "weights_info"
 	if _, err := types.ParseTinkerPath(tinkerPath); err != nil {
 		return nil, err
@@ -512,11 +512,11 @@ func (r *RestClient) GetWeightsInfo(ctx context.Context, tinkerPath string, opts
 	var hdr http.Header
 	if token != "" {
 		if err := types.ValidateAPIKey(token); err != nil {
-			return nil, &types.Error{Kind: types.KindValidation, Op: op, Message: "weights access token: " + err.(*types.Error).Message}
+			return nil, &Error{Kind: types.KindValidation, Op: op, Message: "weights access token: " + err.(*Error).Message}
 		}
 		hdr = http.Header{"X-Api-Key": {token}}
 	}
-	var out types.WeightsInfoResponse
+	var out WeightsInfoResponse
 	_, err := r.do(ctx, &httpclient.Request{Op: op, Path: "/api/v1/weights_info", Header: hdr,
 		Body: types.WeightsInfoRequest{TinkerPath: tinkerPath}, Into: httpclient.JSONInto(&out)})
 	if err != nil {
@@ -526,12 +526,12 @@ func (r *RestClient) GetWeightsInfo(ctx context.Context, tinkerPath string, opts
 }
 
 // GetSampler describes a sampling session.
-func (r *RestClient) GetSampler(ctx context.Context, samplerID string) (*types.GetSamplerResponse, error) {
+func (r *RestClient) GetSampler(ctx context.Context, samplerID string) (*GetSamplerResponse, error) {
 	const op = "get_sampler"
 	if err := needID(op, "sampler id", samplerID); err != nil {
 		return nil, err
 	}
-	return restCall[types.GetSamplerResponse](ctx, r, op, http.MethodGet, "/api/v1/samplers/"+url.PathEscape(samplerID), nil, nil)
+	return restCall[GetSamplerResponse](ctx, r, op, http.MethodGet, "/api/v1/samplers/"+url.PathEscape(samplerID), nil, nil)
 }
 
 // WhoAmI returns who the held credential says the caller is, as the
@@ -541,7 +541,7 @@ func (r *RestClient) GetSampler(ctx context.Context, samplerID string) (*types.G
 // Email (nil when empty). With a plain API key there is nothing to decode:
 // a KindValidation error says so. Claim text is scrubbed like any server
 // text.
-func (r *RestClient) WhoAmI(ctx context.Context) (*types.WhoAmI, error) {
+func (r *RestClient) WhoAmI(ctx context.Context) (*WhoAmI, error) {
 	const op = "whoami"
 	if r.s.stopped.Load() {
 		return nil, r.s.stoppedError(op)
@@ -556,7 +556,7 @@ func (r *RestClient) WhoAmI(ctx context.Context) (*types.WhoAmI, error) {
 	if !r.s.http.CredentialClaims(&claims) {
 		return nil, types.ValidationError(op, "whoami needs JWT auth: this client sends a plain API key, which carries no identity to decode")
 	}
-	w := &types.WhoAmI{UserURN: r.s.http.Scrub(claims.Sub)}
+	w := &WhoAmI{UserURN: r.s.http.Scrub(claims.Sub)}
 	if claims.Email != "" {
 		email := r.s.http.Scrub(claims.Email)
 		w.Email = &email
@@ -567,17 +567,17 @@ func (r *RestClient) WhoAmI(ctx context.Context) (*types.WhoAmI, error) {
 // GetAuditLog returns the caller's audit log entries of one event type
 // (AuditEventsAll, the default when empty, or AuditEventsCheckpoints),
 // of one UTC day when day is not zero.
-func (r *RestClient) GetAuditLog(ctx context.Context, eventType string, day time.Time) (*types.AuditLogResponse, error) {
+func (r *RestClient) GetAuditLog(ctx context.Context, eventType string, day time.Time) (*AuditLogResponse, error) {
 	const op = "get_audit_log"
-	eventType = cmpOr(eventType, types.AuditEventsAll)
-	if eventType != types.AuditEventsAll && eventType != types.AuditEventsCheckpoints {
-		return nil, types.ValidationError(op, "event type %q is not %q or %q", eventType, types.AuditEventsAll, types.AuditEventsCheckpoints)
+	eventType = cmpOr(eventType, AuditEventsAll)
+	if eventType != AuditEventsAll && eventType != AuditEventsCheckpoints {
+		return nil, types.ValidationError(op, "event type %q is not %q or %q", eventType, AuditEventsAll, AuditEventsCheckpoints)
 	}
 	q := url.Values{"event_type": {eventType}}
 	if !day.IsZero() {
 		q.Set("day", day.UTC().Format(time.DateOnly))
 	}
-	return restCall[types.AuditLogResponse](ctx, r, op, http.MethodGet, "/api/v1/audit", q, nil)
+	return restCall[AuditLogResponse](ctx, r, op, http.MethodGet, "/api/v1/audit", q, nil)
 }
 
 // scrub removes the client's credentials (key, JWT, anything shaped like one)
@@ -598,7 +598,7 @@ func (r *RestClient) serverText(s string) string {
 }
 
 func (r *RestClient) scrubError(err error, token string) error {
-	if e, ok := err.(*types.Error); ok && token != "" {
+	if e, ok := err.(*Error); ok && token != "" {
 		c := *e
 		c.Message = r.scrub(c.Message, token)
 		return &c
@@ -614,14 +614,14 @@ func (r *RestClient) scrubError(err error, token string) error {
 // would make the walk endless; a page equal to the one before it ends the
 // walk with a KindValidation error instead. (A caller bounds any other
 // endless list with its ctx, which every fetch takes.)
-func pages[T any](fetch func(offset int) ([]T, *types.Cursor, error), start int) iter.Seq2[T, error] {
+func pages[T any](fetch func(offset int) ([]T, *Cursor, error), start int) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		offset := start
 		var prev []T
 		for {
 			items, cur, err := fetch(offset)
 			if err == nil && len(items) > 0 && reflect.DeepEqual(items, prev) {
-				err = &types.Error{Kind: types.KindValidation, Op: "list",
+				err = &Error{Kind: types.KindValidation, Op: "list",
 					Message: fmt.Sprintf("the server sent the page at offset %d again for offset %d (it ignores the offset); the list cannot be walked", offset-len(prev), offset)}
 			}
 			if err != nil {

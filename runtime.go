@@ -316,7 +316,7 @@ func supervisorError(err error) error {
 	case errors.Is(err, supervisor.ErrCallTimeout):
 		kind = types.KindTimeout
 	}
-	return &types.Error{Kind: kind, Op: "supervisor." + se.Op, Err: err}
+	return &Error{Kind: kind, Op: "supervisor." + se.Op, Err: err}
 }
 
 // watchDeadLetters fails a training operation whose enqueue message could
@@ -442,7 +442,7 @@ func (rt *Runtime) reserveName(cfg resolvedConfig) (string, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.stopped.Load() {
-		return "", &types.Error{Kind: types.KindClientStopped, Op: "new_service_client", Message: "the runtime is stopped"}
+		return "", &Error{Kind: types.KindClientStopped, Op: "new_service_client", Message: "the runtime is stopped"}
 	}
 	name := cfg.name
 	if name == "" {

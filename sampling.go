@@ -80,11 +80,11 @@ func (s *SamplingClient) ModelPath() string { return s.modelPath }
 // and resubmits. Every resubmission of one sample (after a 429, an expired
 // future, or a second-layer resend of a bare 400) keeps the sample's seq_id
 // and carries a new idempotency key.
-func (s *SamplingClient) Sample(ctx context.Context, prompt types.ModelInput, numSamples int, params types.SamplingParams, opts ...SampleOption) (*types.SampleResponse, error) {
+func (s *SamplingClient) Sample(ctx context.Context, prompt ModelInput, numSamples int, params SamplingParams, opts ...SampleOption) (*SampleResponse, error) {
 	return s.sample(ctx, s.sampleRequest(prompt, numSamples, params, opts))
 }
 
-func (s *SamplingClient) sampleRequest(prompt types.ModelInput, numSamples int, params types.SamplingParams, opts []SampleOption) types.SampleRequest {
+func (s *SamplingClient) sampleRequest(prompt ModelInput, numSamples int, params SamplingParams, opts []SampleOption) types.SampleRequest {
 	var o sampleOptions
 	if len(opts) > 0 {
 		o = collectSampleOptions(opts)
@@ -113,12 +113,12 @@ func collectSampleOptions(opts []SampleOption) sampleOptions {
 // call is bound to ctx and to the client's lifetime. Bad input fails the
 // future at once (it is already complete on return) and sends nothing, as
 // for every call that returns a Future.
-func (s *SamplingClient) SampleAsync(ctx context.Context, prompt types.ModelInput, numSamples int, params types.SamplingParams, opts ...SampleOption) *Future[*types.SampleResponse] {
+func (s *SamplingClient) SampleAsync(ctx context.Context, prompt ModelInput, numSamples int, params SamplingParams, opts ...SampleOption) *Future[*SampleResponse] {
 	req := s.sampleRequest(prompt, numSamples, params, opts)
 	if err := req.Validate(); err != nil {
-		return Resolved[*types.SampleResponse](nil, err)
+		return Resolved[*SampleResponse](nil, err)
 	}
-	f := newOpFuture[*types.SampleResponse]("sample")
+	f := newOpFuture[*SampleResponse]("sample")
 	if !s.svc.goBackground(func() {
 		f.complete(s.sample(ctx, req))
 	}) {
@@ -129,16 +129,16 @@ func (s *SamplingClient) SampleAsync(ctx context.Context, prompt types.ModelInpu
 
 // ComputeLogprobs returns the logprob of every prompt token; the first is
 // NaN (it has no context). It samples one token with prompt logprobs on.
-func (s *SamplingClient) ComputeLogprobs(ctx context.Context, prompt types.ModelInput) (types.NullableFloats, error) {
+func (s *SamplingClient) ComputeLogprobs(ctx context.Context, prompt ModelInput) (NullableFloats, error) {
 	return s.computeLogprobs(ctx, s.logprobsRequest(prompt))
 }
 
-func (s *SamplingClient) logprobsRequest(prompt types.ModelInput) types.SampleRequest {
+func (s *SamplingClient) logprobsRequest(prompt ModelInput) types.SampleRequest {
 	return types.SampleRequest{SamplingSessionID: s.samplerID, NumSamples: 1, Prompt: prompt,
 		SamplingParams: types.NewSamplingParams(types.WithMaxTokens(1)), PromptLogprobs: true}
 }
 
-func (s *SamplingClient) computeLogprobs(ctx context.Context, req types.SampleRequest) (types.NullableFloats, error) {
+func (s *SamplingClient) computeLogprobs(ctx context.Context, req types.SampleRequest) (NullableFloats, error) {
 	resp, err := s.sample(ctx, req)
 	if err != nil {
 		return nil, err
@@ -148,19 +148,19 @@ func (s *SamplingClient) computeLogprobs(ctx context.Context, req types.SampleRe
 
 // ComputeLogprobsAsync starts ComputeLogprobs in the background; bad input
 // fails the future at once, as in SampleAsync.
-func (s *SamplingClient) ComputeLogprobsAsync(ctx context.Context, prompt types.ModelInput) *Future[types.NullableFloats] {
+func (s *SamplingClient) ComputeLogprobsAsync(ctx context.Context, prompt ModelInput) *Future[NullableFloats] {
 	req := s.logprobsRequest(prompt)
 	if err := req.Validate(); err != nil {
-		return Resolved[types.NullableFloats](nil, err)
+		return Resolved[NullableFloats](nil, err)
 	}
-	f := newOpFuture[types.NullableFloats]("compute_logprobs")
+	f := newOpFuture[NullableFloats]("compute_logprobs")
 	if !s.svc.goBackground(func() { f.complete(s.computeLogprobs(ctx, req)) }) {
 		f.fail(s.svc.stoppedError("compute_logprobs"))
 	}
 	return f
 }
 
-func (s *SamplingClient) sample(ctx context.Context, req types.SampleRequest) (resp *types.SampleResponse, err error) {
+func (s *SamplingClient) sample(ctx context.Context, req types.SampleRequest) (resp *SampleResponse, err error) {
 	const op = "sample"
 	if s.stopped.Load() || s.svc.stopped.Load() {
 		return nil, s.svc.stoppedError(op)
@@ -198,7 +198,7 @@ func (s *SamplingClient) sample(ctx context.Context, req types.SampleRequest) (r
 			samplerID: s.samplerID, seq: seq, hasSeq: true,
 		})
 		if err != nil {
-			if errors.Is(err, types.ErrPromiseExpired) && expired < maxPromiseExpiredResubmits {
+			if errors.Is(err, ErrPromiseExpired) && expired < maxPromiseExpiredResubmits {
 				expired++
 				continue
 			}
@@ -251,7 +251,7 @@ func (s *SamplingClient) submit(ctx context.Context, req *types.SampleRequest, c
 			return "", req.SeqID, 0, err
 		}
 		if fut.RequestID == "" {
-			return "", req.SeqID, 0, &types.Error{Kind: types.KindValidation, Op: "sample", Path: "/api/v1/asample",
+			return "", req.SeqID, 0, &Error{Kind: types.KindValidation, Op: "sample", Path: "/api/v1/asample",
 				Message: "server answered asample without a request_id"}
 		}
 		if err := checkServerID(s.http, "sample", "request_id", fut.RequestID); err != nil {
@@ -267,7 +267,7 @@ func rateLimited(err error) (time.Duration, bool) {
 	if err == nil {
 		return 0, false
 	}
-	var e *types.Error
+	var e *Error
 	if errors.As(err, &e) && e.Kind == types.KindRateLimited {
 		return e.RetryAfter, true
 	}
@@ -278,7 +278,7 @@ func rateLimited(err error) (time.Duration, bool) {
 var backpressureHeader = http.Header{"X-Tinker-Sampling-Backpressure": {"1"}}
 
 // endSpan emits the sample span's stop or exception event, if listened to.
-func (s *SamplingClient) endSpan(began time.Time, stopOn, excOn bool, resp *types.SampleResponse, err error) {
+func (s *SamplingClient) endSpan(began time.Time, stopOn, excOn bool, resp *SampleResponse, err error) {
 	bus := s.bus
 	switch {
 	case err == nil && stopOn:
@@ -306,25 +306,25 @@ func (s *SamplingClient) spanMeta() map[string]any {
 
 // promptCost estimates a prompt's dispatch bytes: 10 per text token, the
 // raw size of images and dmel chunks, the location length of pointers.
-func promptCost(m types.ModelInput) int64 {
+func promptCost(m ModelInput) int64 {
 	var n int64
 	for _, c := range m.Chunks {
 		switch c := c.(type) {
-		case types.EncodedTextChunk:
+		case EncodedTextChunk:
 			n += int64(len(c.Tokens)) * bytesPerToken
-		case *types.EncodedTextChunk:
+		case *EncodedTextChunk:
 			n += int64(len(c.Tokens)) * bytesPerToken
-		case types.ImageChunk:
+		case ImageChunk:
 			n += int64(len(c.Data))
-		case *types.ImageChunk:
+		case *ImageChunk:
 			n += int64(len(c.Data))
-		case types.ImageAssetPointerChunk:
+		case ImageAssetPointerChunk:
 			n += int64(len(c.Location))
-		case *types.ImageAssetPointerChunk:
+		case *ImageAssetPointerChunk:
 			n += int64(len(c.Location))
-		case types.DmelChunk:
+		case DmelChunk:
 			n += int64(len(c.Dmel))
-		case *types.DmelChunk:
+		case *DmelChunk:
 			n += int64(len(c.Dmel))
 		}
 	}

@@ -137,7 +137,7 @@ func (rt *Runtime) NewServiceClient(ctx context.Context, opts ...ServiceOption) 
 	err = svc.start(ctx)
 	if err == nil && rt.stopped.Load() {
 		// Stop ran while this client was starting and did not see it.
-		err = &types.Error{Kind: types.KindClientStopped, Op: "new_service_client", Message: "the runtime was stopped"}
+		err = &Error{Kind: types.KindClientStopped, Op: "new_service_client", Message: "the runtime was stopped"}
 	}
 	if err != nil {
 		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -281,7 +281,7 @@ func (s *ServiceClient) bind(ctx context.Context) (context.Context, func()) {
 // stoppedError is the error of work refused or abandoned because the client
 // stopped.
 func (s *ServiceClient) stoppedError(op string) error {
-	return &types.Error{Kind: types.KindClientStopped, Op: op,
+	return &Error{Kind: types.KindClientStopped, Op: op,
 		Message: "the client was closed before this operation completed", Err: errClientStopped}
 }
 
@@ -308,11 +308,11 @@ func (s *ServiceClient) submitFuture(ctx context.Context, op string, req *httpcl
 	// The refusals below keep the 2xx status: the submit reached the server,
 	// so its seq_id is not lost (seqLost).
 	if fut.RequestID == "" {
-		return "", 0, &types.Error{Kind: types.KindValidation, Op: op, Path: req.Path, StatusCode: resp.StatusCode,
+		return "", 0, &Error{Kind: types.KindValidation, Op: op, Path: req.Path, StatusCode: resp.StatusCode,
 			Message: "server answered without a request_id"}
 	}
 	if err := checkServerID(s.http, op, "request_id", fut.RequestID); err != nil {
-		var e *types.Error
+		var e *Error
 		if errors.As(err, &e) {
 			e.StatusCode = resp.StatusCode
 		}

@@ -14,7 +14,7 @@ import (
 type LoRAOption func(*loraOptions)
 
 type loraOptions struct {
-	cfg      types.LoraConfig
+	cfg      LoraConfig
 	metadata map[string]string
 }
 
@@ -148,7 +148,7 @@ func (s *ServiceClient) createFromState(ctx context.Context, path string, optimi
 		return nil, err
 	}
 	if _, err := tc.loadState(ctx, path, optimizer).Result(ctx); err != nil {
-		return nil, &types.Error{Kind: types.KindOf(err), Op: op, Message: "model " + tc.modelID + " was created but loading " + path + " failed", Err: err}
+		return nil, &Error{Kind: types.KindOf(err), Op: op, Message: "model " + tc.modelID + " was created but loading " + path + " failed", Err: err}
 	}
 	return tc, nil
 }
@@ -175,7 +175,7 @@ func (s *ServiceClient) createViaLoad(ctx context.Context, path, baseModel strin
 	if err != nil {
 		return nil, s.translateStop(ctx, op, err)
 	}
-	out, err := decodeJSON[types.LoadWeightsResponse](op, res.contentType, res.body)
+	out, err := decodeJSON[LoadWeightsResponse](op, res.contentType, res.body)
 	res.permit.Release()
 	if err == nil {
 		err = checkServerID(s.http, op, "model_id", out.ModelID)
@@ -245,8 +245,8 @@ func (s *ServiceClient) CreateSamplingClient(ctx context.Context, opts ...Sampli
 
 // GetServerCapabilities lists the models the server supports. After Close
 // it fails with ErrClientStopped and sends nothing.
-func (s *ServiceClient) GetServerCapabilities(ctx context.Context) (*types.ServerCapabilities, error) {
-	var out types.ServerCapabilities
+func (s *ServiceClient) GetServerCapabilities(ctx context.Context) (*ServerCapabilities, error) {
+	var out ServerCapabilities
 	if err := s.call(ctx, "get_server_capabilities", func(ctx context.Context) error {
 		_, err := s.http.Do(ctx, &httpclient.Request{Op: "get_server_capabilities", Method: http.MethodGet, Call: httpclient.CallRead,
 			Path: "/api/v1/get_server_capabilities", Into: httpclient.JSONInto(&out)})

@@ -154,7 +154,7 @@ func (s *ServiceClient) establish(ctx context.Context) (string, types.ClientConf
 		if types.KindOf(err) == types.KindCanceled {
 			return "", cfg, err
 		}
-		var e *types.Error
+		var e *Error
 		if !errors.As(err, &e) || e.StatusCode != 404 {
 			s.rt.logger.Warn("tinkex: dynamic config unavailable, using defaults", "service", s.name, "error", err)
 		}

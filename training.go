@@ -62,7 +62,7 @@ type TrainingClient struct {
 	// gap is the first lost seq_id's error (ErrSeqGap), nil while none is
 	// lost. Set once, by the submit goroutine that lost it, before it hands
 	// the turn on.
-	gap      atomic.Pointer[types.Error]
+	gap      atomic.Pointer[Error]
 	stopped  atomic.Bool
 	unloaded atomic.Bool // set once Unload succeeded; implies stopped
 	pid      atomic.Pointer[actor.PID]
@@ -136,7 +136,7 @@ func (t *TrainingClient) forget(op *trainingOp) {
 }
 
 func restartedError(op string) error {
-	return &types.Error{Kind: types.KindClientRestarted, Op: op,
+	return &Error{Kind: types.KindClientRestarted, Op: op,
 		Message: "the training client restarted before this operation was submitted; nothing was sent"}
 }
 
@@ -267,7 +267,7 @@ func (e *chunkError) Unwrap() error { return e.err }
 // proxy's bare 400, 408, 429, 5xx). A 2xx that did not decode, and a 4xx
 // refusal, reached it.
 func seqLost(err error) bool {
-	var e *types.Error
+	var e *Error
 	if !errors.As(err, &e) {
 		return true
 	}
@@ -285,7 +285,7 @@ func seqLost(err error) bool {
 
 // loseSeq records the first lost seq_id and emits tinkex.training.seq_gap.
 func (t *TrainingClient) loseSeq(op string, seq int64, cause error) {
-	e := &types.Error{Kind: types.KindSeqGap, Op: op,
+	e := &Error{Kind: types.KindSeqGap, Op: op,
 		Message: fmt.Sprintf("seq_id %d of model %s (%s) was lost: its submit failed for good (%s), so the server will wait for it; "+
 			"create a new TrainingClient from the last saved state", seq, t.modelID, op, types.KindOf(cause).String())}
 	if !t.gap.CompareAndSwap(nil, e) {

@@ -19,24 +19,24 @@ import (
 // with WithLossFnConfig. Bad input fails the future at once with a
 // KindValidation error and sends nothing (the rule of every call that
 // returns a Future; see Future).
-func (t *TrainingClient) ForwardBackward(ctx context.Context, data []types.Datum, lossFn types.LossFnType, opts ...ForwardBackwardOption) *Future[*types.ForwardBackwardOutput] {
+func (t *TrainingClient) ForwardBackward(ctx context.Context, data []Datum, lossFn LossFnType, opts ...ForwardBackwardOption) *Future[*ForwardBackwardOutput] {
 	return t.forwardBackward(ctx, data, lossFn, forwardBackwardOpts(opts), false)
 }
 
 // Forward computes the loss of data without accumulating gradients; it
 // takes the options and fails like ForwardBackward.
-func (t *TrainingClient) Forward(ctx context.Context, data []types.Datum, lossFn types.LossFnType, opts ...ForwardBackwardOption) *Future[*types.ForwardBackwardOutput] {
+func (t *TrainingClient) Forward(ctx context.Context, data []Datum, lossFn LossFnType, opts ...ForwardBackwardOption) *Future[*ForwardBackwardOutput] {
 	return t.forwardBackward(ctx, data, lossFn, forwardBackwardOpts(opts), true)
 }
 
-func (t *TrainingClient) forwardBackward(ctx context.Context, data []types.Datum, lossFn types.LossFnType, o forwardBackwardOptions, forwardOnly bool) *Future[*types.ForwardBackwardOutput] {
+func (t *TrainingClient) forwardBackward(ctx context.Context, data []Datum, lossFn LossFnType, o forwardBackwardOptions, forwardOnly bool) *Future[*ForwardBackwardOutput] {
 	lossFnConfig := o.lossFnConfig
 	name, reqType := "forward_backward", "ForwardBackward"
 	if forwardOnly {
 		name, reqType = "forward", "Forward"
 	}
 	if err := validateForwardBackward(name, data, lossFn, lossFnConfig, o.signedWeights); err != nil {
-		return Resolved[*types.ForwardBackwardOutput](nil, err)
+		return Resolved[*ForwardBackwardOutput](nil, err)
 	}
 	cc := t.svc.ClientConfig()
 	chunks := types.ChunkData(data, cc.FwdBwdMaxChunkLen, cc.FwdBwdMaxChunkBytesCount)
@@ -44,7 +44,7 @@ func (t *TrainingClient) forwardBackward(ctx context.Context, data []types.Datum
 	for i, c := range chunks {
 		sizes[i] = len(c)
 	}
-	op, f := newOp(t, ctx, name, reqType, len(chunks), func(ctx, pollCtx context.Context, seqs []int64, f *Future[*types.ForwardBackwardOutput], finish func(*types.ForwardBackwardOutput, error)) (func(), error) {
+	op, f := newOp(t, ctx, name, reqType, len(chunks), func(ctx, pollCtx context.Context, seqs []int64, f *Future[*ForwardBackwardOutput], finish func(*ForwardBackwardOutput, error)) (func(), error) {
 		ids := make([]string, len(chunks))
 		trips := make([]time.Duration, len(chunks))
 		sendChunk := func(i int) error {
@@ -87,7 +87,7 @@ func (t *TrainingClient) forwardBackward(ctx context.Context, data []types.Datum
 		}
 		f.requestID.Store(strings.Join(ids, ","))
 		return func() {
-			outs := make([]types.ForwardBackwardOutput, len(chunks))
+			outs := make([]ForwardBackwardOutput, len(chunks))
 			errs := make([]error, len(chunks))
 			var wg sync.WaitGroup
 			for i := range chunks {
@@ -165,7 +165,7 @@ func firstError(errs []error) error {
 	return nil
 }
 
-func validateForwardBackward(op string, data []types.Datum, lossFn types.LossFnType, cfg map[string]float64, signedWeights bool) error {
+func validateForwardBackward(op string, data []Datum, lossFn LossFnType, cfg map[string]float64, signedWeights bool) error {
 	if len(data) == 0 {
 		return types.ValidationError(op, "no data provided")
 	}
@@ -190,13 +190,13 @@ func validateForwardBackward(op string, data []types.Datum, lossFn types.LossFnT
 }
 
 // OptimStep applies the accumulated gradients with Adam.
-func (t *TrainingClient) OptimStep(ctx context.Context, params types.AdamParams) *Future[*types.OptimStepResponse] {
+func (t *TrainingClient) OptimStep(ctx context.Context, params AdamParams) *Future[*OptimStepResponse] {
 	if err := params.Validate(); err != nil {
-		return Resolved[*types.OptimStepResponse](nil, err)
+		return Resolved[*OptimStepResponse](nil, err)
 	}
 	return singleOp(t, ctx, "optim_step", "OptimStep", "/api/v1/optim_step", httpclient.CallTrainingSubmit, func(seq int64) any {
 		return types.OptimStepRequest{AdamParams: params, ModelID: t.modelID, SeqID: seq}
-	}, decodeJSON[types.OptimStepResponse])
+	}, decodeJSON[OptimStepResponse])
 }
 
 // SaveOption adjusts a save.
@@ -234,46 +234,46 @@ func saveOpts(op, name string, opts []SaveOption) (saveOptions, error) {
 
 // SaveState saves the weights and optimizer state as checkpoint name; the
 // result's Path is tinker://<model_id>/weights/<name>.
-func (t *TrainingClient) SaveState(ctx context.Context, name string, opts ...SaveOption) *Future[*types.SaveWeightsResponse] {
+func (t *TrainingClient) SaveState(ctx context.Context, name string, opts ...SaveOption) *Future[*SaveWeightsResponse] {
 	o, err := saveOpts("save_state", name, opts)
 	if err != nil {
-		return Resolved[*types.SaveWeightsResponse](nil, err)
+		return Resolved[*SaveWeightsResponse](nil, err)
 	}
 	return singleOp(t, ctx, "save_weights", "SaveWeights", "/api/v1/save_weights", httpclient.CallSave, func(seq int64) any {
 		return types.SaveWeightsRequest{ModelID: t.modelID, Path: name, SeqID: seq, TTLSeconds: o.ttl, Overwrite: o.overwrite}
-	}, decodeJSON[types.SaveWeightsResponse])
+	}, decodeJSON[SaveWeightsResponse])
 }
 
 // LoadState loads weights (not the optimizer state) from a tinker:// path.
-func (t *TrainingClient) LoadState(ctx context.Context, path string) *Future[*types.LoadWeightsResponse] {
+func (t *TrainingClient) LoadState(ctx context.Context, path string) *Future[*LoadWeightsResponse] {
 	return t.loadState(ctx, path, false)
 }
 
 // LoadStateWithOptimizer loads weights and optimizer state from a tinker:// path.
-func (t *TrainingClient) LoadStateWithOptimizer(ctx context.Context, path string) *Future[*types.LoadWeightsResponse] {
+func (t *TrainingClient) LoadStateWithOptimizer(ctx context.Context, path string) *Future[*LoadWeightsResponse] {
 	return t.loadState(ctx, path, true)
 }
 
-func (t *TrainingClient) loadState(ctx context.Context, path string, optimizer bool) *Future[*types.LoadWeightsResponse] {
+func (t *TrainingClient) loadState(ctx context.Context, path string, optimizer bool) *Future[*LoadWeightsResponse] {
 	if !strings.HasPrefix(path, "tinker://") {
-		return Resolved[*types.LoadWeightsResponse](nil, types.ValidationError("load_state", "path %q must start with tinker://", path))
+		return Resolved[*LoadWeightsResponse](nil, types.ValidationError("load_state", "path %q must start with tinker://", path))
 	}
 	return singleOp(t, ctx, "load_weights", "LoadWeights", "/api/v1/load_weights", httpclient.CallTrainingSubmit, func(seq int64) any {
 		return types.LoadWeightsRequest{ModelID: t.modelID, SeqID: seq, Path: path, Optimizer: optimizer}
-	}, decodeJSON[types.LoadWeightsResponse])
+	}, decodeJSON[LoadWeightsResponse])
 }
 
 // SaveWeightsForSampler saves sampler weights as name; the result's Path is
 // tinker://<model_id>/sampler_weights/<name>, usable with
 // ServiceClient.CreateSamplingClient(WithModelPath(path)).
-func (t *TrainingClient) SaveWeightsForSampler(ctx context.Context, name string, opts ...SaveOption) *Future[*types.SaveWeightsForSamplerResponse] {
+func (t *TrainingClient) SaveWeightsForSampler(ctx context.Context, name string, opts ...SaveOption) *Future[*SaveWeightsForSamplerResponse] {
 	o, err := saveOpts("save_weights_for_sampler", name, opts)
 	if err != nil {
-		return Resolved[*types.SaveWeightsForSamplerResponse](nil, err)
+		return Resolved[*SaveWeightsForSamplerResponse](nil, err)
 	}
 	return singleOp(t, ctx, "save_weights_for_sampler", "SaveWeightsForSampler", "/api/v1/save_weights_for_sampler", httpclient.CallSave, func(seq int64) any {
 		return types.SaveWeightsForSamplerRequest{ModelID: t.modelID, Path: name, SeqID: seq, TTLSeconds: o.ttl}
-	}, decodeJSON[types.SaveWeightsForSamplerResponse])
+	}, decodeJSON[SaveWeightsForSamplerResponse])
 }
 
 // SaveWeightsAndGetSamplingClient saves ephemeral sampler weights and
@@ -283,7 +283,7 @@ func (t *TrainingClient) SaveWeightsAndGetSamplingClient(ctx context.Context) (*
 	samplingSeq := t.svc.samplingSeq.Next()
 	f := singleOp(t, ctx, "save_weights_for_sampler", "SaveWeightsForSampler", "/api/v1/save_weights_for_sampler", httpclient.CallSave, func(seq int64) any {
 		return types.SaveWeightsForSamplerRequest{ModelID: t.modelID, SamplingSessionSeqID: &samplingSeq, SeqID: seq}
-	}, decodeJSON[types.SaveWeightsForSamplerResponse])
+	}, decodeJSON[SaveWeightsForSamplerResponse])
 	res, err := f.Result(ctx)
 	if err != nil {
 		return nil, err
@@ -300,11 +300,11 @@ func (t *TrainingClient) SaveWeightsAndGetSamplingClient(ctx context.Context) (*
 // GetInfo returns the model's description. It is not queued behind
 // operations (it carries no seq_id). After Close it fails with
 // ErrClientStopped and sends nothing; a Close meanwhile ends it the same way.
-func (t *TrainingClient) GetInfo(ctx context.Context) (*types.GetInfoResponse, error) {
+func (t *TrainingClient) GetInfo(ctx context.Context) (*GetInfoResponse, error) {
 	if t.stopped.Load() {
 		return nil, t.unloadedError("get_info")
 	}
-	var out types.GetInfoResponse
+	var out GetInfoResponse
 	err := t.svc.call(ctx, "get_info", func(ctx context.Context) error {
 		_, err := t.http.Do(ctx, &httpclient.Request{Op: "get_info", Path: "/api/v1/get_info", Call: httpclient.CallRead,
 			Body: types.GetInfoRequest{ModelID: t.modelID}, Into: httpclient.JSONInto(&out)})
@@ -322,11 +322,11 @@ func (t *TrainingClient) GetInfo(ctx context.Context) (*types.GetInfoResponse, e
 // Once it succeeds the client is closed: every later call (Unload too)
 // fails with ErrClientStopped and sends nothing, and its actor leaves the
 // tree.
-func (t *TrainingClient) Unload(ctx context.Context) (*types.UnloadModelResponse, error) {
+func (t *TrainingClient) Unload(ctx context.Context) (*UnloadModelResponse, error) {
 	if t.stopped.Load() {
 		return nil, t.unloadedError("unload_model")
 	}
-	var out *types.UnloadModelResponse
+	var out *UnloadModelResponse
 	err := t.svc.call(ctx, "unload_model", func(ctx context.Context) error {
 		id, trip, err := t.svc.submitFuture(ctx, "unload_model", &httpclient.Request{Path: "/api/v1/unload_model", Call: httpclient.CallRead,
 			Body: types.UnloadModelRequest{ModelID: t.modelID}})
@@ -338,7 +338,7 @@ func (t *TrainingClient) Unload(ctx context.Context) (*types.UnloadModelResponse
 			return err
 		}
 		defer res.permit.Release()
-		out, err = decodeJSON[types.UnloadModelResponse]("unload_model", res.contentType, res.body)
+		out, err = decodeJSON[UnloadModelResponse]("unload_model", res.contentType, res.body)
 		return err
 	})
 	if err != nil {
@@ -372,7 +372,7 @@ func singleOp[T any](t *TrainingClient, ctx context.Context, name, reqType, path
 	return f
 }
 
-func (t *TrainingClient) pollSpec(op, reqType, id string, seq int64, trip time.Duration, proto bool, onQueue func(types.QueueState, string)) pollSpec {
+func (t *TrainingClient) pollSpec(op, reqType, id string, seq int64, trip time.Duration, proto bool, onQueue func(QueueState, string)) pollSpec {
 	return pollSpec{op: op, requestType: reqType, requestID: id, proto: proto, training: true, roundtrip: trip,
 		modelID: t.modelID, seq: seq, hasSeq: true, onQueue: onQueue}
 }

@@ -13,7 +13,7 @@ import (
 // model was unloaded (or the client closed): ErrClientStopped.
 func (t *TrainingClient) unloadedError(op string) error {
 	if t.unloaded.Load() {
-		return &types.Error{Kind: types.KindClientStopped, Op: op,
+		return &Error{Kind: types.KindClientStopped, Op: op,
 			Message: "the model was unloaded; this training client is closed", Err: errClientStopped}
 	}
 	return t.svc.stoppedError(op)

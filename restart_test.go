@@ -289,3 +289,91 @@ func TestRefusedChunkStillSendsTheOthers(t *testing.T) {
 	_, err = tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
 	require.NoError(t, err, "the model is not stalled")
 }
+
+// The submit queue: operations are submitted one at a time in call order,
+// each only once the one before it has been sent, and an operation whose
+// caller gave up before its turn is skipped without taking a seq_id.
+func TestTrainingQueueSubmitsOneAtATimeInCallOrder(t *testing.T) {
+	e, g, _, tc := gatedTraining(t)
+	ctx := ctxT(t)
+	a := tc.OptimStep(ctx, types.DefaultAdamParams()) // seq 1, held in the gate
+	<-g.held
+	canceled, cancel := context.WithCancel(ctx)
+	b := tc.OptimStep(canceled, types.DefaultAdamParams())
+	cancel()
+	c := tc.OptimStep(ctx, types.DefaultAdamParams())
+	d := tc.OptimStep(ctx, types.DefaultAdamParams())
+	// Calls queue synchronously: nothing behind a takes a seq_id while a's
+	// submit is held.
+	assert.Equal(t, int64(2), tc.NextSeqID())
+	tc.mu.Lock()
+	assert.Len(t, tc.queue, 3)
+	assert.True(t, tc.sending)
+	tc.mu.Unlock()
+
+	g.open()
+	for _, f := range []*Future[*types.OptimStepResponse]{a, c, d} {
+		_, err := f.Result(ctx)
+		require.NoError(t, err)
+	}
+	_, err := b.Result(ctx)
+	assert.ErrorIs(t, err, types.ErrCanceled)
+	var seqs []int64
+	for _, r := range e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointOptimStep}) {
+		seqs = append(seqs, r.SeqID)
+	}
+	assert.Equal(t, []int64{1, 2, 3}, seqs, "a, c, d in call order; nothing sent for b")
+	tc.mu.Lock()
+	assert.Empty(t, tc.queue)
+	assert.False(t, tc.sending, "the last submit hands the turn back")
+	tc.mu.Unlock()
+}
+
+// A submit in flight across a restart keeps its place: an operation called
+// after the restarted actor is up waits for it, so the server sees the
+// seq_ids in call order. Both a crash (restart in place) and a sibling's
+// restart (a stop and a new actor) are covered.
+func TestTrainingOrderHoldsAcrossARestart(t *testing.T) {
+	for _, how := range []string{"crash", "sibling"} {
+		t.Run(how, func(t *testing.T) {
+			e, g, _, tc := gatedTraining(t)
+			ctx := ctxT(t)
+			first := tc.OptimStep(ctx, types.DefaultAdamParams())
+			<-g.held
+			old := tc.pid.Load()
+			target := old
+			if how == "sibling" {
+				tree, err := e.rt.Tree(ctx)
+				require.NoError(t, err)
+				session, ok := findNode(tree, "session")
+				require.True(t, ok)
+				target = e.rt.system.NewLocalPID(session.PID)
+			}
+			e.rt.system.Root.Send(target, &inspect.Crash{Reason: how})
+			// Wait (bounded) for the training actor's restart to be over.
+			require.Eventually(t, func() bool {
+				tree, err := e.rt.Tree(ctx)
+				if err != nil {
+					return false
+				}
+				n, ok := findNode(tree, "training:")
+				return ok && n.Status == supervisor.Running && n.Restarts == 1
+			}, 10*time.Second, time.Millisecond)
+			if how == "sibling" {
+				assert.NotSame(t, old, tc.pid.Load(), "a sibling restart starts a new actor (same name, new process)")
+			}
+			second := tc.OptimStep(ctx, types.DefaultAdamParams())
+			assert.Equal(t, int64(2), tc.NextSeqID(), "the second waits for the first, held in flight")
+			g.open()
+			_, err := first.Result(ctx)
+			require.NoError(t, err)
+			_, err = second.Result(ctx)
+			require.NoError(t, err)
+			var seqs []int64
+			for _, r := range e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointOptimStep}) {
+				seqs = append(seqs, r.SeqID)
+			}
+			assert.Equal(t, []int64{1, 2}, seqs)
+		})
+	}
+}

@@ -16,7 +16,6 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/tinkex-go/tinkex/actors"
 	"github.com/tinkex-go/tinkex/clock"
 	"github.com/tinkex-go/tinkex/httpclient"
 	"github.com/tinkex-go/tinkex/internal/fleetapi"
@@ -57,17 +56,12 @@ type Runtime struct {
 	sleep             func(ctx context.Context, d time.Duration) error
 	detachMetrics     func()
 	detachEventLogs   func()
-	deadLetters       *eventSubscription
 	fleet             *fleetapi.Member // nil without WithCluster
 
 	mu       sync.Mutex
 	services map[string]*ServiceClient // nil value: name reserved, client starting
 	nameSeq  int
 	stopped  atomic.Bool
-}
-
-type eventSubscription struct {
-	unsubscribe func()
 }
 
 // RuntimeOption configures Start.
@@ -269,7 +263,6 @@ func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
 			return nil, err
 		}
 	}
-	rt.watchDeadLetters()
 	supOpts := []supervisor.Option{supervisor.WithClock(supervisorClock{clk}), supervisor.WithEventHook(telemetry.SupervisorHook(bus))}
 	specs := []supervisor.Spec{reg.Spec(supervisor.WithIntensity(cfg.rootIntensity, cfg.rootPeriod))}
 	specs = append(specs, rt.clusterSpecs()...)
@@ -319,33 +312,12 @@ func supervisorError(err error) error {
 	return &Error{Kind: kind, Op: "supervisor." + se.Op, Err: err}
 }
 
-// watchDeadLetters fails a training operation whose enqueue message could
-// not be delivered (its actor was between a stop and a restart), so no
-// caller waits forever.
-func (rt *Runtime) watchDeadLetters() {
-	sub := rt.system.EventStream.Subscribe(func(evt any) {
-		dl, ok := evt.(*actor.DeadLetterEvent)
-		if !ok {
-			return
-		}
-		if m, ok := dl.Message.(*actors.Enqueue); ok {
-			if op, ok := m.Op.(*trainingOp); ok {
-				op.fail(restartedError(op.name))
-			}
-		}
-	})
-	rt.deadLetters = &eventSubscription{unsubscribe: func() { rt.system.EventStream.Unsubscribe(sub) }}
-}
-
 func (rt *Runtime) cleanup() {
 	if rt.detachMetrics != nil {
 		rt.detachMetrics()
 	}
 	if rt.detachEventLogs != nil {
 		rt.detachEventLogs()
-	}
-	if rt.deadLetters != nil {
-		rt.deadLetters.unsubscribe()
 	}
 	rt.transports.CloseIdleConnections()
 }

@@ -344,11 +344,9 @@ func (s *ServiceClient) addChild(ctx context.Context, spec supervisor.Spec) (*ac
 // startTrainingClient creates the TrainingClient of modelID and its actor.
 func (s *ServiceClient) startTrainingClient(ctx context.Context, modelID, baseModel string, firstSeq int64) (*TrainingClient, error) {
 	tc := &TrainingClient{
-		svc: s, http: s.http, poller: s.poller, bus: s.rt.bus, root: s.rt.system.Root,
+		svc: s, http: s.http, poller: s.poller, bus: s.rt.bus,
 		modelID: modelID, baseModel: baseModel,
-		seq:     s.rt.registry.Counter(s.prefix+"training:"+modelID+"/seq_id", firstSeq),
-		turn:    make(chan struct{}, 1),
-		pending: map[*trainingOp]struct{}{},
+		seq: s.rt.registry.Counter(s.prefix+"training:"+modelID+"/seq_id", firstSeq),
 	}
 	spec := actors.TrainingSpec(trainingOwner{tc})
 	pid, err := s.addChild(ctx, spec)
@@ -439,7 +437,7 @@ func (s *ServiceClient) Close(ctx context.Context) error {
 		}
 	}
 	for _, tc := range trainings {
-		tc.failPending(s.stoppedError)
+		tc.failQueued(s.stoppedError)
 	}
 	waited := make(chan struct{})
 	go func() {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/tinkex-go/tinkex/actors"
 	"github.com/tinkex-go/tinkex/httpclient"
 	"github.com/tinkex-go/tinkex/registry"
 	"github.com/tinkex-go/tinkex/telemetry"
@@ -18,18 +17,19 @@ import (
 )
 
 // TrainingClient trains one LoRA model. Every operation returns a *Future at
-// once; the client's actor (training:<model_id> in the tree) submits the
-// operations one at a time in call order, each with the next seq_id
-// (starting at 1), and moves on as soon as the server has accepted a submit
-// — it does not wait for results, so an OptimStep queued behind a
-// ForwardBackward is sent before the ForwardBackward's result arrives.
+// once; the client submits the operations one at a time in call order, each
+// with the next seq_id (starting at 1), and moves on as soon as the server
+// has accepted a submit — it does not wait for results, so an OptimStep
+// queued behind a ForwardBackward is sent before the ForwardBackward's
+// result arrives.
 //
-// If the actor crashes or is restarted by its supervisor, operations not yet
-// submitted fail with ErrClientRestarted (retryable: nothing was sent), as
-// do operations called while it is down; submitted ones keep polling and
-// complete normally; the restarted actor continues the seq_ids without a
-// gap. After Close every pending operation fails with ErrClientStopped;
-// after a successful Unload the client is closed the same way.
+// If its actor (training:<model_id> in the tree) crashes or is restarted by
+// its supervisor, operations not yet submitted fail with ErrClientRestarted
+// (retryable: nothing was sent), as do operations called while it is down;
+// submitted ones keep polling and complete normally, and a submit in flight
+// keeps its place ahead of later calls; the seq_ids continue without a gap.
+// After Close every pending operation fails with ErrClientStopped; after a
+// successful Unload the client is closed the same way.
 //
 // Lost seq_ids: a submit that fails for good after taking its seq_id —
 // every retry layer gave up on a 5xx, 429, timeout or transport failure, or
@@ -48,20 +48,19 @@ type TrainingClient struct {
 	http      *httpclient.Client
 	poller    *poller
 	bus       *telemetry.Bus
-	root      *actor.RootContext // sends enqueues to the actor
 	modelID   string
 	baseModel string
 	seq       *registry.Counter // next seq_id; durable across actor restarts
-	// turn is held by the goroutine submitting an operation. It outlives
-	// actor restarts, so a restarted actor's first submit waits for its
-	// predecessor's last one and the server still sees seq_ids in order.
-	turn chan struct{}
 
+	// mu guards the submit queue, the one mechanism that orders the
+	// client's operations: they are appended in call order, and one submit
+	// runs at a time; the goroutine that ends a submit starts the next.
 	mu      sync.Mutex
-	pending map[*trainingOp]struct{} // called, not yet submitted
+	queue   []*trainingOp // called, not yet submitted, in call order
+	sending bool          // a submit is running (its goroutine hands this on)
+	down    bool          // the actor is between a stop and its restart
 	// gap is the first lost seq_id's error (ErrSeqGap), nil while none is
-	// lost. Set once, by the submit goroutine that lost it, before it hands
-	// the turn on.
+	// lost. Set once, by the submit that lost it, before it hands on.
 	gap      atomic.Pointer[Error]
 	stopped  atomic.Bool
 	unloaded atomic.Bool // set once Unload succeeded; implies stopped
@@ -83,56 +82,102 @@ type trainingOp struct {
 	requestType string // X-Tinker-Request-Type
 	ctx         context.Context
 	seqs        int // seq_ids it needs (chunks)
-	// run submits with the given seq_ids; it returns once the server has
-	// accepted every submit, with a function that polls and completes the
-	// future (run in the same goroutine, after the actor was told).
-	// run submits on submitCtx and returns the poll step, which waits on pollCtx.
-	run        func(submitCtx, pollCtx context.Context, seqs []int64) (poll func(), err error)
-	fail       func(err error) bool
-	isDone     func() bool
-	dispatched bool // set on the actor's goroutine
+	// run submits on submitCtx with the given seq_ids; it returns once the
+	// server has accepted every submit, with the poll step, which waits on
+	// pollCtx and completes the future.
+	run    func(submitCtx, pollCtx context.Context, seqs []int64) (poll func(), err error)
+	fail   func(err error) bool
+	isDone func() bool
 }
 
-// enqueueOp registers op and hands it to the actor. It fails op at once if
-// the client is stopped.
+// enqueueOp queues op behind the operations called before it, or starts
+// its submit at once when none is running. It fails op at once if the
+// client is stopped, its actor is down, or a seq_id was lost.
 func (t *TrainingClient) enqueueOp(op *trainingOp) {
 	t.mu.Lock()
-	if t.stopped.Load() || t.svc.stopped.Load() {
-		t.mu.Unlock()
-		op.fail(t.unloadedError(op.name))
-		return
+	var err error
+	switch {
+	case t.stopped.Load() || t.svc.stopped.Load():
+		err = t.unloadedError(op.name)
+	case t.down:
+		err = restartedError(op.name)
+	default:
+		err = t.gapError(op.name)
 	}
-	if err := t.gapError(op.name); err != nil {
+	if err != nil {
 		t.mu.Unlock()
 		op.fail(err)
 		return
 	}
-	t.pending[op] = struct{}{}
-	pid := t.pid.Load()
+	if t.sending {
+		t.queue = append(t.queue, op)
+		t.mu.Unlock()
+		return
+	}
+	t.sending = true
 	t.mu.Unlock()
-	t.root.Send(pid, &actors.Enqueue{Op: op})
+	t.start(op)
 }
 
-// failPending fails every operation not yet submitted with err.
-func (t *TrainingClient) failPending(err func(op string) error) {
+// start runs op's submit, and after it the queue's, on a background
+// goroutine. The caller holds the turn (sending).
+func (t *TrainingClient) start(op *trainingOp) {
+	if t.svc.goBackground(func() { t.run(op) }) {
+		return
+	}
+	// Close has begun: nothing more is submitted.
+	op.fail(t.svc.stoppedError(op.name))
 	t.mu.Lock()
-	ops := make([]*trainingOp, 0, len(t.pending))
-	for op := range t.pending {
-		if !op.dispatched {
-			ops = append(ops, op)
-			delete(t.pending, op)
+	ops := t.queue
+	t.queue, t.sending = nil, false
+	t.mu.Unlock()
+	for _, op := range ops {
+		op.fail(t.svc.stoppedError(op.name))
+	}
+}
+
+// run submits op, then hands the turn on: to the next queued operation,
+// started on its own goroutine while this one polls op, or, when op ended
+// without a submit, submitted here.
+func (t *TrainingClient) run(op *trainingOp) {
+	for op != nil {
+		poll := t.submit(op)
+		op = t.handOn()
+		if poll != nil {
+			if op != nil {
+				t.start(op)
+			}
+			poll()
+			return
 		}
 	}
+}
+
+// handOn ends the running submit's turn: it returns the next queued
+// operation, which now holds the turn, or nil when the queue is empty.
+func (t *TrainingClient) handOn() *trainingOp {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.queue) == 0 {
+		t.sending = false
+		return nil
+	}
+	op := t.queue[0]
+	t.queue[0] = nil
+	t.queue = t.queue[1:]
+	return op
+}
+
+// failQueued fails every operation not yet submitted with err. The
+// running submit, if any, keeps its turn and goes on.
+func (t *TrainingClient) failQueued(err func(op string) error) {
+	t.mu.Lock()
+	ops := t.queue
+	t.queue = nil
 	t.mu.Unlock()
 	for _, op := range ops {
 		op.fail(err(op.name))
 	}
-}
-
-func (t *TrainingClient) forget(op *trainingOp) {
-	t.mu.Lock()
-	delete(t.pending, op)
-	t.mu.Unlock()
 }
 
 func restartedError(op string) error {
@@ -140,86 +185,62 @@ func restartedError(op string) error {
 		Message: "the training client restarted before this operation was submitted; nothing was sent"}
 }
 
-// trainingOwner is the TrainingClient side of its Training actor
-// (package actors), which keeps the operations in call order and calls
-// Dispatch for one at a time.
+// trainingOwner is the TrainingClient side of its Training actor (package
+// actors). The actor's life bounds the queue: a crash or a stop of an
+// instance fails the operations it had not submitted, as a process's state
+// dies with it; operations called while it is down fail with
+// ErrClientRestarted.
 type trainingOwner struct{ t *TrainingClient }
 
-func (o trainingOwner) ModelID() string         { return o.t.modelID }
-func (o trainingOwner) Started(self *actor.PID) { o.t.pid.Store(self) }
-func (o trainingOwner) Restarting()             { o.t.failPending(restartedError) }
+func (o trainingOwner) ModelID() string { return o.t.modelID }
+
+func (o trainingOwner) Started(self *actor.PID) {
+	o.t.mu.Lock()
+	o.t.down = false
+	o.t.mu.Unlock()
+	o.t.pid.Store(self)
+}
+
+func (o trainingOwner) Restarting() { o.t.failQueued(restartedError) }
 
 // Stopping: a stop is final only after Close; otherwise the supervisor is
 // restarting the actor as a sibling (rest_for_one, one_for_all) or with
-// its whole subtree, and the client goes on working.
+// its whole subtree, and the client goes on working once it is back.
 func (o trainingOwner) Stopping() {
-	if o.t.stopped.Load() || o.t.svc.stopped.Load() {
-		o.t.failPending(o.t.svc.stoppedError)
-	} else {
-		o.t.failPending(restartedError)
-	}
-}
-
-func (o trainingOwner) Dispatch(v any, done func()) bool { return o.t.dispatch(v.(*trainingOp), done) }
-
-// dispatch starts op's submit on a background goroutine, unless op is
-// already done, its caller gave up, or an earlier seq_id was lost. It runs
-// on the actor's goroutine.
-func (t *TrainingClient) dispatch(op *trainingOp, done func()) bool {
-	if op.isDone() {
-		t.forget(op)
-		return false
-	}
-	if err := op.ctx.Err(); err != nil {
-		t.forget(op)
-		op.fail(types.CanceledError(op.name, context.Cause(op.ctx)))
-		return false
-	}
-	if err := t.gapError(op.name); err != nil {
-		t.forget(op)
-		op.fail(err)
-		return false
+	t := o.t
+	if t.stopped.Load() || t.svc.stopped.Load() {
+		t.failQueued(t.svc.stoppedError)
+		return
 	}
 	t.mu.Lock()
-	op.dispatched = true
-	delete(t.pending, op)
+	t.down = true
 	t.mu.Unlock()
-	if !t.svc.goBackground(func() { t.submit(op, done) }) {
-		op.fail(t.svc.stoppedError(op.name))
-		return false
-	}
-	return true
+	t.failQueued(restartedError)
 }
 
-// submit runs on a background goroutine: it waits for the turn, takes the
-// seq_ids, submits, tells the actor, then polls.
+// submit takes op's seq_ids and sends it, holding the turn. It returns
+// op's poll step, or nil when op ended here: it was done, its caller gave
+// up, an earlier seq_id was lost, or the submit failed.
 //
 // Once seq_ids are taken they must reach the server, or every later
 // operation of the model would wait behind the gap: so the submit runs on a
 // context that only Close cancels, and the caller's context governs the
-// wait for the turn and the polling only (an operation the caller gave up
-// on while it was being submitted still runs on the server).
-func (t *TrainingClient) submit(op *trainingOp, told func()) {
+// polling only (an operation the caller gave up on while it was being
+// submitted still runs on the server).
+func (t *TrainingClient) submit(op *trainingOp) (poll func()) {
+	if op.isDone() {
+		return nil
+	}
 	ctx, stop := t.svc.bind(op.ctx)
-	defer stop()
-	select {
-	case t.turn <- struct{}{}:
-	case <-ctx.Done():
-		told()
+	if ctx.Err() != nil { // canceled before its turn: nothing taken, nothing sent
+		stop()
 		op.fail(t.svc.translateStop(ctx, op.name, types.CanceledError(op.name, context.Cause(ctx))))
-		return
+		return nil
 	}
-	if ctx.Err() != nil { // canceled while waiting: nothing taken, nothing sent
-		<-t.turn
-		told()
-		op.fail(t.svc.translateStop(ctx, op.name, types.CanceledError(op.name, context.Cause(ctx))))
-		return
-	}
-	if err := t.gapError(op.name); err != nil { // lost while waiting for the turn
-		<-t.turn
-		told()
+	if err := t.gapError(op.name); err != nil {
+		stop()
 		op.fail(err)
-		return
+		return nil
 	}
 	seqs := make([]int64, op.seqs)
 	for i := range seqs {
@@ -231,8 +252,7 @@ func (t *TrainingClient) submit(op *trainingOp, told func()) {
 	stopWatch := context.AfterFunc(ctx, func() {
 		op.fail(t.svc.translateStop(ctx, op.name, types.CanceledError(op.name, context.Cause(ctx))))
 	})
-	defer stopWatch()
-	poll, err := op.run(submitCtx, ctx, seqs)
+	p, err := op.run(submitCtx, ctx, seqs)
 	stopSubmit()
 	if err != nil {
 		seq := seqs[0]
@@ -243,14 +263,16 @@ func (t *TrainingClient) submit(op *trainingOp, told func()) {
 		if seqLost(err) {
 			t.loseSeq(op.name, seq, err)
 		}
-	}
-	<-t.turn
-	told()
-	if err != nil {
+		stopWatch()
+		stop()
 		op.fail(t.svc.translateStop(submitCtx, op.name, err))
-		return
+		return nil
 	}
-	poll()
+	return func() {
+		defer stop()
+		defer stopWatch()
+		p()
+	}
 }
 
 // chunkError is the failure of one chunk's submit, with the chunk's seq_id.

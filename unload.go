@@ -27,7 +27,7 @@ func (t *TrainingClient) closeAfterUnload(ctx context.Context) {
 	t.unloaded.Store(true)
 	t.stopped.Store(true)
 	t.mu.Unlock()
-	t.failPending(t.unloadedError)
+	t.failQueued(t.unloadedError)
 	s := t.svc
 	id := actors.ChildID("training", t.modelID)
 	s.mu.Lock()

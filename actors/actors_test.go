@@ -17,22 +17,16 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// fakeTraining records what a Training actor asks of its owner. Dispatch
-// starts nothing: the test finishes an operation by calling its done.
+// fakeTraining records what a Training actor tells its owner.
 type fakeTraining struct {
-	mu         sync.Mutex
-	started    []*actor.PID
-	dispatched []any
-	done       map[any]func()
-	refuse     map[any]bool // Dispatch reports false for these
-	restarts   int
-	stops      int
-	events     chan string
+	mu       sync.Mutex
+	started  []*actor.PID
+	restarts int
+	stops    int
+	events   chan string
 }
 
-func newFakeTraining() *fakeTraining {
-	return &fakeTraining{done: map[any]func(){}, refuse: map[any]bool{}, events: make(chan string, 64)}
-}
+func newFakeTraining() *fakeTraining { return &fakeTraining{events: make(chan string, 64)} }
 
 func (f *fakeTraining) ModelID() string { return "m/1" }
 func (f *fakeTraining) Started(self *actor.PID) {
@@ -41,18 +35,6 @@ func (f *fakeTraining) Started(self *actor.PID) {
 	f.mu.Unlock()
 	f.events <- "started"
 }
-func (f *fakeTraining) Dispatch(op any, done func()) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.refuse[op] {
-		f.events <- "refused " + op.(string)
-		return false
-	}
-	f.dispatched = append(f.dispatched, op)
-	f.done[op] = done
-	f.events <- "dispatched " + op.(string)
-	return true
-}
 func (f *fakeTraining) Restarting() {
 	f.mu.Lock()
 	f.restarts++
@@ -60,13 +42,6 @@ func (f *fakeTraining) Restarting() {
 	f.events <- "restarting"
 }
 func (f *fakeTraining) Stopping() { f.mu.Lock(); f.stops++; f.mu.Unlock(); f.events <- "stopping" }
-
-func (f *fakeTraining) finish(op any) {
-	f.mu.Lock()
-	done := f.done[op]
-	f.mu.Unlock()
-	done()
-}
 
 // next waits (bounded) for the actor's next call to the owner.
 func next[T any](t *testing.T, ch <-chan T) T {
@@ -92,49 +67,25 @@ func spawn(t *testing.T, spec func() actor.Actor) (*actor.ActorSystem, *actor.PI
 	return sys, pid
 }
 
-// The Training actor dispatches one operation at a time, in the order
-// they were enqueued, and the next only when the previous one's done was
-// called; an operation the owner refuses is skipped at once.
-func TestTrainingDispatchesOneAtATimeInOrder(t *testing.T) {
+// A Training actor tells its owner its whole life, in order: each start
+// with the instance's PID, a crash, a stop. (The submit queue it bounds is
+// tested with the TrainingClient, in package tinkex.)
+func TestTrainingTellsItsOwnerItsLife(t *testing.T) {
 	f := newFakeTraining()
-	f.refuse["b"] = true
 	spec := TrainingSpec(f)
 	assert.Equal(t, "training:m%2F1", spec.ID)
 	sys, pid := spawn(t, spec.Start)
 	require.Equal(t, "started", next(t, f.events))
-	for _, op := range []string{"a", "b", "c", "d"} {
-		sys.Root.Send(pid, &Enqueue{Op: op})
-	}
-	require.Equal(t, "dispatched a", next(t, f.events))
-	// Nothing else is dispatched while a is in flight: a probe, answered
-	// after the three enqueues, proves the actor has seen them.
-	_, err := sys.Root.RequestFuture(pid, &inspect.Probe{}, 10*time.Second).Result()
-	require.NoError(t, err)
-	select {
-	case e := <-f.events:
-		t.Fatalf("%q while a was in flight", e)
-	default:
-	}
-	f.finish("a")
-	require.Equal(t, "refused b", next(t, f.events))
-	require.Equal(t, "dispatched c", next(t, f.events))
-	f.finish("c")
-	require.Equal(t, "dispatched d", next(t, f.events))
+	sys.Root.Send(pid, &inspect.Crash{Reason: "test"})
+	require.Equal(t, "restarting", next(t, f.events))
+	require.Equal(t, "started", next(t, f.events))
+	require.NoError(t, sys.Root.StopFuture(pid).Wait())
+	require.Equal(t, "stopping", next(t, f.events))
 	f.mu.Lock()
-	assert.Equal(t, []any{"a", "c", "d"}, f.dispatched)
-	f.mu.Unlock()
-	// A done of an operation no longer in flight changes nothing.
-	f.finish("a")
-	_, err = sys.Root.RequestFuture(pid, &inspect.Probe{}, 10*time.Second).Result()
-	require.NoError(t, err)
-	sys.Root.Send(pid, &Enqueue{Op: "e"})
-	_, err = sys.Root.RequestFuture(pid, &inspect.Probe{}, 10*time.Second).Result()
-	require.NoError(t, err)
-	select {
-	case e := <-f.events:
-		t.Fatalf("%q while d was in flight", e)
-	default:
-	}
+	defer f.mu.Unlock()
+	assert.Equal(t, []*actor.PID{pid, pid}, f.started, "a crash restarts in place, under the same PID")
+	assert.Equal(t, 1, f.restarts)
+	assert.Equal(t, 1, f.stops)
 }
 
 // Every actor answers a Probe with its kind and id, and a Crash panics it,

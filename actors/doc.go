@@ -13,20 +13,22 @@
 //	└── clients (one_for_one)
 //	    └── service:<name> (rest_for_one), one per ServiceClient
 //	        ├── session            Session: establishes the session, runs its heartbeats
-//	        ├── training:<model>   Training: the submit queue of one TrainingClient
+//	        ├── training:<model>   Training: bounds the submit queue of one TrainingClient
 //	        └── sampling:<sampler> Sampling: anchors one SamplingClient in the tree
 //
-// Actors own what must be serialized: the training queue and the session's
-// background loop. Everything on a hot path runs on the caller's goroutine
+// The actors are the crash domains of the OTP tree: a crash or a restart
+// of one ends what its instance owned (the session's background loop, a
+// training client's queued operations) and leaves the rest running. Everything on a hot path runs on the caller's goroutine
 // instead: a sample, a poll, a REST read or a create_* call never waits on
 // a mailbox.
 //
 // # State and its owner
 //
-//   - Training: queue and inflight, the order of one TrainingClient's
-//     operations, live in the actor and only its Receive touches them: one
-//     operation is dispatched at a time, in call order. What an operation
-//     is, and what starting it means, is the owner's (TrainingOwner).
+//   - Training: nothing. It is the crash domain of one TrainingClient's
+//     submit queue, which the owner keeps (see below): when an instance
+//     crashes or stops, the operations queued and not yet submitted fail,
+//     as a process's state dies with it; a submit already running keeps
+//     its place, so the server still sees seq_ids in call order.
 //   - Session: the cancel function of the loop the current instance
 //     started; the session itself (id, server config) outlives restarts in
 //     the ServiceClient.
@@ -66,27 +68,25 @@
 //     and handed to the clients that use them.
 //
 // TrainingClient:
-//   - queue and inflight: the Training actor (this package); nothing else
-//     reads or writes them.
+//   - queue, sending and down: TrainingClient.mu, the one mechanism that
+//     orders training operations. A call appends its operation in call
+//     order, or starts it at once when no submit is running (sending); one
+//     submit runs at a time, and the goroutine that ends it hands the turn
+//     to the next queued operation. The queue is not the actor's because a
+//     submit in flight outlives the actor instance that saw it called: a
+//     restarted actor must not start a second submit beside it, and a
+//     stopped actor's mailbox drops the messages still in it, so an
+//     operation carried in a message could be lost. down is set
+//     while the actor is between a stop and its restart: a call then fails
+//     with ErrClientRestarted instead of queueing.
 //   - seq: a registry.Counter, durable across actor restarts; only the
-//     goroutine holding the turn takes seq_ids.
-//   - pending (called, not yet dispatched) and each op's dispatched flag:
-//     TrainingClient.mu, so Close and a restart can fail exactly the
-//     operations that were not submitted.
-//   - turn: a one-slot channel held while an operation is being submitted;
-//     it outlives actor restarts, so a restarted actor's first submit waits
-//     for its predecessor's last and the server sees seq_ids in order.
-//   - gap: an atomic pointer, set once by the submit that lost a seq_id.
-//   - stopped, pid: atomics.
+//     submit holding the turn takes seq_ids.
+//   - gap: an atomic pointer, set once by the submit that lost a seq_id,
+//     before it hands the turn on.
+//   - stopped, unloaded, pid: atomics, read without the lock by calls and
+//     probes.
 //
-// The order of training submits is kept by the actor's queue (one
-// operation dispatched at a time, in call order) together with turn (across
-// restarts). An enqueue that lands in a dead letter (the actor is down)
-// fails its operation with ErrClientRestarted through the Runtime's
-// dead-letter subscription.
-//
-// A TrainingClient is given its HTTP client, poller, bus and the actor
-// system's root context when built.
+// A TrainingClient is given its HTTP client, poller and bus when built.
 //
 // SamplingClient: no mutable state but seq (a registry.Counter), stopped
 // and pid (atomics). It is given its HTTP client, poller, bus, clock and

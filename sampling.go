@@ -48,11 +48,13 @@ func WithTopkPromptLogprobs(k int) SampleOption { return func(o *sampleOptions) 
 // the tree, owns the session's lifecycle; a crash of that actor does not
 // disturb calls in flight.
 type SamplingClient struct {
-	svc       *ServiceClient // lifetime (bind, stop errors) and span metadata
+	svc       *ServiceClient // lifetime (bind, background work) and stop errors
 	http      *httpclient.Client
 	poller    *poller
 	bus       *telemetry.Bus
 	clock     clock.Clock
+	config    string // the config's fingerprint, for events
+	baseURL   string // the config's base URL, for events
 	samplerID string
 	baseModel string
 	modelPath string
@@ -297,8 +299,8 @@ func (s *SamplingClient) endSpan(began time.Time, stopOn, excOn bool, resp *Samp
 
 func (s *SamplingClient) spanMeta() map[string]any {
 	return map[string]any{
-		telemetry.KeyConfig:    s.svc.cfg.fingerprint,
-		telemetry.KeyBaseURL:   s.svc.cfg.baseURL,
+		telemetry.KeyConfig:    s.config,
+		telemetry.KeyBaseURL:   s.baseURL,
 		telemetry.KeySessionID: s.svc.SessionID(),
 		telemetry.KeySamplerID: s.samplerID,
 	}

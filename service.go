@@ -341,10 +341,14 @@ func (s *ServiceClient) addChild(ctx context.Context, spec supervisor.Spec) (*ac
 	return pid, err
 }
 
+// nextSamplingSeq numbers the next sampling session the service creates.
+func (s *ServiceClient) nextSamplingSeq() int64 { return s.samplingSeq.Next() }
+
 // startTrainingClient creates the TrainingClient of modelID and its actor.
 func (s *ServiceClient) startTrainingClient(ctx context.Context, modelID, baseModel string, firstSeq int64) (*TrainingClient, error) {
 	tc := &TrainingClient{
 		svc: s, http: s.http, poller: s.poller, bus: s.rt.bus,
+		fwdbwd: s.fwdbwdBytes, config: s.cfg.fingerprint, baseURL: s.cfg.baseURL,
 		modelID: modelID, baseModel: baseModel,
 		seq: s.rt.registry.Counter(s.prefix+"training:"+modelID+"/seq_id", firstSeq),
 	}
@@ -370,6 +374,7 @@ func (s *ServiceClient) startSamplingClient(ctx context.Context, samplerID, base
 	s.mu.Unlock()
 	sc := &SamplingClient{
 		svc: s, http: s.http, poller: s.poller, bus: s.rt.bus, clock: s.rt.clock,
+		config: s.cfg.fingerprint, baseURL: s.cfg.baseURL,
 		samplerID: samplerID, baseModel: baseModel, modelPath: modelPath,
 		seq: s.rt.registry.Counter(s.prefix+"sampling:"+samplerID+"/seq_id", 0),
 		lim: s.lim,

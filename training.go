@@ -11,6 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/tinkex-go/tinkex/httpclient"
+	"github.com/tinkex-go/tinkex/limiter"
 	"github.com/tinkex-go/tinkex/registry"
 	"github.com/tinkex-go/tinkex/telemetry"
 	"github.com/tinkex-go/tinkex/types"
@@ -48,6 +49,9 @@ type TrainingClient struct {
 	http      *httpclient.Client
 	poller    *poller
 	bus       *telemetry.Bus
+	fwdbwd    *limiter.Limiter // the config's forward_backward byte budget
+	config    string           // the config's fingerprint, for events
+	baseURL   string           // the config's base URL, for events
 	modelID   string
 	baseModel string
 	seq       *registry.Counter // next seq_id; durable across actor restarts
@@ -318,8 +322,8 @@ func (t *TrainingClient) loseSeq(op string, seq int64, cause error) {
 		return
 	}
 	bus.Execute(telemetry.TrainingSeqGap, nil, map[string]any{
-		telemetry.KeyConfig:    t.svc.cfg.fingerprint,
-		telemetry.KeyBaseURL:   t.svc.cfg.baseURL,
+		telemetry.KeyConfig:    t.config,
+		telemetry.KeyBaseURL:   t.baseURL,
 		telemetry.KeySessionID: t.svc.SessionID(),
 		telemetry.KeyModelID:   t.modelID,
 		telemetry.KeySeqID:     seq,
@@ -349,8 +353,8 @@ func (t *TrainingClient) gapError(op string) error {
 func (t *TrainingClient) trainingSpan(op string) *telemetry.Span {
 	return t.bus.StartSpanLazy(telemetry.TrainingPrefix+op, func() map[string]any {
 		return map[string]any{
-			telemetry.KeyConfig:    t.svc.cfg.fingerprint,
-			telemetry.KeyBaseURL:   t.svc.cfg.baseURL,
+			telemetry.KeyConfig:    t.config,
+			telemetry.KeyBaseURL:   t.baseURL,
 			telemetry.KeySessionID: t.svc.SessionID(),
 			telemetry.KeyModelID:   t.modelID,
 			telemetry.KeyOp:        op,

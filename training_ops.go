@@ -65,7 +65,7 @@ func (t *TrainingClient) forwardBackward(ctx context.Context, data []Datum, loss
 			for _, d := range chunks[i] {
 				est += int64(types.EstimateDatumBytes(d))
 			}
-			permit, err := t.svc.fwdbwdBytes.Acquire(ctx, est)
+			permit, err := t.fwdbwd.Acquire(ctx, est)
 			if err != nil {
 				return err
 			}
@@ -280,7 +280,7 @@ func (t *TrainingClient) SaveWeightsForSampler(ctx context.Context, name string,
 // returns a SamplingClient on them, without a separate
 // create_sampling_session call.
 func (t *TrainingClient) SaveWeightsAndGetSamplingClient(ctx context.Context) (*SamplingClient, error) {
-	samplingSeq := t.svc.samplingSeq.Next()
+	samplingSeq := t.svc.nextSamplingSeq()
 	f := singleOp(t, ctx, "save_weights_for_sampler", "SaveWeightsForSampler", "/api/v1/save_weights_for_sampler", httpclient.CallSave, func(seq int64) any {
 		return types.SaveWeightsForSamplerRequest{ModelID: t.modelID, SamplingSessionSeqID: &samplingSeq, SeqID: seq}
 	}, decodeJSON[SaveWeightsForSamplerResponse])
@@ -291,7 +291,7 @@ func (t *TrainingClient) SaveWeightsAndGetSamplingClient(ctx context.Context) (*
 	if res.SamplingSessionID == "" {
 		return nil, types.ValidationError("save_weights_for_sampler", "server answered an unnamed save without a sampling_session_id")
 	}
-	if err := checkServerID(t.svc.http, "save_weights_for_sampler", "sampling_session_id", res.SamplingSessionID); err != nil {
+	if err := checkServerID(t.http, "save_weights_for_sampler", "sampling_session_id", res.SamplingSessionID); err != nil {
 		return nil, err
 	}
 	return t.svc.startSamplingClient(ctx, res.SamplingSessionID, t.baseModel, "")

@@ -86,12 +86,17 @@
 //   - stopped, unloaded, pid: atomics, read without the lock by calls and
 //     probes.
 //
-// A TrainingClient is given its HTTP client, poller and bus when built.
+// A TrainingClient is given its HTTP client, poller, bus, the config's
+// forward_backward byte budget and the config's fingerprint and base URL
+// (for events) when built. It uses its ServiceClient only through methods:
+// the lifetime (bind, background work), submits, the session id, the
+// server's client config and stop errors.
 //
 // SamplingClient: no mutable state but seq (a registry.Counter), stopped
-// and pid (atomics). It is given its HTTP client, poller, bus, clock and
-// limiter when built; it uses its ServiceClient only for the lifetime
-// (bind) and the stop error.
+// and pid (atomics). It is given its HTTP client, poller, bus, clock,
+// limiter and the config's fingerprint and base URL when built; it uses its
+// ServiceClient only through methods: the lifetime (bind, background work),
+// the session id and stop errors.
 //
 // Future: done closes once (once); the value and error are written before
 // done closes and read after; queue state and request id are atomics.

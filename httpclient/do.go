@@ -456,11 +456,25 @@ func encodeBody(req *Request) ([]byte, string, error) {
 	if req.Body == nil {
 		return nil, "", nil
 	}
+	if a, ok := req.Body.(JSONAppender); ok {
+		b, err := a.AppendJSON(nil)
+		if err != nil {
+			return nil, "", err
+		}
+		return b, ContentTypeJSON, nil
+	}
 	b, err := json.Marshal(req.Body)
 	if err != nil {
 		return nil, "", err
 	}
 	return b, ContentTypeJSON, nil
+}
+
+// JSONAppender is a request Body that writes its own JSON in one pass
+// (types.SampleRequest: the asample body). AppendJSON must append exactly
+// what json.Marshal would write.
+type JSONAppender interface {
+	AppendJSON(b []byte) ([]byte, error)
 }
 
 // Telemetry.

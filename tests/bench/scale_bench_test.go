@@ -196,6 +196,7 @@ func measureIdle(b *testing.B, ctx context.Context, rt *tinkex.Runtime, srv *tin
 	// Keep the clients reachable until measured.
 	var keep []any
 	heap0, g0 := heapAndGoroutines()
+	writeIdleHeapProfile(b, kind+"-before")
 	for range idleClients {
 		switch kind {
 		case "service":
@@ -239,8 +240,10 @@ func measureIdle(b *testing.B, ctx context.Context, rt *tinkex.Runtime, srv *tin
 }
 
 // writeIdleHeapProfile writes a heap profile while the idle clients are
-// alive to $TINKEX_BENCH_IDLE_HEAPPROFILE-<kind>.pprof, when that is set
-// (the -memprofile of go test is written after they were closed).
+// alive to $TINKEX_BENCH_IDLE_HEAPPROFILE-<kind>.pprof, and one before they
+// were made to ...-<kind>-before.pprof, when that is set (the -memprofile of
+// go test is written after they were closed). Run with -memprofilerate 1
+// and compare with go tool pprof -base <before> <after>.
 func writeIdleHeapProfile(b *testing.B, kind string) {
 	prefix := os.Getenv("TINKEX_BENCH_IDLE_HEAPPROFILE")
 	if prefix == "" {

@@ -67,3 +67,13 @@ func decodeJSON[T any](op, contentType string, body []byte) (*T, error) {
 	}
 	return &v, nil
 }
+
+// futureInto decodes a submit's answer into f: types.DecodeUntypedAPIFuture,
+// json.Unmarshal's result read in one pass.
+func futureInto(f *types.UntypedAPIFuture) httpclient.Decoder {
+	return httpclient.DecoderFunc(func(_ string, body []byte) error {
+		v, err := types.DecodeUntypedAPIFuture(body)
+		*f = v
+		return err
+	})
+}

@@ -237,7 +237,7 @@ func (s *SamplingClient) submit(ctx context.Context, req *types.SampleRequest, c
 			Body:   req,
 			Header: backpressureHeader,
 			Policy: httpclient.Policy{Pool: httpclient.PoolSampling, Retry: httpclient.NoAutoRetryPolicy, NoRateLimitReport: true},
-			Into:   httpclient.JSONInto(&fut),
+			Into:   futureInto(&fut),
 		})
 		if retryAfter, limited := rateLimited(err); limited {
 			// The sampling 429 rule (limiter.SamplingBackoffFor): report the

@@ -298,7 +298,7 @@ func (s *ServiceClient) translateStop(ctx context.Context, op string, err error)
 func (s *ServiceClient) submitFuture(ctx context.Context, op string, req *httpclient.Request) (string, time.Duration, error) {
 	var fut types.UntypedAPIFuture
 	req.Op = op
-	req.Into = httpclient.JSONInto(&fut)
+	req.Into = futureInto(&fut)
 	req.Policy.Pool = httpclient.PoolTraining
 	start := s.rt.clock.Now()
 	resp, err := s.http.Do(ctx, req)

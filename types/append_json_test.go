@@ -33,32 +33,41 @@ func TestSampleRequestAppendJSONIsJSONMarshal(t *testing.T) {
 	base := SampleRequest{SamplingSessionID: "s:sample:0", SeqID: 3, NumSamples: 2,
 		Prompt: ModelInputFromInts([]int{1, 2, 3}), SamplingParams: DefaultSamplingParams()}
 	cases := map[string]func(r *SampleRequest){
-		"plain":                func(*SampleRequest) {},
-		"every option":         func(r *SampleRequest) { r.SamplingParams.MaxTokens, r.SamplingParams.Seed = &maxTokens, &seed },
-		"zero max_tokens":      func(r *SampleRequest) { r.SamplingParams.MaxTokens = &zero },
-		"stop strings":         func(r *SampleRequest) { r.SamplingParams.Stop = StopStrings("</s>", "\n\n", "a\"b") },
-		"stop tokens":          func(r *SampleRequest) { r.SamplingParams.Stop = StopTokens(2, 0) },
-		"empty stop strings":   func(r *SampleRequest) { r.SamplingParams.Stop = Stop{Strings: []string{}} },
-		"logprobs":             func(r *SampleRequest) { r.PromptLogprobs, r.TopkPromptLogprobs = true, 5 },
-		"base model, no id":    func(r *SampleRequest) { r.SamplingSessionID, r.BaseModel = "", "meta-llama/Llama-3.2-1B" },
-		"model path":           func(r *SampleRequest) { r.ModelPath = "tinker://run/weights/0001?x=<1>&y" },
-		"no chunks":            func(r *SampleRequest) { r.Prompt = ModelInput{} },
-		"empty chunks":         func(r *SampleRequest) { r.Prompt = ModelInput{Chunks: []Chunk{}} },
-		"nil tokens":           func(r *SampleRequest) { r.Prompt = ModelInput{Chunks: []Chunk{EncodedTextChunk{}}} },
-		"pointer chunk":        func(r *SampleRequest) { r.Prompt = ModelInput{Chunks: []Chunk{&EncodedTextChunk{Tokens: []int{9, -1}}}} },
-		"nil pointer chunk":    func(r *SampleRequest) { r.Prompt = ModelInput{Chunks: []Chunk{(*EncodedTextChunk)(nil)}} },
-		"two chunks":           func(r *SampleRequest) { r.Prompt = ModelInput{Chunks: []Chunk{EncodedTextChunk{Tokens: []int{1}}, EncodedTextChunk{Tokens: []int{2, 3}}}} },
-		"image chunk":          func(r *SampleRequest) { r.Prompt = ModelInput{Chunks: []Chunk{ImageChunk{Data: []byte{1, 2}, Format: "png", ExpectedTokens: &maxTokens}}} },
-		"tiny temperature":     func(r *SampleRequest) { r.SamplingParams.Temperature = 1e-7 },
-		"huge temperature":     func(r *SampleRequest) { r.SamplingParams.Temperature = 1e21 },
-		"negative top_p":       func(r *SampleRequest) { r.SamplingParams.TopP = -0.000001 },
-		"fraction":             func(r *SampleRequest) { r.SamplingParams.Temperature, r.SamplingParams.TopP = 0.7, 0.95 },
-		"NaN temperature":      func(r *SampleRequest) { r.SamplingParams.Temperature = math.NaN() },
-		"Inf top_p":            func(r *SampleRequest) { r.SamplingParams.TopP = math.Inf(1) },
-		"escapes":              func(r *SampleRequest) { r.SamplingSessionID = "a\"b\\c\n\r\t\b\f\x00\x1f<>&\u2028\u2029é🙂" },
-		"invalid UTF-8":        func(r *SampleRequest) { r.SamplingSessionID = "a\xffb\xc3" },
-		"huge ints":            func(r *SampleRequest) { r.SeqID, r.NumSamples = math.MaxInt64, math.MinInt },
-		"negative seed, top_k": func(r *SampleRequest) { s := int64(math.MinInt64); r.SamplingParams.Seed, r.SamplingParams.TopK = &s, -1 },
+		"plain":              func(*SampleRequest) {},
+		"every option":       func(r *SampleRequest) { r.SamplingParams.MaxTokens, r.SamplingParams.Seed = &maxTokens, &seed },
+		"zero max_tokens":    func(r *SampleRequest) { r.SamplingParams.MaxTokens = &zero },
+		"stop strings":       func(r *SampleRequest) { r.SamplingParams.Stop = StopStrings("</s>", "\n\n", "a\"b") },
+		"stop tokens":        func(r *SampleRequest) { r.SamplingParams.Stop = StopTokens(2, 0) },
+		"empty stop strings": func(r *SampleRequest) { r.SamplingParams.Stop = Stop{Strings: []string{}} },
+		"logprobs":           func(r *SampleRequest) { r.PromptLogprobs, r.TopkPromptLogprobs = true, 5 },
+		"base model, no id":  func(r *SampleRequest) { r.SamplingSessionID, r.BaseModel = "", "meta-llama/Llama-3.2-1B" },
+		"model path":         func(r *SampleRequest) { r.ModelPath = "tinker://run/weights/0001?x=<1>&y" },
+		"no chunks":          func(r *SampleRequest) { r.Prompt = ModelInput{} },
+		"empty chunks":       func(r *SampleRequest) { r.Prompt = ModelInput{Chunks: []Chunk{}} },
+		"nil tokens":         func(r *SampleRequest) { r.Prompt = ModelInput{Chunks: []Chunk{EncodedTextChunk{}}} },
+		"pointer chunk": func(r *SampleRequest) {
+			r.Prompt = ModelInput{Chunks: []Chunk{&EncodedTextChunk{Tokens: []int{9, -1}}}}
+		},
+		"nil pointer chunk": func(r *SampleRequest) { r.Prompt = ModelInput{Chunks: []Chunk{(*EncodedTextChunk)(nil)}} },
+		"two chunks": func(r *SampleRequest) {
+			r.Prompt = ModelInput{Chunks: []Chunk{EncodedTextChunk{Tokens: []int{1}}, EncodedTextChunk{Tokens: []int{2, 3}}}}
+		},
+		"image chunk": func(r *SampleRequest) {
+			r.Prompt = ModelInput{Chunks: []Chunk{ImageChunk{Data: []byte{1, 2}, Format: "png", ExpectedTokens: &maxTokens}}}
+		},
+		"tiny temperature": func(r *SampleRequest) { r.SamplingParams.Temperature = 1e-7 },
+		"huge temperature": func(r *SampleRequest) { r.SamplingParams.Temperature = 1e21 },
+		"negative top_p":   func(r *SampleRequest) { r.SamplingParams.TopP = -0.000001 },
+		"fraction":         func(r *SampleRequest) { r.SamplingParams.Temperature, r.SamplingParams.TopP = 0.7, 0.95 },
+		"NaN temperature":  func(r *SampleRequest) { r.SamplingParams.Temperature = math.NaN() },
+		"Inf top_p":        func(r *SampleRequest) { r.SamplingParams.TopP = math.Inf(1) },
+		"escapes":          func(r *SampleRequest) { r.SamplingSessionID = "a\"b\\c\n\r\t\b\f\x00\x1f<>&\u2028\u2029é🙂" },
+		"invalid UTF-8":    func(r *SampleRequest) { r.SamplingSessionID = "a\xffb\xc3" },
+		"huge ints":        func(r *SampleRequest) { r.SeqID, r.NumSamples = math.MaxInt64, math.MinInt },
+		"negative seed, top_k": func(r *SampleRequest) {
+			s := int64(math.MinInt64)
+			r.SamplingParams.Seed, r.SamplingParams.TopK = &s, -1
+		},
 	}
 	for name, edit := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package tinkex
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -376,4 +377,106 @@ func TestTrainingOrderHoldsAcrossARestart(t *testing.T) {
 			assert.Equal(t, []int64{1, 2}, seqs)
 		})
 	}
+}
+
+// A storm: four goroutines call operations while the training actor
+// crashes and the session's crash restarts it as a sibling, again and
+// again. Every future ends (a result, or ErrClientRestarted for what was
+// queued at a restart), and the server sees the seq_ids in order with no
+// gap: 1, 2, 3, … as many as were submitted.
+func TestTrainingQueueHoldsOrderThroughARestartStorm(t *testing.T) {
+	e := newEnv(t, nil, WithServiceIntensity(1000, time.Second))
+	svc := e.service(t)
+	tc := trainer(t, svc)
+	ctx := ctxT(t)
+
+	const callers, crashes = 4, 12
+	// Each caller keeps two operations in flight until the storm is over.
+	stormOver := make(chan struct{})
+	var mu sync.Mutex
+	ok, restarted, calls := 0, 0, 0
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var pending []*Future[*types.OptimStepResponse]
+			for {
+				select {
+				case <-stormOver:
+					pending = append(pending, tc.OptimStep(ctx, types.DefaultAdamParams()))
+				default:
+				}
+				for len(pending) < 2 {
+					pending = append(pending, tc.OptimStep(ctx, types.DefaultAdamParams()))
+				}
+				_, err := pending[0].Result(ctx)
+				pending = pending[1:]
+				mu.Lock()
+				calls++
+				switch {
+				case err == nil:
+					ok++
+				case errors.Is(err, types.ErrClientRestarted):
+					restarted++
+				default:
+					t.Errorf("unexpected error: %v", err)
+				}
+				mu.Unlock()
+				select {
+				case <-stormOver:
+					for _, f := range pending {
+						_, err := f.Result(ctx)
+						mu.Lock()
+						calls++
+						if err == nil {
+							ok++
+						} else if errors.Is(err, types.ErrClientRestarted) {
+							restarted++
+						} else {
+							t.Errorf("unexpected error: %v", err)
+						}
+						mu.Unlock()
+					}
+					return
+				default:
+				}
+			}
+		}()
+	}
+	for i := range crashes {
+		target := tc.pid.Load()
+		if i%2 == 1 {
+			tree, err := e.rt.Tree(ctx)
+			require.NoError(t, err)
+			session, found := findNode(tree, "session")
+			require.True(t, found)
+			target = e.rt.system.NewLocalPID(session.PID)
+		}
+		e.rt.system.Root.Send(target, &inspect.Crash{Reason: "storm"})
+		// Wait (bounded) until the training actor is back before the next.
+		require.Eventually(t, func() bool {
+			tree, err := e.rt.Tree(ctx)
+			if err != nil {
+				return false
+			}
+			n, found := findNode(tree, "training:")
+			return found && n.Status == supervisor.Running && n.Restarts == i+1
+		}, 10*time.Second, time.Millisecond)
+	}
+	close(stormOver)
+	wg.Wait()
+	assert.Equal(t, calls, ok+restarted)
+	assert.Positive(t, restarted, "the storm failed some queued operations")
+	var seqs []int64
+	for _, r := range e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointOptimStep}) {
+		seqs = append(seqs, r.SeqID)
+	}
+	want := make([]int64, ok)
+	for i := range want {
+		want[i] = int64(i + 1)
+	}
+	assert.Equal(t, want, seqs, "every success sent once, in seq order, no gap; nothing sent for the restarted")
+	assert.Equal(t, int64(ok+1), tc.NextSeqID())
+	t.Logf("%d succeeded, %d failed with ErrClientRestarted", ok, restarted)
 }

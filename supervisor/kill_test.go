@@ -128,6 +128,10 @@ func TestShutdownTimeoutReportsShutdownErrorAndFencesTheChild(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- sup.TerminateChild(ctx, "stuck") }()
 	<-fake.BlockUntil(1)
+	// The child is stuck in its Stopping handler before the time-out passes
+	// (it handles Stopping on its own goroutine, possibly after the
+	// supervisor armed the timer).
+	rec.waitFor(t, 0, "stuck:Stopping", 1)
 	assert.Empty(t, got.of(EventShutdownError))
 	fake.Advance(2 * time.Second)
 	require.NoError(t, <-done)

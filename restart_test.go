@@ -480,3 +480,33 @@ func TestTrainingQueueHoldsOrderThroughARestartStorm(t *testing.T) {
 	assert.Equal(t, int64(ok+1), tc.NextSeqID())
 	t.Logf("%d succeeded, %d failed with ErrClientRestarted", ok, restarted)
 }
+
+// An operation whose caller gives up while it waits in the queue ends at
+// once with ErrCanceled, not when its turn comes (the submit ahead of it
+// may take minutes of retries); it takes no seq_id.
+func TestCanceledQueuedOperationEndsAtOnce(t *testing.T) {
+	e, g, _, tc := gatedTraining(t)
+	ctx := ctxT(t)
+	first := tc.OptimStep(ctx, types.DefaultAdamParams())
+	<-g.held
+	c, cancel := context.WithCancel(ctx)
+	queued := tc.OptimStep(c, types.DefaultAdamParams())
+	cancel()
+	select {
+	case <-queued.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the canceled operation still waits while the submit ahead of it is held")
+	}
+	_, err := queued.Result(ctx)
+	assert.ErrorIs(t, err, types.ErrCanceled)
+	g.open()
+	_, err = first.Result(ctx)
+	require.NoError(t, err)
+	_, err = tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.NoError(t, err)
+	var seqs []int64
+	for _, r := range e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointOptimStep}) {
+		seqs = append(seqs, r.SeqID)
+	}
+	assert.Equal(t, []int64{1, 2}, seqs, "the canceled operation took no seq_id")
+}

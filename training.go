@@ -29,8 +29,10 @@ import (
 // (retryable: nothing was sent), as do operations called while it is down;
 // submitted ones keep polling and complete normally, and a submit in flight
 // keeps its place ahead of later calls; the seq_ids continue without a gap.
-// After Close every pending operation fails with ErrClientStopped; after a
-// successful Unload the client is closed the same way.
+// An operation whose context ends while it waits in the queue fails at once
+// with ErrCanceled and takes no seq_id. After Close every pending operation
+// fails with ErrClientStopped; after a successful Unload the client is
+// closed the same way.
 //
 // Lost seq_ids: a submit that fails for good after taking its seq_id —
 // every retry layer gave up on a 5xx, 429, timeout or transport failure, or
@@ -92,6 +94,10 @@ type trainingOp struct {
 	run    func(submitCtx, pollCtx context.Context, seqs []int64) (poll func(), err error)
 	fail   func(err error) bool
 	isDone func() bool
+	// unwatch stops the watch on ctx set while the operation waits in the
+	// queue (so its future ends when its caller gives up, not at its turn);
+	// written before it is queued, read by the submit that pops it.
+	unwatch func() bool
 }
 
 // enqueueOp queues op behind the operations called before it, or starts
@@ -114,6 +120,11 @@ func (t *TrainingClient) enqueueOp(op *trainingOp) {
 		return
 	}
 	if t.sending {
+		if op.ctx.Done() != nil {
+			op.unwatch = context.AfterFunc(op.ctx, func() {
+				op.fail(types.CanceledError(op.name, context.Cause(op.ctx)))
+			})
+		}
 		t.queue = append(t.queue, op)
 		t.mu.Unlock()
 		return
@@ -232,6 +243,9 @@ func (o trainingOwner) Stopping() {
 // polling only (an operation the caller gave up on while it was being
 // submitted still runs on the server).
 func (t *TrainingClient) submit(op *trainingOp) (poll func()) {
+	if op.unwatch != nil {
+		op.unwatch()
+	}
 	if op.isDone() {
 		return nil
 	}

@@ -140,19 +140,31 @@ func peakRSS() int64 {
 // heapAndGoroutines returns live heap bytes (after two GCs, so finalizers
 // ran) and the goroutine count.
 func heapAndGoroutines() (uint64, int) {
+	m := memNow()
+	return m.heap, m.goroutines
+}
+
+// mem is the process's live heap, goroutine stacks and goroutine count.
+type mem struct {
+	heap, stack uint64
+	goroutines  int
+}
+
+func memNow() mem {
 	runtime.GC()
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc, runtime.NumGoroutine()
+	return mem{heap: ms.HeapAlloc, stack: ms.StackInuse, goroutines: runtime.NumGoroutine()}
 }
 
 // BenchmarkIdleMemory creates idleClients idle clients of one kind and
 // reports the live heap and goroutines they add, per client: B/client
 // (everything the process holds, the in-process fake's record of the
 // session, model or sampler included), server-B/client (the fake's part,
-// measured by making the same objects with rawClient) and
-// goroutines/client. One op is one measurement of idleClients clients.
+// measured by making the same objects with rawClient), goroutines/client
+// and stack-B/client (the goroutine stacks they add, which B/client does
+// not count). One op is one measurement of idleClients clients.
 func BenchmarkIdleMemory(b *testing.B) {
 	for _, kind := range []string{"service", "training", "sampling"} {
 		b.Run("client="+kind, func(b *testing.B) {
@@ -161,24 +173,31 @@ func BenchmarkIdleMemory(b *testing.B) {
 			srv := newServer(b, tinkertest.WithLogLimit(1))
 			rt := newRuntime(b)
 			ctx := benchContext(b)
-			var gross, server, goroutines float64
+			var gross, server, goroutines, stack float64
 			for range b.N {
-				g, gr, s := measureIdle(b, ctx, rt, srv, kind)
-				gross, goroutines, server = gross+g, goroutines+gr, server+s
+				m := measureIdle(b, ctx, rt, srv, kind)
+				gross, goroutines, server, stack = gross+m.heap, goroutines+m.goroutines, server+m.server, stack+m.stack
 			}
 			n := float64(b.N)
 			b.ReportMetric(gross/n, "B/client")
 			b.ReportMetric(server/n, "server-B/client")
 			b.ReportMetric(goroutines/n, "goroutines/client")
+			b.ReportMetric(stack/n, "stack-B/client")
 		})
 	}
 }
 
+// idle is what one idle client adds, on average.
+type idle struct {
+	heap, stack, goroutines float64
+	server                  float64 // heap bytes the fake spends on the same objects
+}
+
 // measureIdle creates idleClients clients of kind (on a fresh ServiceClient
 // for training and sampling), measures them, closes them, and returns the
-// heap bytes and goroutines per client, and the heap bytes per client the
-// fake server spends on the same objects made with rawClient.
-func measureIdle(b *testing.B, ctx context.Context, rt *tinkex.Runtime, srv *tinkertest.Server, kind string) (heapPer, goroutinesPer, serverPer float64) {
+// heap bytes, stack bytes and goroutines per client, and the heap bytes per
+// client the fake server spends on the same objects made with rawClient.
+func measureIdle(b *testing.B, ctx context.Context, rt *tinkex.Runtime, srv *tinkertest.Server, kind string) idle {
 	b.Helper()
 	var svcs []*tinkex.ServiceClient
 	defer func() {
@@ -195,7 +214,7 @@ func measureIdle(b *testing.B, ctx context.Context, rt *tinkex.Runtime, srv *tin
 	}
 	// Keep the clients reachable until measured.
 	var keep []any
-	heap0, g0 := heapAndGoroutines()
+	m0 := memNow()
 	writeIdleHeapProfile(b, kind+"-before")
 	for range idleClients {
 		switch kind {
@@ -208,11 +227,14 @@ func measureIdle(b *testing.B, ctx context.Context, rt *tinkex.Runtime, srv *tin
 			keep = append(keep, newSampler(b, parent))
 		}
 	}
-	heap1, g1 := heapAndGoroutines()
+	m1 := memNow()
 	writeIdleHeapProfile(b, kind)
 	runtime.KeepAlive(keep)
-	heapPer = (float64(heap1) - float64(heap0)) / idleClients
-	goroutinesPer = float64(g1-g0) / idleClients
+	out := idle{
+		heap:       (float64(m1.heap) - float64(m0.heap)) / idleClients,
+		stack:      (float64(m1.stack) - float64(m0.stack)) / idleClients,
+		goroutines: float64(m1.goroutines-m0.goroutines) / idleClients,
+	}
 
 	raw := newRawClient(srv.URL(), keyB)
 	defer raw.close()
@@ -220,7 +242,7 @@ func measureIdle(b *testing.B, ctx context.Context, rt *tinkex.Runtime, srv *tin
 	if err != nil {
 		b.Fatal(err)
 	}
-	heap0, _ = heapAndGoroutines()
+	heap0, _ := heapAndGoroutines()
 	for i := range idleClients {
 		switch kind {
 		case "service":
@@ -234,9 +256,9 @@ func measureIdle(b *testing.B, ctx context.Context, rt *tinkex.Runtime, srv *tin
 			b.Fatal(err)
 		}
 	}
-	heap1, _ = heapAndGoroutines()
-	serverPer = (float64(heap1) - float64(heap0)) / idleClients
-	return heapPer, goroutinesPer, serverPer
+	heap1, _ := heapAndGoroutines()
+	out.server = (float64(heap1) - float64(heap0)) / idleClients
+	return out
 }
 
 // writeIdleHeapProfile writes a heap profile while the idle clients are

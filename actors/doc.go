@@ -63,6 +63,10 @@
 //     so none starts once Close has begun and Close waits for those that did.
 //   - stopped: an atomic set once by Close (under closeMu, which also makes
 //     a second Close wait for the first).
+//   - inTree: an atomic, set once the subtree is a child of the clients
+//     supervisor and cleared by Close; read by the clients supervisor's
+//     init (Runtime.serviceSpecs) on its own goroutine, so a restart of
+//     that supervisor brings back exactly the services still open.
 //   - the config's limiter, poll state and HTTP client: their own packages
 //     (limiter.Limiter, httpclient.Client), built once in NewServiceClient
 //     and handed to the clients that use them.

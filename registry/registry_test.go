@@ -202,7 +202,13 @@ func TestStoppedActorUnbinds(t *testing.T) {
 		lim, err = r.Limiter(context.Background(), k)
 		return err == nil
 	}, 10*time.Second, time.Millisecond)
-	es := entries(t, sys, pid)
+	// With the 1 ms ask timeout, Limiter may return before the limiter
+	// actor has started (its start is not waited for longer): wait for it.
+	var es []registry.Entry
+	require.Eventually(t, func() bool {
+		es = entries(t, sys, pid)
+		return len(es) == 1 && es[0].PID != nil
+	}, 10*time.Second, time.Millisecond)
 	require.Len(t, es, 1)
 	require.NotNil(t, es[0].PID)
 	assert.Equal(t, pid, r.PID())

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -509,4 +510,64 @@ func TestCanceledQueuedOperationEndsAtOnce(t *testing.T) {
 		seqs = append(seqs, r.SeqID)
 	}
 	assert.Equal(t, []int64{1, 2}, seqs, "the canceled operation took no seq_id")
+}
+
+// watchCountingCtx counts the watches registered on it that were not
+// stopped: context.AfterFunc and derived contexts use its AfterFunc method,
+// since its Done is its own channel (closed when the wrapped context ends),
+// not the wrapped cancelCtx's.
+type watchCountingCtx struct {
+	context.Context
+	done   chan struct{}
+	active atomic.Int64
+}
+
+func newWatchCountingCtx(base context.Context) *watchCountingCtx {
+	c := &watchCountingCtx{Context: base, done: make(chan struct{})}
+	context.AfterFunc(base, func() { close(c.done) })
+	return c
+}
+
+func (c *watchCountingCtx) Done() <-chan struct{} { return c.done }
+
+func (c *watchCountingCtx) AfterFunc(f func()) func() bool {
+	c.active.Add(1)
+	stop := context.AfterFunc(c.Context, f)
+	var once sync.Once
+	return func() bool {
+		stopped := stop()
+		once.Do(func() { c.active.Add(-1) })
+		return stopped
+	}
+}
+
+// Queued operations failed by a restart leave nothing registered with
+// their caller's context (which may live far longer than the operation),
+// and neither do the ones that completed.
+func TestQueuedOperationsLeaveNoWatchOnTheCallersContext(t *testing.T) {
+	e, g, _, tc := gatedTraining(t)
+	base, cancel := context.WithCancel(ctxT(t))
+	defer cancel()
+	ctx := newWatchCountingCtx(base)
+	first := tc.OptimStep(ctx, types.DefaultAdamParams())
+	<-g.held
+	queued := []*Future[*types.OptimStepResponse]{
+		tc.OptimStep(ctx, types.DefaultAdamParams()),
+		tc.OptimStep(ctx, types.DefaultAdamParams()),
+	}
+	assert.Positive(t, ctx.active.Load(), "the queued operations watch their context")
+	e.rt.system.Root.Send(tc.pid.Load(), &inspect.Crash{Reason: "test"})
+	for _, f := range queued {
+		_, err := f.Result(base)
+		assert.ErrorIs(t, err, types.ErrClientRestarted)
+	}
+	g.open()
+	_, err := first.Result(base)
+	require.NoError(t, err)
+	_, err = tc.OptimStep(ctx, types.DefaultAdamParams()).Result(base)
+	require.NoError(t, err)
+	// The last operation's goroutine ends just after its future completes:
+	// wait (bounded) for its last registration to go.
+	require.Eventually(t, func() bool { return ctx.active.Load() == 0 }, 10*time.Second, time.Millisecond,
+		"registrations left: %d", ctx.active.Load())
 }

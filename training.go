@@ -100,6 +100,15 @@ type trainingOp struct {
 	unwatch func() bool
 }
 
+// dequeued stops the queue's watch on op's context: op left the queue (its
+// turn came, or the queue was failed), and nothing must stay registered
+// with a caller's context that may live long.
+func (op *trainingOp) dequeued() {
+	if op.unwatch != nil {
+		op.unwatch()
+	}
+}
+
 // enqueueOp queues op behind the operations called before it, or starts
 // its submit at once when none is running. It fails op at once if the
 // client is stopped, its actor is down, or a seq_id was lost.
@@ -147,6 +156,7 @@ func (t *TrainingClient) start(op *trainingOp) {
 	t.queue, t.sending = nil, false
 	t.mu.Unlock()
 	for _, op := range ops {
+		op.dequeued()
 		op.fail(t.svc.stoppedError(op.name))
 	}
 }
@@ -191,6 +201,7 @@ func (t *TrainingClient) failQueued(err func(op string) error) {
 	t.queue = nil
 	t.mu.Unlock()
 	for _, op := range ops {
+		op.dequeued()
 		op.fail(err(op.name))
 	}
 }
@@ -243,9 +254,7 @@ func (o trainingOwner) Stopping() {
 // polling only (an operation the caller gave up on while it was being
 // submitted still runs on the server).
 func (t *TrainingClient) submit(op *trainingOp) (poll func()) {
-	if op.unwatch != nil {
-		op.unwatch()
-	}
+	op.dequeued()
 	if op.isDone() {
 		return nil
 	}

@@ -92,7 +92,7 @@ type poller struct {
 	bus      *telemetry.Bus
 	backoff  PollBackoff
 	sleep    func(ctx context.Context, d time.Duration) error
-	inflight *limiter.Limiter // in-flight response bytes (complete_metadata)
+	inflight *limiter.Budget // in-flight response bytes (complete_metadata)
 	meta     func() map[string]any
 	logger   *slog.Logger
 	clock    clock.Clock
@@ -122,7 +122,7 @@ type pollSpec struct {
 type pollResult struct {
 	contentType string
 	body        []byte
-	permit      *limiter.Permit // in-flight bytes held for a complete_metadata result
+	permit      *limiter.Grant // in-flight bytes held for a complete_metadata result
 }
 
 // poll long-polls until the future completes, fails, or ctx ends. The

@@ -32,7 +32,7 @@ func TestPollCompleteMetadataTwoStep(t *testing.T) {
 	require.Len(t, polls, 2)
 	assert.Equal(t, true, polls[0].Body.(map[string]any)["allow_metadata_only"])
 	assert.Equal(t, false, polls[1].Body.(map[string]any)["allow_metadata_only"])
-	assert.Equal(t, int64(0), svc.inflight.Stats().BytesInUse, "the reservation is released after decoding")
+	assert.Equal(t, int64(0), svc.inflight.InUse(), "the reservation is released after decoding")
 }
 
 // A poll deadline ends a future that never completes with KindTimeout.

@@ -24,7 +24,6 @@ import (
 const (
 	inflightResponseBytes = 50 << 20   // complete_metadata results held at once
 	fwdbwdDispatchBytes   = 50_000_000 // forward_backward chunks being submitted
-	unboundedSlots        = 1 << 20
 )
 
 // ServiceClient is a connection to one Tinker server with one API key: it
@@ -44,8 +43,8 @@ type ServiceClient struct {
 	http        *httpclient.Client
 	lim         *limiter.Limiter
 	poller      *poller
-	inflight    *limiter.Limiter
-	fwdbwdBytes *limiter.Limiter
+	inflight    *limiter.Budget
+	fwdbwdBytes *limiter.Budget
 	modelSeq    *registry.Counter
 	samplingSeq *registry.Counter
 	sup         *supervisor.Supervisor
@@ -182,11 +181,11 @@ func (rt *Runtime) newService(ctx context.Context, cfg resolvedConfig, key regis
 	if err != nil {
 		return nil, err
 	}
-	inflight, err := limiter.New(limiter.WithByteBudget(inflightResponseBytes), limiter.WithSlots(unboundedSlots), limiter.WithClock(rt.clock))
+	inflight, err := limiter.NewBudget(inflightResponseBytes)
 	if err != nil {
 		return nil, err
 	}
-	fwdbwd, err := limiter.New(limiter.WithByteBudget(fwdbwdDispatchBytes), limiter.WithSlots(unboundedSlots), limiter.WithClock(rt.clock))
+	fwdbwd, err := limiter.NewBudget(fwdbwdDispatchBytes)
 	if err != nil {
 		return nil, err
 	}

@@ -51,9 +51,9 @@ type TrainingClient struct {
 	http      *httpclient.Client
 	poller    *poller
 	bus       *telemetry.Bus
-	fwdbwd    *limiter.Limiter // the config's forward_backward byte budget
-	config    string           // the config's fingerprint, for events
-	baseURL   string           // the config's base URL, for events
+	fwdbwd    *limiter.Budget // the ServiceClient's forward_backward byte budget
+	config    string          // the config's fingerprint, for events
+	baseURL   string          // the config's base URL, for events
 	modelID   string
 	baseModel string
 	seq       *registry.Counter // next seq_id; durable across actor restarts

@@ -90,9 +90,9 @@
 //   - stopped, unloaded, pid: atomics, read without the lock by calls and
 //     probes.
 //
-// A TrainingClient is given its HTTP client, poller, bus, the config's
-// forward_backward byte budget and the config's fingerprint and base URL
-// (for events) when built. It uses its ServiceClient only through methods:
+// A TrainingClient is given its HTTP client, poller, bus, the
+// ServiceClient's forward_backward byte budget (a limiter.Budget) and the
+// config's fingerprint and base URL (for events) when built. It uses its ServiceClient only through methods:
 // the lifetime (bind, background work), submits, the session id, the
 // server's client config and stop errors.
 //

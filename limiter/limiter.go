@@ -1,7 +1,6 @@
 package limiter
 
 import (
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -55,14 +54,11 @@ type Limiter struct {
 	slots     chan struct{}
 	throttled chan struct{}
 
-	remaining atomic.Int64 // byte budget left; may go negative
-	bytesMu   sync.Mutex   // guards bytesWake
-	bytesWake chan struct{}
+	bytes byteBudget // the byte budget
 
 	slotsHeld     atomic.Int64
 	throttledHeld atomic.Int64
 	waiters       atomic.Int64 // callers blocked in Wait or Acquire
-	bytesWaiters  atomic.Int64 // callers blocked on the byte budget
 
 	// notify is the limiter actor currently attached, if any.
 	notify atomic.Pointer[notifier]
@@ -171,9 +167,8 @@ func New(opts ...Option) (*Limiter, error) {
 		multiplier:     s.multiplier,
 		slots:          make(chan struct{}, s.slots),
 		throttled:      make(chan struct{}, s.throttledSlots),
-		bytesWake:      make(chan struct{}),
 	}
-	l.remaining.Store(s.budget)
+	l.bytes.init(s.budget)
 	return l, nil
 }
 
@@ -214,7 +209,7 @@ func (l *Limiter) Stats() Stats {
 		ThrottledSlots:   l.throttledCount,
 		ThrottledInUse:   int(l.throttledHeld.Load()),
 		ByteBudget:       l.budget,
-		BytesInUse:       l.budget - l.remaining.Load(),
+		BytesInUse:       l.budget - l.bytes.remaining.Load(),
 		Waiters:          int(l.waiters.Load()),
 		Bursts:           l.bursts.Load(),
 	}

@@ -139,46 +139,7 @@ func (l *Limiter) takeSlot(ctx context.Context, sem chan struct{}, held *atomic.
 }
 
 func (l *Limiter) takeBytes(ctx context.Context, cost int64) error {
-	for {
-		r := l.remaining.Load()
-		if r >= 0 {
-			if l.remaining.CompareAndSwap(r, r-cost) {
-				return nil
-			}
-			continue
-		}
-		// Register before taking the wake channel and re-checking, so a
-		// release in between either is seen here or sees us and wakes us.
-		l.bytesWaiters.Add(1)
-		l.bytesMu.Lock()
-		wake := l.bytesWake
-		l.bytesMu.Unlock()
-		if l.remaining.Load() >= 0 {
-			l.bytesWaiters.Add(-1)
-			continue
-		}
-		l.waiters.Add(1)
-		select {
-		case <-wake:
-			l.waiters.Add(-1)
-			l.bytesWaiters.Add(-1)
-		case <-ctx.Done():
-			l.waiters.Add(-1)
-			l.bytesWaiters.Add(-1)
-			return types.CanceledError("limiter acquire", ctx.Err())
-		}
-	}
+	return l.bytes.take(ctx, cost, &l.waiters)
 }
 
-func (l *Limiter) giveBytes(cost int64) {
-	if cost == 0 {
-		return
-	}
-	l.remaining.Add(cost)
-	if l.bytesWaiters.Load() > 0 {
-		l.bytesMu.Lock()
-		close(l.bytesWake)
-		l.bytesWake = make(chan struct{})
-		l.bytesMu.Unlock()
-	}
-}
+func (l *Limiter) giveBytes(cost int64) { l.bytes.give(cost) }

@@ -25,6 +25,10 @@
 // whenever the remaining budget is not negative, so one request larger than
 // the whole budget still passes on its own.
 //
+// A Budget is that byte budget on its own, without slots, backoff or
+// telemetry: a ServiceClient bounds the complete_metadata results it holds
+// and the forward_backward requests it encodes with one each.
+//
 // The limiter actor (see Producer), spawned by the registry once per config,
 // turns 429 reports into exactly one tinkex.limiter.backoff.set and one
 // tinkex.limiter.backoff.cleared event per burst and answers StatsRequest.

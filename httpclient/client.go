@@ -48,15 +48,11 @@ type Client struct {
 	// with httpClient).
 	lease      *Lease
 	httpClient *http.Client // user-supplied; overrides transports when set
-	// urls caches baseURL+path per request path (path → string), for at
-	// most maxCachedURLs paths (REST paths carry ids).
-	urls     sync.Map
-	urlsLen  atomic.Int32
-	bus      *telemetry.Bus
-	clock    clock.Clock
-	sleep    func(ctx context.Context, d time.Duration) error
-	observer RateLimitObserver
-	jitter   func() float64 // in [0, 1): the second layer's backoff jitter
+	bus        *telemetry.Bus
+	clock      clock.Clock
+	sleep      func(ctx context.Context, d time.Duration) error
+	observer   RateLimitObserver
+	jitter     func() float64 // in [0, 1): the second layer's backoff jitter
 	// resendBackoff and resendBudget are the second layer's backoff and
 	// budget (SecondLayerBackoff and SecondLayerBudget unless configured).
 	resendBackoff func(resend int) time.Duration
@@ -279,20 +275,59 @@ func (c *Client) pool(p Pool) *http.Client {
 	return c.lease.Client(p)
 }
 
-// url returns the request URL of path: baseURL+path, built once per path.
+// url returns the request URL of path: baseURL+path, built once per base
+// URL and path in the process (see urlCache).
 func (c *Client) url(path string) string {
-	if u, ok := c.urls.Load(path); ok {
-		return u.(string)
+	k := urlKey{c.baseURL, path}
+	if m := urlCache.m.Load(); m != nil {
+		if u, ok := (*m)[k]; ok {
+			return u
+		}
 	}
 	u := c.baseURL + path
-	if c.urlsLen.Add(1) <= maxCachedURLs {
-		c.urls.Store(path, u)
+	urlCache.mu.Lock()
+	defer urlCache.mu.Unlock()
+	old := urlCache.m.Load()
+	if old != nil && len(*old) >= maxCachedRequestURLs {
+		return u
 	}
+	m := make(map[urlKey]string, 1+lenOf(old))
+	if old != nil {
+		for k, v := range *old {
+			m[k] = v
+		}
+	}
+	m[k] = u
+	urlCache.m.Store(&m)
 	return u
 }
 
-// maxCachedURLs bounds Client.urls: the fixed endpoints fit many times over.
-const maxCachedURLs = 64
+// urlCache holds the request URLs in use, shared by every Client of the
+// process (rather than a cache per Client, which an idle client paid for):
+// a copy-on-write map, so a hit is one atomic load and one lookup with no
+// lock and no allocation. It stops growing at maxCachedRequestURLs entries
+// (REST paths carry ids); a URL not cached is built per request.
+var urlCache struct {
+	mu sync.Mutex // serializes inserts
+	m  atomic.Pointer[map[urlKey]string]
+}
+
+type urlKey struct{ baseURL, path string }
+
+// maxCachedRequestURLs bounds urlCache: the fixed endpoints of many base
+// URLs fit in it many times over.
+const maxCachedRequestURLs = 1024
+
+func lenOf(m *map[urlKey]string) int {
+	if m == nil {
+		return 0
+	}
+	return len(*m)
+}
+
+// maxCachedReadTimeouts bounds readTimeoutValues: the timeouts in use fit many times
+// over.
+const maxCachedReadTimeouts = 64
 
 func (c *Client) clockSleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {

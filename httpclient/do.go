@@ -270,14 +270,14 @@ func (c *Client) readTimeoutValue(d time.Duration) []string {
 		return v.([]string)
 	}
 	v := []string{strconv.FormatFloat(d.Seconds(), 'f', -1, 64)}
-	if readTimeoutCount.Add(1) <= maxCachedURLs {
+	if readTimeoutCount.Add(1) <= maxCachedReadTimeouts {
 		readTimeoutValues.Store(d, v)
 	}
 	return v
 }
 
 // readTimeoutValues caches x-stainless-read-timeout values (read-only
-// slices) of the timeouts in use, for at most maxCachedURLs durations.
+// slices) of the timeouts in use, for at most maxCachedReadTimeouts durations.
 var (
 	readTimeoutValues sync.Map // time.Duration → []string
 	readTimeoutCount  atomic.Int32

@@ -149,16 +149,14 @@ func (t *TrainingClient) start(op *trainingOp) {
 	if t.svc.goBackground(func() { t.run(op) }) {
 		return
 	}
-	// Close has begun: nothing more is submitted.
+	// Close has begun: nothing more is submitted. A call from now on fails
+	// at once (the service is stopped), so giving the turn back before the
+	// queue is failed lets nothing through.
 	op.fail(t.svc.stoppedError(op.name))
 	t.mu.Lock()
-	ops := t.queue
-	t.queue, t.sending = nil, false
+	t.sending = false
 	t.mu.Unlock()
-	for _, op := range ops {
-		op.dequeued()
-		op.fail(t.svc.stoppedError(op.name))
-	}
+	t.failQueued(t.svc.stoppedError)
 }
 
 // run submits op, then hands the turn on: to the next queued operation,

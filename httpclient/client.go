@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -287,16 +288,15 @@ func (c *Client) url(path string) string {
 	u := c.baseURL + path
 	urlCache.mu.Lock()
 	defer urlCache.mu.Unlock()
-	old := urlCache.m.Load()
-	if old != nil && len(*old) >= maxCachedRequestURLs {
+	var old map[urlKey]string
+	if p := urlCache.m.Load(); p != nil {
+		old = *p
+	}
+	if len(old) >= maxCachedRequestURLs {
 		return u
 	}
-	m := make(map[urlKey]string, 1+lenOf(old))
-	if old != nil {
-		for k, v := range *old {
-			m[k] = v
-		}
-	}
+	m := make(map[urlKey]string, len(old)+1)
+	maps.Copy(m, old)
 	m[k] = u
 	urlCache.m.Store(&m)
 	return u
@@ -317,17 +317,6 @@ type urlKey struct{ baseURL, path string }
 // maxCachedRequestURLs bounds urlCache: the fixed endpoints of many base
 // URLs fit in it many times over.
 const maxCachedRequestURLs = 1024
-
-func lenOf(m *map[urlKey]string) int {
-	if m == nil {
-		return 0
-	}
-	return len(*m)
-}
-
-// maxCachedReadTimeouts bounds readTimeoutValues: the timeouts in use fit many times
-// over.
-const maxCachedReadTimeouts = 64
 
 func (c *Client) clockSleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {

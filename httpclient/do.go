@@ -283,6 +283,10 @@ var (
 	readTimeoutCount  atomic.Int32
 )
 
+// maxCachedReadTimeouts bounds readTimeoutValues: the timeouts in use fit
+// many times over.
+const maxCachedReadTimeouts = 64
+
 // attempt sends one HTTP request. It returns the outcome and, when a response
 // arrived, the Response.
 func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response) {

@@ -19,6 +19,16 @@ import (
 	"github.com/tinkex-go/tinkex/types"
 )
 
+// optimStepSeqs returns the seq_ids of the optim_step requests the fake
+// received, in arrival order.
+func optimStepSeqs(e *env) []int64 {
+	var seqs []int64
+	for _, r := range e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointOptimStep}) {
+		seqs = append(seqs, r.SeqID)
+	}
+	return seqs
+}
+
 // gate is an http.RoundTripper that holds requests whose path ends in
 // suffix until released, and reports each one it holds.
 type gate struct {
@@ -95,10 +105,7 @@ func TestTrainingActorCrashFailsQueuedAndContinuesSeq(t *testing.T) {
 
 	_, err = tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
 	require.NoError(t, err)
-	var seqs []int64
-	for _, r := range e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointOptimStep}) {
-		seqs = append(seqs, r.SeqID)
-	}
+	seqs := optimStepSeqs(e)
 	assert.Equal(t, []int64{1, 2}, seqs, "gapless across the restart; nothing sent for the failed ops")
 
 	tree, err := e.rt.Tree(ctx)
@@ -265,10 +272,7 @@ func TestCanceledDuringSubmitLeavesNoSeqGap(t *testing.T) {
 
 	_, err = tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
 	require.NoError(t, err, "no gap: the canceled op's seq_id reached the server")
-	var seqs []int64
-	for _, r := range e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointOptimStep}) {
-		seqs = append(seqs, r.SeqID)
-	}
+	seqs := optimStepSeqs(e)
 	assert.Equal(t, []int64{1, 2}, seqs)
 }
 
@@ -320,10 +324,7 @@ func TestTrainingQueueSubmitsOneAtATimeInCallOrder(t *testing.T) {
 	}
 	_, err := b.Result(ctx)
 	assert.ErrorIs(t, err, types.ErrCanceled)
-	var seqs []int64
-	for _, r := range e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointOptimStep}) {
-		seqs = append(seqs, r.SeqID)
-	}
+	seqs := optimStepSeqs(e)
 	assert.Equal(t, []int64{1, 2, 3}, seqs, "a, c, d in call order; nothing sent for b")
 	tc.mu.Lock()
 	assert.Empty(t, tc.queue)
@@ -371,10 +372,7 @@ func TestTrainingOrderHoldsAcrossARestart(t *testing.T) {
 			require.NoError(t, err)
 			_, err = second.Result(ctx)
 			require.NoError(t, err)
-			var seqs []int64
-			for _, r := range e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointOptimStep}) {
-				seqs = append(seqs, r.SeqID)
-			}
+			seqs := optimStepSeqs(e)
 			assert.Equal(t, []int64{1, 2}, seqs)
 		})
 	}
@@ -396,6 +394,20 @@ func TestTrainingQueueHoldsOrderThroughARestartStorm(t *testing.T) {
 	stormOver := make(chan struct{})
 	var mu sync.Mutex
 	ok, restarted, calls := 0, 0, 0
+	record := func(f *Future[*types.OptimStepResponse]) {
+		_, err := f.Result(ctx)
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, types.ErrClientRestarted):
+			restarted++
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
 	var wg sync.WaitGroup
 	for range callers {
 		wg.Add(1)
@@ -403,41 +415,15 @@ func TestTrainingQueueHoldsOrderThroughARestartStorm(t *testing.T) {
 			defer wg.Done()
 			var pending []*Future[*types.OptimStepResponse]
 			for {
-				select {
-				case <-stormOver:
-					pending = append(pending, tc.OptimStep(ctx, types.DefaultAdamParams()))
-				default:
-				}
 				for len(pending) < 2 {
 					pending = append(pending, tc.OptimStep(ctx, types.DefaultAdamParams()))
 				}
-				_, err := pending[0].Result(ctx)
+				record(pending[0])
 				pending = pending[1:]
-				mu.Lock()
-				calls++
-				switch {
-				case err == nil:
-					ok++
-				case errors.Is(err, types.ErrClientRestarted):
-					restarted++
-				default:
-					t.Errorf("unexpected error: %v", err)
-				}
-				mu.Unlock()
 				select {
 				case <-stormOver:
 					for _, f := range pending {
-						_, err := f.Result(ctx)
-						mu.Lock()
-						calls++
-						if err == nil {
-							ok++
-						} else if errors.Is(err, types.ErrClientRestarted) {
-							restarted++
-						} else {
-							t.Errorf("unexpected error: %v", err)
-						}
-						mu.Unlock()
+						record(f)
 					}
 					return
 				default:
@@ -469,10 +455,7 @@ func TestTrainingQueueHoldsOrderThroughARestartStorm(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, calls, ok+restarted)
 	assert.Positive(t, restarted, "the storm failed some queued operations")
-	var seqs []int64
-	for _, r := range e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointOptimStep}) {
-		seqs = append(seqs, r.SeqID)
-	}
+	seqs := optimStepSeqs(e)
 	want := make([]int64, ok)
 	for i := range want {
 		want[i] = int64(i + 1)
@@ -505,10 +488,7 @@ func TestCanceledQueuedOperationEndsAtOnce(t *testing.T) {
 	require.NoError(t, err)
 	_, err = tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
 	require.NoError(t, err)
-	var seqs []int64
-	for _, r := range e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointOptimStep}) {
-		seqs = append(seqs, r.SeqID)
-	}
+	seqs := optimStepSeqs(e)
 	assert.Equal(t, []int64{1, 2}, seqs, "the canceled operation took no seq_id")
 }
 

@@ -18,9 +18,9 @@
 //
 // The actors are the crash domains of the OTP tree: a crash or a restart
 // of one ends what its instance owned (the session's background loop, a
-// training client's queued operations) and leaves the rest running. Everything on a hot path runs on the caller's goroutine
-// instead: a sample, a poll, a REST read or a create_* call never waits on
-// a mailbox.
+// training client's queued operations) and leaves the rest running.
+// Everything on a hot path runs on the caller's goroutine instead: a
+// sample, a poll, a REST read or a create_* call never waits on a mailbox.
 //
 // # State and its owner
 //
@@ -80,9 +80,9 @@
 //     submit in flight outlives the actor instance that saw it called: a
 //     restarted actor must not start a second submit beside it, and a
 //     stopped actor's mailbox drops the messages still in it, so an
-//     operation carried in a message could be lost. down is set
-//     while the actor is between a stop and its restart: a call then fails
-//     with ErrClientRestarted instead of queueing.
+//     operation carried in a message could be lost. down is set while the
+//     actor is between a stop and its restart: a call then fails with
+//     ErrClientRestarted instead of queueing.
 //   - seq: a registry.Counter, durable across actor restarts; only the
 //     submit holding the turn takes seq_ids.
 //   - gap: an atomic pointer, set once by the submit that lost a seq_id,
@@ -92,9 +92,9 @@
 //
 // A TrainingClient is given its HTTP client, poller, bus, the
 // ServiceClient's forward_backward byte budget (a limiter.Budget) and the
-// config's fingerprint and base URL (for events) when built. It uses its ServiceClient only through methods:
-// the lifetime (bind, background work), submits, the session id, the
-// server's client config and stop errors.
+// config's fingerprint and base URL (for events) when built. It uses its
+// ServiceClient only through methods: the lifetime (bind, background work),
+// submits, the session id, the server's client config and stop errors.
 //
 // SamplingClient: no mutable state but seq (a registry.Counter), stopped
 // and pid (atomics). It is given its HTTP client, poller, bus, clock,

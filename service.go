@@ -255,17 +255,26 @@ func (s *ServiceClient) childSpecs() []supervisor.Spec {
 // goBackground runs f on a goroutine that Close waits for. It reports false
 // (and does not run f) once the client is stopping.
 func (s *ServiceClient) goBackground(f func()) bool {
-	s.bgMu.Lock()
-	if s.stopped.Load() {
-		s.bgMu.Unlock()
+	if !s.enterBackground() {
 		return false
 	}
-	s.bg.Add(1)
-	s.bgMu.Unlock()
 	go func() {
 		defer s.bg.Done()
 		f()
 	}()
+	return true
+}
+
+// enterBackground registers background work that Close waits for (the
+// caller ends it with s.bg.Done). It reports false, registering nothing,
+// once the client is stopping.
+func (s *ServiceClient) enterBackground() bool {
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	if s.stopped.Load() {
+		return false
+	}
+	s.bg.Add(1)
 	return true
 }
 

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tinkex-go/tinkex/clock"
 	"github.com/tinkex-go/tinkex/httpclient"
 	"github.com/tinkex-go/tinkex/telemetry"
 	"github.com/tinkex-go/tinkex/types"
@@ -97,27 +98,50 @@ func (st *sessionState) closeTelemetry(ctx context.Context) error {
 }
 
 // sessionOwner is the ServiceClient side of its Session actor (package
-// actors): each instance runs the session loop (establish once, a
-// restarted instance reuses the session; then heartbeats) on a goroutine
-// it cancels when it stops or restarts.
+// actors): each instance runs the session (see sessionRun) and ends that run
+// when it stops or restarts.
 type sessionOwner struct{ s *ServiceClient }
 
 func (o sessionOwner) SessionID() string { return o.s.SessionID() }
 
 func (o sessionOwner) Run() func() {
 	ctx, cancel := context.WithCancel(o.s.ctx)
-	if !o.s.goBackground(func() { o.s.runSession(ctx) }) {
+	r := &sessionRun{s: o.s, ctx: ctx, cancel: cancel}
+	if !o.s.goBackground(r.start) {
 		cancel()
 		return nil
 	}
-	return cancel
+	return r.stop
 }
 
-func (s *ServiceClient) runSession(ctx context.Context) {
+// sessionRun is one Session actor instance's run of the session: the
+// start-up on a background goroutine (once per ServiceClient: a restarted
+// instance reuses the session), then a heartbeat every interval. Between
+// heartbeats a clock.AfterFunc timer waits, so an idle session holds no
+// goroutine; each heartbeat runs on the timer's goroutine, as background
+// work Close waits for, and arms the next one when it is done.
+type sessionRun struct {
+	s      *ServiceClient
+	ctx    context.Context // canceled by stop and by Close
+	cancel context.CancelFunc
+
+	mu    sync.Mutex // guards timer and over
+	timer clock.Timer
+	over  bool // stop was called: arm no more
+
+	// Owned by the heartbeat in flight: one runs at a time, and the next is
+	// armed only after it.
+	sessionID    string
+	failingSince time.Time
+	warned       bool
+}
+
+func (r *sessionRun) start() {
+	s := r.s
 	if !s.session.established() {
-		id, cfg, err := s.establish(ctx)
+		id, cfg, err := s.establish(r.ctx)
 		if err != nil {
-			if ctx.Err() == nil {
+			if r.ctx.Err() == nil {
 				s.session.finish("", cfg, err)
 			}
 			return
@@ -125,7 +149,66 @@ func (s *ServiceClient) runSession(ctx context.Context) {
 		s.startTelemetry(id)
 		s.session.finish(id, cfg, nil)
 	}
-	s.heartbeat(ctx, s.session.id())
+	r.sessionID = s.session.id()
+	r.arm()
+}
+
+// arm schedules the next heartbeat, unless the run is over.
+func (r *sessionRun) arm() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.over {
+		r.timer = clock.AfterFunc(r.s.rt.clock, r.s.rt.heartbeatInterval, r.beat)
+	}
+}
+
+// stop ends the run: the heartbeat in flight is canceled, none is armed.
+func (r *sessionRun) stop() {
+	r.cancel()
+	r.mu.Lock()
+	r.over = true
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+	r.mu.Unlock()
+}
+
+// beat sends one session_heartbeat and arms the next. Failures are counted,
+// and logged once they have lasted heartbeatWarnAfter.
+func (r *sessionRun) beat() {
+	s := r.s
+	if !s.enterBackground() {
+		return // Close has begun
+	}
+	defer s.bg.Done()
+	if r.ctx.Err() != nil {
+		return
+	}
+	_, err := s.http.Do(r.ctx, &httpclient.Request{Op: "session_heartbeat", Path: "/api/v1/session_heartbeat",
+		Call: httpclient.CallHeartbeat, Body: types.SessionHeartbeatRequest{SessionID: r.sessionID},
+		Policy: httpclient.Policy{Pool: httpclient.PoolSession, Timeout: heartbeatTimeout}})
+	switch {
+	case err == nil:
+		s.session.heartbeatsOK.Add(1)
+		if r.warned {
+			s.rt.logger.Info("tinkex: heartbeats recovered", "service", s.name)
+		}
+		r.failingSince, r.warned = time.Time{}, false
+	case r.ctx.Err() != nil:
+		return
+	default:
+		s.session.heartbeatsFailed.Add(1)
+		now := s.rt.clock.Now()
+		if r.failingSince.IsZero() {
+			r.failingSince = now
+		}
+		if !r.warned && now.Sub(r.failingSince) >= heartbeatWarnAfter {
+			r.warned = true
+			s.rt.logger.Warn(fmt.Sprintf("tinkex: session heartbeats have failed for %s", now.Sub(r.failingSince).Round(time.Second)),
+				"service", s.name, "error", err)
+		}
+	}
+	r.arm()
 }
 
 // establish runs the start-up sequence: client/config, dynamic_config,
@@ -222,46 +305,6 @@ func (s *ServiceClient) startTelemetry(sessionID string) {
 	s.session.mu.Lock()
 	s.session.batcher, s.session.detach = b, detach
 	s.session.mu.Unlock()
-}
-
-// heartbeat sends session_heartbeat every interval until ctx ends. Failures
-// are counted, and logged once they have lasted heartbeatWarnAfter.
-func (s *ServiceClient) heartbeat(ctx context.Context, sessionID string) {
-	var failingSince time.Time
-	warned := false
-	for {
-		t := s.rt.clock.NewTimer(s.rt.heartbeatInterval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C():
-		}
-		_, err := s.http.Do(ctx, &httpclient.Request{Op: "session_heartbeat", Path: "/api/v1/session_heartbeat",
-			Call: httpclient.CallHeartbeat, Body: types.SessionHeartbeatRequest{SessionID: sessionID},
-			Policy: httpclient.Policy{Pool: httpclient.PoolSession, Timeout: heartbeatTimeout}})
-		switch {
-		case err == nil:
-			s.session.heartbeatsOK.Add(1)
-			if warned {
-				s.rt.logger.Info("tinkex: heartbeats recovered", "service", s.name)
-			}
-			failingSince, warned = time.Time{}, false
-		case ctx.Err() != nil:
-			return
-		default:
-			s.session.heartbeatsFailed.Add(1)
-			now := s.rt.clock.Now()
-			if failingSince.IsZero() {
-				failingSince = now
-			}
-			if !warned && now.Sub(failingSince) >= heartbeatWarnAfter {
-				warned = true
-				s.rt.logger.Warn(fmt.Sprintf("tinkex: session heartbeats have failed for %s", now.Sub(failingSince).Round(time.Second)),
-					"service", s.name, "error", err)
-			}
-		}
-	}
 }
 
 // JWT refresh timing (reference §3.2): refresh 300 s before expiry, retry a

@@ -42,11 +42,59 @@ func Or(c Clock) Clock {
 	return c
 }
 
+// AfterFuncer is implemented by clocks that can call a function once a
+// duration has passed without a goroutine waiting meanwhile (Real and Fake
+// do). AfterFunc uses it.
+type AfterFuncer interface {
+	// AfterFunc calls f in its own goroutine once d has passed. The
+	// returned Timer's C is nil; Stop cancels the call if f has not
+	// started.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// AfterFunc calls f in its own goroutine once d has passed on c, and returns
+// a Timer whose Stop cancels the call if f has not started (its C is nil).
+// Nothing runs while it waits when c implements AfterFuncer, as Real and
+// Fake do; for any other Clock a goroutine waits on c.NewTimer(d).
+func AfterFunc(c Clock, d time.Duration, f func()) Timer {
+	c = Or(c)
+	if a, ok := c.(AfterFuncer); ok {
+		return a.AfterFunc(d, f)
+	}
+	w := &waitingFunc{t: c.NewTimer(d), stop: make(chan struct{})}
+	go func() {
+		select {
+		case <-w.t.C():
+			f()
+		case <-w.stop:
+		}
+	}()
+	return w
+}
+
+// waitingFunc is AfterFunc's timer on a Clock without AfterFunc.
+type waitingFunc struct {
+	t    Timer
+	once sync.Once
+	stop chan struct{}
+}
+
+func (w *waitingFunc) C() <-chan time.Time { return nil }
+
+func (w *waitingFunc) Stop() bool {
+	stopped := w.t.Stop()
+	w.once.Do(func() { close(w.stop) })
+	return stopped
+}
+
 type realClock struct{}
 
 func (realClock) Now() time.Time { return time.Now() }
 
 func (realClock) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
+
+// AfterFunc implements AfterFuncer with time.AfterFunc.
+func (realClock) AfterFunc(d time.Duration, f func()) Timer { return realTimer{time.AfterFunc(d, f)} }
 
 type realTimer struct{ t *time.Timer }
 
@@ -92,6 +140,23 @@ func (f *Fake) NewTimer(d time.Duration) Timer {
 	return t
 }
 
+// AfterFunc implements AfterFuncer: f runs in its own goroutine once the
+// fake time reaches Now()+d (at once for d <= 0). Until then the timer
+// counts as pending, as NewTimer's do.
+func (f *Fake) AfterFunc(d time.Duration, fn func()) Timer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t := &fakeTimer{f: f, at: f.now.Add(d), fn: fn}
+	if d <= 0 {
+		t.fired = true
+		go fn()
+		return t
+	}
+	f.timers = append(f.timers, t)
+	f.notifyLocked()
+	return t
+}
+
 // Advance moves the fake time forward by d and fires every timer that is due,
 // in deadline order.
 func (f *Fake) Advance(d time.Duration) {
@@ -103,7 +168,11 @@ func (f *Fake) Advance(d time.Duration) {
 	for _, t := range f.timers {
 		if !t.at.After(f.now) {
 			t.fired = true
-			t.ch <- f.now
+			if t.fn != nil {
+				go t.fn()
+			} else {
+				t.ch <- f.now
+			}
 			continue
 		}
 		kept = append(kept, t)
@@ -154,7 +223,8 @@ func (f *Fake) notifyLocked() {
 type fakeTimer struct {
 	f     *Fake
 	at    time.Time
-	ch    chan time.Time
+	ch    chan time.Time // nil for an AfterFunc timer
+	fn    func()         // an AfterFunc timer's function
 	fired bool
 }
 

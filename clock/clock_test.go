@@ -68,3 +68,56 @@ func TestOr(t *testing.T) {
 	assert.True(t, tm.Stop())
 	assert.WithinDuration(t, time.Now(), Real.Now(), time.Minute)
 }
+
+func TestAfterFuncOnTheFakeRunsWhenDueAndCountsAsPending(t *testing.T) {
+	f := NewFake(time.Unix(0, 0))
+	ran := make(chan time.Time, 2)
+	tm := AfterFunc(f, time.Second, func() { ran <- f.Now() })
+	assert.Nil(t, tm.C(), "an AfterFunc timer has no channel")
+	assert.Equal(t, 1, f.Pending())
+	f.Advance(999 * time.Millisecond)
+	select {
+	case <-ran:
+		t.Fatal("ran early")
+	default:
+	}
+	f.Advance(time.Millisecond)
+	assert.Equal(t, time.Unix(1, 0), <-ran)
+	assert.Equal(t, 0, f.Pending())
+	assert.False(t, tm.Stop(), "a timer that fired cannot be stopped")
+
+	stopped := AfterFunc(f, time.Second, func() { ran <- time.Time{} })
+	assert.True(t, stopped.Stop())
+	f.Advance(time.Hour)
+	AfterFunc(f, 0, func() { ran <- f.Now() })
+	assert.Equal(t, time.Unix(3601, 0), <-ran, "d <= 0 runs at once")
+	select {
+	case <-ran:
+		t.Fatal("a stopped AfterFunc ran")
+	default:
+	}
+}
+
+func TestAfterFuncOnTheRealClock(t *testing.T) {
+	ran := make(chan struct{})
+	tm := AfterFunc(Real, time.Millisecond, func() { close(ran) })
+	<-ran
+	assert.False(t, tm.Stop())
+	assert.True(t, AfterFunc(Real, time.Hour, func() { t.Error("a stopped AfterFunc ran") }).Stop())
+}
+
+func TestAfterFuncOnAClockWithoutOne(t *testing.T) {
+	f := NewFake(time.Unix(0, 0))
+	c := struct{ Clock }{f} // a Clock without Fake's AfterFunc
+	ran := make(chan struct{})
+	AfterFunc(c, time.Second, func() { close(ran) })
+	<-f.BlockUntil(1)
+	f.Advance(time.Second)
+	<-ran
+
+	stopped := AfterFunc(c, time.Second, func() { t.Error("a stopped AfterFunc ran") })
+	<-f.BlockUntil(1)
+	assert.True(t, stopped.Stop())
+	assert.False(t, stopped.Stop(), "stopping twice is harmless")
+	f.Advance(time.Hour) // the waiting goroutine has ended: goleak checks at exit
+}

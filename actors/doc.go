@@ -51,15 +51,19 @@
 //
 // ServiceClient:
 //   - the session (id, server config, telemetry batcher): sessionState.mu,
-//     written by the loop the Session actor runs, read by anyone; ready
-//     closes once.
-//   - heartbeat counters: atomics, written by the heartbeat loop only.
+//     written by the start-up each Session actor instance runs (sessionRun),
+//     read by anyone; ready closes once.
+//   - the heartbeat: one sessionRun per Session actor instance; its timer
+//     under sessionRun.mu (armed by the heartbeat before, stopped by the
+//     instance's stop), its failure streak owned by the one heartbeat in
+//     flight. No goroutine waits between heartbeats (clock.AfterFunc).
+//   - heartbeat counters: atomics, written by the heartbeat in flight only.
 //   - children, trainings, samplings: ServiceClient.mu (create_* and Close).
 //   - calls running on callers' goroutines: the lifetime (lifetime.go): an
 //     atomic count, so Close can wait for them, plus per-shard sets of
 //     their cancel functions under each shard's mutex, so Close can cancel
 //     them. Every such call goes through bind.
-//   - background goroutines (SampleAsync, training submits): bgMu and bg,
+//   - background work (SampleAsync, training submits, heartbeats): bgMu and bg,
 //     so none starts once Close has begun and Close waits for those that did.
 //   - stopped: an atomic set once by Close (under closeMu, which also makes
 //     a second Close wait for the first).

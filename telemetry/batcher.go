@@ -37,13 +37,16 @@ const (
 var processUUID = uuid.New()
 
 // Batcher queues server-side telemetry events of one session and sends them
-// in batches to the server from one goroutine it owns.
+// in batches to the server.
 //
 // Emitting never blocks: events go into a queue of at most MaxQueue events
-// and events beyond it are dropped and counted (Stats().Dropped). The
-// goroutine sends up to MaxBatch events per request, every flush interval,
-// and at once when an urgent event is queued (UNHANDLED_EXCEPTION,
-// SESSION_END or a user_error). Each event's strings and data are scrubbed
+// and events beyond it are dropped and counted (Stats().Dropped). Queued
+// events are sent, up to MaxBatch per request, one flush interval after the
+// first of them was queued, and at once when an urgent event is queued
+// (UNHANDLED_EXCEPTION, SESSION_END or a user_error). The batcher sends from
+// a goroutine of its own that runs only while there is something to send;
+// while events wait a clock timer is armed (clock.AfterFunc), and an idle
+// batcher holds neither. Each event's strings and data are scrubbed
 // (ScrubString, ScrubMetadata) before they are queued, so no key and no
 // request header leaves the process.
 //
@@ -73,21 +76,24 @@ type Batcher struct {
 	enabled     bool
 
 	started time.Time
-	// queue holds the events waiting for the next flush, at most maxQueue;
-	// it grows with the events actually queued (an idle session holds
-	// nothing), and the flusher swaps it out under qmu.
-	qmu     sync.Mutex
-	queue   []types.TelemetryEvent
-	running bool // the flusher goroutine exists (enabled batcher)
-	wake    chan struct{}
-	flushes chan chan struct{}
-	stop    chan struct{}
-	done    chan struct{}
-	ctx     context.Context // cancelled when Close gives up waiting
-	cancel  context.CancelFunc
 
-	closing   sync.Once
-	closed    atomic.Bool
+	// qmu guards the queue and the flush state below. The queue holds the
+	// events waiting for the next flush, at most maxQueue; it grows with the
+	// events actually queued (an idle session holds nothing), and the
+	// flusher swaps it out.
+	qmu      sync.Mutex
+	queue    []types.TelemetryEvent
+	timer    clock.Timer     // armed while events wait and no flusher runs
+	timerGen int             // tells a fired timer from the armed one
+	flushing bool            // a flusher goroutine runs
+	urgent   bool            // an urgent event was queued while it ran: it goes on at once
+	waiters  []chan struct{} // Flush calls, answered after the next drain
+	ending   bool            // Close was called
+	ended    bool            // the last flusher has exited after Close
+	sends    *sendState      // made with the first flusher (or by Close)
+	done     chan struct{}   // made by Close, closed once ended
+
+	closed    atomic.Bool // Close was called; read without qmu by Enqueue
 	index     atomic.Int64
 	queued    atomic.Int64
 	dropped   atomic.Int64
@@ -182,14 +188,25 @@ func NewBatcher(sessionID string, send Sender, opts ...BatcherOption) (*Batcher,
 		return nil, types.ValidationError(op, "interval, batch size, queue size, send timeout and attempts must be positive and the retry delay not negative")
 	}
 	b.started = b.clock.Now()
-	b.running = true
-	b.wake = make(chan struct{}, 1)
-	b.flushes = make(chan chan struct{})
-	b.stop = make(chan struct{})
-	b.done = make(chan struct{})
-	b.ctx, b.cancel = context.WithCancel(context.Background())
-	go b.run()
 	return b, nil
+}
+
+// sendState is what the flushers' sends share: ctx, canceled when Close
+// gives up waiting, and stop, closed by Close so that retries no longer
+// sleep.
+type sendState struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	stop   chan struct{}
+}
+
+// sendStateLocked returns the send state, making it on first use.
+func (b *Batcher) sendStateLocked() *sendState {
+	if b.sends == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		b.sends = &sendState{ctx: ctx, cancel: cancel, stop: make(chan struct{})}
+	}
+	return b.sends
 }
 
 func platformName(goos string) string {
@@ -241,9 +258,19 @@ func (b *Batcher) Enqueue(ev types.TelemetryEvent) bool {
 	ev.Traceback = ScrubString(ev.Traceback)
 	ev.EventData = ScrubMetadata(ev.EventData)
 	b.qmu.Lock()
+	if b.ended {
+		b.qmu.Unlock()
+		b.dropped.Add(1)
+		return false
+	}
 	full := len(b.queue) >= b.maxQueue
 	if !full {
 		b.queue = append(b.queue, ev)
+		if urgent(ev) {
+			b.flushNowLocked()
+		} else {
+			b.armLocked()
+		}
 	}
 	b.qmu.Unlock()
 	if full {
@@ -255,13 +282,87 @@ func (b *Batcher) Enqueue(ev types.TelemetryEvent) bool {
 		return false
 	}
 	b.queued.Add(1)
-	if urgent(ev) {
-		select {
-		case b.wake <- struct{}{}:
-		default:
-		}
-	}
 	return true
+}
+
+// armLocked arms the flush timer, unless it is armed, a flusher runs (it
+// arms the timer when it is done, if events wait) or Close was called.
+func (b *Batcher) armLocked() {
+	if b.timer != nil || b.flushing || b.ending {
+		return
+	}
+	b.timerGen++
+	gen := b.timerGen
+	b.timer = clock.AfterFunc(b.clock, b.interval, func() { b.tick(gen) })
+}
+
+// stopTimerLocked disarms the flush timer.
+func (b *Batcher) stopTimerLocked() {
+	if b.timer != nil {
+		b.timer.Stop()
+		b.timer = nil
+		b.timerGen++
+	}
+}
+
+// flushNowLocked starts a flusher at once, or makes the running one go on.
+func (b *Batcher) flushNowLocked() {
+	if b.flushing {
+		b.urgent = true
+		return
+	}
+	b.stopTimerLocked()
+	b.flushing = true
+	go b.flusher()
+}
+
+// tick is the flush timer's function: the flusher runs on its goroutine.
+func (b *Batcher) tick(gen int) {
+	b.qmu.Lock()
+	if gen != b.timerGen || b.flushing || b.ending {
+		b.qmu.Unlock()
+		return // disarmed meanwhile
+	}
+	b.timer = nil
+	b.flushing = true
+	b.qmu.Unlock()
+	b.flusher()
+}
+
+// flusher drains the queue, answers the Flush calls that were waiting, and
+// goes on while an urgent event, a Flush call or (after Close) any event
+// waits. Events queued meanwhile otherwise wait for the next interval, so a
+// busy emitter cannot keep it busy. The last flusher after Close closes done.
+func (b *Batcher) flusher() {
+	for {
+		b.qmu.Lock()
+		events, waiters := b.queue, b.waiters
+		b.queue, b.waiters, b.urgent = nil, nil, false
+		sends := b.sendStateLocked()
+		b.qmu.Unlock()
+		b.drain(sends, events)
+		for _, w := range waiters {
+			close(w)
+		}
+
+		b.qmu.Lock()
+		if b.urgent || len(b.waiters) > 0 || b.ending && len(b.queue) > 0 {
+			b.qmu.Unlock()
+			continue
+		}
+		b.flushing = false
+		if b.ending {
+			b.ended = true
+			b.qmu.Unlock()
+			close(b.done)
+			return
+		}
+		if len(b.queue) > 0 {
+			b.armLocked()
+		}
+		b.qmu.Unlock()
+		return
+	}
 }
 
 // urgent events are sent at once rather than at the next tick, as the Python
@@ -337,13 +438,24 @@ func (b *Batcher) Flush(ctx context.Context) error {
 		return nil
 	}
 	reply := make(chan struct{})
-	select {
-	case b.flushes <- reply:
-	case <-b.done:
-		return types.NewError(types.KindClientStopped, "telemetry.flush", "the telemetry batcher is closed")
-	case <-ctx.Done():
-		return types.CanceledError("telemetry.flush", ctx.Err())
+	b.qmu.Lock()
+	if b.ending {
+		done := b.done
+		b.qmu.Unlock()
+		select {
+		case <-done:
+			return types.NewError(types.KindClientStopped, "telemetry.flush", "the telemetry batcher is closed")
+		case <-ctx.Done():
+			return types.CanceledError("telemetry.flush", ctx.Err())
+		}
 	}
+	b.waiters = append(b.waiters, reply)
+	if !b.flushing {
+		b.stopTimerLocked()
+		b.flushing = true
+		go b.flusher()
+	}
+	b.qmu.Unlock()
 	select {
 	case <-reply:
 		return nil
@@ -352,26 +464,36 @@ func (b *Batcher) Flush(ctx context.Context) error {
 	}
 }
 
-// Close stops accepting events, sends what is queued (retries then run
-// back to back, without backoff sleeps) and stops the goroutine. If ctx
+// Close stops accepting events, disarms the flush timer and sends what is
+// queued (retries then run back to back, without backoff sleeps). If ctx
 // ends first, the send in flight is cancelled, the rest is dropped, and
-// Close returns a *types.Error of KindCanceled once the goroutine has
+// Close returns a *types.Error of KindCanceled once the flusher has
 // exited. Close is idempotent; later calls wait for the same shutdown.
 // Events emitted while Close runs may be dropped.
 func (b *Batcher) Close(ctx context.Context) error {
 	if b == nil || !b.enabled {
 		return nil
 	}
-	b.closing.Do(func() {
+	b.qmu.Lock()
+	if !b.ending {
 		b.closed.Store(true)
-		close(b.stop)
-	})
+		b.ending = true
+		b.done = make(chan struct{})
+		close(b.sendStateLocked().stop)
+		b.stopTimerLocked()
+		if !b.flushing {
+			b.flushing = true
+			go b.flusher()
+		}
+	}
+	done, sends := b.done, b.sends
+	b.qmu.Unlock()
 	select {
-	case <-b.done:
+	case <-done:
 		return nil
 	case <-ctx.Done():
-		b.cancel()
-		<-b.done
+		sends.cancel()
+		<-done
 		return types.CanceledError("telemetry.close", ctx.Err())
 	}
 }
@@ -391,7 +513,7 @@ func (b *Batcher) Stats() BatcherStats {
 		return BatcherStats{}
 	}
 	s := BatcherStats{Queued: b.queued.Load(), Dropped: b.dropped.Load(), Sent: b.sent.Load(), FailedBatches: b.failed.Load()}
-	if b.running {
+	if b.enabled {
 		b.qmu.Lock()
 		s.Pending = len(b.queue)
 		b.qmu.Unlock()
@@ -399,53 +521,21 @@ func (b *Batcher) Stats() BatcherStats {
 	return s
 }
 
-func (b *Batcher) run() {
-	defer close(b.done)
-	defer b.cancel()
-	timer := b.clock.NewTimer(b.interval)
-	for {
-		select {
-		case <-timer.C():
-			b.drain()
-			timer = b.clock.NewTimer(b.interval)
-		case <-b.wake:
-			b.drain()
-		case reply := <-b.flushes:
-			b.drain()
-			close(reply)
-		case <-b.stop:
-			timer.Stop()
-			b.drain()
-			b.qmu.Lock()
-			n := len(b.queue)
-			b.queue = nil
-			b.qmu.Unlock()
-			b.dropped.Add(int64(n))
-			return
-		}
-	}
-}
-
-// drain sends the events queued when it starts, in batches; events queued
-// meanwhile wait for the next flush, so a busy emitter cannot keep it busy.
-func (b *Batcher) drain() {
+// drain sends events in batches; once Close has given up they are dropped.
+func (b *Batcher) drain(sends *sendState, events []types.TelemetryEvent) {
 	defer b.dropNoted.Store(false)
-	b.qmu.Lock()
-	events := b.queue
-	b.queue = nil
-	b.qmu.Unlock()
 	for len(events) > 0 {
-		if b.ctx.Err() != nil {
+		if sends.ctx.Err() != nil {
 			b.dropped.Add(int64(len(events)))
 			return
 		}
 		size := min(len(events), b.maxBatch)
-		b.sendBatch(events[:size:size])
+		b.sendBatch(sends, events[:size:size])
 		events = events[size:]
 	}
 }
 
-func (b *Batcher) sendBatch(events []types.TelemetryEvent) {
+func (b *Batcher) sendBatch(sends *sendState, events []types.TelemetryEvent) {
 	req := &types.TelemetrySendRequest{
 		Events:      events,
 		Platform:    b.platform,
@@ -455,20 +545,20 @@ func (b *Batcher) sendBatch(events []types.TelemetryEvent) {
 	}
 	delay := b.retryDelay
 	for attempt := 1; ; attempt++ {
-		ctx, cancel := context.WithTimeout(b.ctx, b.sendTimeout)
+		ctx, cancel := context.WithTimeout(sends.ctx, b.sendTimeout)
 		err := b.send(ctx, req)
 		cancel()
 		if err == nil {
 			b.sent.Add(int64(len(events)))
 			return
 		}
-		if attempt >= b.maxAttempts || types.IsUserError(err) || b.ctx.Err() != nil {
+		if attempt >= b.maxAttempts || types.IsUserError(err) || sends.ctx.Err() != nil {
 			b.failed.Add(1)
 			b.logger.Warn("tinkex: dropping a server telemetry batch", "session_id", b.sessionID,
 				"events", len(events), "attempts", attempt, "error", ScrubString(err.Error()))
 			return
 		}
-		if !b.sleep(delay) {
+		if !b.sleep(sends, delay) {
 			continue
 		}
 		delay *= 2
@@ -478,9 +568,9 @@ func (b *Batcher) sendBatch(events []types.TelemetryEvent) {
 // sleep waits d on the batcher's clock and reports whether it slept the
 // whole time; it returns early (false) once Close was called, so shutdown
 // retries run back to back and Close's context bounds them.
-func (b *Batcher) sleep(d time.Duration) bool {
+func (b *Batcher) sleep(sends *sendState, d time.Duration) bool {
 	select {
-	case <-b.stop:
+	case <-sends.stop:
 		return false
 	default:
 	}
@@ -489,9 +579,9 @@ func (b *Batcher) sleep(d time.Duration) bool {
 	select {
 	case <-t.C():
 		return true
-	case <-b.stop:
+	case <-sends.stop:
 		return false
-	case <-b.ctx.Done():
+	case <-sends.ctx.Done():
 		return false
 	}
 }

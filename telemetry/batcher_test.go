@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -73,10 +75,11 @@ func newTestBatcher(t *testing.T, sink *fakeSink, opts ...BatcherOption) (*Batch
 func TestBatcherFlushesEveryIntervalInBatchesOf100(t *testing.T) {
 	sink := newSink()
 	b, fc := newTestBatcher(t, sink)
-	<-fc.BlockUntil(1)
+	assert.Zero(t, fc.Pending(), "an idle batcher arms no timer")
 	for i := 0; i < 250; i++ {
 		require.True(t, b.Log("e", types.SeverityInfo, map[string]any{"i": i}))
 	}
+	assert.Equal(t, 1, fc.Pending(), "the first event armed the flush timer, and only one")
 	fc.Advance(DefaultFlushInterval - time.Millisecond)
 	assert.Equal(t, 1, fc.Pending(), "the flush timer has not fired before 10 s")
 	fc.Advance(time.Millisecond)
@@ -94,9 +97,19 @@ func TestBatcherFlushesEveryIntervalInBatchesOf100(t *testing.T) {
 	for i, v := range idx {
 		require.Equal(t, int64(i), v, "session indexes count from 0 in order")
 	}
-	<-fc.BlockUntil(1) // re-armed for the next interval
+	require.NoError(t, b.Flush(context.Background())) // the flusher is done
+	assert.Zero(t, fc.Pending(), "nothing waits: no timer is re-armed")
 	assert.Equal(t, int64(250), b.Stats().Sent)
 	sink.none(t)
+
+	// A later event waits one interval from when it was queued.
+	fc.Advance(time.Hour)
+	require.True(t, b.Log("late", types.SeverityInfo, nil))
+	assert.Equal(t, 1, fc.Pending())
+	fc.Advance(DefaultFlushInterval - time.Millisecond)
+	sink.none(t)
+	fc.Advance(time.Millisecond)
+	assert.Equal(t, "late", sink.next(t).Events[0].EventName)
 }
 
 func TestBatcherSendsUrgentEventsAtOnce(t *testing.T) {
@@ -245,10 +258,10 @@ func TestBatcherRetriesWithBackoffThenSucceeds(t *testing.T) {
 	b, fc := newTestBatcher(t, sink)
 	b.LogException(errors.New("boom"))
 	first := sink.next(t)
-	<-fc.BlockUntil(2) // flush timer + 1 s retry timer
+	<-fc.BlockUntil(1) // the 1 s retry timer (nothing else waits)
 	fc.Advance(time.Second)
 	second := sink.next(t)
-	<-fc.BlockUntil(2) // 2 s retry timer
+	<-fc.BlockUntil(1) // the 2 s retry timer
 	fc.Advance(2 * time.Second)
 	third := sink.next(t)
 	assert.Equal(t, first, second, "the same batch is retried")
@@ -267,14 +280,14 @@ func TestBatcherGivesUpAfterBoundedAttempts(t *testing.T) {
 	b.LogException(errors.New("boom"))
 	sink.next(t)
 	for _, d := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} {
-		<-fc.BlockUntil(2)
+		<-fc.BlockUntil(1) // the retry timer
 		fc.Advance(d)
 		sink.next(t)
 	}
 	require.NoError(t, b.Flush(context.Background()))
 	assert.Equal(t, int64(DefaultMaxSendAttempts), sink.calls.Load())
 	assert.Equal(t, int64(1), b.Stats().FailedBatches)
-	assert.Equal(t, 1, fc.Pending(), "only the flush timer remains: no more retries")
+	assert.Zero(t, fc.Pending(), "no timer remains: no more retries, nothing waits for a flush")
 
 	// The batcher keeps working for later batches.
 	sink.fail = nil
@@ -306,7 +319,7 @@ func TestBatcherCloseRetriesWithoutSleeping(t *testing.T) {
 	b, fc := newTestBatcher(t, sink)
 	b.LogException(errors.New("boom"))
 	sink.next(t)
-	<-fc.BlockUntil(2) // sleeping before the retry
+	<-fc.BlockUntil(1) // sleeping before the retry
 	require.NoError(t, b.Close(context.Background()))
 	sink.next(t)
 	assert.Equal(t, int64(1), b.Stats().Sent)
@@ -456,4 +469,22 @@ func countLines(s string) int {
 		}
 	}
 	return n
+}
+
+// batcherGoroutines counts the goroutines running a Batcher's code.
+func batcherGoroutines() int {
+	buf := make([]byte, 1<<20)
+	return strings.Count(string(buf[:runtime.Stack(buf, true)]), "telemetry.(*Batcher)")
+}
+
+func TestBatcherHoldsNoGoroutineWhileEventsWait(t *testing.T) {
+	sink := newSink()
+	b, fc := newTestBatcher(t, sink)
+	assert.Zero(t, batcherGoroutines(), "idle")
+	require.True(t, b.SessionStart())
+	assert.Zero(t, batcherGoroutines(), "an event waiting for the interval")
+	fc.Advance(DefaultFlushInterval)
+	assert.Equal(t, types.TelemetrySessionStart, sink.next(t).Events[0].Event)
+	require.Eventually(t, func() bool { return batcherGoroutines() == 0 }, 10*time.Second, time.Millisecond,
+		"the flusher ends once the queue is sent")
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -660,4 +661,31 @@ func TestCredentialClaims(t *testing.T) {
 	asKey, err := New("http://x", jwt)
 	require.NoError(t, err)
 	assert.True(t, asKey.CredentialClaims(&claims), "a key that is a JWT")
+}
+
+// Clients without headers of their own share one base header map (it is
+// never written after it was built); WithHeader gets a map of its own, and
+// a UserAgent set by the program is used from then on.
+func TestBaseHeadersAreSharedUnlessAClientAddsItsOwn(t *testing.T) {
+	a, err := New("http://h", "tml-a")
+	require.NoError(t, err)
+	b, err := New("http://other", "tml-b")
+	require.NoError(t, err)
+	c, err := New("http://h", "tml-c", WithHeader("CF-Access-Client-Id", "x"))
+	require.NoError(t, err)
+	t.Cleanup(func() { a.CloseIdleConnections(); b.CloseIdleConnections(); c.CloseIdleConnections() })
+	assert.Equal(t, reflect.ValueOf(a.header).Pointer(), reflect.ValueOf(b.header).Pointer(), "shared")
+	assert.NotEqual(t, reflect.ValueOf(a.header).Pointer(), reflect.ValueOf(c.header).Pointer())
+	assert.Equal(t, "x", c.header.Get("CF-Access-Client-Id"))
+	assert.Empty(t, a.header.Get("CF-Access-Client-Id"), "the shared map is not written")
+	assert.Equal(t, a.header.Get("X-Stainless-OS"), c.header.Get("X-Stainless-OS"))
+
+	old := UserAgent
+	t.Cleanup(func() { UserAgent = old })
+	UserAgent = "MyService/1.0"
+	d, err := New("http://h", "tml-d")
+	require.NoError(t, err)
+	t.Cleanup(d.CloseIdleConnections)
+	assert.Equal(t, "MyService/1.0", d.header.Get("User-Agent"))
+	assert.Equal(t, old, a.header.Get("User-Agent"), "earlier clients keep theirs")
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"github.com/tinkex-go/tinkex/types"
 )
@@ -11,8 +12,31 @@ import (
 // UserAgent is sent on every request: tinkex names itself and the Go runtime.
 var UserAgent = "Tinkex/Go " + types.Version
 
-// baseHeaders are the headers every request carries, built once per Client.
+// baseHeaders are the headers every request carries: built once per Client
+// that adds headers of its own (WithHeader), shared by all the others (the
+// map is never written once built: attempts copy from it).
 func baseHeaders(extra http.Header) http.Header {
+	if len(extra) > 0 {
+		return buildBaseHeaders(extra)
+	}
+	if d := sharedBaseHeaders.Load(); d != nil && d.userAgent == UserAgent {
+		return d.h
+	}
+	d := &defaultHeaders{userAgent: UserAgent, h: buildBaseHeaders(nil)}
+	sharedBaseHeaders.Store(d)
+	return d.h
+}
+
+// defaultHeaders are the base headers of Clients without headers of their
+// own, for the UserAgent they were built with (a program may set it first).
+type defaultHeaders struct {
+	userAgent string
+	h         http.Header
+}
+
+var sharedBaseHeaders atomic.Pointer[defaultHeaders]
+
+func buildBaseHeaders(extra http.Header) http.Header {
 	h := http.Header{}
 	h.Set("User-Agent", UserAgent)
 	h.Set("X-Stainless-Lang", "go")

@@ -13,15 +13,14 @@ import (
 // it is, so a request larger than the whole budget still passes alone. It
 // is the byte part of a Limiter and the whole of a Budget.
 type byteBudget struct {
-	remaining atomic.Int64 // may go negative
-	waiters   atomic.Int64 // callers blocked on the budget
-	mu        sync.Mutex   // guards wake
-	wake      chan struct{}
+	remaining atomic.Int64  // may go negative
+	waiters   atomic.Int64  // callers blocked on the budget
+	mu        sync.Mutex    // guards wake
+	wake      chan struct{} // closed to wake the waiters; nil while none waits
 }
 
 func (b *byteBudget) init(size int64) {
 	b.remaining.Store(size)
-	b.wake = make(chan struct{})
 }
 
 // take takes cost, waiting while the budget is negative. blocked, when not
@@ -39,6 +38,9 @@ func (b *byteBudget) take(ctx context.Context, cost int64, blocked *atomic.Int64
 		// release in between either is seen here or sees us and wakes us.
 		b.waiters.Add(1)
 		b.mu.Lock()
+		if b.wake == nil { // made by the first waiter: an idle budget holds none
+			b.wake = make(chan struct{})
+		}
 		wake := b.wake
 		b.mu.Unlock()
 		if b.remaining.Load() >= 0 {
@@ -72,8 +74,10 @@ func (b *byteBudget) give(cost int64) {
 	b.remaining.Add(cost)
 	if b.waiters.Load() > 0 {
 		b.mu.Lock()
-		close(b.wake)
-		b.wake = make(chan struct{})
+		if b.wake != nil { // nil: the waiter has not made it yet, and re-checks after
+			close(b.wake)
+			b.wake = nil
+		}
 		b.mu.Unlock()
 	}
 }

@@ -48,35 +48,48 @@ func (i *instance) end() {
 	i.owner.drop(i.pid)
 }
 
-// instances are the live processes of one child record: usually one, more
-// while a killed one has not returned yet. Both the supervisor (kill) and the
-// processes (their first message, their end) reach it, hence the lock; a
-// process reads its own instance through its childContext without it.
+// instances are the live processes of one child record: usually one (in
+// one), more while a killed one has not returned yet (the others in more,
+// made only then). Both the supervisor (kill) and the processes (their
+// first message, their end) reach it, hence the lock; a process reads its
+// own instance through its childContext without it.
 type instances struct {
-	mu sync.Mutex
-	m  map[*actor.PID]*instance
+	mu   sync.Mutex
+	one  *instance
+	more map[*actor.PID]*instance
 }
 
 // get returns pid's instance, creating it for whichever side comes first.
 func (is *instances) get(pid *actor.PID) *instance {
 	is.mu.Lock()
 	defer is.mu.Unlock()
-	if i, ok := is.m[pid]; ok {
-		return i
+	if is.one != nil && is.one.pid == pid {
+		return is.one
 	}
-	if is.m == nil {
-		is.m = make(map[*actor.PID]*instance, 1)
+	if i, ok := is.more[pid]; ok {
+		return i
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	i := &instance{ctx: ctx, cancel: cancel, owner: is, pid: pid}
-	is.m[pid] = i
+	switch {
+	case is.one == nil:
+		is.one = i
+	case is.more == nil:
+		is.more = map[*actor.PID]*instance{pid: i}
+	default:
+		is.more[pid] = i
+	}
 	return i
 }
 
 func (is *instances) drop(pid *actor.PID) {
 	is.mu.Lock()
 	defer is.mu.Unlock()
-	delete(is.m, pid)
+	if is.one != nil && is.one.pid == pid {
+		is.one = nil
+		return
+	}
+	delete(is.more, pid)
 }
 
 // childContext is the actor.Context every supervised child receives: the

@@ -306,6 +306,10 @@ func (s *supervisorActor) propsFor(spec Spec, insts *instances) *actor.Props {
 	if spec.Start == nil {
 		return spec.Props.Clone(opts...)
 	}
+	// A child from Start gets protoactor's lock-free mailbox: a node per
+	// queued message instead of a ring of ten slots made up front, so an idle
+	// child holds ~0.3 KiB less. Its messages are rare (lifecycle and
+	// supervision); Props children keep the mailbox their Props chose.
 	start, parent := spec.Start, s.cfg
 	return actor.PropsFromProducer(func() actor.Actor {
 		a := start()
@@ -313,7 +317,7 @@ func (s *supervisorActor) propsFor(spec Spec, insts *instances) *actor.Props {
 			sub.cfg = sub.cfg.inherit(parent)
 		}
 		return a
-	}, opts...)
+	}, append(opts, actor.WithMailbox(actor.UnboundedLockfree()))...)
 }
 
 // enqueue handles an event now, or queues it while a plan runs.

@@ -439,6 +439,7 @@ func (s *ServiceClient) Close(ctx context.Context) error {
 
 	s.life.stop()
 	s.cancel()
+	s.session.stopRun()
 	var errs []error
 	if s.inTree.Swap(false) {
 		id := "service:" + s.name

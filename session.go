@@ -38,6 +38,7 @@ type sessionState struct {
 	failure   error
 	batcher   *telemetry.Batcher
 	detach    func()
+	run       *sessionRun // the current Session actor instance's
 
 	heartbeatsOK     atomic.Int64
 	heartbeatsFailed atomic.Int64
@@ -82,6 +83,23 @@ func (st *sessionState) finish(id string, cfg types.ClientConfigResponse, err er
 	close(st.ready)
 }
 
+func (st *sessionState) setRun(r *sessionRun) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.run = r
+}
+
+// stopRun stops the current run (its actor instance stops it too, when the
+// subtree is terminated; stopping twice is harmless).
+func (st *sessionState) stopRun() {
+	st.mu.Lock()
+	r := st.run
+	st.mu.Unlock()
+	if r != nil {
+		r.stop()
+	}
+}
+
 func (st *sessionState) closeTelemetry(ctx context.Context) error {
 	st.mu.Lock()
 	b, detach := st.batcher, st.detach
@@ -105,10 +123,9 @@ type sessionOwner struct{ s *ServiceClient }
 func (o sessionOwner) SessionID() string { return o.s.SessionID() }
 
 func (o sessionOwner) Run() func() {
-	ctx, cancel := context.WithCancel(o.s.ctx)
-	r := &sessionRun{s: o.s, ctx: ctx, cancel: cancel}
+	r := &sessionRun{s: o.s}
+	o.s.session.setRun(r)
 	if !o.s.goBackground(r.start) {
-		cancel()
 		return nil
 	}
 	return r.stop
@@ -119,15 +136,17 @@ func (o sessionOwner) Run() func() {
 // instance reuses the session), then a heartbeat every interval. Between
 // heartbeats a clock.AfterFunc timer waits, so an idle session holds no
 // goroutine; each heartbeat runs on the timer's goroutine, as background
-// work Close waits for, and arms the next one when it is done.
+// work Close waits for, and arms the next one when it is done. The start-up
+// and each heartbeat get a context of their own, canceled when they end or
+// the run stops (by its actor instance, or by Close): the run keeps no
+// long-lived context, whose children map would stay allocated.
 type sessionRun struct {
-	s      *ServiceClient
-	ctx    context.Context // canceled by stop and by Close
-	cancel context.CancelFunc
+	s *ServiceClient
 
-	mu    sync.Mutex // guards timer and over
-	timer clock.Timer
-	over  bool // stop was called: arm no more
+	mu     sync.Mutex // guards timer, cancel and over
+	timer  clock.Timer
+	cancel context.CancelFunc // the start-up or heartbeat in flight
+	over   bool               // stop was called: no more start-up, heartbeat or timer
 
 	// Owned by the heartbeat in flight: one runs at a time, and the next is
 	// armed only after it.
@@ -136,12 +155,41 @@ type sessionRun struct {
 	warned       bool
 }
 
+// begin returns the context of the next start-up or heartbeat; false once
+// the run is over. end must be called when it is done.
+func (r *sessionRun) begin() (context.Context, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.over {
+		return nil, false
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	return ctx, true
+}
+
+func (r *sessionRun) end() {
+	r.mu.Lock()
+	cancel := r.cancel
+	r.cancel = nil
+	r.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
 func (r *sessionRun) start() {
 	s := r.s
 	if !s.session.established() {
-		id, cfg, err := s.establish(r.ctx)
+		ctx, ok := r.begin()
+		if !ok {
+			return
+		}
+		id, cfg, err := s.establish(ctx)
+		canceled := ctx.Err() != nil
+		r.end()
 		if err != nil {
-			if r.ctx.Err() == nil {
+			if !canceled {
 				s.session.finish("", cfg, err)
 			}
 			return
@@ -162,15 +210,19 @@ func (r *sessionRun) arm() {
 	}
 }
 
-// stop ends the run: the heartbeat in flight is canceled, none is armed.
+// stop ends the run: the start-up or heartbeat in flight is canceled, none
+// is armed. Calling it again is harmless.
 func (r *sessionRun) stop() {
-	r.cancel()
 	r.mu.Lock()
 	r.over = true
 	if r.timer != nil {
 		r.timer.Stop()
 	}
+	cancel := r.cancel
 	r.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
 }
 
 // beat sends one session_heartbeat and arms the next. Failures are counted,
@@ -181,12 +233,15 @@ func (r *sessionRun) beat() {
 		return // Close has begun
 	}
 	defer s.bg.Done()
-	if r.ctx.Err() != nil {
+	ctx, ok := r.begin()
+	if !ok {
 		return
 	}
-	_, err := s.http.Do(r.ctx, &httpclient.Request{Op: "session_heartbeat", Path: "/api/v1/session_heartbeat",
+	_, err := s.http.Do(ctx, &httpclient.Request{Op: "session_heartbeat", Path: "/api/v1/session_heartbeat",
 		Call: httpclient.CallHeartbeat, Body: types.SessionHeartbeatRequest{SessionID: r.sessionID},
 		Policy: httpclient.Policy{Pool: httpclient.PoolSession, Timeout: heartbeatTimeout}})
+	canceled := ctx.Err() != nil
+	r.end()
 	switch {
 	case err == nil:
 		s.session.heartbeatsOK.Add(1)
@@ -194,7 +249,7 @@ func (r *sessionRun) beat() {
 			s.rt.logger.Info("tinkex: heartbeats recovered", "service", s.name)
 		}
 		r.failingSince, r.warned = time.Time{}, false
-	case r.ctx.Err() != nil:
+	case canceled:
 		return
 	default:
 		s.session.heartbeatsFailed.Add(1)
@@ -272,7 +327,8 @@ func (s *ServiceClient) establish(ctx context.Context) (string, types.ClientConf
 }
 
 // startTelemetry starts the server-side telemetry batcher of the session,
-// when enabled, and bridges this config's bus events into it.
+// when enabled, and routes this config's and this session's bus events
+// into it (one telemetry.Router per runtime serves every session).
 func (s *ServiceClient) startTelemetry(sessionID string) {
 	if !s.cfg.telemetry {
 		return
@@ -289,16 +345,7 @@ func (s *ServiceClient) startTelemetry(sessionID string) {
 		return
 	}
 	b.SessionStart()
-	fp := s.cfg.fingerprint
-	detach, err := b.Bridge(s.rt.bus, telemetry.BridgeOptions{
-		ID: "tinkex.server-telemetry/" + s.name,
-		Map: func(ev telemetry.Event) (types.TelemetryEvent, bool) {
-			if ev.Metadata[telemetry.KeyConfig] != fp && ev.Metadata[telemetry.KeySessionID] != sessionID {
-				return types.TelemetryEvent{}, false
-			}
-			return telemetry.ServerEvent(ev)
-		},
-	})
+	detach, err := s.rt.serverTelemetry.Add(s.cfg.fingerprint, sessionID, b)
 	if err != nil {
 		s.rt.logger.Warn("tinkex: server telemetry bridge failed", "service", s.name, "error", err)
 	}

@@ -36,15 +36,16 @@ import (
 //
 // Start one per process (or per test) and Stop it when done.
 type Runtime struct {
-	system     *actor.ActorSystem
-	bus        *telemetry.Bus
-	logger     *slog.Logger
-	registry   *registry.Registry
-	root       *supervisor.Supervisor
-	clients    *supervisor.Supervisor
-	transports *httpclient.Transports
-	clock      clock.Clock
-	getenv     func(string) string
+	system          *actor.ActorSystem
+	bus             *telemetry.Bus
+	serverTelemetry *telemetry.Router // the sessions' batchers, on bus
+	logger          *slog.Logger
+	registry        *registry.Registry
+	root            *supervisor.Supervisor
+	clients         *supervisor.Supervisor
+	transports      *httpclient.Transports
+	clock           clock.Clock
+	getenv          func(string) string
 
 	pollBackoff       PollBackoff
 	pollDeadline      time.Duration
@@ -207,7 +208,7 @@ func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
 	}
 	clk := clock.Or(cfg.clock)
 	rt := &Runtime{
-		bus: bus, logger: logger, clock: clk, getenv: cfg.getenv,
+		bus: bus, serverTelemetry: telemetry.NewRouter(bus), logger: logger, clock: clk, getenv: cfg.getenv,
 		transports:        httpclient.NewTransports(cfg.poolSizes),
 		pollBackoff:       cfg.pollBackoff,
 		pollDeadline:      cfg.pollDeadline,

@@ -378,3 +378,33 @@ func TestTreeShowsTheWholeRuntime(t *testing.T) {
 	assert.NotContains(t, out, keyA)
 	assert.NotContains(t, out, keyB)
 }
+
+// A ServiceClient's server telemetry reports the failures of its own config
+// (one telemetry.Router per runtime routes them), not another's.
+func TestServerTelemetryReportsItsOwnConfigsFailures(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	a := e.service(t, WithName("a"), WithTelemetry(true))
+	b := e.service(t, WithName("b"), WithAPIKey(keyB), WithTelemetry(true))
+	e.srv.Inject(tinkertest.Fault{Key: keyA, Endpoint: tinkertest.EndpointTrainingRuns, Status: 422, Body: `{"detail":"bad page"}`})
+	_, err := a.Rest().ListTrainingRuns(ctx)
+	require.Error(t, err)
+	_, err = b.Rest().ListTrainingRuns(ctx)
+	require.NoError(t, err)
+	require.NoError(t, a.Close(ctx))
+	require.NoError(t, b.Close(ctx))
+
+	events := map[string][]string{} // session → event names
+	for _, batch := range e.srv.TelemetryBatches() {
+		for _, ev := range batch.Events {
+			name := fmt.Sprint(ev["event"])
+			if n, ok := ev["event_name"]; ok {
+				name = fmt.Sprint(n)
+			}
+			events[batch.SessionID] = append(events[batch.SessionID], name)
+		}
+	}
+	assert.Contains(t, events[a.SessionID()], "user_error", "a's 422 is reported in a's session")
+	assert.NotContains(t, events[b.SessionID()], "user_error", "b saw no failure")
+	assert.Contains(t, events[b.SessionID()], "SESSION_START")
+}

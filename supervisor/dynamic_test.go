@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -292,4 +293,39 @@ func TestExitDuringStartedIsAStartFailure(t *testing.T) {
 			assert.Zero(t, infos[0].Restarts)
 		})
 	}
+}
+
+// Past indexAbove children a supervisor finds them through maps, not by
+// scanning: crashes (found by PID), restarts, terminations and deletions
+// (found by id) work the same on either side of the threshold.
+func TestManyChildrenAreFoundByIDAndPID(t *testing.T) {
+	sys := newSystem(t)
+	rec := newRecorder()
+	sup := startRoot(t, sys, OneForOne, workers(rec, "s0", "s1", "s2"), WithIntensity(10, time.Hour))
+	ctx := testCtx(t)
+	var names []string
+	for i := range indexAbove + 4 {
+		name := fmt.Sprintf("d%d", i)
+		names = append(names, name)
+		pid, err := sup.StartChild(ctx, worker(rec, name, Permanent))
+		require.NoError(t, err)
+		assert.Equal(t, name, pingChild(t, sys, pid))
+	}
+	for _, name := range []string{"s1", "d2", names[len(names)-1]} {
+		mark := rec.mark()
+		send(sys, pidOf(t, sup, name), crash{value: "boom"})
+		rec.waitFor(t, mark, name+":Started", 1)
+		synced(t, sup)
+		assert.Equal(t, []string{name + ":Restarting", name + ":Started"}, rec.since(mark), "only %s restarts", name)
+		assert.Equal(t, name, pingChild(t, sys, pidOf(t, sup, name)))
+	}
+	require.NoError(t, sup.TerminateChild(ctx, "d1"))
+	require.NoError(t, sup.DeleteChild(ctx, "d1"))
+	_, err := sup.RestartChild(ctx, "d1")
+	assert.ErrorIs(t, err, ErrNotFound)
+	_, err = sup.StartChild(ctx, worker(rec, "d3", Permanent))
+	assert.ErrorIs(t, err, ErrAlreadyStarted)
+	n, err := sup.CountChildren(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 3+indexAbove+4-1, n.Active)
 }

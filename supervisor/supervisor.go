@@ -103,6 +103,8 @@ type supervisorActor struct {
 	root     *rootState
 	ctx      actor.Context
 	children []*child // in start order
+	// ids and pids index children once there are more than indexAbove of
+	// them (nil before: byID and byPID scan children).
 	ids      map[string]*child
 	pids     map[*actor.PID]*child
 	win      window
@@ -122,8 +124,6 @@ func newSupervisorActor(cfg *config, root *rootState) *supervisorActor {
 	return &supervisorActor{
 		cfg:  cfg,
 		root: root,
-		ids:  make(map[string]*child),
-		pids: make(map[*actor.PID]*child),
 		win:  newWindow(cfg.intensity, cfg.period),
 	}
 }
@@ -281,19 +281,37 @@ func (s *supervisorActor) add(spec Spec) *child {
 	c := &child{spec: spec, insts: &instances{}, status: Restarting}
 	c.props = s.propsFor(spec, c.insts)
 	s.children = append(s.children, c)
-	s.ids[spec.ID] = c
+	switch {
+	case s.ids != nil:
+		s.ids[spec.ID] = c
+	case len(s.children) > indexAbove:
+		s.ids = make(map[string]*child, len(s.children))
+		s.pids = make(map[*actor.PID]*child, len(s.children))
+		for _, o := range s.children {
+			s.ids[o.spec.ID] = o
+			if o.pid != nil {
+				s.pids[o.pid] = o
+			}
+		}
+	}
 	return c
 }
 
+// indexAbove is how many children a supervisor finds by scanning; past it,
+// maps index them (a client's subtree has a handful, the clients
+// supervisor one per ServiceClient). Scanning spares a small supervisor
+// two maps.
+const indexAbove = 8
+
 func (s *supervisorActor) setPID(c *child, pid *actor.PID) {
-	if c.pid != nil {
+	if c.pid != nil && s.pids != nil {
 		delete(s.pids, c.pid)
 	}
 	if pid != c.pid {
 		c.staleAcks = 0 // acks are matched by PID; an old PID's late ack is dropped anyway
 	}
 	c.pid = pid
-	if pid != nil {
+	if pid != nil && s.pids != nil {
 		s.pids[pid] = c
 	}
 }
@@ -458,7 +476,9 @@ func (s *supervisorActor) remove(c *child) {
 	}
 	c.removed = true
 	s.setPID(c, nil)
-	delete(s.ids, c.spec.ID)
+	if s.ids != nil {
+		delete(s.ids, c.spec.ID)
+	}
 	s.children = slices.DeleteFunc(s.children, func(o *child) bool { return o == c })
 }
 
@@ -824,11 +844,27 @@ func (s *supervisorActor) byPID(pid *actor.PID) *child {
 	if pid == nil {
 		return nil
 	}
-	return s.pids[pid]
+	if s.pids != nil {
+		return s.pids[pid]
+	}
+	for _, c := range s.children {
+		if c.pid == pid {
+			return c
+		}
+	}
+	return nil
 }
 
 func (s *supervisorActor) byID(id string) *child {
-	return s.ids[id]
+	if s.ids != nil {
+		return s.ids[id]
+	}
+	for _, c := range s.children {
+		if c.spec.ID == id {
+			return c
+		}
+	}
+	return nil
 }
 
 func (s *supervisorActor) emit(t EventType, c *child, reason error) {

@@ -94,7 +94,8 @@ type poller struct {
 	sleep    func(ctx context.Context, d time.Duration) error
 	inflight *limiter.Budget // in-flight response bytes (complete_metadata)
 	meta     func() map[string]any
-	logger   *slog.Logger
+	logger   *slog.Logger // with service (the client's name) added per line
+	service  string
 	clock    clock.Clock
 	deadline time.Duration // default poll deadline; 0: none
 }
@@ -439,7 +440,7 @@ func (p *poller) queueState(s pollSpec, last, now QueueState, reason string, las
 	if now != QueueStateActive && p.logger != nil {
 		if t := p.clock.Now(); lastWarn.IsZero() || t.Sub(*lastWarn) >= queueWarnEvery {
 			*lastWarn = t
-			p.logger.Warn("tinkex: "+s.op+" is waiting: "+reason, "queue_state", string(now), "request_id", s.requestID)
+			p.logger.Warn("tinkex: "+s.op+" is waiting: "+reason, "service", p.service, "queue_state", string(now), "request_id", s.requestID)
 		}
 	}
 	return now

@@ -63,9 +63,9 @@ type ServiceClient struct {
 	closed  chan struct{}
 
 	mu        sync.Mutex
-	children  []supervisor.Spec // training and sampling actors, in start order
-	trainings map[string]*TrainingClient
-	samplings map[string]*SamplingClient
+	children  []supervisor.Spec          // training and sampling actors, in start order
+	trainings map[string]*TrainingClient // nil until the first
+	samplings map[string]*SamplingClient // nil until the first
 }
 
 var errClientStopped = errors.New("tinkex: client stopped")
@@ -197,15 +197,13 @@ func (rt *Runtime) newService(ctx context.Context, cfg resolvedConfig, key regis
 		samplingSeq: rt.registry.Counter(prefix+"sampling_session_seq_id", 0),
 		closed:      make(chan struct{}),
 		life:        newLifetime(),
-		trainings:   map[string]*TrainingClient{},
-		samplings:   map[string]*SamplingClient{},
 	}
 	s.session.init()
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.poller = &poller{http: hc, bus: rt.bus, backoff: rt.pollBackoff, sleep: rt.sleep, inflight: inflight,
-		logger: rt.logger.With("service", name), clock: rt.clock, deadline: rt.pollDeadline,
+		logger: rt.logger, service: name, clock: rt.clock, deadline: rt.pollDeadline,
 		meta: func() map[string]any {
-			return map[string]any{telemetry.KeyConfig: cfg.fingerprint, telemetry.KeyBaseURL: cfg.baseURL,
+			return map[string]any{telemetry.KeyConfig: s.cfg.fingerprint, telemetry.KeyBaseURL: s.cfg.baseURL,
 				telemetry.KeySessionID: s.SessionID()}
 		}}
 	return s, nil
@@ -367,6 +365,9 @@ func (s *ServiceClient) startTrainingClient(ctx context.Context, modelID, baseMo
 	}
 	tc.pid.Store(pid)
 	s.mu.Lock()
+	if s.trainings == nil {
+		s.trainings = map[string]*TrainingClient{}
+	}
 	s.trainings[modelID] = tc
 	s.mu.Unlock()
 	return tc, nil
@@ -394,6 +395,9 @@ func (s *ServiceClient) startSamplingClient(ctx context.Context, samplerID, base
 	}
 	sc.pid.Store(pid)
 	s.mu.Lock()
+	if s.samplings == nil {
+		s.samplings = map[string]*SamplingClient{}
+	}
 	s.samplings[samplerID] = sc
 	s.mu.Unlock()
 	return sc, nil

@@ -13,7 +13,7 @@ import (
 type child struct {
 	spec     Spec
 	props    *actor.Props
-	insts    *instances    // its processes' contexts and fences
+	insts    instances     // its processes' contexts and fences
 	pid      *actor.PID    // the live actor, nil when there is none
 	proc     actor.Process // pid's process, looked up once at spawn
 	gen      int           // incarnation, bumped on every start, to drop stale events
@@ -278,8 +278,8 @@ func (s *supervisorActor) boot() {
 
 // add appends a child record for spec, not yet started.
 func (s *supervisorActor) add(spec Spec) *child {
-	c := &child{spec: spec, insts: &instances{}, status: Restarting}
-	c.props = s.propsFor(spec, c.insts)
+	c := &child{spec: spec, status: Restarting}
+	c.props = s.propsFor(spec, &c.insts)
 	s.children = append(s.children, c)
 	switch {
 	case s.ids != nil:

@@ -151,7 +151,7 @@ func (c stopCtx) Value(key any) any {
 type calls struct {
 	n       atomic.Int64 // running calls, plus closing once shut
 	once    sync.Once
-	drained chan struct{} // closed once shut and no call runs
+	drained chan struct{} // made by shut; closed once shut and no call runs
 	// leaveFunc is leave as a func value, made once.
 	leaveFunc func()
 }
@@ -160,7 +160,7 @@ type calls struct {
 const closing = 1 << 62
 
 func newCalls() *calls {
-	c := &calls{drained: make(chan struct{})}
+	c := &calls{}
 	c.leaveFunc = c.leave
 	return c
 }
@@ -182,7 +182,10 @@ func (c *calls) leave() {
 }
 
 // shut refuses new calls; drained closes once the running ones have left.
+// It is called once. drained is made here: only the closer waits for it,
+// and a leave that finds n at closing has seen this write (through n).
 func (c *calls) shut() {
+	c.drained = make(chan struct{})
 	if c.n.Add(closing) == closing {
 		c.once.Do(func() { close(c.drained) })
 	}

@@ -45,22 +45,27 @@ type ServiceClient struct {
 	poller      *poller
 	inflight    *limiter.Budget
 	fwdbwdBytes *limiter.Budget
-	modelSeq    *registry.Counter
-	samplingSeq *registry.Counter
+	// modelSeq and samplingSeq are the registry's durable counters of this
+	// client's model_seq_id and sampling_session_seq_id, looked up on first
+	// use (see seqCounter).
+	modelSeq    atomic.Pointer[registry.Counter]
+	samplingSeq atomic.Pointer[registry.Counter]
 	sup         *supervisor.Supervisor
 	inTree      atomic.Bool // the subtree is a child of the clients supervisor
 
 	session sessionState
 
-	ctx    context.Context // canceled by Close; parent of all background work
-	cancel context.CancelFunc
-	bgMu   sync.Mutex
-	bg     sync.WaitGroup
-	life   *lifetime // calls bound with bind; Close cancels and waits for them
+	bgMu sync.Mutex     // guards bgCtx, bgCancel and the start of background work
+	bg   sync.WaitGroup // background work Close waits for
+	// bgCtx is the context of long-running background work (the JWT
+	// refresh), made on first use and canceled by Close.
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+	life     *lifetime // calls bound with bind; Close cancels and waits for them
 
 	stopped atomic.Bool
-	closeMu sync.Mutex
-	closed  chan struct{}
+	closeMu sync.Mutex    // guards closed
+	closed  chan struct{} // made by the first Close, closed when it returns
 
 	mu        sync.Mutex
 	children  []supervisor.Spec          // training and sampling actors, in start order
@@ -193,13 +198,9 @@ func (rt *Runtime) newService(ctx context.Context, cfg resolvedConfig, key regis
 	s := &ServiceClient{
 		rt: rt, cfg: cfg, name: name, prefix: prefix, http: hc, lim: lim,
 		inflight: inflight, fwdbwdBytes: fwdbwd,
-		modelSeq:    rt.registry.Counter(prefix+"model_seq_id", 0),
-		samplingSeq: rt.registry.Counter(prefix+"sampling_session_seq_id", 0),
-		closed:      make(chan struct{}),
-		life:        newLifetime(),
+		life: newLifetime(),
 	}
 	s.session.init()
-	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.poller = &poller{http: hc, bus: rt.bus, backoff: rt.pollBackoff, sleep: rt.sleep, inflight: inflight,
 		logger: rt.logger, service: name, clock: rt.clock, deadline: rt.pollDeadline,
 		meta: func() map[string]any {
@@ -224,7 +225,7 @@ func (s *ServiceClient) start(ctx context.Context) error {
 	s.sup = supervisor.Ref(s.rt.system, pid)
 	s.inTree.Store(true)
 	select {
-	case <-s.session.ready:
+	case <-s.session.readyChan():
 		return s.session.err()
 	case <-ctx.Done():
 		return types.CanceledError("create_session", context.Cause(ctx))
@@ -261,6 +262,20 @@ func (s *ServiceClient) goBackground(f func()) bool {
 		f()
 	}()
 	return true
+}
+
+// goBackgroundCtx is goBackground for work that runs until Close: f gets a
+// context Close cancels.
+func (s *ServiceClient) goBackgroundCtx(f func(ctx context.Context)) bool {
+	s.bgMu.Lock()
+	if s.bgCtx == nil {
+		s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
+	}
+	ctx := s.bgCtx
+	s.bgMu.Unlock()
+	// Once Close has set stopped (under bgMu), goBackground refuses; before
+	// that, Close's cancel (also under bgMu) will see bgCancel.
+	return s.goBackground(func() { f(ctx) })
 }
 
 // enterBackground registers background work that Close waits for (the
@@ -348,7 +363,24 @@ func (s *ServiceClient) addChild(ctx context.Context, spec supervisor.Spec) (*ac
 }
 
 // nextSamplingSeq numbers the next sampling session the service creates.
-func (s *ServiceClient) nextSamplingSeq() int64 { return s.samplingSeq.Next() }
+func (s *ServiceClient) nextSamplingSeq() int64 {
+	return s.seqCounter(&s.samplingSeq, "sampling_session_seq_id").Next()
+}
+
+// nextModelSeq takes the next model_seq_id of the client.
+func (s *ServiceClient) nextModelSeq() int64 { return s.seqCounter(&s.modelSeq, "model_seq_id").Next() }
+
+// seqCounter returns the registry counter name of this client, caching it
+// in p. The registry returns one counter per name, so racing first uses
+// agree, and the sequence outlives restarts of the client's subtree.
+func (s *ServiceClient) seqCounter(p *atomic.Pointer[registry.Counter], name string) *registry.Counter {
+	if c := p.Load(); c != nil {
+		return c
+	}
+	c := s.rt.registry.Counter(s.prefix+name, 0)
+	p.Store(c)
+	return c
+}
 
 // startTrainingClient creates the TrainingClient of modelID and its actor.
 func (s *ServiceClient) startTrainingClient(ctx context.Context, modelID, baseModel string, firstSeq int64) (*TrainingClient, error) {
@@ -417,17 +449,19 @@ func (s *ServiceClient) Close(ctx context.Context) error {
 		s.bgMu.Lock()
 		s.stopped.Store(true)
 		s.bgMu.Unlock()
+		s.closed = make(chan struct{})
 	}
+	closed := s.closed
 	s.closeMu.Unlock()
 	if !first {
 		select {
-		case <-s.closed:
+		case <-closed:
 			return nil
 		case <-ctx.Done():
 			return types.CanceledError("close", context.Cause(ctx))
 		}
 	}
-	defer close(s.closed)
+	defer close(closed)
 	s.mu.Lock()
 	for _, tc := range s.trainings {
 		tc.stopped.Store(true)
@@ -442,7 +476,11 @@ func (s *ServiceClient) Close(ctx context.Context) error {
 	s.mu.Unlock()
 
 	s.life.stop()
-	s.cancel()
+	s.bgMu.Lock()
+	if s.bgCancel != nil {
+		s.bgCancel()
+	}
+	s.bgMu.Unlock()
 	s.session.stopRun()
 	var errs []error
 	if s.inTree.Swap(false) {

@@ -71,7 +71,7 @@ func (s *ServiceClient) CreateLoRATrainingClient(ctx context.Context, baseModel 
 	}
 	ctx, stop := s.bind(ctx)
 	defer stop()
-	req.ModelSeqID = s.modelSeq.Next()
+	req.ModelSeqID = s.nextModelSeq()
 	var fut types.UntypedAPIFuture
 	start := s.rt.clock.Now()
 	if _, err := s.http.Do(ctx, &httpclient.Request{Op: op, Path: "/api/v1/create_model", Call: httpclient.CallCreate, Body: req,
@@ -164,7 +164,7 @@ func (s *ServiceClient) createViaLoad(ctx context.Context, path, baseModel strin
 	}
 	ctx, stop := s.bind(ctx)
 	defer stop()
-	seq := s.modelSeq.Next()
+	seq := s.nextModelSeq()
 	req := types.CreateModelFromWeightsRequest{SessionID: s.SessionID(), ModelSeqID: seq, BaseModel: baseModel,
 		UserMetadata: s.modelMetadata(o.metadata), Path: path, Optimizer: optimizer}
 	id, trip, err := s.submitFuture(ctx, op, &httpclient.Request{Path: "/api/v1/load_weights", Call: httpclient.CallTrainingSubmit, Body: req})
@@ -227,7 +227,7 @@ func (s *ServiceClient) CreateSamplingClient(ctx context.Context, opts ...Sampli
 	}
 	ctx, stop := s.bind(ctx)
 	defer stop()
-	req := types.CreateSamplingSessionRequest{SessionID: s.SessionID(), SamplingSessionSeqID: s.samplingSeq.Next(),
+	req := types.CreateSamplingSessionRequest{SessionID: s.SessionID(), SamplingSessionSeqID: s.nextSamplingSeq(),
 		BaseModel: o.baseModel, ModelPath: o.modelPath}
 	var resp types.CreateSamplingSessionResponse
 	if _, err := s.http.Do(ctx, &httpclient.Request{Op: op, Path: "/api/v1/create_sampling_session", Call: httpclient.CallCreate, Body: req,

@@ -29,7 +29,7 @@ const (
 // sessionState is the part of a ServiceClient's session that outlives the
 // session actor: the id, the server config, the telemetry batcher.
 type sessionState struct {
-	ready chan struct{} // closed once established or failed
+	ready chan struct{} // closed once established or failed (then closedChan); read with readyChan
 
 	mu        sync.Mutex
 	done      bool
@@ -48,6 +48,21 @@ func (st *sessionState) init() {
 	st.ready = make(chan struct{})
 	st.cfg = types.DefaultClientConfig()
 }
+
+// readyChan returns the channel closed once the session is established or
+// failed.
+func (st *sessionState) readyChan() <-chan struct{} {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.ready
+}
+
+// closedChan is a closed channel, shared by every finished session.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 func (st *sessionState) id() string {
 	st.mu.Lock()
@@ -81,6 +96,7 @@ func (st *sessionState) finish(id string, cfg types.ClientConfigResponse, err er
 	}
 	st.done, st.sessionID, st.cfg, st.failure = true, id, cfg, err
 	close(st.ready)
+	st.ready = closedChan // the client's own channel is garbage from now on
 }
 
 func (st *sessionState) setRun(r *sessionRun) {
@@ -280,7 +296,7 @@ func (s *ServiceClient) establish(ctx context.Context) (string, types.ClientConf
 		if err != nil {
 			return "", cfg, err
 		}
-		if !s.goBackground(func() { s.refreshJWT(s.ctx, exp) }) {
+		if !s.goBackgroundCtx(func(ctx context.Context) { s.refreshJWT(ctx, exp) }) {
 			return "", cfg, s.stoppedError("auth_token")
 		}
 	}

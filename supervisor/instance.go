@@ -18,33 +18,64 @@ import (
 // context.Background().
 func Context(ctx actor.Context) context.Context {
 	if cc, ok := ctx.(*childContext); ok {
-		return cc.inst.ctx
+		return cc.inst.context()
 	}
 	return context.Background()
 }
 
 // instance is what a supervisor keeps of one child actor process beyond its
-// PID: the context handed to the child, and the fence that drops everything
-// the process sends once it has been killed. Go cannot stop a goroutine, so
-// a killed actor may still be running a handler; fenced, nothing it sends
-// through its actor.Context reaches anyone.
+// PID: the context handed to the child (made when the child first asks for
+// it), and the fence that drops everything the process sends once it has
+// been killed. Go cannot stop a goroutine, so a killed actor may still be
+// running a handler; fenced, nothing it sends through its actor.Context
+// reaches anyone.
 type instance struct {
-	ctx    context.Context
-	cancel context.CancelCauseFunc
 	fenced atomic.Bool
 	owner  *instances
 	pid    *actor.PID
+
+	// Guarded by owner.mu: the context (nil until Context asks) and the
+	// cause it ends with, kept so that a context made later starts with it.
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	cause  error
+}
+
+// context returns the process's context, making it on first use.
+func (i *instance) context() context.Context {
+	i.owner.mu.Lock()
+	defer i.owner.mu.Unlock()
+	if i.ctx == nil {
+		i.ctx, i.cancel = context.WithCancelCause(context.Background())
+		if i.cause != nil {
+			i.cancel(i.cause)
+		}
+	}
+	return i.ctx
+}
+
+// endWith cancels the process's context with cause; the first cause stays.
+func (i *instance) endWith(cause error) {
+	i.owner.mu.Lock()
+	if i.cause == nil {
+		i.cause = cause
+	}
+	cancel := i.cancel
+	i.owner.mu.Unlock()
+	if cancel != nil {
+		cancel(cause)
+	}
 }
 
 // kill fences the process off and cancels its context.
 func (i *instance) kill() {
 	i.fenced.Store(true)
-	i.cancel(ExitKilled)
+	i.endWith(ExitKilled)
 }
 
 // end cancels the context of a process that stopped and forgets it.
 func (i *instance) end() {
-	i.cancel(ExitNormal)
+	i.endWith(ExitNormal)
 	i.owner.drop(i.pid)
 }
 
@@ -69,8 +100,7 @@ func (is *instances) get(pid *actor.PID) *instance {
 	if i, ok := is.more[pid]; ok {
 		return i
 	}
-	ctx, cancel := context.WithCancelCause(context.Background())
-	i := &instance{ctx: ctx, cancel: cancel, owner: is, pid: pid}
+	i := &instance{owner: is, pid: pid}
 	switch {
 	case is.one == nil:
 		is.one = i

@@ -24,17 +24,19 @@ func TestInstancesKeepOneWithoutAMapAndMoreInOne(t *testing.T) {
 	assert.Same(t, ib, is.get(b))
 	assert.Same(t, ic, is.get(c))
 	assert.Len(t, is.more, 2)
-	assert.ErrorIs(t, context.Cause(ia.ctx), ExitKilled)
+	assert.ErrorIs(t, context.Cause(ia.context()), ExitKilled)
 	assert.True(t, ia.fenced.Load())
-	assert.NoError(t, ib.ctx.Err(), "killing one leaves the others")
+	assert.NoError(t, ib.context().Err(), "killing one leaves the others")
 
 	ia.end() // the killed process returns
 	assert.Nil(t, is.one)
 	ib.end()
 	assert.Len(t, is.more, 1)
 	assert.Same(t, ic, is.get(c), "the last one is still found")
-	assert.ErrorIs(t, context.Cause(ib.ctx), ExitNormal)
+	assert.ErrorIs(t, context.Cause(ib.context()), ExitNormal)
 	ic.end()
+	assert.ErrorIs(t, context.Cause(ic.context()), ExitNormal, "a context first asked for after the end starts ended")
+	assert.Nil(t, is.get(b).ctx, "no context until asked for")
 	assert.Empty(t, is.more)
 	assert.NotSame(t, ia, is.get(a), "a forgotten process would get a fresh instance")
 }

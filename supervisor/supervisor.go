@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -328,15 +329,30 @@ func (s *supervisorActor) propsFor(spec Spec, insts *instances) *actor.Props {
 	// queued message instead of a ring of ten slots made up front, so an idle
 	// child holds ~0.3 KiB less. Its messages are rare (lifecycle and
 	// supervision); Props children keep the mailbox their Props chose.
+	//
+	// A child supervisor inherits this one's clock and hook. The inherited
+	// config is the same at every (re)start, so it is made once and shared
+	// (the producer may run on the child's goroutine: a restart in place).
 	start, parent := spec.Start, s.cfg
+	var inherited atomic.Pointer[[2]*config] // {own, inherited}
 	return actor.PropsFromProducer(func() actor.Actor {
 		a := start()
 		if sub, ok := a.(*supervisorActor); ok {
-			sub.cfg = sub.cfg.inherit(parent)
+			if pair := inherited.Load(); pair != nil && pair[0] == sub.cfg {
+				sub.cfg = pair[1]
+			} else {
+				own := sub.cfg
+				sub.cfg = own.inherit(parent)
+				inherited.Store(&[2]*config{own, sub.cfg})
+			}
 		}
 		return a
-	}, append(opts, actor.WithMailbox(actor.UnboundedLockfree()))...)
+	}, append(opts, actor.WithMailbox(lockfreeMailbox))...)
 }
+
+// lockfreeMailbox makes the mailboxes of Start children (see propsFor): one
+// producer for all of them.
+var lockfreeMailbox = actor.UnboundedLockfree()
 
 // enqueue handles an event now, or queues it while a plan runs.
 func (s *supervisorActor) enqueue(ev any) {

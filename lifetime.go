@@ -21,13 +21,16 @@ import (
 // Calls spread over bindShards shards round-robin, so concurrent calls do
 // not contend on one mutex.
 type lifetime struct {
-	calls  *calls
+	calls  calls
 	next   atomic.Uint32
-	shards [bindShards]atomic.Pointer[lifeShard] // made on first use
+	shards atomic.Pointer[lifeShards] // made with the first shard
 
 	mu      sync.Mutex // guards stopped and the making of shards
 	stopped bool
 }
+
+// lifeShards are a lifetime's shards, each made on first use.
+type lifeShards [bindShards]atomic.Pointer[lifeShard]
 
 // bindShards is how many shards calls spread over.
 const bindShards = 16
@@ -42,18 +45,29 @@ type lifeShard struct {
 	bound   map[context.Context]context.CancelCauseFunc // calls whose ctx can be canceled; nil until the first
 }
 
-func newLifetime() *lifetime { return &lifetime{calls: newCalls()} }
+func newLifetime() *lifetime {
+	l := &lifetime{}
+	l.calls.leaveFunc = l.calls.leave
+	return l
+}
 
 // shard returns the next shard, round-robin, making it on first use (an
-// idle client holds none).
+// idle client holds none, nor the array of them).
 func (l *lifetime) shard() *lifeShard {
 	i := l.next.Add(1) % bindShards
-	if sh := l.shards[i].Load(); sh != nil {
-		return sh
+	if all := l.shards.Load(); all != nil {
+		if sh := all[i].Load(); sh != nil {
+			return sh
+		}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if sh := l.shards[i].Load(); sh != nil {
+	all := l.shards.Load()
+	if all == nil {
+		all = new(lifeShards)
+		l.shards.Store(all)
+	}
+	if sh := all[i].Load(); sh != nil {
 		return sh
 	}
 	sh := &lifeShard{}
@@ -62,7 +76,7 @@ func (l *lifetime) shard() *lifeShard {
 		sh.stopped = true
 		sh.cancel(errClientStopped)
 	}
-	l.shards[i].Store(sh)
+	all[i].Store(sh)
 	return sh
 }
 
@@ -107,9 +121,13 @@ func (l *lifetime) stop() {
 	l.calls.shut()
 	l.mu.Lock()
 	l.stopped = true
+	all := l.shards.Load() // no shard is made after this without seeing stopped
 	l.mu.Unlock()
-	for i := range l.shards {
-		sh := l.shards[i].Load()
+	if all == nil {
+		return
+	}
+	for i := range all {
+		sh := all[i].Load()
 		if sh == nil {
 			continue
 		}
@@ -158,12 +176,6 @@ type calls struct {
 
 // closing is added to n by shut; calls that find it set do not enter.
 const closing = 1 << 62
-
-func newCalls() *calls {
-	c := &calls{}
-	c.leaveFunc = c.leave
-	return c
-}
 
 // enter registers a call; false once shut (the call must not send anything).
 func (c *calls) enter() bool {

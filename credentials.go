@@ -58,6 +58,9 @@ func defaultHeaders(explicit http.Header, getenv func(string) string) (http.Head
 	if v := h.Get("CF-Access-Client-Secret"); v != "" {
 		secrets = append(secrets, v)
 	}
+	if len(h) == 0 {
+		return nil, secrets // most configs add none: no empty map per client
+	}
 	return h, secrets
 }
 

@@ -39,7 +39,6 @@ type ServiceClient struct {
 	rt          *Runtime
 	cfg         resolvedConfig
 	name        string
-	prefix      string // registry counter prefix, "service:<name>/"
 	http        *httpclient.Client
 	lim         *limiter.Limiter
 	poller      *poller
@@ -51,19 +50,18 @@ type ServiceClient struct {
 	modelSeq    atomic.Pointer[registry.Counter]
 	samplingSeq atomic.Pointer[registry.Counter]
 	sup         *supervisor.Supervisor
-	inTree      atomic.Bool // the subtree is a child of the clients supervisor
 
 	session sessionState
 
-	bgMu sync.Mutex     // guards bgCtx, bgCancel and the start of background work
+	bgMu sync.Mutex     // guards bgRun and the start of background work
 	bg   sync.WaitGroup // background work Close waits for
-	// bgCtx is the context of long-running background work (the JWT
+	// bgRun is the context of long-running background work (the JWT
 	// refresh), made on first use and canceled by Close.
-	bgCtx    context.Context
-	bgCancel context.CancelFunc
-	life     *lifetime // calls bound with bind; Close cancels and waits for them
+	bgRun *bgContext
+	life  *lifetime // calls bound with bind; Close cancels and waits for them
 
 	stopped atomic.Bool
+	inTree  atomic.Bool   // the subtree is a child of the clients supervisor
 	closeMu sync.Mutex    // guards closed
 	closed  chan struct{} // made by the first Close, closed when it returns
 
@@ -194,9 +192,8 @@ func (rt *Runtime) newService(ctx context.Context, cfg resolvedConfig, key regis
 	if err != nil {
 		return nil, err
 	}
-	prefix := "service:" + name + "/"
 	s := &ServiceClient{
-		rt: rt, cfg: cfg, name: name, prefix: prefix, http: hc, lim: lim,
+		rt: rt, cfg: cfg, name: name, http: hc, lim: lim,
 		inflight: inflight, fwdbwdBytes: fwdbwd,
 		life: newLifetime(),
 	}
@@ -264,17 +261,24 @@ func (s *ServiceClient) goBackground(f func()) bool {
 	return true
 }
 
+// bgContext is a context with its cancel function.
+type bgContext struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
 // goBackgroundCtx is goBackground for work that runs until Close: f gets a
 // context Close cancels.
 func (s *ServiceClient) goBackgroundCtx(f func(ctx context.Context)) bool {
 	s.bgMu.Lock()
-	if s.bgCtx == nil {
-		s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
+	if s.bgRun == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.bgRun = &bgContext{ctx: ctx, cancel: cancel}
 	}
-	ctx := s.bgCtx
+	ctx := s.bgRun.ctx
 	s.bgMu.Unlock()
 	// Once Close has set stopped (under bgMu), goBackground refuses; before
-	// that, Close's cancel (also under bgMu) will see bgCancel.
+	// that, Close's cancel (also under bgMu) will see bgRun.
 	return s.goBackground(func() { f(ctx) })
 }
 
@@ -363,6 +367,10 @@ func (s *ServiceClient) addChild(ctx context.Context, spec supervisor.Spec) (*ac
 }
 
 // nextSamplingSeq numbers the next sampling session the service creates.
+// counterPrefix is the prefix of the client's registry counters,
+// "service:<name>/".
+func (s *ServiceClient) counterPrefix() string { return "service:" + s.name + "/" }
+
 func (s *ServiceClient) nextSamplingSeq() int64 {
 	return s.seqCounter(&s.samplingSeq, "sampling_session_seq_id").Next()
 }
@@ -377,7 +385,7 @@ func (s *ServiceClient) seqCounter(p *atomic.Pointer[registry.Counter], name str
 	if c := p.Load(); c != nil {
 		return c
 	}
-	c := s.rt.registry.Counter(s.prefix+name, 0)
+	c := s.rt.registry.Counter(s.counterPrefix()+name, 0)
 	p.Store(c)
 	return c
 }
@@ -388,7 +396,7 @@ func (s *ServiceClient) startTrainingClient(ctx context.Context, modelID, baseMo
 		svc: s, http: s.http, poller: s.poller, bus: s.rt.bus,
 		fwdbwd: s.fwdbwdBytes, config: s.cfg.fingerprint, baseURL: s.cfg.baseURL,
 		modelID: modelID, baseModel: baseModel,
-		seq: s.rt.registry.Counter(s.prefix+"training:"+modelID+"/seq_id", firstSeq),
+		seq: s.rt.registry.Counter(s.counterPrefix()+"training:"+modelID+"/seq_id", firstSeq),
 	}
 	spec := actors.TrainingSpec(trainingOwner{tc})
 	pid, err := s.addChild(ctx, spec)
@@ -417,7 +425,7 @@ func (s *ServiceClient) startSamplingClient(ctx context.Context, samplerID, base
 		svc: s, http: s.http, poller: s.poller, bus: s.rt.bus, clock: s.rt.clock,
 		config: s.cfg.fingerprint, baseURL: s.cfg.baseURL,
 		samplerID: samplerID, baseModel: baseModel, modelPath: modelPath,
-		seq: s.rt.registry.Counter(s.prefix+"sampling:"+samplerID+"/seq_id", 0),
+		seq: s.rt.registry.Counter(s.counterPrefix()+"sampling:"+samplerID+"/seq_id", 0),
 		lim: s.lim,
 	}
 	spec := actors.SamplingSpec(samplingOwner{sc})
@@ -477,8 +485,8 @@ func (s *ServiceClient) Close(ctx context.Context) error {
 
 	s.life.stop()
 	s.bgMu.Lock()
-	if s.bgCancel != nil {
-		s.bgCancel()
+	if s.bgRun != nil {
+		s.bgRun.cancel()
 	}
 	s.bgMu.Unlock()
 	s.session.stopRun()
@@ -511,6 +519,6 @@ func (s *ServiceClient) Close(ctx context.Context) error {
 	}
 	s.http.CloseIdleConnections()
 	s.rt.forget(s)
-	s.rt.registry.DropCounters(s.prefix)
+	s.rt.registry.DropCounters(s.counterPrefix())
 	return errors.Join(errs...)
 }

@@ -66,6 +66,10 @@ func NormalizeBaseURL(raw string) (string, error) {
 		hostport = net.JoinHostPort(host, port)
 	}
 	path := strings.TrimRight(u.EscapedPath(), "/")
+	if n, h := len(scheme), len(hostport); len(raw) == n+3+h+len(path) && raw[:n] == scheme &&
+		raw[n:n+3] == "://" && raw[n+3:n+3+h] == hostport && raw[n+3+h:] == path {
+		return raw, nil // already normalized: no copy (a client normalizes its config's URL again)
+	}
 	return scheme + "://" + hostport + path, nil
 }
 

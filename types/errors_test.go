@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestErrorIsKind(t *testing.T) {
@@ -133,4 +135,20 @@ func TestFingerprints(t *testing.T) {
 	assert.NotEqual(t, a, ConfigFingerprint("https://b", "tml-1"))
 	assert.NotContains(t, KeyFingerprint("tml-1"), "tml")
 	assert.Len(t, KeyFingerprint("tml-1"), 12)
+}
+
+// A normalized URL normalizes to itself, and is returned without a copy.
+func TestNormalizeBaseURLKeepsANormalizedOne(t *testing.T) {
+	for _, raw := range []string{"HTTPS://Tinker.Example:443/", "http://h:8080/api/", "http://[::1]:80", "https://h/x%2Fy"} {
+		norm, err := NormalizeBaseURL(raw)
+		require.NoError(t, err)
+		again, err := NormalizeBaseURL(norm)
+		require.NoError(t, err)
+		assert.Equal(t, norm, again)
+		assert.Equal(t, unsafe.StringData(norm), unsafe.StringData(again), "%s: no copy", norm)
+	}
+	// Same length, different text: still normalized.
+	got, err := NormalizeBaseURL("http://H:1")
+	require.NoError(t, err)
+	assert.Equal(t, "http://h:1", got)
 }

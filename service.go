@@ -49,7 +49,7 @@ type ServiceClient struct {
 	// use (see seqCounter).
 	modelSeq    atomic.Pointer[registry.Counter]
 	samplingSeq atomic.Pointer[registry.Counter]
-	sup         *supervisor.Supervisor
+	supPID      *actor.PID // the service:<name> supervisor, once started (see subtree)
 
 	session sessionState
 
@@ -219,7 +219,7 @@ func (s *ServiceClient) start(ctx context.Context) error {
 	if err != nil {
 		return supervisorError(err)
 	}
-	s.sup = supervisor.Ref(s.rt.system, pid)
+	s.supPID = pid
 	s.inTree.Store(true)
 	select {
 	case <-s.session.readyChan():
@@ -351,7 +351,7 @@ func (s *ServiceClient) addChild(ctx context.Context, spec supervisor.Spec) (*ac
 	s.mu.Lock()
 	s.children = append(s.children, spec)
 	s.mu.Unlock()
-	pid, err := s.sup.StartChild(ctx, spec)
+	pid, err := s.subtree().StartChild(ctx, spec)
 	if err != nil {
 		err = supervisorError(err)
 		s.mu.Lock()
@@ -367,6 +367,11 @@ func (s *ServiceClient) addChild(ctx context.Context, spec supervisor.Spec) (*ac
 }
 
 // nextSamplingSeq numbers the next sampling session the service creates.
+// subtree returns a handle on the client's service:<name> supervisor.
+func (s *ServiceClient) subtree() *supervisor.Supervisor {
+	return supervisor.Ref(s.rt.system, s.supPID)
+}
+
 // counterPrefix is the prefix of the client's registry counters,
 // "service:<name>/".
 func (s *ServiceClient) counterPrefix() string { return "service:" + s.name + "/" }

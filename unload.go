@@ -41,7 +41,8 @@ func (t *TrainingClient) closeAfterUnload(ctx context.Context) {
 	s.mu.Unlock()
 	// The actor owns nothing the server still needs; a failure to remove
 	// it (the service is closing meanwhile) leaves it to Close.
-	if err := s.sup.TerminateChild(ctx, id); err == nil || errors.Is(err, supervisor.ErrNotFound) {
-		_ = s.sup.DeleteChild(ctx, id)
+	sup := s.subtree()
+	if err := sup.TerminateChild(ctx, id); err == nil || errors.Is(err, supervisor.ErrNotFound) {
+		_ = sup.DeleteChild(ctx, id)
 	}
 }

@@ -175,6 +175,9 @@ func TestBrutalKillOfASubSupervisorKillsItsChildren(t *testing.T) {
 	rec.waitFor(t, 0, "b:sent", 1)
 	nothingArrived(t, sys, rec, obs)
 
+	// mid reports each child's stop after it killed it, on its own
+	// goroutine: the children may see their Context end first.
+	require.Eventually(t, func() bool { return len(got.of(EventChildStopped)) >= 3 }, 10*time.Second, time.Millisecond)
 	killed := map[string]bool{}
 	for _, e := range got.of(EventChildStopped) {
 		assert.ErrorIs(t, e.Reason, ExitKilled, e.String())

@@ -64,9 +64,7 @@ type Batcher struct {
 	clock       clock.Clock
 	logger      *slog.Logger
 	sessionID   string
-	platform    string
-	sdkVersion  string
-	processUUID string
+	names       *batchNames // shared by every batcher with the default ones
 	interval    time.Duration
 	maxBatch    int
 	maxQueue    int
@@ -137,15 +135,36 @@ func WithSendRetry(attempts int, firstDelay time.Duration) BatcherOption {
 
 // WithSDKVersion sets the sdk_version sent with each batch (default
 // types.ProtocolVersion, the protocol version the server keys features on).
-func WithSDKVersion(v string) BatcherOption { return func(b *Batcher) { b.sdkVersion = v } }
+func WithSDKVersion(v string) BatcherOption {
+	return func(b *Batcher) { b.names = b.names.with(func(n *batchNames) { n.sdkVersion = v }) }
+}
 
 // WithPlatform sets the platform sent with each batch (default the OS name
 // as Python's platform.system() spells it: "Linux", "Darwin", "Windows").
-func WithPlatform(p string) BatcherOption { return func(b *Batcher) { b.platform = p } }
+func WithPlatform(p string) BatcherOption {
+	return func(b *Batcher) { b.names = b.names.with(func(n *batchNames) { n.platform = p }) }
+}
 
 // WithProcessUUID sets the process_uuid sent with each batch (default one
 // uuid4 per process).
-func WithProcessUUID(id string) BatcherOption { return func(b *Batcher) { b.processUUID = id } }
+func WithProcessUUID(id string) BatcherOption {
+	return func(b *Batcher) { b.names = b.names.with(func(n *batchNames) { n.processUUID = id }) }
+}
+
+// batchNames are the platform, sdk_version and process_uuid each batch
+// carries. Batchers with the defaults share defaultBatchNames; an option
+// gives its batcher a copy of its own.
+type batchNames struct {
+	platform, sdkVersion, processUUID string
+}
+
+var defaultBatchNames = &batchNames{platform: platformName(runtime.GOOS), sdkVersion: types.ProtocolVersion, processUUID: processUUID}
+
+func (n *batchNames) with(set func(*batchNames)) *batchNames {
+	c := *n
+	set(&c)
+	return &c
+}
 
 // NewBatcher returns a started Batcher for sessionID that sends through
 // send. Use "sessionless-<uuid4>" for telemetry without a session. It fails
@@ -159,9 +178,7 @@ func NewBatcher(sessionID string, send Sender, opts ...BatcherOption) (*Batcher,
 		clock:       clock.Real,
 		logger:      slog.New(slog.DiscardHandler),
 		sessionID:   sessionID,
-		platform:    platformName(runtime.GOOS),
-		sdkVersion:  types.ProtocolVersion,
-		processUUID: processUUID,
+		names:       defaultBatchNames,
 		interval:    DefaultFlushInterval,
 		maxBatch:    DefaultMaxBatch,
 		maxQueue:    DefaultMaxQueue,
@@ -538,10 +555,10 @@ func (b *Batcher) drain(sends *sendState, events []types.TelemetryEvent) {
 func (b *Batcher) sendBatch(sends *sendState, events []types.TelemetryEvent) {
 	req := &types.TelemetrySendRequest{
 		Events:      events,
-		Platform:    b.platform,
-		SDKVersion:  b.sdkVersion,
+		Platform:    b.names.platform,
+		SDKVersion:  b.names.sdkVersion,
 		SessionID:   b.sessionID,
-		ProcessUUID: b.processUUID,
+		ProcessUUID: b.names.processUUID,
 	}
 	delay := b.retryDelay
 	for attempt := 1; ; attempt++ {

@@ -479,6 +479,8 @@ func batcherGoroutines() int {
 
 func TestBatcherHoldsNoGoroutineWhileEventsWait(t *testing.T) {
 	sink := newSink()
+	// Earlier tests' flushers may still be returning.
+	require.Eventually(t, func() bool { return batcherGoroutines() == 0 }, 10*time.Second, time.Millisecond)
 	b, fc := newTestBatcher(t, sink)
 	assert.Zero(t, batcherGoroutines(), "idle")
 	require.True(t, b.SessionStart())

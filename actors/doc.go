@@ -50,21 +50,28 @@
 //     its base URL's pools, see httpclient.Transports).
 //
 // ServiceClient:
-//   - the session (id, server config, telemetry batcher): sessionState.mu,
-//     written by the start-up each Session actor instance runs (sessionRun),
-//     read by anyone; ready closes once.
+//   - the session (id, server config, telemetry batcher, the current
+//     sessionRun): sessionState.mu, written by the start-up each Session
+//     actor instance runs (sessionRun), read by anyone; ready closes once
+//     (then it is a shared closed channel).
 //   - the heartbeat: one sessionRun per Session actor instance; its timer
-//     under sessionRun.mu (armed by the heartbeat before, stopped by the
-//     instance's stop), its failure streak owned by the one heartbeat in
-//     flight. No goroutine waits between heartbeats (clock.AfterFunc).
+//     and the cancel function of its start-up or heartbeat in flight under
+//     sessionRun.mu (stopped by the instance's stop and by Close), its
+//     failure streak owned by the one heartbeat in flight. No goroutine
+//     waits between heartbeats (clock.AfterFunc), and no context outlives
+//     the operation it was made for.
+//   - server telemetry: the session's telemetry.Batcher (its queue and timer
+//     under its own mutex), reached from the bus through the runtime's one
+//     telemetry.Router.
 //   - heartbeat counters: atomics, written by the heartbeat in flight only.
 //   - children, trainings, samplings: ServiceClient.mu (create_* and Close).
 //   - calls running on callers' goroutines: the lifetime (lifetime.go): an
 //     atomic count, so Close can wait for them, plus per-shard sets of
 //     their cancel functions under each shard's mutex, so Close can cancel
 //     them. Every such call goes through bind.
-//   - background work (SampleAsync, training submits, heartbeats): bgMu and bg,
-//     so none starts once Close has begun and Close waits for those that did.
+//   - background work (SampleAsync, training submits, heartbeats, the JWT
+//     refresh): bgMu and bg, so none starts once Close has begun and Close
+//     waits for those that did; bgRun, the JWT refresh's context, under bgMu.
 //   - stopped: an atomic set once by Close (under closeMu, which also makes
 //     a second Close wait for the first).
 //   - inTree: an atomic, set once the subtree is a child of the clients

@@ -384,15 +384,41 @@ func (s *ServiceClient) nextSamplingSeq() int64 {
 func (s *ServiceClient) nextModelSeq() int64 { return s.seqCounter(&s.modelSeq, "model_seq_id").Next() }
 
 // seqCounter returns the registry counter name of this client, caching it
-// in p. The registry returns one counter per name, so racing first uses
-// agree, and the sequence outlives restarts of the client's subtree.
+// in p; the sequence outlives restarts of the client's subtree.
 func (s *ServiceClient) seqCounter(p *atomic.Pointer[registry.Counter], name string) *registry.Counter {
 	if c := p.Load(); c != nil {
 		return c
 	}
-	c := s.rt.registry.Counter(s.counterPrefix()+name, 0)
-	p.Store(c)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := p.Load(); c != nil {
+		return c
+	}
+	c := s.counterLocked(name, 0)
+	if !s.stopped.Load() {
+		p.Store(c)
+	}
 	return c
+}
+
+// counterLocked returns the registry counter name of this client, starting
+// at first. Once the client is stopped it returns a counter of its own
+// instead: Close drops the client's counters from the registry (after it
+// took s.mu, which the caller holds), and one made later would outlive it
+// and hand its sequence to the next client of the same name. The call that
+// asked fails anyway. The caller holds s.mu.
+func (s *ServiceClient) counterLocked(name string, first int64) *registry.Counter {
+	if s.stopped.Load() {
+		return new(registry.Counter)
+	}
+	return s.rt.registry.Counter(s.counterPrefix()+name, first)
+}
+
+// counter is counterLocked for a caller that does not hold s.mu.
+func (s *ServiceClient) counter(name string, first int64) *registry.Counter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counterLocked(name, first)
 }
 
 // startTrainingClient creates the TrainingClient of modelID and its actor.
@@ -401,7 +427,7 @@ func (s *ServiceClient) startTrainingClient(ctx context.Context, modelID, baseMo
 		svc: s, http: s.http, poller: s.poller, bus: s.rt.bus,
 		fwdbwd: s.fwdbwdBytes, config: s.cfg.fingerprint, baseURL: s.cfg.baseURL,
 		modelID: modelID, baseModel: baseModel,
-		seq: s.rt.registry.Counter(s.counterPrefix()+"training:"+modelID+"/seq_id", firstSeq),
+		seq: s.counter("training:"+modelID+"/seq_id", firstSeq),
 	}
 	spec := actors.TrainingSpec(trainingOwner{tc})
 	pid, err := s.addChild(ctx, spec)
@@ -430,7 +456,7 @@ func (s *ServiceClient) startSamplingClient(ctx context.Context, samplerID, base
 		svc: s, http: s.http, poller: s.poller, bus: s.rt.bus, clock: s.rt.clock,
 		config: s.cfg.fingerprint, baseURL: s.cfg.baseURL,
 		samplerID: samplerID, baseModel: baseModel, modelPath: modelPath,
-		seq: s.rt.registry.Counter(s.counterPrefix()+"sampling:"+samplerID+"/seq_id", 0),
+		seq: s.counter("sampling:"+samplerID+"/seq_id", 0),
 		lim: s.lim,
 	}
 	spec := actors.SamplingSpec(samplingOwner{sc})

@@ -408,3 +408,21 @@ func TestServerTelemetryReportsItsOwnConfigsFailures(t *testing.T) {
 	assert.NotContains(t, events[b.SessionID()], "user_error", "b saw no failure")
 	assert.Contains(t, events[b.SessionID()], "SESSION_START")
 }
+
+// A call on a closed client puts none of its counters back in the registry:
+// Close dropped them, and the next client of the same name starts afresh.
+func TestNoCounterOutlivesClose(t *testing.T) {
+	e := newEnv(t, nil)
+	svc := e.service(t, WithName("x"))
+	tc := trainer(t, svc)
+	require.NoError(t, svc.Close(ctxT(t)))
+	_, err := tc.SaveWeightsAndGetSamplingClient(ctxT(t)) // takes a sampling_session_seq_id first
+	require.Error(t, err)
+	_, err = svc.CreateSamplingClient(ctxT(t), WithBaseModel("meta-llama/Llama-3.2-1B"))
+	require.Error(t, err)
+	for name := range e.rt.registry.Counters() {
+		assert.False(t, strings.HasPrefix(name, "service:x/"), "counter %s outlives Close", name)
+	}
+	svc2 := e.service(t, WithName("x"))
+	assert.Equal(t, int64(0), svc2.nextSamplingSeq(), "the new client's sequence starts afresh")
+}

@@ -12,6 +12,7 @@ package clock
 import (
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -65,26 +66,39 @@ func AfterFunc(c Clock, d time.Duration, f func()) Timer {
 	go func() {
 		select {
 		case <-w.t.C():
-			f()
+			if w.state.CompareAndSwap(armed, fired) {
+				f()
+			}
 		case <-w.stop:
 		}
 	}()
 	return w
 }
 
-// waitingFunc is AfterFunc's timer on a Clock without AfterFunc.
+// waitingFunc is AfterFunc's timer on a Clock without AfterFunc. Its state
+// decides, once, between f running and Stop winning, so that Stop reports
+// false exactly when f runs (as time.AfterFunc's Timer does).
 type waitingFunc struct {
-	t    Timer
-	once sync.Once
-	stop chan struct{}
+	t     Timer
+	state atomic.Int32 // armed, then fired or stopped
+	stop  chan struct{}
 }
+
+const (
+	armed int32 = iota
+	fired
+	stopped
+)
 
 func (w *waitingFunc) C() <-chan time.Time { return nil }
 
 func (w *waitingFunc) Stop() bool {
-	stopped := w.t.Stop()
-	w.once.Do(func() { close(w.stop) })
-	return stopped
+	if !w.state.CompareAndSwap(armed, stopped) {
+		return false // f runs (or ran), or Stop was called before
+	}
+	w.t.Stop()
+	close(w.stop)
+	return true
 }
 
 type realClock struct{}

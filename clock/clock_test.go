@@ -121,3 +121,21 @@ func TestAfterFuncOnAClockWithoutOne(t *testing.T) {
 	assert.False(t, stopped.Stop(), "stopping twice is harmless")
 	f.Advance(time.Hour) // the waiting goroutine has ended: goleak checks at exit
 }
+
+// On a Clock without AfterFunc, Stop reports false exactly when f runs, also
+// when the timer has fired and the waiting goroutine has not yet taken it.
+func TestAfterFuncStopFalseMeansFRuns(t *testing.T) {
+	c := struct{ Clock }{NewFake(time.Unix(0, 0))}
+	for range 1000 {
+		done := make(chan struct{})
+		tm := AfterFunc(c, 0, func() { close(done) })
+		if tm.Stop() {
+			continue
+		}
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("Stop reported false, and f never ran")
+		}
+	}
+}

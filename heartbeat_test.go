@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,24 +14,6 @@ import (
 	"github.com/tinkex-go/tinkex/clock"
 	"github.com/tinkex-go/tinkex/tinkertest"
 )
-
-// syncBuffer is a log sink safe for the runtime's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // rootGoroutines counts the goroutines running code of this package, other
 // than the tests'.
@@ -54,7 +35,7 @@ func rootGoroutines() int {
 // and no timer is left.
 func TestHeartbeatsRunOnTheClockAndWarnAfterTwoMinutesOfFailures(t *testing.T) {
 	fc := clock.NewFake(time.Unix(1_700_000_000, 0))
-	var logs syncBuffer
+	var logs lockedBuffer
 	e := newEnv(t, nil, WithClock(fc), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	svc := e.service(t, WithTelemetry(false))
 	const failures = 13 // at 10 s … 130 s: the 13th is 120 s after the first

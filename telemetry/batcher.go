@@ -322,7 +322,8 @@ func (b *Batcher) stopTimerLocked() {
 	}
 }
 
-// flushNowLocked starts a flusher at once, or makes the running one go on.
+// flushNowLocked starts a flusher at once, disarming the timer, or makes the
+// running one take another pass (for an urgent event, a Flush, Close).
 func (b *Batcher) flushNowLocked() {
 	if b.flushing {
 		b.urgent = true
@@ -467,11 +468,7 @@ func (b *Batcher) Flush(ctx context.Context) error {
 		}
 	}
 	b.waiters = append(b.waiters, reply)
-	if !b.flushing {
-		b.stopTimerLocked()
-		b.flushing = true
-		go b.flusher()
-	}
+	b.flushNowLocked()
 	b.qmu.Unlock()
 	select {
 	case <-reply:
@@ -497,11 +494,7 @@ func (b *Batcher) Close(ctx context.Context) error {
 		b.ending = true
 		b.done = make(chan struct{})
 		close(b.sendStateLocked().stop)
-		b.stopTimerLocked()
-		if !b.flushing {
-			b.flushing = true
-			go b.flusher()
-		}
+		b.flushNowLocked()
 	}
 	done, sends := b.done, b.sends
 	b.qmu.Unlock()

@@ -366,7 +366,6 @@ func (s *ServiceClient) addChild(ctx context.Context, spec supervisor.Spec) (*ac
 	return pid, err
 }
 
-// nextSamplingSeq numbers the next sampling session the service creates.
 // subtree returns a handle on the client's service:<name> supervisor.
 func (s *ServiceClient) subtree() *supervisor.Supervisor {
 	return supervisor.Ref(s.rt.system, s.supPID)
@@ -376,6 +375,7 @@ func (s *ServiceClient) subtree() *supervisor.Supervisor {
 // "service:<name>/".
 func (s *ServiceClient) counterPrefix() string { return "service:" + s.name + "/" }
 
+// nextSamplingSeq numbers the next sampling session the service creates.
 func (s *ServiceClient) nextSamplingSeq() int64 {
 	return s.seqCounter(&s.samplingSeq, "sampling_session_seq_id").Next()
 }

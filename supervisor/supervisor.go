@@ -305,8 +305,8 @@ func (s *supervisorActor) add(spec Spec) *child {
 const indexAbove = 8
 
 func (s *supervisorActor) setPID(c *child, pid *actor.PID) {
-	if c.pid != nil && s.pids != nil {
-		delete(s.pids, c.pid)
+	if c.pid != nil {
+		delete(s.pids, c.pid) // a no-op while pids is nil
 	}
 	if pid != c.pid {
 		c.staleAcks = 0 // acks are matched by PID; an old PID's late ack is dropped anyway
@@ -492,9 +492,7 @@ func (s *supervisorActor) remove(c *child) {
 	}
 	c.removed = true
 	s.setPID(c, nil)
-	if s.ids != nil {
-		delete(s.ids, c.spec.ID)
-	}
+	delete(s.ids, c.spec.ID)
 	s.children = slices.DeleteFunc(s.children, func(o *child) bool { return o == c })
 }
 

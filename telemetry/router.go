@@ -3,6 +3,7 @@ package telemetry
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -127,8 +128,6 @@ func (r *Router) forward(ev Event) {
 // cloneMap copies m with room for extra more entries.
 func cloneMap[V any](m map[string]V, extra int) map[string]V {
 	c := make(map[string]V, len(m)+extra)
-	for k, v := range m {
-		c[k] = v
-	}
+	maps.Copy(c, m)
 	return c
 }

@@ -119,6 +119,25 @@ func TestSample429BacksOffAndResubmits(t *testing.T) {
 	assert.Zero(t, st.SlotsInUse, "nothing in flight after the sample returned")
 }
 
+// Sampling column, x-should-retry row: a 429 answered with x-should-retry:
+// false is not waited out and resubmitted; it is the caller's error, and
+// IsRetryable says not to send it again.
+func TestSample429WithShouldRetryFalseIsReturned(t *testing.T) {
+	e := newEnv(t, nil)
+	rec := recordEvents(t, e.rt.bus)
+	svc := e.service(t)
+	sc := sampler(t, e, svc)
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointAsample, Status: 429, RetryAfterMs: "1", ShouldRetry: "false", Times: 1})
+	_, err := sc.Sample(ctxT(t), prompt, 1, types.DefaultSamplingParams())
+	require.ErrorIs(t, err, types.ErrRateLimited)
+	var te *types.Error
+	require.ErrorAs(t, err, &te)
+	assert.True(t, te.NoRetry)
+	assert.False(t, types.IsRetryable(err))
+	assert.Equal(t, 1, e.srv.CountEndpoint(tinkertest.EndpointAsample), "not resubmitted")
+	assert.Empty(t, rec.named(telemetry.LimiterBackoffSet), "no shared backoff for a 429 that must not be retried")
+}
+
 // Polling column: 503 and 429 on retrieve_future keep polling; the future
 // completes.
 func TestPollRetriesServerErrors(t *testing.T) {

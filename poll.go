@@ -58,18 +58,12 @@ func (b PollBackoff) tryAgainDelay(n int, took time.Duration) (time.Duration, bo
 }
 
 // Backoff is the wait before the (retry+1)th consecutive re-poll after a
-// failure: httpclient.ExponentialBackoff from Initial to Max, or for a 429
-// the server's Retry-After when that is longer and at most
-// httpclient.MaxRetryAfter.
+// failure: httpclient.ExponentialBackoff from Initial to Max. A 429's
+// Retry-After does not stretch it: BEHAVIOR's polling column and the SDK
+// back a poll off min(2^n, 30) s whatever the server hints.
 func (b PollBackoff) Backoff() httpclient.Backoff {
-	return func(retry int, o httpclient.Outcome, now time.Time) time.Duration {
-		d := expBackoff(b.Initial, time.Second, b.Max, 30*time.Second, retry)
-		if o.StatusCode == http.StatusTooManyRequests {
-			if ra, ok := httpclient.RetryAfter(o.Header, now); ok && ra > d && ra <= httpclient.MaxRetryAfter {
-				d = ra
-			}
-		}
-		return d
+	return func(retry int, _ httpclient.Outcome, _ time.Time) time.Duration {
+		return expBackoff(b.Initial, time.Second, b.Max, 30*time.Second, retry)
 	}
 }
 
@@ -175,8 +169,11 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 		RawBody: body,
 		Accept:  accept,
 		Header:  h,
+		// A poll's 429 backs this poll off only: the config's shared
+		// backoff is set by submits (BEHAVIOR's polling column; the SDK's
+		// _sample_backoff_until is set by asample alone).
 		Policy: httpclient.Policy{MaxRetries: &noRetries, Timeout: PollTimeout,
-			Pool: httpclient.PoolFutures, Retry: httpclient.NoAutoRetryPolicy},
+			Pool: httpclient.PoolFutures, Retry: httpclient.NoAutoRetryPolicy, NoRateLimitReport: true},
 	}}
 	for iter := 0; ; iter++ {
 		sent := p.clock.Now()

@@ -122,13 +122,19 @@ func (c nowClock) Now() time.Time { return c.now() }
 // The first tryAgains polls answer try_again at once.
 func pollDirect(t *testing.T, e *env, tryAgains int, b PollBackoff, now func() time.Time) []time.Duration {
 	t.Helper()
+	return pollDirectFault(t, e.service(t), e, tinkertest.Fault{Endpoint: tinkertest.EndpointRetrieveFuture, QueueState: "active", Times: tryAgains}, b, now)
+}
+
+// pollDirectFault is pollDirect with fault injected on the optim_step's
+// polls of a TrainingClient of svc.
+func pollDirectFault(t *testing.T, svc *ServiceClient, e *env, fault tinkertest.Fault, b PollBackoff, now func() time.Time) []time.Duration {
+	t.Helper()
 	ctx := ctxT(t)
-	svc := e.service(t)
 	tc := trainer(t, svc)
 	id, _, err := svc.submitFuture(ctx, "optim_step", &httpclient.Request{Path: "/api/v1/optim_step",
 		Body: types.OptimStepRequest{AdamParams: types.DefaultAdamParams(), ModelID: tc.ModelID(), SeqID: 1}})
 	require.NoError(t, err)
-	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointRetrieveFuture, QueueState: "active", Times: tryAgains})
+	e.srv.Inject(fault)
 	var mu sync.Mutex
 	var slept []time.Duration
 	p := *svc.poller
@@ -173,6 +179,27 @@ func TestHeldTryAgainRepollsAtOnce(t *testing.T) {
 	slept := pollDirect(t, e, 5, PollBackoff{}, held)
 	assert.Empty(t, slept)
 	assert.Equal(t, 6, e.srv.CountEndpoint(tinkertest.EndpointRetrieveFuture)-1, "5 try_again and the result, after create_model's poll")
+}
+
+// A 429 on retrieve_future backs that poll off min(2^n, 30) s (jittered)
+// whatever its Retry-After says, and does not set the config's shared
+// backoff: only submits do (BEHAVIOR's polling column; the SDK's
+// _sample_backoff_until is set by asample alone).
+func TestPoll429BacksOffThePollOnly(t *testing.T) {
+	e := newEnv(t, nil)
+	rec := recordEvents(t, e.rt.bus)
+	svc := e.service(t)
+	fc := clock.NewFake(time.Unix(1_700_000_000, 0))
+	slept := pollDirectFault(t, svc, e, tinkertest.Fault{Endpoint: tinkertest.EndpointRetrieveFuture, Status: 429,
+		RetryAfter: "30", Times: 2}, PollBackoff{}, fc.Now)
+	want := []time.Duration{time.Second, 2 * time.Second}
+	require.Len(t, slept, len(want))
+	for i, w := range want {
+		assert.LessOrEqual(t, slept[i], w, "backoff %d ignores Retry-After: 30", i)
+		assert.GreaterOrEqual(t, slept[i], w*3/4, "backoff %d", i)
+	}
+	assert.Zero(t, svc.LimiterStats().Bursts, "a poll's 429 sets no shared backoff")
+	assert.Empty(t, rec.named(telemetry.LimiterBackoffSet))
 }
 
 // retrieveFutureBody is byte for byte what encoding/json makes of

@@ -75,13 +75,17 @@ func (s *SamplingClient) ModelPath() string { return s.modelPath }
 
 // Sample draws numSamples completions of prompt. It blocks until the result
 // arrives or ctx ends, and returns a *types.Error otherwise: KindValidation
-// for bad input (nothing is sent), KindServer for a 5xx (sampling does not
-// auto-retry it), KindRequestFailed when the server failed the request,
-// KindCanceled when ctx ended, KindClientStopped after Close. A 429 is not
-// an error: it sets the config's shared backoff, and the call waits it out
-// and resubmits. Every resubmission of one sample (after a 429, an expired
-// future, or a second-layer resend of a bare 400) keeps the sample's seq_id
-// and carries a new idempotency key.
+// for bad input (nothing is sent), KindServer for a 5xx that outlasted the
+// second retry layer (asample has no HTTP-layer retries; the second layer
+// sends a 5xx, 408, timeout or transport failure again, see
+// spec/BEHAVIOR.md "Retry layers per call"), KindRequestFailed when the
+// server failed the request, KindCanceled when ctx ended, KindClientStopped
+// after Close. A 429 is not an error: it sets the config's shared backoff,
+// and the call waits it out and resubmits, unless the server answered
+// x-should-retry: false (then it is returned, KindRateLimited). Every
+// resubmission of one sample (after a 429, an expired future, or a
+// second-layer resend) keeps the sample's seq_id and carries a new
+// idempotency key.
 func (s *SamplingClient) Sample(ctx context.Context, prompt ModelInput, numSamples int, params SamplingParams, opts ...SampleOption) (*SampleResponse, error) {
 	return s.sample(ctx, s.sampleRequest(prompt, numSamples, params, opts))
 }
@@ -263,14 +267,16 @@ func (s *SamplingClient) submit(ctx context.Context, req *types.SampleRequest, c
 	}
 }
 
-// rateLimited reports whether err is a 429 (KindRateLimited) and the
-// server's Retry-After hint. A nil err costs nothing.
+// rateLimited reports whether err is a 429 (KindRateLimited) the server did
+// not forbid resending (x-should-retry: false overrides the status, as in
+// every column of BEHAVIOR's truth table), and the server's Retry-After
+// hint. A nil err costs nothing.
 func rateLimited(err error) (time.Duration, bool) {
 	if err == nil {
 		return 0, false
 	}
 	var e *Error
-	if errors.As(err, &e) && e.Kind == types.KindRateLimited {
+	if errors.As(err, &e) && e.Kind == types.KindRateLimited && !e.NoRetry {
 		return e.RetryAfter, true
 	}
 	return 0, false

@@ -33,24 +33,25 @@ func WithTrainAttn(on bool) LoRAOption { return func(o *loraOptions) { o.cfg.Tra
 // WithTrainUnembed chooses whether the unembedding is trained (default true).
 func WithTrainUnembed(on bool) LoRAOption { return func(o *loraOptions) { o.cfg.TrainUnembed = on } }
 
-// WithModelMetadata attaches metadata to the new model (in addition to the
-// ServiceClient's user metadata).
+// WithModelMetadata attaches metadata to the new model: create_model's
+// user_metadata, as the SDK's user_metadata argument. The ServiceClient's
+// own user metadata (WithUserMetadata) belongs to the session and is sent
+// with create_session only.
 func WithModelMetadata(md map[string]string) LoRAOption {
 	return func(o *loraOptions) { o.metadata = md }
 }
 
-func (s *ServiceClient) modelMetadata(extra map[string]string) map[string]any {
-	if len(s.cfg.userMetadata) == 0 && len(extra) == 0 {
+// modelMetadata is create_model's user_metadata: nil (omitted) unless the
+// caller gave some.
+func modelMetadata(md map[string]string) map[string]any {
+	if len(md) == 0 {
 		return nil
 	}
-	md := map[string]any{}
-	for k, v := range s.cfg.userMetadata {
-		md[k] = v
+	out := make(map[string]any, len(md))
+	for k, v := range md {
+		out[k] = v
 	}
-	for k, v := range extra {
-		md[k] = v
-	}
-	return md
+	return out
 }
 
 // CreateLoRATrainingClient creates a LoRA model on baseModel and returns its
@@ -62,7 +63,7 @@ func (s *ServiceClient) CreateLoRATrainingClient(ctx context.Context, baseModel 
 		opt(&o)
 	}
 	req := types.CreateModelRequest{SessionID: s.SessionID(), BaseModel: baseModel,
-		UserMetadata: s.modelMetadata(o.metadata), LoraConfig: o.cfg}
+		UserMetadata: modelMetadata(o.metadata), LoraConfig: o.cfg}
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
@@ -166,7 +167,7 @@ func (s *ServiceClient) createViaLoad(ctx context.Context, path, baseModel strin
 	defer stop()
 	seq := s.nextModelSeq()
 	req := types.CreateModelFromWeightsRequest{SessionID: s.SessionID(), ModelSeqID: seq, BaseModel: baseModel,
-		UserMetadata: s.modelMetadata(o.metadata), Path: path, Optimizer: optimizer}
+		UserMetadata: modelMetadata(o.metadata), Path: path, Optimizer: optimizer}
 	id, trip, err := s.submitFuture(ctx, op, &httpclient.Request{Path: "/api/v1/load_weights", Call: httpclient.CallTrainingSubmit, Body: req})
 	if err != nil {
 		return nil, s.translateStop(ctx, op, err)

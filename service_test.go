@@ -426,3 +426,22 @@ func TestNoCounterOutlivesClose(t *testing.T) {
 	svc2 := e.service(t, WithName("x"))
 	assert.Equal(t, int64(0), svc2.nextSamplingSeq(), "the new client's sequence starts afresh")
 }
+
+// create_model carries the metadata given for that model only, as the
+// SDK's create_lora_training_client(user_metadata=…): the ServiceClient's
+// user metadata is the session's (create_session), and a model given none
+// sends no user_metadata at all.
+func TestCreateModelSendsOnlyItsOwnMetadata(t *testing.T) {
+	e := newEnv(t, nil)
+	svc := e.service(t, WithUserMetadata(map[string]string{"team": "x"}))
+	_, err := svc.CreateLoRATrainingClient(ctxT(t), "Qwen/Qwen3-8B")
+	require.NoError(t, err)
+	_, err = svc.CreateLoRATrainingClient(ctxT(t), "Qwen/Qwen3-8B", WithModelMetadata(map[string]string{"run": "r1"}))
+	require.NoError(t, err)
+	reqs := e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointCreateModel})
+	require.Len(t, reqs, 2)
+	first := reqs[0].Body.(map[string]any)
+	assert.NotContains(t, first, "user_metadata", "no metadata of its own: omitted, as the SDK omits None")
+	assert.Equal(t, map[string]any{"run": "r1"}, reqs[1].Body.(map[string]any)["user_metadata"])
+	assert.Equal(t, map[string]any{"team": "x"}, e.srv.Sessions()[0].UserMetadata, "the session's metadata went to create_session")
+}

@@ -265,6 +265,7 @@ func TestShouldRetryHeaderOverridesStatus(t *testing.T) {
 	_, err = post(c2, Policy{})
 	assert.ErrorIs(t, err, types.ErrServer)
 	assert.Equal(t, 1, s2.count(), "x-should-retry: false stops a 503")
+	assert.False(t, types.IsRetryable(err), "and the error says so (Error.NoRetry)")
 }
 
 func TestRetriesExhaustedAndBackoffSequence(t *testing.T) {

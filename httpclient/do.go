@@ -433,6 +433,9 @@ func (cl *call) error(out Outcome, kind types.Kind) *types.Error {
 			e.Message = cl.c.redirectMessage(out)
 		}
 		e.RequestID = cl.c.Scrub(firstHeader(out.Header, "x-request-id", "request-id"))
+		if v, ok := out.ShouldRetryHeader(); ok && !v {
+			e.NoRetry = true
+		}
 		if d, ok := RetryAfter(out.Header, cl.c.clock.Now()); ok && d > 0 {
 			e.RetryAfter = d
 		}

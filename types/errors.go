@@ -149,6 +149,10 @@ type Error struct {
 	Attempts   int           // HTTP attempts made, 0 when nothing was sent
 	Message    string        // what went wrong, in words (server detail or local reason)
 	Err        error         // the underlying cause, if any
+	// NoRetry records that the server answered x-should-retry: false: the
+	// request must not be sent again, whatever its status (IsRetryable is
+	// false, and no tinkex layer resends it).
+	NoRetry bool
 }
 
 // Error renders e as one line with one "tinkex: " prefix, e.g.
@@ -293,8 +297,12 @@ func IsUserError(err error) bool {
 // rate limiting, server errors, transport failures and timeouts, an expired
 // future, or a client restart that lost the call. User errors (conflicts
 // included), validation errors, failed requests, cancellation, stopped
-// clients and seq gaps are not.
+// clients and seq gaps are not, and neither is anything the server answered
+// with x-should-retry: false (Error.NoRetry).
 func IsRetryable(err error) bool {
+	if e := (*Error)(nil); errors.As(err, &e) && e.NoRetry {
+		return false
+	}
 	switch KindOf(err) {
 	case KindRateLimited, KindServer, KindConnection, KindTimeout,
 		KindPromiseExpired, KindClientRestarted:

@@ -52,6 +52,8 @@ func TestClassificationHelpers(t *testing.T) {
 		{&Error{Kind: KindRequestFailed, Category: CategoryServer}, false, false},
 		{&Error{Kind: KindRateLimited}, false, true},
 		{&Error{Kind: KindServer}, false, true},
+		{&Error{Kind: KindRateLimited, NoRetry: true}, false, false}, // x-should-retry: false
+		{fmt.Errorf("wrapped: %w", &Error{Kind: KindServer, NoRetry: true}), false, false},
 		{&Error{Kind: KindConnection}, false, true},
 		{&Error{Kind: KindTimeout}, false, true},
 		{&Error{Kind: KindConflict}, true, false}, // BEHAVIOR: a 409 is a user error

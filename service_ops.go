@@ -124,12 +124,14 @@ func (s *ServiceClient) createFromState(ctx context.Context, path string, optimi
 	if _, err := types.ParseTinkerPath(path); err != nil {
 		return nil, err
 	}
+	if s.ClientConfig().CreateModelViaLoadWeights {
+		// One load_weights and nothing before it, as the SDK: the server
+		// knows the checkpoint's base model.
+		return s.createViaLoad(ctx, path, optimizer, opts)
+	}
 	info, err := s.Rest().GetWeightsInfo(ctx, path)
 	if err != nil {
 		return nil, err
-	}
-	if s.ClientConfig().CreateModelViaLoadWeights {
-		return s.createViaLoad(ctx, path, info.BaseModel, optimizer, opts)
 	}
 	lora := []LoRAOption{}
 	if info.LoRARank != nil {
@@ -155,9 +157,11 @@ func (s *ServiceClient) createFromState(ctx context.Context, path string, optimi
 }
 
 // createViaLoad creates the model and loads the checkpoint with one
-// load_weights request (server flag create_model_via_load_weights). The
-// model's first request is that load, with seq_id 0.
-func (s *ServiceClient) createViaLoad(ctx context.Context, path, baseModel string, optimizer bool, opts []LoRAOption) (*TrainingClient, error) {
+// load_weights request (server flag create_model_via_load_weights), which
+// names no base_model (the SDK's default base_model=None): the model's
+// TrainingClient does not know its base model. The model's first request
+// is that load, with seq_id 0.
+func (s *ServiceClient) createViaLoad(ctx context.Context, path string, optimizer bool, opts []LoRAOption) (*TrainingClient, error) {
 	const op = "load_weights"
 	o := loraOptions{}
 	for _, opt := range opts {
@@ -166,7 +170,7 @@ func (s *ServiceClient) createViaLoad(ctx context.Context, path, baseModel strin
 	ctx, stop := s.bind(ctx)
 	defer stop()
 	seq := s.nextModelSeq()
-	req := types.CreateModelFromWeightsRequest{SessionID: s.SessionID(), ModelSeqID: seq, BaseModel: baseModel,
+	req := types.CreateModelFromWeightsRequest{SessionID: s.SessionID(), ModelSeqID: seq,
 		UserMetadata: modelMetadata(o.metadata), Path: path, Optimizer: optimizer}
 	id, trip, err := s.submitFuture(ctx, op, &httpclient.Request{Path: "/api/v1/load_weights", Call: httpclient.CallTrainingSubmit, Body: req})
 	if err != nil {
@@ -188,7 +192,7 @@ func (s *ServiceClient) createViaLoad(ctx context.Context, path, baseModel strin
 	if modelID == "" {
 		modelID = s.SessionID() + ":train:" + strconv.FormatInt(seq, 10)
 	}
-	return s.startTrainingClient(ctx, modelID, baseModel, 1)
+	return s.startTrainingClient(ctx, modelID, "", 1)
 }
 
 // SamplingOption selects what a SamplingClient samples from.

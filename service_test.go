@@ -306,6 +306,10 @@ func TestCreateViaLoadWeights(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, svc.SessionID()+":train:1", tc2.ModelID())
 	assert.Equal(t, 1, e.srv.CountEndpoint(tinkertest.EndpointCreateModel), "no create_model for the restore")
+	assert.Zero(t, e.srv.CountEndpoint(tinkertest.EndpointWeightsInfo), "one load_weights and nothing before it, as the SDK")
+	loads := e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointLoadWeights})
+	require.Len(t, loads, 1)
+	assert.NotContains(t, loads[0].Body.(map[string]any), "base_model", "the SDK's base_model=None is omitted")
 	_, err = tc2.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
 	require.NoError(t, err)
 }

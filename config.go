@@ -63,8 +63,8 @@ func WithTags(tags ...string) ServiceOption {
 	return func(c *serviceConfig) { c.tags, c.tagsSet = append([]string(nil), tags...), true }
 }
 
-// WithUserMetadata attaches metadata to the session and to models created
-// through this client.
+// WithUserMetadata attaches metadata to the session (create_session's
+// user_metadata). A model's own metadata is WithModelMetadata's.
 func WithUserMetadata(md map[string]string) ServiceOption {
 	return func(c *serviceConfig) {
 		c.userMetadata = make(map[string]string, len(md))

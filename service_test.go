@@ -449,3 +449,23 @@ func TestCreateModelSendsOnlyItsOwnMetadata(t *testing.T) {
 	assert.Equal(t, map[string]any{"run": "r1"}, reqs[1].Body.(map[string]any)["user_metadata"])
 	assert.Equal(t, map[string]any{"team": "x"}, e.srv.Sessions()[0].UserMetadata, "the session's metadata went to create_session")
 }
+
+// The server's client config sizes the ServiceClient's own budgets and its
+// billing pause window (reference §4.4, §4.6); absent fields keep the SDK's
+// defaults.
+func TestServerConfigSizesTheBudgetsAndTheBillingWindow(t *testing.T) {
+	e := newEnv(t, []tinkertest.Option{tinkertest.WithClientConfig(map[string]any{
+		"inflight_response_bytes_semaphore_size":   1234,
+		"fwdbwd_dispatch_bytes_semaphore_size":     5678,
+		"billing_exception_max_pause_duration_sec": 7,
+	})})
+	svc := e.service(t)
+	assert.Equal(t, int64(1234), svc.inflight.Size())
+	assert.Equal(t, int64(5678), svc.fwdbwdBytes.Size())
+	assert.Equal(t, 7*time.Second, svc.http.BillingWindow())
+
+	d := newEnv(t, nil).service(t)
+	assert.Equal(t, int64(50<<20), d.inflight.Size())
+	assert.Equal(t, int64(50_000_000), d.fwdbwdBytes.Size())
+	assert.Equal(t, time.Hour, d.http.BillingWindow())
+}

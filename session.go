@@ -282,6 +282,22 @@ func (r *sessionRun) beat() {
 	r.arm()
 }
 
+// applyServerLimits sizes the ServiceClient's own budgets and its billing
+// window from the server's client config, as the SDK does (reference §4.4,
+// §4.6); a value absent or not positive keeps the default. The sample
+// dispatch byte budget is the config's limiter's, shared by every
+// ServiceClient of the config (and across the fleet), so one session's
+// answer does not resize it (docs/protocol.md).
+func (s *ServiceClient) applyServerLimits(cfg types.ClientConfigResponse) {
+	if n := cfg.InflightResponseBytesSemaphoreSize; n > 0 {
+		_ = s.inflight.Resize(n) // n > 0: cannot fail
+	}
+	if n := cfg.FwdBwdDispatchBytesSemaphoreSize; n > 0 {
+		_ = s.fwdbwdBytes.Resize(n)
+	}
+	s.http.SetBillingWindow(cfg.BillingPauseWindow())
+}
+
 // establish runs the start-up sequence: client/config, dynamic_config,
 // create_session.
 func (s *ServiceClient) establish(ctx context.Context) (string, types.ClientConfigResponse, error) {
@@ -291,6 +307,7 @@ func (s *ServiceClient) establish(ctx context.Context) (string, types.ClientConf
 		Policy: httpclient.Policy{Pool: httpclient.PoolSession}, Into: httpclient.JSONInto(&cfg)}); err != nil {
 		return "", cfg, err
 	}
+	s.applyServerLimits(cfg)
 	if cfg.PJWTAuthEnabled && !strings.HasPrefix(s.cfg.apiKey, "eyJ") {
 		exp, err := s.exchangeJWT(ctx)
 		if err != nil {

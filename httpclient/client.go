@@ -115,6 +115,26 @@ func WithBillingPause(interval, window time.Duration) Option {
 	return func(c *Client) { c.billingInterval, c.billing.window = interval, window }
 }
 
+// SetBillingWindow sets how long a billing incident's 402s are waited out
+// (from its first 402) before they fail: a server's client config
+// (billing_exception_max_pause_duration_sec) sets it once the client knows
+// it. A window <= 0 is ignored.
+func (c *Client) SetBillingWindow(window time.Duration) {
+	if window <= 0 {
+		return
+	}
+	c.billing.mu.Lock()
+	c.billing.window = window
+	c.billing.mu.Unlock()
+}
+
+// BillingWindow returns the billing pause window in use.
+func (c *Client) BillingWindow() time.Duration {
+	c.billing.mu.Lock()
+	defer c.billing.mu.Unlock()
+	return c.billing.window
+}
+
 // withSleep replaces the backoff sleep (tests record delays without waiting).
 func withSleep(f func(ctx context.Context, d time.Duration) error) Option {
 	return func(c *Client) { c.sleep = f }

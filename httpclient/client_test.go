@@ -482,6 +482,24 @@ func TestBillingPause(t *testing.T) {
 	assert.Equal(t, 1, s3.count())
 }
 
+// SetBillingWindow moves the window of a client already built (the server's
+// billing_exception_max_pause_duration_sec arrives after it); <= 0 keeps it.
+func TestSetBillingWindow(t *testing.T) {
+	fc := clock.NewFake(time.Unix(0, 0))
+	advance := func(ctx context.Context, d time.Duration) error { fc.Advance(d); return ctx.Err() }
+	s := newScript(t, reply{status: 402, body: `{"detail":"payment required"}`})
+	c, err := New(s.srv.URL, testKey, WithClock(fc), withSleep(advance))
+	require.NoError(t, err)
+	t.Cleanup(c.CloseIdleConnections)
+	assert.Equal(t, BillingPauseWindow, c.BillingWindow())
+	c.SetBillingWindow(7 * time.Second)
+	c.SetBillingWindow(0)
+	assert.Equal(t, 7*time.Second, c.BillingWindow())
+	_, err = post(c, Policy{})
+	assert.ErrorIs(t, err, types.ErrUser)
+	assert.Equal(t, 3, s.count(), "pauses at t=0 and 5, then the 7 s window has closed at t=10")
+}
+
 func TestBodyCap(t *testing.T) {
 	s := newScript(t, reply{body: strings.Repeat("x", 2048)})
 	c, _ := newClient(t, s, WithMaxResponseBytes(1024))

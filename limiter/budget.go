@@ -87,7 +87,7 @@ func (b *byteBudget) give(cost int64) {
 // responses they hold in memory and of the forward_backward requests being
 // encoded with one each. It is safe for concurrent use.
 type Budget struct {
-	size  int64
+	size  atomic.Int64
 	bytes byteBudget
 }
 
@@ -97,9 +97,28 @@ func NewBudget(size int64) (*Budget, error) {
 	if size < 1 {
 		return nil, types.ValidationError("limiter", "byte budget must be at least 1, got %d", size)
 	}
-	b := &Budget{size: size}
+	b := &Budget{}
+	b.size.Store(size)
 	b.bytes.init(size)
 	return b, nil
+}
+
+// Resize makes the budget size bytes, keeping what is held: the bytes
+// remaining move by the difference, and waiters are woken if that frees
+// room. A server's client config sizes a ServiceClient's budgets this way
+// once the client knows it. It fails with a KindValidation *types.Error
+// when size is not positive.
+func (b *Budget) Resize(size int64) error {
+	if size < 1 {
+		return types.ValidationError("limiter", "byte budget must be at least 1, got %d", size)
+	}
+	old := b.size.Swap(size)
+	if d := size - old; d > 0 {
+		b.bytes.give(d)
+	} else {
+		b.bytes.remaining.Add(d)
+	}
+	return nil
 }
 
 // Acquire takes bytes from the budget, waiting while it is exhausted (see
@@ -120,10 +139,10 @@ func (b *Budget) Acquire(ctx context.Context, bytes int64) (*Grant, error) {
 }
 
 // Size returns the budget's size in bytes.
-func (b *Budget) Size() int64 { return b.size }
+func (b *Budget) Size() int64 { return b.size.Load() }
 
 // InUse returns the bytes currently held; it may exceed Size.
-func (b *Budget) InUse() int64 { return b.size - b.bytes.remaining.Load() }
+func (b *Budget) InUse() int64 { return b.size.Load() - b.bytes.remaining.Load() }
 
 // Grant is bytes taken from a Budget. Release it when they are no longer
 // held.

@@ -84,3 +84,36 @@ func TestBudgetAcquireFailsCleanly(t *testing.T) {
 	_, err = b.Acquire(canceled, 1)
 	assert.ErrorIs(t, err, types.ErrCanceled)
 }
+
+// Resize keeps what is held: growing a budget that is negative wakes its
+// waiters, shrinking it makes the next caller wait, and a size below 1 is
+// refused.
+func TestBudgetResizeKeepsWhatIsHeld(t *testing.T) {
+	b, err := NewBudget(100)
+	require.NoError(t, err)
+	ctx := context.Background()
+	big, err := b.Acquire(ctx, 150) // remaining -50
+	require.NoError(t, err)
+	got := make(chan *Grant, 1)
+	go func() {
+		g, err := b.Acquire(ctx, 10)
+		assert.NoError(t, err)
+		got <- g
+	}()
+	require.Eventually(t, func() bool { return b.bytes.waiters.Load() == 1 }, 10*time.Second, time.Millisecond)
+	require.NoError(t, b.Resize(300)) // remaining 150: the waiter passes
+	g := <-got
+	assert.Equal(t, int64(300), b.Size())
+	assert.Equal(t, int64(160), b.InUse())
+
+	require.NoError(t, b.Resize(100)) // remaining -60: held bytes stay held
+	assert.Equal(t, int64(160), b.InUse())
+	assert.Equal(t, int64(-60), b.bytes.remaining.Load(), "the next caller waits")
+	big.Release()
+	g.Release()
+	assert.Zero(t, b.InUse())
+	assert.Equal(t, int64(100), b.bytes.remaining.Load())
+
+	assert.ErrorIs(t, b.Resize(0), types.ErrValidation)
+	assert.Equal(t, int64(100), b.Size(), "a refused size changes nothing")
+}

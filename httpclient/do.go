@@ -74,7 +74,8 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	}
 	call := &call{c: c, reqCopy: *req, op: op, method: method, url: url, body: body, ctype: ctype,
 		timeout: timeout, readTimeout: c.readTimeoutValue(timeout), pool: c.pool(p.Pool),
-		maxRetries: maxRetries, retryPolicy: p.Retry, backoff: p.Backoff, callHeader: co.Header}
+		maxRetries: maxRetries, retryPolicy: p.Retry, backoff: p.Backoff, callHeader: co.Header,
+		noBilling: p.NoBillingPause || row.NoBillingPause}
 	call.req = &call.reqCopy
 	if call.retryPolicy == nil {
 		call.retryPolicy = DefaultRetryPolicy
@@ -156,7 +157,7 @@ func (cl *call) sequence(ctx context.Context) (*Response, Outcome, bool, *types.
 
 		var delay time.Duration
 		switch {
-		case out.StatusCode == http.StatusPaymentRequired && !p.NoBillingPause && c.billing.pause(c.clock.Now()):
+		case out.StatusCode == http.StatusPaymentRequired && !cl.noBilling && c.billing.pause(c.clock.Now()):
 			billing++
 			cl.retries++
 			delay = c.billingInterval
@@ -227,6 +228,7 @@ type call struct {
 	// and second layer.
 	retries     int
 	maxRetries  int
+	noBilling   bool // a 402 fails at once (Policy.NoBillingPause, the call's row)
 	retryPolicy RetryPolicy
 	backoff     Backoff
 	// span state (see begin)

@@ -58,6 +58,9 @@ type Layers struct {
 	Resend func(o Outcome) bool
 	// ReadTimeout, when set, bounds each attempt (x-stainless-read-timeout).
 	ReadTimeout time.Duration
+	// NoBillingPause: a 402 fails at once (the SDK pauses only calls of
+	// execute_with_retries, polls and sample submits).
+	NoBillingPause bool
 }
 
 // ClientDefault in Layers.HTTPRetries stands for the client's retry count.
@@ -81,8 +84,8 @@ var layers = [...]Layers{
 	CallSample:         {HTTPRetries: 0, Resend: sampleResend},
 	CallClientConfig:   {HTTPRetries: ClientDefault, Resend: SecondLayerRetryable},
 	CallDynamicConfig:  {HTTPRetries: 0, Resend: SecondLayerRetryable},
-	CallHeartbeat:      {HTTPRetries: 0},
-	CallTelemetry:      {HTTPRetries: 0, ReadTimeout: TelemetryReadTimeout},
+	CallHeartbeat:      {HTTPRetries: 0, NoBillingPause: true},
+	CallTelemetry:      {HTTPRetries: 0, ReadTimeout: TelemetryReadTimeout, NoBillingPause: true},
 }
 
 // LayersOf returns the row of call.

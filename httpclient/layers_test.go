@@ -254,6 +254,19 @@ func TestBillingPauseCountsAsRetry(t *testing.T) {
 	assert.Equal(t, []time.Duration{time.Second}, e.time.all())
 }
 
+// Heartbeats and telemetry batches take no billing pause (the SDK pauses
+// only execute_with_retries calls, polls and sample submits): their 402 is
+// an error at once, with no wait.
+func TestHeartbeatAndTelemetryTakeNoBillingPause(t *testing.T) {
+	for _, call := range []Call{CallHeartbeat, CallTelemetry} {
+		e := newLayersEnv(t, WithBillingPause(time.Second, time.Hour))
+		e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointClientConfig, Status: 402, Times: 1})
+		require.ErrorIs(t, e.send(call), types.ErrUser, "call %d", call)
+		assert.Len(t, e.log(), 1, "call %d: one attempt", call)
+		assert.Empty(t, e.time.all(), "call %d: no pause", call)
+	}
+}
+
 // WithCallRetryBudget(0) turns the second layer off: the call fails once the
 // HTTP layer gives up, with no resend and no tinkex.call.retry event; a
 // budget of 2 s allows the resends that start within it (1 s, then 1 s cut

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tinkex-go/tinkex/httpclient"
 	"github.com/tinkex-go/tinkex/tinkertest"
 	"github.com/tinkex-go/tinkex/types"
 )
@@ -240,6 +241,9 @@ func TestRestCheckpointWrites(t *testing.T) {
 	require.NoError(t, rest.DeleteCheckpoint(ctx, paths[0]))
 	assert.Equal(t, []string{"DELETE " + base}, restRequests(e.srv, tinkertest.EndpointCheckpoint))
 	assert.Nil(t, lastBody(t, e.srv, tinkertest.EndpointCheckpoint), "no body")
+	for _, r := range e.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointCheckpointPublish}) {
+		assert.Equal(t, httpclient.ContentTypeJSON, r.Header.Get("Content-Type"), "%s: the SDK's default Content-Type, body or not", r.Method)
+	}
 	_, err = rest.GetCheckpoint(ctx, paths[0])
 	assert.ErrorIs(t, err, types.ErrUser)
 	err = rest.DeleteCheckpoint(ctx, paths[0])

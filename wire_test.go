@@ -66,6 +66,7 @@ func TestWireHeadersPerEndpoint(t *testing.T) {
 			assert.Empty(t, h.Get("Content-Type"), r.Endpoint)
 		} else {
 			assert.NotEmpty(t, h.Get("X-Idempotency-Key"), r.Endpoint)
+			assert.NotEmpty(t, h.Get("Content-Type"), "%s: the SDK's default Content-Type goes on every request but GET", r.Endpoint)
 		}
 		if r.Endpoint == tinkertest.EndpointAsample {
 			assert.Equal(t, "1", h.Get("X-Tinker-Sampling-Backpressure"))

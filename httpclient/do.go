@@ -337,7 +337,12 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 	default:
 		h["Accept"] = []string{cl.req.Accept}
 	}
-	if cl.body != nil && cl.method != http.MethodGet {
+	switch {
+	case cl.method == http.MethodGet:
+		// The SDK drops its default Content-Type on GET only.
+	case cl.body == nil:
+		h["Content-Type"] = jsonValue // the SDK's default header, also on a bodiless POST or DELETE
+	default:
 		switch cl.ctype {
 		case ContentTypeJSON:
 			h["Content-Type"] = jsonValue

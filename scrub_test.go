@@ -3,6 +3,10 @@ package tinkex
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -78,4 +82,35 @@ func TestHugeServerTextIsCutAfterScrubbing(t *testing.T) {
 	evs := rec.named(telemetry.FutureRequestFailed)
 	require.Len(t, evs, 1)
 	assert.Less(t, len(fmt.Sprint(evs[0].Metadata)), 4*httpclient.ServerTextLimit)
+}
+
+// A front that answers client/dynamic_config with a line that is not HTTP,
+// quoting the X-API-Key it received (everything else goes to the fake):
+// the transport error net/http returns quotes that line, and the session's
+// "dynamic config unavailable" warning logs the error. It reaches the log
+// scrubbed.
+func TestTransportErrorsAreScrubbedBeforeTheyAreLogged(t *testing.T) {
+	logger, logs := captureLogs(slog.LevelWarn)
+	e := newEnv(t, nil, WithLogger(logger), WithEventLogs(false))
+	target, err := url.Parse(e.srv.URL())
+	require.NoError(t, err)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/client/dynamic_config" {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				fmt.Fprintf(conn, "echo:%s\r\n\r\n", r.Header.Get("X-Api-Key"))
+				_ = conn.Close()
+			}
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	_, err = e.rt.NewServiceClient(ctxT(t), WithAPIKey(keyA), WithBaseURL(front.URL), WithCallRetryBudget(0))
+	require.NoError(t, err)
+	out := logs()
+	require.Contains(t, out, "dynamic config unavailable")
+	assert.Contains(t, out, "malformed HTTP response", "the cause is still logged")
+	assert.NotContains(t, out, keyA, "the key reached the log")
 }

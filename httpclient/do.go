@@ -307,7 +307,7 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 	}
 	hreq, err := http.NewRequestWithContext(actx, cl.method, cl.url, rd)
 	if err != nil {
-		out.Err = err
+		out.Err = cl.c.scrubError(err)
 		return out, nil
 	}
 	// The header map shares its value slices with the client's base headers,
@@ -359,6 +359,7 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 
 	hresp, err := cl.send(hreq)
 	if err != nil {
+		err = cl.c.scrubError(err) // net/http quotes a malformed status or header line
 		out.Err = err
 		out.Timeout = actx.Err() != nil && ctx.Err() == nil || isTimeout(err) && ctx.Err() == nil
 		return out, nil
@@ -370,7 +371,7 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 	if err != nil {
 		// A body cut short is a transport failure (retryable); an oversize
 		// one is not.
-		out.Err = err
+		out.Err = cl.c.scrubError(err)
 		if !errors.Is(err, errBodyTooLarge) {
 			out.StatusCode = 0
 			out.Timeout = actx.Err() != nil && ctx.Err() == nil
@@ -565,7 +566,7 @@ func (c *Client) emitRetry(cl *call, out Outcome, delay time.Duration) {
 		telemetry.KeyKind:    out.Kind().String(),
 	}
 	if out.Err != nil {
-		md[telemetry.KeyError] = c.Scrub(out.Err.Error())
+		md[telemetry.KeyError] = out.Err.Error() // scrubbed as it arrived (scrubError)
 	}
 	c.bus.Execute(telemetry.HTTPRetry, map[string]float64{
 		telemetry.MeasureAttempt: float64(out.Attempt),
@@ -583,7 +584,7 @@ func (c *Client) emitCallRetry(cl *call, out Outcome, resend int, delay time.Dur
 	md[telemetry.KeyStatus] = out.StatusCode
 	md[telemetry.KeyKind] = out.Kind().String()
 	if out.Err != nil {
-		md[telemetry.KeyError] = c.Scrub(out.Err.Error())
+		md[telemetry.KeyError] = out.Err.Error() // scrubbed as it arrived (scrubError)
 	}
 	c.bus.Execute(telemetry.CallRetry, map[string]float64{
 		telemetry.MeasureAttempt: float64(resend),

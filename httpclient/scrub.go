@@ -33,6 +33,32 @@ func WithSecret(secret string) Option {
 // is cut short, logged, wrapped in an error or put in an event.
 func (c *Client) Scrub(s string) string { return types.Redact(s, c.secrets()...) }
 
+// scrubError returns a transport error whose text is scrubbed (Scrub): err
+// itself when its text holds nothing to remove, else a *scrubbedError
+// around it. net/http's errors quote what the server sent (a malformed
+// status or header line echoing the key), so every error of the transport
+// passes through here as it is returned, before it reaches an Outcome, an
+// error, an event or a log line.
+func (c *Client) scrubError(err error) error {
+	text := err.Error()
+	if s := c.Scrub(text); s != text {
+		return &scrubbedError{text: s, cause: err}
+	}
+	return err
+}
+
+// scrubbedError is an error with the text of its cause scrubbed. Unwrap
+// returns the cause, so errors.Is and errors.As still reach it (a timeout,
+// a *url.Error); the cause's own Error() is not scrubbed.
+type scrubbedError struct {
+	text  string
+	cause error
+}
+
+func (e *scrubbedError) Error() string { return e.text }
+
+func (e *scrubbedError) Unwrap() error { return e.cause }
+
 // ServerTextLimit bounds server text that reaches the caller outside an
 // HTTP error body: a failed future's error and a queue state's reason.
 const ServerTextLimit = 1024

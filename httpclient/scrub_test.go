@@ -1,7 +1,12 @@
 package httpclient
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -84,4 +89,57 @@ func TestScrubWindow(t *testing.T) {
 	assert.Len(t, scrubWindow(strings.Repeat("x", 10000), 512, nil), 512+1024)
 	assert.Len(t, scrubWindow(strings.Repeat("x", 10000), 512, []string{long}), 512+3000, "room for the longest secret")
 	assert.Equal(t, "short", scrubWindow("short", 512, nil))
+}
+
+// A server (or anything on the path) whose answer is not HTTP and quotes
+// the X-API-Key it was sent: net/http puts the offending line in its error
+// ("malformed HTTP response …"). The error, every fmt verb of it and the
+// request's exception event are scrubbed, and errors.As still reaches the
+// transport's *url.Error.
+func TestTransportErrorsAreScrubbedOfTheKey(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(conn net.Conn) {
+				defer conn.Close()
+				req, err := http.ReadRequest(bufio.NewReader(conn))
+				if err != nil {
+					return
+				}
+				fmt.Fprintf(conn, "bad-key:%s\r\n\r\n", req.Header.Get("X-Api-Key"))
+			}(conn)
+		}
+	}()
+	bus := telemetry.NewBus()
+	var mu sync.Mutex
+	var evs strings.Builder
+	require.NoError(t, bus.Attach("t", []string{telemetry.HTTPRequestError}, func(e telemetry.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(&evs, "%+v\n", e.Metadata)
+	}))
+	d := &delays{}
+	c, err := New("http://"+ln.Addr().String(), testKey, withSleep(d.sleep), WithMaxRetries(0), WithCallRetryBudget(0), WithTelemetry(bus))
+	require.NoError(t, err)
+	t.Cleanup(c.CloseIdleConnections)
+	_, err = post(c, Policy{})
+	require.ErrorIs(t, err, types.ErrConnection)
+	assert.Contains(t, err.Error(), "malformed HTTP response", "the cause is still described")
+	assert.Contains(t, err.Error(), "[REDACTED:"+types.KeyFingerprint(testKey)+"]")
+	var ue *url.Error
+	assert.True(t, errors.As(err, &ue), "errors.As reaches the transport's error")
+	mu.Lock()
+	events := evs.String()
+	mu.Unlock()
+	require.NotEmpty(t, events)
+	for name, text := range map[string]string{"Error()": err.Error(), "%+v": fmt.Sprintf("%+v", err),
+		"%#v": fmt.Sprintf("%#v", err), "%q": fmt.Sprintf("%q", err), "event": events} {
+		assert.NotContains(t, text, testKey, "%s leaks the key: %s", name, text)
+	}
 }

@@ -143,3 +143,31 @@ func TestTransportErrorsAreScrubbedOfTheKey(t *testing.T) {
 		assert.NotContains(t, text, testKey, "%s leaks the key: %s", name, text)
 	}
 }
+
+// A key with a character JSON escapes (the key check allows any printable
+// ASCII) echoed in a structured error body (FastAPI's 422 detail list
+// quotes the input): errorMessage re-marshals a non-string detail, and a
+// body without detail is quoted raw, so the key arrives JSON-escaped. It is
+// redacted whole in that form too, and so is a future's non-string error
+// text (ScrubShort).
+func TestJSONEscapedKeyInErrorBodyIsScrubbed(t *testing.T) {
+	key := `tml-Ab3"SECRETPART"tail`
+	for name, body := range map[string]string{
+		"detail list":   `{"detail":[{"loc":["header","x-api-key"],"msg":"invalid","input":"tml-Ab3\"SECRETPART\"tail"}]}`,
+		"no detail":     `{"input":"tml-Ab3\"SECRETPART\"tail"}`,
+		"detail object": `{"detail":{"input":"tml-Ab3\"SECRETPART\"tail"}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := newScript(t, reply{status: 422, body: body})
+			d := &delays{}
+			c, err := New(s.srv.URL, key, withSleep(d.sleep))
+			require.NoError(t, err)
+			t.Cleanup(c.CloseIdleConnections)
+			_, err = post(c, Policy{})
+			require.Error(t, err)
+			assert.NotContains(t, err.Error(), "SECRETPART", "rest of the key leaks: %s", err.Error())
+			assert.Contains(t, err.Error(), "[REDACTED:"+types.KeyFingerprint(key)+"]")
+			assert.NotContains(t, c.ScrubShort(body), "SECRETPART", "a future's error")
+		})
+	}
+}

@@ -1,6 +1,8 @@
 package types
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"regexp"
 	"slices"
@@ -23,7 +25,9 @@ var credentialShape = regexp.MustCompile(`\btml-[A-Za-z0-9_\-]+|\beyJ[A-Za-z0-9_
 // messages, queue-state reasons, a Location header) must pass through Redact
 // before it is cut short, logged, wrapped in an error or put in an event:
 // cutting first could leave a prefix of the key that no longer matches.
-// Secrets are matched whole and of any length; empty secrets are ignored.
+// Secrets are matched whole and of any length, as they are and as a JSON
+// encoder writes them inside a string (a key with '"', '\\' or '<' echoed
+// in a JSON error body); empty secrets are ignored.
 func Redact(s string, secrets ...string) string {
 	if len(secrets) > 1 {
 		// Longest first, so a secret that contains another goes as a whole.
@@ -31,8 +35,14 @@ func Redact(s string, secrets ...string) string {
 		slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
 	}
 	for _, secret := range secrets {
-		if secret != "" && strings.Contains(s, secret) {
-			s = strings.ReplaceAll(s, secret, "[REDACTED:"+KeyFingerprint(secret)+"]")
+		if secret == "" {
+			continue
+		}
+		html, plain := escapedForms(secret)
+		for _, form := range [...]string{html, plain, secret} {
+			if form != "" && strings.Contains(s, form) {
+				s = strings.ReplaceAll(s, form, "[REDACTED:"+KeyFingerprint(secret)+"]")
+			}
 		}
 	}
 	if !strings.Contains(s, "tml-") && !strings.Contains(s, "eyJ") && !containsFold(s, "bearer") {
@@ -41,6 +51,38 @@ func Redact(s string, secrets ...string) string {
 	return credentialShape.ReplaceAllStringFunc(s, func(m string) string {
 		return "[REDACTED:" + KeyFingerprint(m) + "]"
 	})
+}
+
+// escapedForms returns secret as JSON writes it inside a string, when that
+// differs from secret: html as encoding/json does by default ('<' as
+// \u003c), plain without HTML escaping (as Python's json does). Either is ""
+// when it is secret itself.
+func escapedForms(secret string) (html, plain string) {
+	if !strings.ContainsFunc(secret, func(r rune) bool {
+		return r < 0x20 || r == '"' || r == '\\' || r == '<' || r == '>' || r == '&' || r >= 0x80
+	}) {
+		return "", ""
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for i, escapeHTML := range [...]bool{true, false} {
+		buf.Reset()
+		enc.SetEscapeHTML(escapeHTML)
+		if enc.Encode(secret) != nil {
+			continue
+		}
+		form := strings.TrimSuffix(buf.String(), "\n")
+		form = form[1 : len(form)-1] // the quotes
+		if form == secret {
+			continue
+		}
+		if i == 0 {
+			html = form
+		} else if form != html {
+			plain = form
+		}
+	}
+	return html, plain
 }
 
 // RedactURL describes a URL that came from outside (a Location header, a

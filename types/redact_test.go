@@ -93,3 +93,25 @@ func TestRedactError(t *testing.T) {
 	other := RedactError(fmt.Errorf("wrapped %w", errors.New("eyJhbGciOiJIUzI1NiJ9.e30.sig")))
 	assert.NotContains(t, other.Error(), "eyJhbGci")
 }
+
+// A key with a character JSON escapes ('"', '\\', '<', '>', '&'; the key
+// check allows any printable ASCII) echoed in a JSON document is written
+// escaped: it goes whole in both escapings, by encoding/json (HTML too) and
+// by Python's json (only '"' and '\\'), with the key's fingerprint.
+func TestRedactJSONEscapedSecrets(t *testing.T) {
+	const key = `tml-Ab3"SECRET\part"<&>tail`
+	fp := "[REDACTED:" + KeyFingerprint(key) + "]"
+	for name, text := range map[string]string{
+		"encoding/json":    `{"input":"tml-Ab3\"SECRET\\part\"\u003c\u0026\u003etail"}`,
+		"no HTML escaping": `{"input":"tml-Ab3\"SECRET\\part\"<&>tail"}`,
+		"verbatim":         `input: tml-Ab3"SECRET\part"<&>tail`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			got := Redact(text, key)
+			assert.NotContains(t, got, "SECRET")
+			assert.NotContains(t, got, "tail")
+			assert.Contains(t, got, fp)
+		})
+	}
+	assert.Equal(t, "a "+fp, Redact("a "+key, "other", key), "among several secrets")
+}

@@ -145,9 +145,12 @@ func errorMessage(body []byte, secrets ...string) string {
 	if msg == "" {
 		msg = strings.TrimSpace(string(body))
 	}
-	msg = types.Redact(scrubWindow(msg, max, secrets), secrets...)
+	w := scrubWindow(msg, max, secrets)
+	msg, windowed := types.Redact(w, secrets...), len(w) < len(msg)
 	if len(msg) > max {
 		msg = msg[:max] + "…"
+	} else if windowed {
+		msg += "…"
 	}
 	return msg
 }

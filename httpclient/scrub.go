@@ -69,8 +69,12 @@ const ServerTextLimit = 1024
 // scanned to its end.
 func (c *Client) ScrubShort(s string) string {
 	secrets := c.secrets()
-	s = types.Redact(scrubWindow(s, ServerTextLimit, secrets), secrets...)
+	w := scrubWindow(s, ServerTextLimit, secrets)
+	s, windowed := types.Redact(w, secrets...), len(w) < len(s)
 	if len(s) <= ServerTextLimit {
+		if windowed {
+			return s + "…"
+		}
 		return s
 	}
 	cut := ServerTextLimit
@@ -86,13 +90,16 @@ func (c *Client) redactURL(s string) string { return types.RedactURL(s, c.secret
 // scrubWindow bounds the text scrubbed before a cut at limit bytes: enough
 // past the cut that any secret starting before it is still whole (and 1 KiB
 // for a credential-shaped one), so a huge body is not scanned to its end.
+// A secret the window's end cuts in two is dropped whole
+// (types.TrimPartialSecret): redaction shrinks the text, which would pull
+// its start, no longer matching the secret, in front of the cut.
 func scrubWindow(s string, limit int, secrets []string) string {
 	window := limit + 1024
 	for _, sec := range secrets {
 		window = max(window, limit+len(sec))
 	}
 	if len(s) > window {
-		return s[:window]
+		return types.TrimPartialSecret(s[:window], secrets...)
 	}
 	return s
 }

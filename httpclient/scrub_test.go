@@ -171,3 +171,27 @@ func TestJSONEscapedKeyInErrorBodyIsScrubbed(t *testing.T) {
 		})
 	}
 }
+
+// The scrub window ends inside a copy of the key when the server echoes it
+// many times; redaction then shrinks the text (a 100-byte key becomes 23
+// bytes) and would pull the cut-off start of that copy, which no longer
+// matches the key and whose credential shape stops at the first '.', in
+// front of the 512-byte cut. The window drops it: no piece of the key is
+// shown, in an error body's message or in ScrubShort's text, and the cut is
+// marked.
+func TestAKeyCutByTheScrubWindowLeavesNoPiece(t *testing.T) {
+	key := "tml-abc.SECRETPREFIX." + strings.Repeat("z", 79)
+	require.Len(t, key, 100)
+	s := newScript(t, reply{status: 401, body: strings.Repeat(key, 20)})
+	d := &delays{}
+	c, err := New(s.srv.URL, key, withSleep(d.sleep))
+	require.NoError(t, err)
+	t.Cleanup(c.CloseIdleConnections)
+	_, err = post(c, Policy{})
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "SECRETPREFIX", "%s", err.Error())
+	assert.True(t, strings.HasSuffix(err.Error(), "]…"), "the cut is marked: %s", err.Error())
+	short := c.ScrubShort(strings.Repeat(key, 40))
+	assert.NotContains(t, short, "SECRETPREFIX", "ScrubShort (future errors)")
+	assert.True(t, strings.HasSuffix(short, "…"), "the cut is marked: %s", short)
+}

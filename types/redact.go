@@ -85,6 +85,38 @@ func escapedForms(secret string) (html, plain string) {
 	return html, plain
 }
 
+// TrimPartialSecret returns s without its longest trailing part that is
+// the start of one of the secrets, as is or JSON-escaped (see Redact): what
+// a cut through the middle of a secret leaves, which Redact no longer
+// recognises. Text cut short before it is redacted passes through it
+// first, so no piece of a secret survives the cut.
+func TrimPartialSecret(s string, secrets ...string) string {
+	trim := 0
+	for _, secret := range secrets {
+		if secret == "" {
+			continue
+		}
+		html, plain := escapedForms(secret)
+		for _, form := range [...]string{html, plain, secret} {
+			if form != "" {
+				trim = max(trim, partialSuffix(s, form))
+			}
+		}
+	}
+	return s[:len(s)-trim]
+}
+
+// partialSuffix is the length of the longest suffix of s that is a proper
+// prefix of secret, 0 if none.
+func partialSuffix(s, secret string) int {
+	for i := max(0, len(s)-len(secret)+1); i < len(s); i++ {
+		if s[i] == secret[0] && strings.HasPrefix(secret, s[i:]) {
+			return len(s) - i
+		}
+	}
+	return 0
+}
+
 // RedactURL describes a URL that came from outside (a Location header, a
 // base URL that failed validation) without anything that may carry a
 // credential: it keeps the scheme and the host, drops user:password, and

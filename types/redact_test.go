@@ -115,3 +115,22 @@ func TestRedactJSONEscapedSecrets(t *testing.T) {
 	}
 	assert.Equal(t, "a "+fp, Redact("a "+key, "other", key), "among several secrets")
 }
+
+// TrimPartialSecret drops what a cut through a secret leaves at the end,
+// as is or JSON-escaped, and nothing else.
+func TestTrimPartialSecret(t *testing.T) {
+	const key = `tml-abc.SECRET"x`
+	for _, tc := range []struct{ in, want string }{
+		{"text tml-abc.SEC", "text "},
+		{"text " + key, "text " + key},
+		{`text tml-abc.SECRET\"`, "text "},
+		{`text tml-abc.SECRET\`, "text "},
+		{"text tml", "text "},
+		{"word", "word"},
+		{"text", "tex"}, // a "t" may start the key
+		{"", ""},
+	} {
+		assert.Equal(t, tc.want, TrimPartialSecret(tc.in, key, ""), "%q", tc.in)
+	}
+	assert.Equal(t, "a ", TrimPartialSecret("a eyJhb", "tml-x", "eyJhbGci"), "the longest piece of any secret")
+}

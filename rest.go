@@ -510,17 +510,18 @@ func (r *RestClient) GetWeightsInfo(ctx context.Context, tinkerPath string, opts
 	}
 	token := restOpts(opts).token
 	var hdr http.Header
+	var secrets []string
 	if token != "" {
 		if err := types.ValidateAPIKey(token); err != nil {
 			return nil, &Error{Kind: types.KindValidation, Op: op, Message: "weights access token: " + err.(*Error).Message}
 		}
-		hdr = http.Header{"X-Api-Key": {token}}
+		hdr, secrets = http.Header{"X-Api-Key": {token}}, []string{token}
 	}
 	var out WeightsInfoResponse
-	_, err := r.do(ctx, &httpclient.Request{Op: op, Path: "/api/v1/weights_info", Header: hdr,
+	_, err := r.do(ctx, &httpclient.Request{Op: op, Path: "/api/v1/weights_info", Header: hdr, Secrets: secrets,
 		Body: types.WeightsInfoRequest{TinkerPath: tinkerPath}, Into: httpclient.JSONInto(&out)})
 	if err != nil {
-		return nil, r.scrubError(err, token)
+		return nil, err
 	}
 	return &out, nil
 }
@@ -580,30 +581,15 @@ func (r *RestClient) GetAuditLog(ctx context.Context, eventType string, day time
 	return restCall[AuditLogResponse](ctx, r, op, http.MethodGet, "/api/v1/audit", q, nil)
 }
 
-// scrub removes the client's credentials (key, JWT, anything shaped like one)
-// and a weights access token from text the
-// server sent that did not pass through the HTTP layer's error path.
-func (r *RestClient) scrub(s, token string) string {
-	return types.Redact(r.s.http.Scrub(s), token)
-}
-
-// serverText is text from a REST body put in an error: scrubbed (scrub),
-// then cut to 512 bytes.
+// serverText is text from a REST body, which did not pass through the
+// HTTP layer's error path, put in an error: scrubbed of the client's
+// credentials (key, JWT, anything shaped like one), then cut to 512 bytes.
 func (r *RestClient) serverText(s string) string {
-	s = r.scrub(s, "")
+	s = r.s.http.Scrub(s)
 	if len(s) > 512 {
 		s = strings.ToValidUTF8(s[:512], "") + "…"
 	}
 	return s
-}
-
-func (r *RestClient) scrubError(err error, token string) error {
-	if e, ok := err.(*Error); ok && token != "" {
-		c := *e
-		c.Message = r.scrub(c.Message, token)
-		return &c
-	}
-	return err
 }
 
 // pages walks an offset-paged list from start: fetch returns one page and

@@ -1,8 +1,16 @@
 package tinkex
 
 import (
+	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tinkex-go/tinkex/httpclient"
+	"github.com/tinkex-go/tinkex/telemetry"
 	"github.com/tinkex-go/tinkex/tinkertest"
 	"github.com/tinkex-go/tinkex/types"
 )
@@ -439,4 +448,51 @@ func TestWhoAmI(t *testing.T) {
 	_, err = plain.service(t).Rest().WhoAmI(ctxT(t))
 	require.ErrorIs(t, err, types.ErrValidation)
 	assert.Contains(t, err.Error(), "needs JWT auth")
+}
+
+// A weights access token the server echoes, in its error detail and in the
+// request id, is scrubbed like the key: from the error, its request id, the
+// request's exception event and the logs. (A token of pure [A-Za-z0-9_-]
+// after "tml-" would go by the credential shape; this one, with '!', which
+// the key check accepts, is removed only because the HTTP layer knows it.)
+func TestWeightsAccessTokenIsScrubbedLikeTheKey(t *testing.T) {
+	const token = "tml-owner!SECRETPART!tail"
+	logger, logs := captureLogs(slog.LevelDebug)
+	e := newEnv(t, nil, WithLogger(logger))
+	target, err := url.Parse(e.srv.URL())
+	require.NoError(t, err)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/weights_info" {
+			k := r.Header.Get("X-Api-Key")
+			w.Header().Set("X-Request-Id", "req-for-"+k)
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprintf(w, `{"detail":"key %s may not read this checkpoint"}`, k)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	var mu sync.Mutex
+	var events strings.Builder
+	require.NoError(t, e.rt.Telemetry().Attach("weights-token", []string{telemetry.HTTPRequestError}, func(ev telemetry.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(&events, "%v\n", ev.Metadata)
+	}))
+	svc, err := e.rt.NewServiceClient(ctxT(t), WithAPIKey(keyA), WithBaseURL(front.URL), WithCallRetryBudget(0))
+	require.NoError(t, err)
+	_, err = svc.Rest().GetWeightsInfo(ctxT(t), "tinker://run-1/weights/ckpt-1", WithWeightsAccessToken(token))
+	require.ErrorIs(t, err, types.ErrUser)
+	var te *Error
+	require.True(t, errors.As(err, &te))
+	assert.Equal(t, "req-for-[REDACTED:"+types.KeyFingerprint(token)+"]", te.RequestID)
+	assert.Contains(t, err.Error(), "may not read this checkpoint")
+	mu.Lock()
+	ev := events.String()
+	mu.Unlock()
+	require.NotEmpty(t, ev)
+	assert.NotContains(t, err.Error(), "SECRETPART", "error: %s", err.Error())
+	assert.NotContains(t, ev, "SECRETPART", "event: %s", ev)
+	assert.NotContains(t, logs(), "SECRETPART", "logs")
 }

@@ -145,7 +145,7 @@ func (cl *call) sequence(ctx context.Context) (*Response, Outcome, bool, *types.
 				if err := cl.req.Into.Decode(resp.ContentType(), resp.Body); err != nil {
 					e := cl.error(out, types.KindValidation)
 					e.Message = "cannot decode response body"
-					e.Err = types.RedactError(err, cl.c.secrets()...) // its text may quote what the server sent
+					e.Err = types.RedactError(err, cl.secrets()...) // its text may quote what the server sent
 					return resp, Outcome{}, false, e
 				}
 			}
@@ -307,7 +307,7 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 	}
 	hreq, err := http.NewRequestWithContext(actx, cl.method, cl.url, rd)
 	if err != nil {
-		out.Err = cl.c.scrubError(err)
+		out.Err = cl.scrubError(err)
 		return out, nil
 	}
 	// The header map shares its value slices with the client's base headers,
@@ -359,7 +359,7 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 
 	hresp, err := cl.send(hreq)
 	if err != nil {
-		err = cl.c.scrubError(err) // net/http quotes a malformed status or header line
+		err = cl.scrubError(err) // net/http quotes a malformed status or header line
 		out.Err = err
 		out.Timeout = actx.Err() != nil && ctx.Err() == nil || isTimeout(err) && ctx.Err() == nil
 		return out, nil
@@ -371,7 +371,7 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 	if err != nil {
 		// A body cut short is a transport failure (retryable); an oversize
 		// one is not.
-		out.Err = cl.c.scrubError(err)
+		out.Err = cl.scrubError(err)
 		if !errors.Is(err, errBodyTooLarge) {
 			out.StatusCode = 0
 			out.Timeout = actx.Err() != nil && ctx.Err() == nil
@@ -428,7 +428,7 @@ func (cl *call) error(out Outcome, kind types.Kind) *types.Error {
 	if out.Err != nil {
 		e.Err = out.Err
 		if why := permanentFailure(out.Err); why != "" {
-			e.Message = cl.c.Scrub(why + " (not retried)")
+			e.Message = cl.scrub(why + " (not retried)")
 		}
 		if errors.Is(out.Err, errBodyTooLarge) {
 			e.Message = "response body exceeds the cap of " + strconv.FormatInt(cl.c.maxBody, 10) + " bytes (see WithMaxResponseBytes)"
@@ -436,11 +436,11 @@ func (cl *call) error(out Outcome, kind types.Kind) *types.Error {
 		}
 	} else {
 		e.Category = out.Category()
-		e.Message = errorMessage(out.Body, cl.c.secrets()...)
+		e.Message = errorMessage(out.Body, cl.secrets()...)
 		if isRedirect(out.StatusCode) {
-			e.Message = cl.c.redirectMessage(out)
+			e.Message = cl.redirectMessage(out)
 		}
-		e.RequestID = cl.c.Scrub(firstHeader(out.Header, "x-request-id", "request-id"))
+		e.RequestID = cl.scrub(firstHeader(out.Header, "x-request-id", "request-id"))
 		if v, ok := out.ShouldRetryHeader(); ok && !v {
 			e.NoRetry = true
 		}

@@ -3,6 +3,8 @@ package httpclient
 import (
 	"net/http"
 	"strconv"
+
+	"github.com/tinkex-go/tinkex/types"
 )
 
 // Origin pinning: the API key goes to the configured base URL only. Every
@@ -31,8 +33,8 @@ func PinOrigin(hc *http.Client) *http.Client {
 func isRedirect(status int) bool { return status >= 300 && status < 400 }
 
 // redirectMessage is the error text of a refused redirect.
-func (c *Client) redirectMessage(out Outcome) string {
+func (cl *call) redirectMessage(out Outcome) string {
 	return "the server answered " + strconv.Itoa(out.StatusCode) + " " + http.StatusText(out.StatusCode) +
-		" with Location " + c.redactURL(out.Header.Get("Location")) +
+		" with Location " + types.RedactURL(out.Header.Get("Location"), cl.secrets()...) +
 		"; tinkex never follows redirects (the API key goes to the configured base URL only): check the base URL"
 }

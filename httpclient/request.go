@@ -53,6 +53,11 @@ type Request struct {
 	Accept string
 	// Header holds extra headers for this request (e.g. X-Tinker-Request-Type).
 	Header http.Header
+	// Secrets are credentials this request sends besides the client's (a
+	// weights access token in Header): like the key, they are scrubbed from
+	// everything the request's failure reports (its error, request id and
+	// events).
+	Secrets []string
 	// Call is the request's row of the retry layers table (HTTP-layer
 	// retries, second layer); CallNone means Policy alone decides.
 	Call Call

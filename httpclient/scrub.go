@@ -33,15 +33,21 @@ func WithSecret(secret string) Option {
 // is cut short, logged, wrapped in an error or put in an event.
 func (c *Client) Scrub(s string) string { return types.Redact(s, c.secrets()...) }
 
-// scrubError returns a transport error whose text is scrubbed (Scrub): err
+// secrets are the client's secrets and the request's own (Request.Secrets).
+func (cl *call) secrets() []string { return append(cl.c.secrets(), cl.req.Secrets...) }
+
+// scrub is Scrub with the request's own secrets too.
+func (cl *call) scrub(s string) string { return types.Redact(s, cl.secrets()...) }
+
+// scrubError returns a transport error whose text is scrubbed (scrub): err
 // itself when its text holds nothing to remove, else a *scrubbedError
 // around it. net/http's errors quote what the server sent (a malformed
 // status or header line echoing the key), so every error of the transport
 // passes through here as it is returned, before it reaches an Outcome, an
 // error, an event or a log line.
-func (c *Client) scrubError(err error) error {
+func (cl *call) scrubError(err error) error {
 	text := err.Error()
-	if s := c.Scrub(text); s != text {
+	if s := cl.scrub(text); s != text {
 		return &scrubbedError{text: s, cause: err}
 	}
 	return err
@@ -83,9 +89,6 @@ func (c *Client) ScrubShort(s string) string {
 	}
 	return s[:cut] + "…"
 }
-
-// redactURL is types.RedactURL with this client's credentials.
-func (c *Client) redactURL(s string) string { return types.RedactURL(s, c.secrets()...) }
 
 // scrubWindow bounds the text scrubbed before a cut at limit bytes: enough
 // past the cut that any secret starting before it is still whole (and 1 KiB

@@ -2,6 +2,7 @@ package httpclient
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -194,4 +195,42 @@ func TestAKeyCutByTheScrubWindowLeavesNoPiece(t *testing.T) {
 	short := c.ScrubShort(strings.Repeat(key, 40))
 	assert.NotContains(t, short, "SECRETPREFIX", "ScrubShort (future errors)")
 	assert.True(t, strings.HasSuffix(short, "…"), "the cut is marked: %s", short)
+}
+
+// A per-request secret (Request.Secrets: a weights access token sent in
+// the request's own X-API-Key) is scrubbed like the client's key from the
+// error message, the request id, a redirect's Location and the exception
+// event, even where it has no credential shape.
+func TestRequestSecretsAreScrubbedLikeTheKey(t *testing.T) {
+	const token = "owner!SECRETPART!tail"
+	for name, r := range map[string]reply{
+		"error body": {status: 403, header: map[string]string{"x-request-id": "req-" + token}, body: `{"detail":"token ` + token + ` refused"}`},
+		"redirect":   {status: 302, header: map[string]string{"Location": "https://" + token + ".example/x"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := newScript(t, r)
+			bus := telemetry.NewBus()
+			var mu sync.Mutex
+			var evs strings.Builder
+			require.NoError(t, bus.Attach("t", []string{telemetry.HTTPRequestError}, func(e telemetry.Event) {
+				mu.Lock()
+				defer mu.Unlock()
+				fmt.Fprintf(&evs, "%+v\n", e.Metadata)
+			}))
+			c, _ := newClient(t, s, WithTelemetry(bus))
+			_, err := c.Do(context.Background(), &Request{Op: "test", Path: "/api/v1/x", Header: http.Header{"X-Api-Key": {token}},
+				Secrets: []string{token}, Policy: Policy{MaxRetries: Retries(0)}})
+			require.Error(t, err)
+			var e *types.Error
+			require.ErrorAs(t, err, &e)
+			mu.Lock()
+			events := evs.String()
+			mu.Unlock()
+			require.NotEmpty(t, events)
+			for what, text := range map[string]string{"error": err.Error(), "request id": e.RequestID, "event": events} {
+				assert.NotContains(t, text, "SECRETPART", "%s: %s", what, text)
+			}
+			assert.Contains(t, err.Error(), "[REDACTED:"+types.KeyFingerprint(token)+"]")
+		})
+	}
 }

@@ -11,9 +11,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tinkex-go/tinkex/tinkertest"
 )
 
 // A hostile server whose run list names an owner made of the key and a
@@ -59,4 +62,86 @@ func TestServerTextIsCleanedForTheTerminal(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.NotContains(t, r.stdout, "\x1b")
 	assert.Contains(t, r.stdout, "[REDACTED:")
+}
+
+// A key with characters encoding/json escapes ('"', '<', '>', '&'; the
+// key check accepts any printable ASCII), echoed by the server, is written
+// escaped in the --json document: it is redacted in that form too, as in
+// the table.
+func TestJSONOutputRedactsAnEscapedKey(t *testing.T) {
+	w := newWorld(t)
+	const odd = `tml-cli<SECRET>"part"&tail`
+	target, err := url.Parse(w.srv.URL())
+	require.NoError(t, err)
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.Host = target.Host
+			pr.Out.Header.Set("X-Api-Key", key) // the fake knows only its key
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			if resp.Request.URL.Path != "/api/v1/training_runs" {
+				return nil
+			}
+			body, err := io.ReadAll(resp.Body)
+			if err != nil {
+				return err
+			}
+			lit, _ := json.Marshal(odd) // the server echoes the caller's key
+			out := bytes.Replace(body, []byte(`"model_owner":"`), []byte(`"model_owner":`+string(lit[:len(lit)-1])), 1)
+			resp.Body = io.NopCloser(bytes.NewReader(out))
+			resp.ContentLength = int64(len(out))
+			resp.Header.Set("Content-Length", strconv.Itoa(len(out)))
+			return nil
+		},
+	}
+	hostile := httptest.NewServer(proxy)
+	defer hostile.Close()
+	o := runOpts{env: map[string]string{envBaseURL: hostile.URL, envAPIKey: odd}}
+
+	r := exec(t, w, o, "run", "list")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.NotContains(t, r.stdout, "SECRET", "table: %s", r.stdout)
+
+	r = exec(t, w, o, "run", "list", "--json")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.NotContains(t, r.stdout, "SECRET", "json: %s", r.stdout)
+}
+
+// Under JWT auth the CLI sends the JWT the key was exchanged for; one the
+// server echoes is redacted by its shape, in the --json output as in the
+// table.
+func TestJSONOutputRedactsAnEchoedJWT(t *testing.T) {
+	w := newWorld(t, tinkertest.WithJWT(time.Hour))
+	target, err := url.Parse(w.srv.URL())
+	require.NoError(t, err)
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(target); pr.Out.Host = target.Host },
+		ModifyResponse: func(resp *http.Response) error {
+			if resp.Request.URL.Path != "/api/v1/training_runs" {
+				return nil
+			}
+			body, err := io.ReadAll(resp.Body)
+			if err != nil {
+				return err
+			}
+			jwt := resp.Request.Header.Get("X-Api-Key") // what the CLI sent
+			out := bytes.Replace(body, []byte(`"model_owner":"`), []byte(`"model_owner":"`+jwt+" "), 1)
+			resp.Body = io.NopCloser(bytes.NewReader(out))
+			resp.ContentLength = int64(len(out))
+			resp.Header.Set("Content-Length", strconv.Itoa(len(out)))
+			return nil
+		},
+	}
+	hostile := httptest.NewServer(proxy)
+	defer hostile.Close()
+	o := runOpts{env: map[string]string{envBaseURL: hostile.URL}}
+
+	r := exec(t, w, o, "run", "list")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.NotContains(t, r.stdout, "eyJ", "table: %s", r.stdout)
+
+	r = exec(t, w, o, "run", "list", "--json")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.NotContains(t, r.stdout, "eyJ", "json: %s", r.stdout)
 }

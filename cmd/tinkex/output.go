@@ -24,8 +24,8 @@ type output struct {
 }
 
 // print writes o as JSON (with --json) or as a titled table. What the
-// server sent is printed through clean (tables) or with the key redacted
-// (JSON, whose encoder already escapes control characters).
+// server sent is printed through clean (tables) or redacted like it (JSON,
+// whose encoder already escapes control characters).
 func (c *cli) print(o output) error {
 	if c.common.json {
 		var buf bytes.Buffer
@@ -34,11 +34,9 @@ func (c *cli) print(o output) error {
 		if err := enc.Encode(o.json); err != nil {
 			return err
 		}
-		doc := buf.String()
-		if k := c.common.apiKey; k != "" && strings.Contains(doc, k) {
-			doc = strings.ReplaceAll(doc, k, "[REDACTED:"+types.KeyFingerprint(k)+"]")
-		}
-		_, err := io.WriteString(c.stdout, doc)
+		// The key as the encoder wrote it (escaped, when it holds '"', '<'
+		// or '&') and anything credential-shaped, as in a table.
+		_, err := io.WriteString(c.stdout, types.Redact(buf.String(), c.common.apiKey))
 		return err
 	}
 	if o.title != "" {

@@ -2,6 +2,7 @@ package tinkex
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -129,6 +130,9 @@ func (c resolvedConfig) String() string {
 }
 
 func (c resolvedConfig) GoString() string { return c.String() }
+
+// Format prints String for every verb: no verb prints the key field.
+func (c resolvedConfig) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
 
 func (c resolvedConfig) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("name", c.name), slog.String("base_url", c.baseURL),

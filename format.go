@@ -2,11 +2,14 @@ package tinkex
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 )
 
-// The client types print a short description: never the API key, and never
-// a reflection over their internal (concurrently written) fields.
+// The client types print a short description for every fmt verb (their
+// Format methods): never the API key, and never a reflection over their
+// internal (concurrently written) fields, which any verb but %v, %s and %#v
+// would otherwise print, the ServiceClient's key among them.
 
 // String describes the training client.
 func (t *TrainingClient) String() string {
@@ -15,6 +18,9 @@ func (t *TrainingClient) String() string {
 
 // GoString is String.
 func (t *TrainingClient) GoString() string { return t.String() }
+
+// Format prints String for every verb.
+func (t *TrainingClient) Format(st fmt.State, _ rune) { _, _ = io.WriteString(st, t.String()) }
 
 // LogValue is the client's description for slog.
 func (t *TrainingClient) LogValue() slog.Value {
@@ -29,6 +35,9 @@ func (s *SamplingClient) String() string {
 // GoString is String.
 func (s *SamplingClient) GoString() string { return s.String() }
 
+// Format prints String for every verb.
+func (s *SamplingClient) Format(st fmt.State, _ rune) { _, _ = io.WriteString(st, s.String()) }
+
 // LogValue is the client's description for slog.
 func (s *SamplingClient) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("sampler_id", s.samplerID), slog.String("service", s.svc.name))
@@ -40,6 +49,9 @@ func (r *RestClient) String() string { return "tinkex.RestClient{service=" + r.s
 // GoString is String.
 func (r *RestClient) GoString() string { return r.String() }
 
+// Format prints String for every verb.
+func (r *RestClient) Format(st fmt.State, _ rune) { _, _ = io.WriteString(st, r.String()) }
+
 // LogValue is the client's description for slog.
 func (r *RestClient) LogValue() slog.Value { return slog.GroupValue(slog.String("service", r.s.name)) }
 
@@ -50,6 +62,9 @@ func (rt *Runtime) String() string {
 
 // GoString is String.
 func (rt *Runtime) GoString() string { return rt.String() }
+
+// Format prints String for every verb.
+func (rt *Runtime) Format(st fmt.State, _ rune) { _, _ = io.WriteString(st, rt.String()) }
 
 // LogValue is the runtime's description for slog.
 func (rt *Runtime) LogValue() slog.Value {
@@ -72,3 +87,6 @@ func (f *Future[T]) String() string {
 
 // GoString is String.
 func (f *Future[T]) GoString() string { return f.String() }
+
+// Format prints String for every verb.
+func (f *Future[T]) Format(st fmt.State, _ rune) { _, _ = io.WriteString(st, f.String()) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -107,6 +108,10 @@ func (s *ServiceClient) String() string {
 
 // GoString is String.
 func (s *ServiceClient) GoString() string { return s.String() }
+
+// Format prints String for every verb, so no verb (%d, %x, %t...) makes
+// fmt print the fields, the key among them.
+func (s *ServiceClient) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String()) }
 
 // LogValue keeps the key out of slog output.
 func (s *ServiceClient) LogValue() slog.Value { return s.cfg.LogValue() }

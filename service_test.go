@@ -365,6 +365,31 @@ func TestPublicTypesFormatWithoutKeys(t *testing.T) {
 	assert.Contains(t, fmt.Sprint(f), "state=done")
 }
 
+// Every fmt verb prints the description: %d, %t, %o or %x would make fmt
+// print the fields (the ServiceClient holds its resolvedConfig, key
+// included, by value, and every client points to a ServiceClient, which a
+// bad verb prints in full).
+func TestNoFormatVerbPrintsTheKey(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	svc := e.service(t)
+	tc := trainer(t, svc)
+	sc := sampler(t, e, svc)
+	f := tc.OptimStep(ctx, types.DefaultAdamParams())
+	cfg, err := resolve([]ServiceOption{WithAPIKey(keyA), WithBaseURL("https://example.com")}, noEnv)
+	require.NoError(t, err)
+	for name, v := range map[string]any{"*Runtime": e.rt, "*ServiceClient": svc, "*TrainingClient": tc, "*SamplingClient": sc,
+		"*RestClient": svc.Rest(), "*Future": f, "resolvedConfig": cfg} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%t", "%o", "%x", "%q"} {
+			out := fmt.Sprintf(verb, v)
+			assert.NotContains(t, out, keyA, "%s %s: %.200s", name, verb, out)
+			assert.NotContains(t, out, fmt.Sprintf("%x", keyA), "%s %s hex-encodes the key", name, verb)
+		}
+	}
+	_, err = f.Result(ctx)
+	require.NoError(t, err)
+}
+
 func TestTreeShowsTheWholeRuntime(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := ctxT(t)

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"math/rand/v2"
@@ -268,6 +269,10 @@ func (c *Client) String() string {
 
 // GoString is String, so %#v never prints the key either.
 func (c *Client) GoString() string { return c.String() }
+
+// Format prints String for every verb, so no verb (%d, %x, %t...) makes
+// fmt print the fields, the key among them.
+func (c *Client) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
 
 // LogValue keeps the key out of slog output.
 func (c *Client) LogValue() slog.Value {

@@ -541,6 +541,21 @@ func TestKeyNeverInErrorsOrStrings(t *testing.T) {
 	assert.Contains(t, sb.String(), c.Fingerprint())
 }
 
+// String, GoString and LogValue cover %v, %s, %+v, %#v and slog; any other
+// verb would make fmt print the fields, the key among them. Format prints
+// the description for every verb.
+func TestNoFormatVerbPrintsTheKey(t *testing.T) {
+	c, err := New("https://example.com", testKey)
+	require.NoError(t, err)
+	t.Cleanup(c.CloseIdleConnections)
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%q", "%t", "%o"} {
+		out := fmt.Sprintf(verb, c)
+		assert.NotContains(t, out, testKey, "%s: %.300s", verb, out)
+		assert.NotContains(t, out, fmt.Sprintf("%x", testKey), "%s hex-encodes the key", verb)
+		assert.Contains(t, out, c.Fingerprint(), verb)
+	}
+}
+
 func TestNewValidates(t *testing.T) {
 	_, err := New("ftp://x", testKey)
 	assert.ErrorIs(t, err, types.ErrValidation)

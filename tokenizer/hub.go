@@ -194,7 +194,9 @@ func (h hub) download(ctx context.Context, file, etag string) error {
 	if err != nil {
 		return err
 	}
-	resp, err := h.o.client.Do(req)
+	c := *h.o.client
+	c.CheckRedirect = tokenToOriginOnly(c.CheckRedirect)
+	resp, err := c.Do(req)
 	if err != nil {
 		return h.transportError(ctx, file, err)
 	}
@@ -212,6 +214,40 @@ func (h hub) download(ctx context.Context, file, etag string) error {
 		return h.cache.fail(file, err)
 	}
 	return nil
+}
+
+// tokenToOriginOnly wraps a CheckRedirect (nil: net/http's default, at
+// most 10 redirects) so that a redirect to another origin (scheme, host or
+// port) than the hub's goes without the Authorization header: net/http
+// keeps it when only the port or the scheme changes, and for a subdomain,
+// but the hub token is for the hub. A CDN's signed URL needs no token.
+func tokenToOriginOnly(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if origin(req.URL) != origin(via[0].URL) {
+			req.Header.Del("Authorization")
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+}
+
+// origin is u's scheme, host and port (the scheme's default when absent).
+func origin(u *url.URL) string {
+	scheme, port := strings.ToLower(u.Scheme), u.Port()
+	if port == "" {
+		switch scheme {
+		case "http":
+			port = "80"
+		case "https":
+			port = "443"
+		}
+	}
+	return scheme + "://" + strings.ToLower(u.Hostname()) + ":" + port
 }
 
 func (h hub) transportError(ctx context.Context, file string, err error) error {

@@ -364,3 +364,56 @@ func TestConcurrentLoadsShareTheCache(t *testing.T) {
 	_, err = Load(context.Background(), "org/tiny", WithCacheDir(cache), WithOffline(true))
 	require.NoError(t, err)
 }
+
+// The hub redirects tokenizer.json to another origin on the same host name
+// (another port, plain http): net/http, comparing host names only, would
+// forward "Authorization: Bearer <HF token>" there. The download drops it
+// for any origin but the hub's, and keeps it on the hub's own.
+func TestHubTokenGoesToTheHubOriginOnly(t *testing.T) {
+	const token = "hf_secretTOKEN"
+	for name, sameOrigin := range map[string]bool{"another port": false, "the hub itself": true} {
+		t.Run(name, func(t *testing.T) {
+			hubEnv(t)
+			var mu sync.Mutex
+			var seen []string
+			record := func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				seen = append(seen, r.Header.Get("Authorization"))
+				mu.Unlock()
+				w.WriteHeader(http.StatusNotFound)
+			}
+			other := httptest.NewServer(http.HandlerFunc(record))
+			t.Cleanup(other.Close)
+			h := newFakeHub(t, tinyRepo(t))
+			h.token = token
+			target := other.URL + "/elsewhere/x"
+			if sameOrigin {
+				target = h.srv.URL + "/elsewhere/x"
+			}
+			inner := h.srv.Config.Handler
+			h.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				switch {
+				case r.URL.Path == "/elsewhere/x":
+					record(w, r)
+				case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/"+FileTokenizer):
+					w.Header().Set("Location", target)
+					w.WriteHeader(http.StatusFound)
+				default:
+					inner.ServeHTTP(w, r)
+				}
+			})
+			_, err := Load(context.Background(), "org/tiny", WithEndpoint(h.srv.URL), WithToken(token))
+			require.Error(t, err, "the redirect target has no file")
+			mu.Lock()
+			defer mu.Unlock()
+			require.NotEmpty(t, seen, "the redirect was followed")
+			for _, a := range seen {
+				if sameOrigin {
+					assert.Equal(t, "Bearer "+token, a, "the hub's own origin gets the token")
+				} else {
+					assert.NotContains(t, a, token, "the hub token went to %s", other.URL)
+				}
+			}
+		})
+	}
+}

@@ -22,7 +22,7 @@ type Entry struct {
 	// was issued for, else of the X-API-Key sent (even if refused); "" when
 	// no key was sent.
 	KeyFingerprint string
-	Header         http.Header // request headers; X-API-Key replaced by its fingerprint
+	Header         http.Header // request headers; X-API-Key, CF-Access-Client-Secret and Authorization replaced by their fingerprints
 	Body           any         // decoded JSON body (generic), or a summary of a protobuf body
 	Status         int         // response status; 0 while in flight or when the connection was reset
 	Fault          string      // description of the fault applied, "" if none
@@ -41,6 +41,10 @@ type Entry struct {
 	Duplicate   bool // a resubmission answered with the existing future
 }
 
+// credentialHeaders are logged, besides X-API-Key, as the fingerprint of
+// their value: a Cloudflare Access secret and a bearer token.
+var credentialHeaders = []string{"CF-Access-Client-Secret", "Authorization"}
+
 type requestLog struct {
 	mu      sync.Mutex
 	limit   int
@@ -55,6 +59,11 @@ func (l *requestLog) begin(now time.Time, r *http.Request) *Entry {
 	if k := h.Get("X-API-Key"); k != "" {
 		fp = types.KeyFingerprint(k)
 		h.Set("X-API-Key", fp)
+	}
+	for _, name := range credentialHeaders {
+		if v := h.Get(name); v != "" {
+			h.Set(name, types.KeyFingerprint(v))
+		}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

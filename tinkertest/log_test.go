@@ -54,6 +54,27 @@ func TestRequestLogQueries(t *testing.T) {
 	assert.NotEqual(t, "changed", srv.Requests(Match{})[0].Header.Get("X-API-Key"))
 }
 
+// The log keeps no credential a request carried: the X-API-Key, a
+// Cloudflare Access secret and an Authorization header are logged as their
+// fingerprints.
+func TestRequestLogHidesCredentialHeaders(t *testing.T) {
+	srv := newServer(t)
+	const cfSecret, bearer = "cf-access-secret-0123456789", "Bearer hf_token0123456789"
+	client(t, srv, keyA).do(http.MethodGet, EndpointCapabilities, nil,
+		map[string]string{"CF-Access-Client-Id": "id.access", "CF-Access-Client-Secret": cfSecret, "Authorization": bearer})
+	all := srv.Requests(Match{})
+	require.Len(t, all, 1)
+	h := all[0].Header
+	assert.Equal(t, types.KeyFingerprint(keyA), h.Get("X-API-Key"))
+	assert.Equal(t, types.KeyFingerprint(cfSecret), h.Get("CF-Access-Client-Secret"))
+	assert.Equal(t, types.KeyFingerprint(bearer), h.Get("Authorization"))
+	assert.Equal(t, "id.access", h.Get("CF-Access-Client-Id"), "the client id is no secret")
+	logged := fmt.Sprint(all[0])
+	for _, secret := range []string{keyA, cfSecret, "hf_token0123456789"} {
+		assert.NotContains(t, logged, secret)
+	}
+}
+
 func TestRequestLogLimit(t *testing.T) {
 	srv := newServer(t, WithLogLimit(3))
 	c := client(t, srv, keyA)

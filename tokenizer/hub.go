@@ -254,8 +254,30 @@ func (h hub) transportError(ctx context.Context, file string, err error) error {
 	if ctx.Err() != nil {
 		return &Error{Kind: KindCanceled, Repo: h.repo, File: file, Err: ctx.Err()}
 	}
-	return &Error{Kind: KindNetwork, Repo: h.repo, File: file, Detail: "cannot reach " + h.o.endpoint, Err: redactURLError(err)}
+	return &Error{Kind: KindNetwork, Repo: h.repo, File: file, Detail: "cannot reach " + h.o.endpoint, Err: h.scrub(redactURLError(err))}
 }
+
+// scrub returns err with the hub token removed from its text: net/http's
+// errors quote what the server sent (a malformed status line echoing the
+// Authorization header). It is err itself when the token is not in it,
+// else a *scrubbedError whose Unwrap still reaches err.
+func (h hub) scrub(err error) error {
+	text := err.Error()
+	if h.o.token == "" || !strings.Contains(text, h.o.token) {
+		return err
+	}
+	return &scrubbedError{text: strings.ReplaceAll(text, h.o.token, "[REDACTED]"), cause: err}
+}
+
+// scrubbedError is an error with the text of its cause scrubbed.
+type scrubbedError struct {
+	text  string
+	cause error
+}
+
+func (e *scrubbedError) Error() string { return e.text }
+
+func (e *scrubbedError) Unwrap() error { return e.cause }
 
 // redactURLError drops the URL's query (a signed CDN URL) from a transport error.
 func redactURLError(err error) error {

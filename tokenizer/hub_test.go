@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -416,4 +418,29 @@ func TestHubTokenGoesToTheHubOriginOnly(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A hub (or anything on the path) whose answer is not HTTP and quotes the
+// Authorization header it was sent: net/http puts that line in its error,
+// which Load's error wraps. The token is removed from the text; errors.As
+// still reaches the transport's *url.Error.
+func TestHubTransportErrorsAreScrubbedOfTheToken(t *testing.T) {
+	hubEnv(t)
+	const token = "hf_secretTOKEN"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		fmt.Fprintf(conn, "echo:%s\r\n\r\n", r.Header.Get("Authorization"))
+		_ = conn.Close()
+	}))
+	t.Cleanup(srv.Close)
+	_, err := Load(context.Background(), "org/tiny", WithEndpoint(srv.URL), WithToken(token))
+	require.ErrorIs(t, err, ErrNetwork)
+	assert.Contains(t, err.Error(), "malformed HTTP", "the cause is still described")
+	assert.NotContains(t, err.Error(), token)
+	assert.NotContains(t, fmt.Sprintf("%+v", err), token)
+	var ue *url.Error
+	assert.True(t, errors.As(err, &ue))
 }

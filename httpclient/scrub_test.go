@@ -32,23 +32,14 @@ func TestErrorBodyScrubbedBeforeTheCut(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := newScript(t, reply{status: 401, body: tc.body})
-			bus := telemetry.NewBus()
-			var mu sync.Mutex
-			var evs strings.Builder
-			require.NoError(t, bus.Attach("t", []string{telemetry.HTTPRequestError}, func(e telemetry.Event) {
-				mu.Lock()
-				defer mu.Unlock()
-				fmt.Fprintf(&evs, "%+v\n", e.Metadata)
-			}))
+			bus, exceptions := exceptionEvents(t)
 			d := &delays{}
 			c, err := New(s.srv.URL, tc.key, withSleep(d.sleep), WithTelemetry(bus))
 			require.NoError(t, err)
 			t.Cleanup(c.CloseIdleConnections)
 			_, err = post(c, Policy{})
 			require.ErrorIs(t, err, types.ErrUser)
-			mu.Lock()
-			events := evs.String()
-			mu.Unlock()
+			events := exceptions()
 			require.NotEmpty(t, events)
 			for what, text := range map[string]string{"error": err.Error(), "event": events} {
 				assert.NotContains(t, text, tc.key[:5], what)
@@ -56,6 +47,25 @@ func TestErrorBodyScrubbedBeforeTheCut(t *testing.T) {
 			}
 			assert.Contains(t, err.Error(), "[REDACTED:", "the key was replaced, not dropped")
 		})
+	}
+}
+
+// exceptionEvents returns a bus and the metadata of the
+// tinkex.http.request.exception events it has carried, one per line.
+func exceptionEvents(t *testing.T) (*telemetry.Bus, func() string) {
+	t.Helper()
+	bus := telemetry.NewBus()
+	var mu sync.Mutex
+	var evs strings.Builder
+	require.NoError(t, bus.Attach("t", []string{telemetry.HTTPRequestError}, func(e telemetry.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(&evs, "%+v\n", e.Metadata)
+	}))
+	return bus, func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return evs.String()
 	}
 }
 
@@ -117,14 +127,7 @@ func TestTransportErrorsAreScrubbedOfTheKey(t *testing.T) {
 			}(conn)
 		}
 	}()
-	bus := telemetry.NewBus()
-	var mu sync.Mutex
-	var evs strings.Builder
-	require.NoError(t, bus.Attach("t", []string{telemetry.HTTPRequestError}, func(e telemetry.Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(&evs, "%+v\n", e.Metadata)
-	}))
+	bus, exceptions := exceptionEvents(t)
 	d := &delays{}
 	c, err := New("http://"+ln.Addr().String(), testKey, withSleep(d.sleep), WithMaxRetries(0), WithCallRetryBudget(0), WithTelemetry(bus))
 	require.NoError(t, err)
@@ -135,9 +138,7 @@ func TestTransportErrorsAreScrubbedOfTheKey(t *testing.T) {
 	assert.Contains(t, err.Error(), "[REDACTED:"+types.KeyFingerprint(testKey)+"]")
 	var ue *url.Error
 	assert.True(t, errors.As(err, &ue), "errors.As reaches the transport's error")
-	mu.Lock()
-	events := evs.String()
-	mu.Unlock()
+	events := exceptions()
 	require.NotEmpty(t, events)
 	for name, text := range map[string]string{"Error()": err.Error(), "%+v": fmt.Sprintf("%+v", err),
 		"%#v": fmt.Sprintf("%#v", err), "%q": fmt.Sprintf("%q", err), "event": events} {
@@ -209,23 +210,14 @@ func TestRequestSecretsAreScrubbedLikeTheKey(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := newScript(t, r)
-			bus := telemetry.NewBus()
-			var mu sync.Mutex
-			var evs strings.Builder
-			require.NoError(t, bus.Attach("t", []string{telemetry.HTTPRequestError}, func(e telemetry.Event) {
-				mu.Lock()
-				defer mu.Unlock()
-				fmt.Fprintf(&evs, "%+v\n", e.Metadata)
-			}))
+			bus, exceptions := exceptionEvents(t)
 			c, _ := newClient(t, s, WithTelemetry(bus))
 			_, err := c.Do(context.Background(), &Request{Op: "test", Path: "/api/v1/x", Header: http.Header{"X-Api-Key": {token}},
 				Secrets: []string{token}, Policy: Policy{MaxRetries: Retries(0)}})
 			require.Error(t, err)
 			var e *types.Error
 			require.ErrorAs(t, err, &e)
-			mu.Lock()
-			events := evs.String()
-			mu.Unlock()
+			events := exceptions()
 			require.NotEmpty(t, events)
 			for what, text := range map[string]string{"error": err.Error(), "request id": e.RequestID, "event": events} {
 				assert.NotContains(t, text, "SECRETPART", "%s: %s", what, text)

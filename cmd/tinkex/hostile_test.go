@@ -19,19 +19,22 @@ import (
 	"github.com/tinkex-go/tinkex/tinkertest"
 )
 
-// A hostile server whose run list names an owner made of the key and a
-// terminal escape sequence: neither reaches the table, the JSON output or
-// the error line.
-func TestServerTextIsCleanedForTheTerminal(t *testing.T) {
-	w := newWorld(t)
+// hostileRunList starts a proxy in front of w's fake server that writes
+// owner(r), r being the request the CLI sent, at the start of the first
+// run's model_owner in the run list, and returns its URL. With asKey set,
+// every request goes on with that key instead of the CLI's.
+func hostileRunList(t *testing.T, w *world, asKey string, owner func(r *http.Request) string) string {
+	t.Helper()
 	target, err := url.Parse(w.srv.URL())
 	require.NoError(t, err)
-	evil := "x" + key + "\x1b]0;pwned\x07\tforged\nrow"
-	lit, err := json.Marshal(evil)
-	require.NoError(t, err)
-	encoded := string(lit)
 	proxy := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(target); pr.Out.Host = target.Host },
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.Host = target.Host
+			if asKey != "" {
+				pr.Out.Header.Set("X-Api-Key", asKey)
+			}
+		},
 		ModifyResponse: func(resp *http.Response) error {
 			if resp.Request.URL.Path != "/api/v1/training_runs" {
 				return nil
@@ -40,7 +43,11 @@ func TestServerTextIsCleanedForTheTerminal(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			out := bytes.Replace(body, []byte(`"model_owner":"`), []byte(`"model_owner":`+encoded[:len(encoded)-1]), 1)
+			lit, err := json.Marshal(owner(resp.Request))
+			if err != nil {
+				return err
+			}
+			out := bytes.Replace(body, []byte(`"model_owner":"`), append([]byte(`"model_owner":`), lit[:len(lit)-1]...), 1)
 			resp.Body = io.NopCloser(bytes.NewReader(out))
 			resp.ContentLength = int64(len(out))
 			resp.Header.Set("Content-Length", strconv.Itoa(len(out)))
@@ -48,8 +55,18 @@ func TestServerTextIsCleanedForTheTerminal(t *testing.T) {
 		},
 	}
 	hostile := httptest.NewServer(proxy)
-	defer hostile.Close()
-	o := runOpts{env: map[string]string{envBaseURL: hostile.URL}}
+	t.Cleanup(hostile.Close)
+	return hostile.URL
+}
+
+// A hostile server whose run list names an owner made of the key and a
+// terminal escape sequence: neither reaches the table, the JSON output or
+// the error line.
+func TestServerTextIsCleanedForTheTerminal(t *testing.T) {
+	w := newWorld(t)
+	evil := "x" + key + "\x1b]0;pwned\x07\tforged\nrow"
+	hostile := hostileRunList(t, w, "", func(*http.Request) string { return evil })
+	o := runOpts{env: map[string]string{envBaseURL: hostile}}
 
 	r := exec(t, w, o, "run", "list") // exec asserts the key is not printed
 	require.Equal(t, 0, r.code, r.stderr)
@@ -71,33 +88,9 @@ func TestServerTextIsCleanedForTheTerminal(t *testing.T) {
 func TestJSONOutputRedactsAnEscapedKey(t *testing.T) {
 	w := newWorld(t)
 	const odd = `tml-cli<SECRET>"part"&tail`
-	target, err := url.Parse(w.srv.URL())
-	require.NoError(t, err)
-	proxy := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(target)
-			pr.Out.Host = target.Host
-			pr.Out.Header.Set("X-Api-Key", key) // the fake knows only its key
-		},
-		ModifyResponse: func(resp *http.Response) error {
-			if resp.Request.URL.Path != "/api/v1/training_runs" {
-				return nil
-			}
-			body, err := io.ReadAll(resp.Body)
-			if err != nil {
-				return err
-			}
-			lit, _ := json.Marshal(odd) // the server echoes the caller's key
-			out := bytes.Replace(body, []byte(`"model_owner":"`), []byte(`"model_owner":`+string(lit[:len(lit)-1])), 1)
-			resp.Body = io.NopCloser(bytes.NewReader(out))
-			resp.ContentLength = int64(len(out))
-			resp.Header.Set("Content-Length", strconv.Itoa(len(out)))
-			return nil
-		},
-	}
-	hostile := httptest.NewServer(proxy)
-	defer hostile.Close()
-	o := runOpts{env: map[string]string{envBaseURL: hostile.URL, envAPIKey: odd}}
+	// The fake knows only its key; the server echoes the caller's.
+	hostile := hostileRunList(t, w, key, func(*http.Request) string { return odd })
+	o := runOpts{env: map[string]string{envBaseURL: hostile, envAPIKey: odd}}
 
 	r := exec(t, w, o, "run", "list")
 	require.Equal(t, 0, r.code, r.stderr)
@@ -113,29 +106,8 @@ func TestJSONOutputRedactsAnEscapedKey(t *testing.T) {
 // table.
 func TestJSONOutputRedactsAnEchoedJWT(t *testing.T) {
 	w := newWorld(t, tinkertest.WithJWT(time.Hour))
-	target, err := url.Parse(w.srv.URL())
-	require.NoError(t, err)
-	proxy := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(target); pr.Out.Host = target.Host },
-		ModifyResponse: func(resp *http.Response) error {
-			if resp.Request.URL.Path != "/api/v1/training_runs" {
-				return nil
-			}
-			body, err := io.ReadAll(resp.Body)
-			if err != nil {
-				return err
-			}
-			jwt := resp.Request.Header.Get("X-Api-Key") // what the CLI sent
-			out := bytes.Replace(body, []byte(`"model_owner":"`), []byte(`"model_owner":"`+jwt+" "), 1)
-			resp.Body = io.NopCloser(bytes.NewReader(out))
-			resp.ContentLength = int64(len(out))
-			resp.Header.Set("Content-Length", strconv.Itoa(len(out)))
-			return nil
-		},
-	}
-	hostile := httptest.NewServer(proxy)
-	defer hostile.Close()
-	o := runOpts{env: map[string]string{envBaseURL: hostile.URL}}
+	hostile := hostileRunList(t, w, "", func(r *http.Request) string { return r.Header.Get("X-Api-Key") + " " })
+	o := runOpts{env: map[string]string{envBaseURL: hostile}}
 
 	r := exec(t, w, o, "run", "list")
 	require.Equal(t, 0, r.code, r.stderr)

@@ -86,6 +86,8 @@
 //	exit(Pid, kill) / brutal_kill            BrutalKill: fenced + Context cancelled, not
 //	                                         killed; its replacement may run beside it (c)
 //	shutdown timeout, then kill              same, then the BrutalKill contract (c)
+//	terminate/2 crashes: DOWN at once,       a panic in Stopping or Stopped: same; the
+//	shutdown_error with the crash reason     process is fenced and taken for down
 //	shutdown infinity; defaults 5000 for     Infinity; same defaults
 //	workers, infinity for supervisors
 //	start order; stop in reverse order       same

@@ -43,8 +43,9 @@ const (
 	// caller gets the error), as in OTP. Error level.
 	EventStartError
 	// EventShutdownError: OTP's shutdown_error report: a child did not stop
-	// within its shutdown timeout and was killed (Reason is "killed"); see
-	// Spec.Shutdown. Error level.
+	// within its shutdown timeout and was killed (Reason is "killed"; see
+	// Spec.Shutdown), or it panicked while stopping (Reason is the panic).
+	// Error level.
 	EventShutdownError
 )
 

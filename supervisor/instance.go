@@ -13,7 +13,8 @@ import (
 // cancelled, with cause ExitKilled, the moment the child's supervisor kills
 // it (Shutdown BrutalKill, or a graceful stop that outlived its timeout), so
 // cleanup that honours it stops there; otherwise it ends with the actor
-// process, after *actor.Stopped (a restart in place keeps it). Pass ctx as
+// process, after *actor.Stopped (a restart in place keeps it), or with the
+// panic of a child that panics while stopping. Pass ctx as
 // the actor's Receive got it. For an actor no supervisor started it returns
 // context.Background().
 func Context(ctx actor.Context) context.Context {

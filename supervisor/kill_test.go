@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -219,4 +220,138 @@ func TestContextEndsWithTheProcess(t *testing.T) {
 	require.NoError(t, sup.TerminateChild(testCtx(t), "w"))
 	<-cctx.Done()
 	assert.ErrorIs(t, context.Cause(cctx), ExitNormal)
+}
+
+// stopPanicker panics while handling *actor.Stopping, or *actor.Stopped
+// when inStopped is set; it calls Exit when told to.
+type stopPanicker struct {
+	name      string
+	rec       *recorder
+	inStopped bool
+}
+
+func (p *stopPanicker) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		p.rec.add(p.name + ":Started")
+	case *actor.Stopping:
+		p.rec.add(p.name + ":Stopping")
+		if !p.inStopped {
+			panic("crash in terminate")
+		}
+	case *actor.Stopped:
+		p.rec.add(p.name + ":Stopped")
+		if p.inStopped {
+			panic("crash in terminate")
+		}
+	case exitWith:
+		Exit(ctx, m.reason)
+	}
+}
+
+func stopPanickerSpec(rec *recorder, id string, shutdown time.Duration, inStopped bool) Spec {
+	return Spec{ID: id, Shutdown: shutdown, Start: func() actor.Actor {
+		return &stopPanicker{name: id, rec: rec, inStopped: inStopped}
+	}}
+}
+
+// OTP: supervisor.erl shutdown/1: the child's DOWN comes with the reason
+// its terminate/2 crashed with; anything but shutdown is {error, Reason},
+// reported as shutdown_error, and the supervisor goes on at once. protoactor
+// leaves a child that panics while stopping suspended, half-stopped, and
+// never reports it Terminated: the stop must not wait for that, neither
+// forever (Infinity) nor until the timeout (the fake clock never fires).
+func TestPanicWhileStoppingEndsTheStopAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		shutdown  time.Duration
+		inStopped bool
+	}{
+		{"Stopping/infinity", Infinity, false},
+		{"Stopping/timeout", 2 * time.Second, false},
+		{"Stopped/infinity", Infinity, true},
+		{"Stopped/timeout", 2 * time.Second, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sys, rec := newSystem(t), newRecorder()
+			var got events
+			sup := startRoot(t, sys, OneForOne, []Spec{stopPanickerSpec(rec, "x", tc.shutdown, tc.inStopped)},
+				WithClock(newFake(epoch)), WithEventHook(got.hook))
+			ctx := testCtx(t)
+
+			require.NoError(t, sup.TerminateChild(ctx, "x"))
+			errs := got.of(EventShutdownError)
+			require.Len(t, errs, 1)
+			var pe *PanicError
+			require.ErrorAs(t, errs[0].Reason, &pe, "the reason is the panic, not killed")
+			assert.Equal(t, "crash in terminate", pe.Value)
+			infos, err := sup.WhichChildren(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, "x:stopped", ids(infos))
+
+			pid, err := sup.RestartChild(ctx, "x")
+			require.NoError(t, err)
+			assert.Equal(t, "root/x", pid.Id, "the dead process's name is free again")
+		})
+	}
+}
+
+// watchTerminated records "<id>:Terminated" once protoactor reports pid
+// stopped: its process has finished stopping.
+func watchTerminated(t *testing.T, sys *actor.ActorSystem, rec *recorder, pid *actor.PID) {
+	t.Helper()
+	mark := rec.mark()
+	w := sys.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		switch m := ctx.Message().(type) {
+		case *actor.Started:
+			ctx.Watch(pid)
+			rec.add("watching")
+		case *actor.Terminated:
+			rec.add(m.Who.Id + ":Terminated")
+		}
+	}))
+	t.Cleanup(func() { _ = sys.Root.StopFuture(w).Wait() })
+	// The Watch is in pid's mailbox before anything the test sends next.
+	rec.waitFor(t, mark, "watching", 1)
+}
+
+// OTP: supervisor(3), terminate: a supervisor stopping its children reports
+// a child whose terminate crashed (shutdown_error) and goes on; here the
+// supervisor's own protoactor process also finishes stopping, though the
+// child never reported Terminated.
+func TestStopGoesOnPastAChildThatPanicsWhileStopping(t *testing.T) {
+	sys, rec := newSystem(t), newRecorder()
+	var got events
+	sup, err := Start(testCtx(t), sys, "root", OneForOne,
+		[]Spec{worker(rec, "a", Permanent), stopPanickerSpec(rec, "x", Infinity, false), worker(rec, "b", Permanent)},
+		WithEventHook(got.hook))
+	require.NoError(t, err)
+	watchTerminated(t, sys, rec, sup.PID())
+	mark := rec.mark()
+
+	require.NoError(t, sup.Stop(testCtx(t)))
+	assert.NoError(t, sup.Err())
+	rec.waitFor(t, mark, "root:Terminated", 1)
+	assert.Equal(t, []string{"b:Stopping", "b:Stopped", "x:Stopping", "a:Stopping", "a:Stopped"},
+		slices.DeleteFunc(rec.since(mark), func(e string) bool { return e == "root:Terminated" }))
+	errs := got.of(EventShutdownError)
+	require.Len(t, errs, 1)
+	assert.Equal(t, "x", errs[0].Child)
+	var pe *PanicError
+	assert.ErrorAs(t, errs[0].Reason, &pe)
+}
+
+// OTP: a child whose terminate crashes after it called exit(normal) exits
+// with the crash reason (an abnormal exit, child_terminated), and a
+// permanent child is restarted: it is down at once, not half-stopped.
+func TestChildThatPanicsWhileExitingIsRestarted(t *testing.T) {
+	sys, rec := newSystem(t), newRecorder()
+	sup := startRoot(t, sys, OneForOne, []Spec{stopPanickerSpec(rec, "x", Infinity, false)}, observe(rec))
+	mark := rec.mark()
+	send(sys, pidOf(t, sup, "x"), exitWith{reason: ExitNormal})
+	rec.waitFor(t, mark, "child_restarted(x)", 1)
+	assert.Equal(t, []string{"x:Stopping", "child_terminated(x)", "x:Started", "child_restarted(x)"}, rec.since(mark))
+	infos, err := sup.WhichChildren(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, "x:running", ids(infos))
 }

@@ -103,7 +103,8 @@ type supervisorActor struct {
 	cfg      *config
 	root     *rootState
 	ctx      actor.Context
-	children []*child // in start order
+	proc     actor.Process // its own process, reachable even once unregistered
+	children []*child      // in start order
 	// ids and pids index children once there are more than indexAbove of
 	// them (nil before: byID and byPID scan children).
 	ids      map[string]*child
@@ -134,6 +135,7 @@ func (s *supervisorActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		s.ctx = ctx
+		s.proc, _ = ctx.ActorSystem().ProcessRegistry.Get(ctx.Self())
 		s.boot()
 	case *actor.Restarting:
 		// Only a bug in this package panics a supervisor; protoactor then
@@ -190,14 +192,28 @@ func (s *supervisorActor) Receive(ctx actor.Context) {
 
 // HandleFailure implements actor.SupervisorStrategy: a child panicked.
 func (s *supervisorActor) HandleFailure(_ *actor.ActorSystem, _ actor.Supervisor, pid *actor.PID, _ *actor.RestartStatistics, reason, message any) {
+	// protoactor reports the message being processed: *actor.Stop for a
+	// panic in a Stopping or Stopped handler.
+	_, stopping := message.(*actor.Stop)
 	c := s.byPID(pid)
 	if c == nil {
 		// An actor we already gave up on (killed); it must not linger suspended.
-		s.ctx.Stop(pid)
+		if stopping {
+			for _, o := range s.children {
+				o.insts.drop(pid)
+			}
+			s.release(pid)
+		} else {
+			s.ctx.Stop(pid)
+		}
+		return
+	}
+	why := panicReason(reason)
+	if stopping {
+		s.lost(c, why)
 		return
 	}
 	c.failed = true
-	why := panicReason(reason)
 	if p := s.plan; p != nil && p.waiting != nil && p.waiting.c == c {
 		if p.waiting.kind != stepStart {
 			return // a child failing while we stop it is stopped anyway
@@ -215,6 +231,45 @@ func (s *supervisorActor) HandleFailure(_ *actor.ActorSystem, _ actor.Supervisor
 	c.status = Restarting
 	s.reportExit(c, why)
 	s.enqueue(&exitEvent{c: c, gen: c.gen, reason: why})
+}
+
+// lost handles a child that panicked while stopping. protoactor leaves such
+// a process suspended half-stopped: it never sees *actor.Stopped (or, if it
+// panicked there, never finishes it) and never sends Terminated. In OTP the
+// process is dead the moment its terminate crashes, so it is taken for down
+// at once, with the panic as its exit reason: a stop step waiting for it
+// ends with shutdown_error, a start step fails, and an exit of its own is
+// handled as any other.
+func (s *supervisorActor) lost(c *child, reason error) {
+	pid := c.pid
+	i := c.insts.get(pid)
+	i.fenced.Store(true) // whatever its goroutines still send is dropped
+	i.endWith(reason)
+	c.insts.drop(pid)
+	s.ctx.ActorSystem().ProcessRegistry.Remove(pid)
+	s.release(pid)
+	s.setPID(c, nil)
+	c.failed, c.reason = false, nil
+	p := s.plan
+	switch {
+	case p == nil || p.waiting == nil || p.waiting.c != c:
+		c.status = Restarting
+		s.reportExit(c, reason)
+		s.enqueue(&exitEvent{c: c, gen: c.gen, reason: reason})
+	case p.waiting.kind == stepStart:
+		s.startFailed(c, reason)
+	default:
+		s.emit(EventShutdownError, c, reason)
+		s.stopped(c, reason, p.waiting.silent)
+	}
+}
+
+// release tells this actor's protoactor context that its child pid is
+// gone although the child never sent Terminated (see lost): a protoactor
+// parent stops only once all its children have, so its own stop would wait
+// for the child forever.
+func (s *supervisorActor) release(pid *actor.PID) {
+	s.proc.SendSystemMessage(s.ctx.Self(), &actor.Terminated{Who: pid})
 }
 
 // reportExit sends OTP's child_terminated report for an exit the moment it
@@ -717,7 +772,7 @@ func (s *supervisorActor) onDown(pid *actor.PID) {
 			s.startFailed(c, reason)
 			return
 		}
-		s.stopped(c, p.waiting.silent)
+		s.stopped(c, ExitShutdown, p.waiting.silent)
 		return
 	}
 	if c.failed {
@@ -743,14 +798,14 @@ func (s *supervisorActor) ignoredStart(c *child) {
 	s.advance()
 }
 
-// stopped completes the stop step of c.
-func (s *supervisorActor) stopped(c *child, silent bool) {
+// stopped completes the stop step of c, which ended with reason.
+func (s *supervisorActor) stopped(c *child, reason error, silent bool) {
 	s.disarm()
 	s.plan.waiting = nil
 	c.failed = false
 	c.gen++ // what it did before it stopped no longer matters
 	if !silent {
-		s.emit(EventChildStopped, c, ExitShutdown)
+		s.emit(EventChildStopped, c, reason)
 	}
 	if c.spec.Restart == Temporary {
 		s.remove(c)

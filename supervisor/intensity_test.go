@@ -322,3 +322,84 @@ func count(events []string, ev string) int {
 	}
 	return n
 }
+
+// blockThenFail blocks in Started until release is closed, then fails its
+// start: it panics, or calls Exit with exit when that is set.
+type blockThenFail struct {
+	entered, release chan struct{}
+	exit             error
+}
+
+func (b *blockThenFail) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(*actor.Started); ok {
+		close(b.entered)
+		<-b.release
+		if b.exit != nil {
+			Exit(ctx, b.exit)
+			return
+		}
+		panic("restart failed")
+	}
+}
+
+// OTP: supervisor.erl restart/2: a failed restart is tried again through
+// try_again_restart, a cast to itself, "leaving control back to gen_server
+// before trying again. This way other incoming requests for the supervisor
+// can be handled - e.g. a shutdown request for the supervisor or the
+// child." A shutdown or a terminate_child queued while a restart is failing
+// is handled before the next attempt, and the attempt is then not made
+// (try_again_restart finds no restarting child).
+func TestQueuedRequestsComeBeforeARetriedRestart(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		request any
+		exit    error // how the restart fails: nil panics
+	}{
+		{"shutdown/panic", &shutdownRequest{}, nil},
+		{"shutdown/exit", &shutdownRequest{}, errors.New("cannot reconnect")},
+		{"terminate_child/panic", &terminateChildRequest{id: "flaky"}, nil},
+		{"terminate_child/exit", &terminateChildRequest{id: "flaky"}, errors.New("cannot reconnect")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sys, rec := newSystem(t), newRecorder()
+			var mu sync.Mutex
+			starts, entered, release := 0, make(chan struct{}), make(chan struct{})
+			flaky := Spec{ID: "flaky", Start: func() actor.Actor {
+				mu.Lock()
+				defer mu.Unlock()
+				starts++
+				if starts == 2 {
+					return &blockThenFail{entered: entered, release: release, exit: tc.exit}
+				}
+				return &probe{name: "flaky", rec: rec, failStart: starts > 2}
+			}}
+			sup, err := Start(testCtx(t), sys, "root", OneForOne, []Spec{flaky}, WithIntensity(50, time.Hour), observe(rec))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = sup.Stop(testCtx(t)) })
+			mark := rec.mark()
+			send(sys, pidOf(t, sup, "flaky"), crash{value: "boom"})
+			<-entered
+			// What Stop and TerminateChild send, with no one to answer; the
+			// read-only call after it, from the same sender, is answered
+			// once the request is queued behind the restart.
+			sys.Root.Send(sup.PID(), tc.request)
+			_, err = sup.WhichChildren(testCtx(t))
+			require.NoError(t, err)
+			close(release)
+			rec.waitFor(t, mark, "start_error(flaky)", 1)
+
+			if _, ok := tc.request.(*shutdownRequest); ok {
+				awaitDone(t, sup, "never ended")
+				assert.NoError(t, sup.Err(), "shut down, not given up")
+			} else {
+				synced(t, sup) // queued behind the retry, if any
+				infos, err := sup.WhichChildren(testCtx(t))
+				require.NoError(t, err)
+				assert.Equal(t, "flaky:stopped", ids(infos))
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			assert.Equal(t, 2, starts, "no attempt after the request")
+		})
+	}
+}

@@ -139,8 +139,10 @@ func (s *supervisorActor) lookup(r *request, op, id string, stopped bool) *child
 }
 
 // retireStopped settles a child stopped by TerminateChild: its spec is kept
-// (unless temporary, already forgotten) and it stays down.
+// (unless temporary, already forgotten) and it stays down, even if a failed
+// restart of it was waiting to be tried again.
 func (s *supervisorActor) retireStopped(c *child) {
+	c.gen++
 	if !c.removed {
 		c.status = Stopped
 	}

@@ -45,6 +45,15 @@ type exitEvent struct {
 	reason error
 }
 
+// retryEvent is a failed restart waiting to be tried again: OTP's
+// try_again_restart, which the supervisor casts to itself so that what is
+// already queued (a shutdown, a handle's request, another exit) comes first.
+type retryEvent struct {
+	c      *child
+	gen    int
+	reason error
+}
+
 // request is a handle's request waiting to be handled.
 type request struct {
 	msg  any
@@ -112,7 +121,7 @@ type supervisorActor struct {
 	win      window
 	phase    phase
 	plan     *plan
-	queue    []any // *exitEvent and *request, in arrival order
+	queue    []any // *exitEvent, *retryEvent and *request, in arrival order
 	shutdown bool  // a graceful shutdown waits for the current plan
 
 	timer     Timer
@@ -441,6 +450,11 @@ func (s *supervisorActor) drain() {
 				continue // stale: that actor was already replaced
 			}
 			s.childExited(ev.c, ev.reason)
+		case *retryEvent:
+			if ev.c.removed || ev.c.gen != ev.gen {
+				continue // it was stopped or started since
+			}
+			s.childExited(ev.c, ev.reason)
 		case *request:
 			s.handle(ev)
 		}
@@ -479,9 +493,10 @@ func (s *supervisorActor) childExited(c *child, reason error) {
 	p := &plan{steps: steps}
 	p.onStartFail = func(c *child, reason error) {
 		s.emit(EventStartError, c, reason)
-		// OTP retries a failed restart as a new restart, which counts.
+		// OTP retries a failed restart as a new restart, which counts,
+		// once the events queued before the failure have been handled.
 		c.status = Restarting
-		s.childExited(c, reason)
+		s.enqueue(&retryEvent{c: c, gen: c.gen, reason: reason})
 	}
 	s.run(p)
 }

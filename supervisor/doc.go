@@ -99,7 +99,8 @@
 //	which_children: last started first       WhichChildren: start order (d)
 //	failed restart: start_error, retried     same; each attempt counts and is reported,
 //	as a new restart (try_again, a cast      and waits behind the requests and exits
-//	queued behind waiting messages)          already queued
+//	queued behind waiting messages), for     already queued; whatever the restart
+//	any restart type and reason              type and reason
 //	auto_shutdown, significant               WithAutoShutdown, Spec.Significant: same
 //	dynamic children lost on restart         same (SubFunc rebuilds them, like init/1)
 //	progress and error reports (logger)      Events to an EventHook, with OTP's names

@@ -403,3 +403,48 @@ func TestQueuedRequestsComeBeforeARetriedRestart(t *testing.T) {
 		})
 	}
 }
+
+// OTP: supervisor.erl restart/2 and try_again_restart: a restart that fails
+// to start is tried again whatever the child's restart type and the
+// failure: it is a failed start, not an exit, so a transient child whose
+// start returns a normal reason is started again; a rest_for_one or
+// one_for_all restart then starts the rest of the group too.
+func TestFailedRestartIsRetriedWhateverTheRestartType(t *testing.T) {
+	for _, tc := range []struct {
+		strategy Strategy
+		crash    string
+	}{
+		{OneForOne, "b"},
+		{RestForOne, "a"},
+		{OneForAll, "a"},
+	} {
+		t.Run(tc.strategy.String(), func(t *testing.T) {
+			sys, rec := newSystem(t), newRecorder()
+			var mu sync.Mutex
+			starts := 0
+			b := Spec{ID: "b", Restart: Transient, Start: func() actor.Actor {
+				mu.Lock()
+				defer mu.Unlock()
+				starts++
+				p := &probe{name: "b", rec: rec}
+				if starts == 2 {
+					p.exitStart = ExitNormal
+				}
+				return p
+			}}
+			sup := startRoot(t, sys, tc.strategy, []Spec{worker(rec, "a", Permanent), b, worker(rec, "c", Permanent)},
+				WithIntensity(5, time.Minute), observe(rec))
+			mark := rec.mark()
+			send(sys, pidOf(t, sup, tc.crash), crash{value: "boom"})
+			rec.waitFor(t, mark, "start_error(b)", 1)
+			synced(t, sup) // queued behind the retry
+			infos, err := sup.WhichChildren(testCtx(t))
+			require.NoError(t, err)
+			assert.Equal(t, "a:running b:running c:running", ids(infos))
+			assert.Equal(t, 1, count(rec.since(mark), "child_restarted(b)"), "the retry restarted b")
+			mu.Lock()
+			defer mu.Unlock()
+			assert.Equal(t, 3, starts)
+		})
+	}
+}

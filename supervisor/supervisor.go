@@ -454,7 +454,7 @@ func (s *supervisorActor) drain() {
 			if ev.c.removed || ev.c.gen != ev.gen {
 				continue // it was stopped or started since
 			}
-			s.childExited(ev.c, ev.reason)
+			s.restart(ev.c, ev.reason)
 		case *request:
 			s.handle(ev)
 		}
@@ -477,6 +477,15 @@ func (s *supervisorActor) childExited(c *child, reason error) {
 		}})
 		return
 	}
+	s.restart(c, reason)
+}
+
+// restart counts a restart of c against the intensity and restarts it as
+// the strategy says. A restart that fails to start a child is tried again
+// whatever that child's restart type and the failure (OTP's
+// try_again_restart), and a group restart then starts the rest of its group.
+func (s *supervisorActor) restart(c *child, reason error) {
+	c.last = reason
 	if !s.win.add(s.cfg.clock.Now()) {
 		s.giveUp(c, reason)
 		return

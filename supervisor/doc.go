@@ -101,7 +101,9 @@
 //	as a new restart (try_again, a cast      and waits behind the requests and exits
 //	queued behind waiting messages), for     already queued; whatever the restart
 //	any restart type and reason              type and reason
-//	auto_shutdown, significant               WithAutoShutdown, Spec.Significant: same
+//	auto_shutdown, significant               WithAutoShutdown, Spec.Significant: same;
+//	                                         a child whose exit or retry is queued
+//	                                         still runs, as before OTP handles EXIT
 //	dynamic children lost on restart         same (SubFunc rebuilds them, like init/1)
 //	progress and error reports (logger)      Events to an EventHook, with OTP's names
 //	child_terminated for a permanent child   same; a transient/temporary child's normal

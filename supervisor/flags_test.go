@@ -2,9 +2,11 @@ package supervisor
 
 import (
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -198,4 +200,94 @@ func TestWhichChildrenIsInStartOrder(t *testing.T) {
 	infos, err := sup.WhichChildren(testCtx(t))
 	require.NoError(t, err)
 	assert.Equal(t, "a:running b:running c:running", ids(infos))
+}
+
+// exitsBehindAStop: while a TerminateChild of slow (a first child that hangs
+// in Stopping) waits, child x1 gets m1 and, once its exit is reported, x2
+// gets m2; then slow is released, so both exits are queued behind the stop,
+// in that order. It returns once the supervisor has handled them, and
+// reports whether it shut itself down.
+func exitsBehindAStop(t *testing.T, strategy Strategy, auto AutoShutdown, children func(*recorder) []Spec,
+	x1 string, m1 any, x2 string, m2 any,
+) (sup *Supervisor, shut bool) {
+	t.Helper()
+	sys, rec, hang := newSystem(t), newRecorder(), make(chan struct{})
+	slow := worker(rec, "slow", Permanent, func(p *probe) { p.hang = hang })
+	slow.Shutdown = Infinity
+	sup, err := Start(testCtx(t), sys, "root", strategy, append([]Spec{slow}, children(rec)...),
+		WithAutoShutdown(auto), WithIntensity(3, time.Minute), observe(rec))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sup.Stop(testCtx(t)) })
+	mark, done := rec.mark(), make(chan error, 1)
+	go func() { done <- sup.TerminateChild(testCtx(t), "slow") }()
+	rec.waitFor(t, mark, "slow:Stopping", 1)
+	send(sys, pidOf(t, sup, x1), m1)
+	rec.waitFor(t, mark, "child_terminated("+x1+")", 1)
+	send(sys, pidOf(t, sup, x2), m2)
+	rec.waitFor(t, mark, "child_terminated("+x2+")", 1)
+	close(hang)
+	require.NoError(t, <-done)
+	_ = sup.sync(testCtx(t)) // fails once the supervisor has shut down
+	select {
+	case <-sup.Done():
+		t.Logf("auto-shut down: %v", sup.Err())
+		return sup, true
+	default:
+		return sup, false
+	}
+}
+
+// OTP: supervisor.erl do_auto_shutdown/2, all_significant: the supervisor
+// shuts down once no significant child has a pid, and a child's pid is
+// cleared only when its EXIT is handled. A significant child whose exit is
+// still queued runs: s1's exit does not shut the supervisor down, and s2's
+// abnormal exit, handled next, restarts s2.
+func TestAllSignificantCountsAChildWithAQueuedExitAsRunning(t *testing.T) {
+	sup, shut := exitsBehindAStop(t, OneForOne, AllSignificant, func(rec *recorder) []Spec {
+		return []Spec{significant(worker(rec, "s1", Temporary)), significant(worker(rec, "s2", Transient))}
+	}, "s1", crash{value: "boom"}, "s2", exitWith{reason: errors.New("lost")})
+	require.False(t, shut, "s2's exit was still queued")
+	infos, err := sup.WhichChildren(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, "slow:stopped s2:running", ids(infos))
+}
+
+// OTP: supervisor.erl restart/2 leaves a child whose restart failed with
+// the pid {restarting, Old}, not undefined, until try_again_restart: for
+// all_significant it still runs. Here s1 exits while s2's restart is
+// failing; s1's exit, handled before the retry, does not shut the
+// supervisor down, and the retry starts s2.
+func TestAllSignificantCountsAChildAwaitingARetryAsRunning(t *testing.T) {
+	sys, rec := newSystem(t), newRecorder()
+	var mu sync.Mutex
+	starts, entered, release := 0, make(chan struct{}), make(chan struct{})
+	s2 := significant(Spec{ID: "s2", Restart: Transient, Start: func() actor.Actor {
+		mu.Lock()
+		defer mu.Unlock()
+		starts++
+		if starts == 2 {
+			return &blockThenFail{entered: entered, release: release, exit: errors.New("cannot reconnect")}
+		}
+		return &probe{name: "s2", rec: rec}
+	}})
+	sup, err := Start(testCtx(t), sys, "root", OneForOne, []Spec{significant(worker(rec, "s1", Temporary)), s2},
+		WithAutoShutdown(AllSignificant), WithIntensity(3, time.Minute), observe(rec))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sup.Stop(testCtx(t)) })
+	mark := rec.mark()
+	send(sys, pidOf(t, sup, "s2"), crash{value: "boom"})
+	<-entered
+	send(sys, pidOf(t, sup, "s1"), exitWith{reason: errors.New("bye")})
+	rec.waitFor(t, mark, "child_terminated(s1)", 1)
+	close(release)
+	rec.waitFor(t, mark, "start_error(s2)", 1)
+	synced(t, sup) // queued behind s1's exit and the retry
+	select {
+	case <-sup.Done():
+		t.Fatalf("auto-shut down: %v", sup.Err())
+	default:
+	}
+	infos, err := sup.WhichChildren(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, "s2:running", ids(infos))
 }

@@ -540,18 +540,40 @@ func restartable(t RestartType, reason error) bool {
 
 // autoShutdown ends the supervisor if c's own exit must, by OTP's
 // auto_shutdown rules: c is significant, and under AllSignificant no other
-// significant child runs.
+// significant child runs. A child whose exit (or failed restart) is queued
+// still counts as running: OTP forgets a child's pid only once it handles
+// its EXIT.
 func (s *supervisorActor) autoShutdown(c *child) {
 	auto := s.cfg.autoShutdown
 	if !c.spec.Significant || auto == Never {
 		return
 	}
-	if auto == AllSignificant && slices.ContainsFunc(s.children, func(o *child) bool { return o.spec.Significant && o.pid != nil }) {
+	if auto == AllSignificant && slices.ContainsFunc(s.children, func(o *child) bool {
+		return o.spec.Significant && (o.pid != nil || s.pending(o))
+	}) {
 		return
 	}
 	reason := fmt.Errorf("%w: auto_shutdown %s: significant child %q exited", ExitShutdown, auto, c.spec.ID)
 	s.phase = terminating
 	s.run(&plan{steps: s.stopAll(), done: func() { s.terminate(reason) }})
+}
+
+// pending reports whether an exit or a failed restart of c's current actor
+// is queued, not yet handled.
+func (s *supervisorActor) pending(c *child) bool {
+	for _, ev := range s.queue {
+		switch ev := ev.(type) {
+		case *exitEvent:
+			if ev.c == c && ev.gen == c.gen {
+				return true
+			}
+		case *retryEvent:
+			if ev.c == c && ev.gen == c.gen {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // retire marks a child that will not be restarted: a temporary one is

@@ -291,3 +291,27 @@ func TestAllSignificantCountsAChildAwaitingARetryAsRunning(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "s2:running", ids(infos))
 }
+
+// OTP: supervisor.erl restart/3 (one_for_all, rest_for_one) terminates the
+// group with terminate_children/2, whose shutdown/1 consumes the EXIT of a
+// child that died first (unlink_flush) and which removes a temporary child:
+// its exit is never handled on its own. Here tmp's exit, queued behind a's,
+// is absorbed by a's group restart, so it does not trigger
+// any_significant, and tmp is forgotten.
+func TestGroupRestartAbsorbsASiblingsQueuedExit(t *testing.T) {
+	for _, strategy := range []Strategy{OneForAll, RestForOne} {
+		t.Run(strategy.String(), func(t *testing.T) {
+			sup, shut := exitsBehindAStop(t, strategy, AnySignificant, func(rec *recorder) []Spec {
+				return []Spec{worker(rec, "a", Permanent), significant(worker(rec, "tmp", Temporary))}
+			}, "a", crash{value: "boom"}, "tmp", exitWith{reason: errors.New("bye")})
+			require.False(t, shut, "tmp's exit was absorbed by a's restart")
+			infos, err := sup.WhichChildren(testCtx(t))
+			require.NoError(t, err)
+			want := "slow:stopped a:running"
+			if strategy == OneForAll {
+				want = "slow:running a:running" // the group restart starts slow again
+			}
+			assert.Equal(t, want, ids(infos))
+		})
+	}
+}

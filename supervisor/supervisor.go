@@ -511,12 +511,14 @@ func (s *supervisorActor) restart(c *child, reason error) {
 }
 
 // restartGroup stops group (except the exited child) in reverse start order,
-// then starts every non-temporary child of group in start order.
+// then starts every non-temporary child of group in start order. A child
+// already down, its exit queued, is stopped too: its exit is absorbed (see
+// absorb).
 func (s *supervisorActor) restartGroup(exited *child, group []*child) []step {
 	group = slices.Clone(group)
 	var steps []step
 	for i := len(group) - 1; i >= 0; i-- {
-		if g := group[i]; g != exited && g.pid != nil {
+		if g := group[i]; g != exited && (g.pid != nil || s.pending(g)) {
 			steps = append(steps, step{kind: stepStop, c: g})
 		}
 	}
@@ -728,7 +730,11 @@ func (s *supervisorActor) advance() {
 
 func (s *supervisorActor) beginStop(st *step) {
 	c := st.c
-	if c.pid == nil || c.removed {
+	if c.removed {
+		return
+	}
+	if c.pid == nil {
+		s.absorb(st)
 		return
 	}
 	d := c.spec.shutdown()
@@ -775,6 +781,31 @@ func (s *supervisorActor) beginStart(st *step) {
 	// A restart in place messages the process directly: a registry lookup
 	// there would sit on the restart's critical path.
 	c.proc, _ = s.ctx.ActorSystem().ProcessRegistry.Get(pid)
+}
+
+// absorb completes the stop step of a child that is already down: its
+// queued exit, if any, is taken out of the queue and ends the step, as OTP's
+// shutdown of a child that died first consumes its EXIT (unlink_flush), so
+// the exit is neither handled later nor restarts anything; a temporary child
+// is forgotten.
+func (s *supervisorActor) absorb(st *step) {
+	c := st.c
+	i := slices.IndexFunc(s.queue, func(ev any) bool {
+		e, ok := ev.(*exitEvent)
+		return ok && e.c == c && e.gen == c.gen
+	})
+	if i < 0 {
+		return
+	}
+	reason := s.queue[i].(*exitEvent).reason
+	s.queue = slices.Delete(s.queue, i, i+1)
+	c.gen++
+	if !st.silent {
+		s.emit(EventChildStopped, c, reason)
+	}
+	if c.spec.Restart == Temporary {
+		s.remove(c)
+	}
 }
 
 // onStarted: a child acknowledged *actor.Started.

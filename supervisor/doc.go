@@ -84,7 +84,8 @@
 //	order, exit with shutdown                that Is ExitShutdown (b)
 //	permanent, transient, temporary          Permanent, Transient, Temporary: same; a
 //	                                         temporary bystander is not restarted
-//	normal, shutdown, {shutdown, T}          ExitNormal, ExitShutdown, errors wrapping them
+//	normal, shutdown, {shutdown, T} are      ExitNormal, ExitShutdown and errors wrapping
+//	normal; {normal, T} is abnormal          either are normal (f)
 //	exit(Pid, kill) / brutal_kill            BrutalKill: fenced + Context cancelled, not
 //	                                         killed; its replacement may run beside it (c)
 //	shutdown timeout, then kill              same, then the BrutalKill contract (c)
@@ -99,10 +100,10 @@
 //	delete_child, restart_child,             RestartChild, GetChildSpec, CountChildren:
 //	get_childspec, count_children            same results and errors
 //	which_children: last started first       WhichChildren: start order (d)
-//	failed restart: start_error, retried     same; each attempt counts and is reported,
-//	as a new restart (try_again, a cast      and waits behind the requests and exits
-//	queued behind waiting messages), for     already queued; whatever the restart
-//	any restart type and reason              type and reason
+//	failed restart: start_error, then        same; each attempt counts and is reported;
+//	try_again_restart, a cast to itself:     the retry waits behind the requests and
+//	retried behind queued messages, for      exits already queued, whatever the
+//	any restart type and reason              restart type and reason
 //	auto_shutdown, significant               WithAutoShutdown, Spec.Significant: same;
 //	                                         a child whose exit or retry is queued
 //	                                         still runs, as before OTP handles EXIT
@@ -125,5 +126,9 @@
 // strategies use start order; reversing WhichChildren would only make it
 // disagree with Tree. (e) protoactor restarts a panicked actor in its own
 // mailbox, which keeps messages queued behind the crash and callers' PIDs
-// valid; an exited actor's mailbox is gone, so it is spawned again.
+// valid; an exited actor's mailbox is gone, so it is spawned again. (f) An
+// error wrapping ExitNormal ("batch done: %w") is a normal exit, where OTP
+// takes {normal, Term} for abnormal and restarts a transient child: in Go,
+// wrapping adds context to a reason, it does not make a new one. Exit with
+// any other error to be restarted.
 package supervisor

@@ -20,6 +20,9 @@ func TestRestartTypeByExitReason(t *testing.T) {
 		{"normal", exitWith{reason: ExitNormal}, false},
 		{"shutdown", exitWith{reason: ExitShutdown}, false},
 		{"wrapped shutdown", exitWith{reason: fmt.Errorf("done: %w", ExitShutdown)}, false},
+		// Not OTP, a documented choice (package doc, note f): OTP's
+		// {normal, Term} is abnormal, an error wrapping ExitNormal is not.
+		{"wrapped normal", exitWith{reason: fmt.Errorf("batch done: %w", ExitNormal)}, false},
 		{"abnormal exit", exitWith{reason: errors.New("lost connection")}, true},
 		{"panic", crash{value: "boom"}, true},
 	}

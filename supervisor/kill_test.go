@@ -355,3 +355,24 @@ func TestChildThatPanicsWhileExitingIsRestarted(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "x:running", ids(infos))
 }
+
+// A killed sub-supervisor is unregistered at once, but its protoactor
+// process still finishes stopping once its killed children have: its
+// parent, a protoactor parent, stops only after all its children did.
+func TestKilledSubSupervisorFinishesStopping(t *testing.T) {
+	sys, rec := newSystem(t), newRecorder()
+	mid := Sub("mid", OneForOne, workers(rec, "a"))
+	mid.Shutdown = BrutalKill
+	sup, err := Start(testCtx(t), sys, "root", OneForOne, []Spec{mid})
+	require.NoError(t, err)
+	watchTerminated(t, sys, rec, sup.PID())
+	midSup, err := sup.Sub(testCtx(t), "mid")
+	require.NoError(t, err)
+	watchTerminated(t, sys, rec, midSup.PID())
+	mark := rec.mark()
+
+	require.NoError(t, sup.TerminateChild(testCtx(t), "mid"))
+	rec.waitFor(t, mark, "root/mid:Terminated", 1)
+	require.NoError(t, sup.Stop(testCtx(t)))
+	rec.waitFor(t, mark, "root:Terminated", 1)
+}

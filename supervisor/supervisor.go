@@ -945,10 +945,16 @@ func (s *supervisorActor) killAll() {
 	s.failQueued(ErrStopped)
 	for i := len(s.children) - 1; i >= 0; i-- {
 		if i < len(s.children) && s.children[i].pid != nil {
+			pid := s.children[i].pid
 			s.kill(s.children[i])
+			// Its Terminated would never come: this supervisor is
+			// unregistered, so it would go to dead letters.
+			s.release(pid)
 		}
 	}
-	s.ctx.Stop(s.ctx.Self())
+	// ctx.Stop would reach dead letters too, and protoactor would never
+	// finish stopping this supervisor, nor its parent.
+	s.proc.Stop(s.ctx.Self())
 }
 
 func (s *supervisorActor) startFailed(c *child, reason error) {

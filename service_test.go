@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tinkex-go/tinkex/internal/inspect"
+	"github.com/tinkex-go/tinkex/telemetry"
 	"github.com/tinkex-go/tinkex/tinkertest"
 	"github.com/tinkex-go/tinkex/types"
 )
@@ -436,6 +437,44 @@ func TestServerTelemetryReportsItsOwnConfigsFailures(t *testing.T) {
 	assert.Contains(t, events[a.SessionID()], "user_error", "a's 422 is reported in a's session")
 	assert.NotContains(t, events[b.SessionID()], "user_error", "b saw no failure")
 	assert.Contains(t, events[b.SessionID()], "SESSION_START")
+}
+
+// Two ServiceClients of one config: each session's server telemetry holds
+// its own requests' and operations' events and none of the other's (the
+// SDK has one Telemetry per session holder).
+func TestServerTelemetryStaysInItsSession(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	a := e.service(t, WithName("a"), WithTelemetry(true))
+	b := e.service(t, WithName("b"), WithTelemetry(true))
+	tc := trainer(t, a)
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointOptimStep, FutureError: "boom", Category: types.CategoryServer, Times: 1})
+	_, err := tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.Error(t, err)
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointTrainingRuns, Status: 422, Body: `{"detail":"bad page"}`, Times: 1})
+	_, err = a.Rest().ListTrainingRuns(ctx)
+	require.Error(t, err)
+	require.NoError(t, a.Close(context.Background()))
+	require.NoError(t, b.Close(context.Background()))
+
+	names := map[string][]string{} // session → event names
+	for _, batch := range e.srv.TelemetryBatches() {
+		for _, ev := range batch.Events {
+			name := fmt.Sprint(ev["event"])
+			if n, ok := ev["event_name"]; ok {
+				name = fmt.Sprint(n)
+			}
+			names[batch.SessionID] = append(names[batch.SessionID], name)
+			data, _ := ev["event_data"].(map[string]any)
+			if sid, ok := data[telemetry.KeySessionID]; ok {
+				assert.Equal(t, batch.SessionID, sid, "%s went to another session's batch", name)
+			}
+		}
+	}
+	assert.Contains(t, names[a.SessionID()], "user_error", "a's 422")
+	assert.NotContains(t, names[b.SessionID()], "user_error")
+	assert.NotContains(t, names[b.SessionID()], "UNHANDLED_EXCEPTION", "a's failed optim_step is not b's")
+	assert.Contains(t, names[b.SessionID()], "SESSION_START")
 }
 
 // A call on a closed client puts none of its counters back in the registry:

@@ -210,6 +210,7 @@ func (r *sessionRun) start() {
 			}
 			return
 		}
+		s.http.SetEventSession(id)
 		s.startTelemetry(id)
 		s.session.finish(id, cfg, nil)
 	}

@@ -44,6 +44,9 @@ type Client struct {
 	// was exchanged for (SetCredential). Read per attempt, lock-free.
 	credential  atomic.Pointer[[]string]
 	fingerprint string
+	// session is the session id HTTP events carry once the client's
+	// session exists (SetEventSession); nil before.
+	session atomic.Pointer[string]
 
 	transports *Transports
 	// lease holds this client's pools of transports, resolved in New (nil
@@ -127,6 +130,18 @@ func (c *Client) SetBillingWindow(window time.Duration) {
 	c.billing.mu.Lock()
 	c.billing.window = window
 	c.billing.mu.Unlock()
+}
+
+// SetEventSession names the session the client's requests belong to: its
+// HTTP events carry it (telemetry.KeySessionID) from then on, so a
+// session's server telemetry reports its own requests and no other
+// session's of the same config.
+func (c *Client) SetEventSession(id string) {
+	if id == "" {
+		c.session.Store(nil)
+		return
+	}
+	c.session.Store(&id)
 }
 
 // BillingWindow returns the billing pause window in use.

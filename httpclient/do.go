@@ -513,7 +513,7 @@ func (cl *call) begin(p Pool) {
 }
 
 func (cl *call) metadata() map[string]any {
-	return map[string]any{
+	md := map[string]any{
 		telemetry.KeyConfig:  cl.c.fingerprint,
 		telemetry.KeyBaseURL: cl.c.baseURL,
 		telemetry.KeyPool:    cl.poolKind.String(),
@@ -521,6 +521,10 @@ func (cl *call) metadata() map[string]any {
 		telemetry.KeyPath:    cl.req.Path,
 		telemetry.KeyOp:      cl.op,
 	}
+	if id := cl.c.session.Load(); id != nil {
+		md[telemetry.KeySessionID] = *id
+	}
+	return md
 }
 
 func (cl *call) succeed(resp *Response) {
@@ -564,6 +568,9 @@ func (c *Client) emitRetry(cl *call, out Outcome, delay time.Duration) {
 		telemetry.KeyOp:      cl.op,
 		telemetry.KeyStatus:  out.StatusCode,
 		telemetry.KeyKind:    out.Kind().String(),
+	}
+	if id := c.session.Load(); id != nil {
+		md[telemetry.KeySessionID] = *id
 	}
 	if out.Err != nil {
 		md[telemetry.KeyError] = out.Err.Error() // scrubbed as it arrived (scrubError)

@@ -10,12 +10,15 @@ import (
 )
 
 // Router forwards a bus's events to the server-side batchers of many
-// sessions through one bus handler: an event goes, through ServerEvent, to
-// every batcher added under its config fingerprint (metadata KeyConfig) and
-// to the batcher added under its session id (KeySessionID), once each.
+// sessions through one bus handler, through ServerEvent: an event that
+// names a session (metadata KeySessionID) goes to the batcher added under
+// that session alone, or nowhere if it has none (a session's events are
+// never another session's, as the SDK's one Telemetry per session holder);
+// an event that names only a config (KeyConfig: a limiter's backoff, shared
+// by the config's sessions) goes to every batcher added under that config.
 // Events about the telemetry pool itself (pool "telemetry") are never
-// forwarded, as with Bridge. An event costs two map lookups however many
-// sessions the Router serves, and a session costs a map entry or two
+// forwarded, as with Bridge. An event costs a map lookup or two however
+// many sessions the Router serves, and a session costs a map entry or two
 // rather than a bus handler of its own. The Router is attached to the bus
 // while it has batchers and detached after the last is removed. It is safe
 // for concurrent use.
@@ -102,25 +105,19 @@ func (r *Router) forward(ev Event) {
 		return
 	}
 	cur := r.routes.Load()
-	config, _ := ev.Metadata[KeyConfig].(string)
-	session, _ := ev.Metadata[KeySessionID].(string)
-	targets := cur.byConfig[config]
-	bySession := cur.bySession[session]
-	if bySession != nil && slices.Contains(targets, bySession) {
-		bySession = nil
-	}
-	if len(targets) == 0 && bySession == nil {
+	if session, _ := ev.Metadata[KeySessionID].(string); session != "" {
+		if b := cur.bySession[session]; b != nil {
+			if sev, ok := ServerEvent(ev); ok {
+				b.Enqueue(sev)
+			}
+		}
 		return
 	}
+	config, _ := ev.Metadata[KeyConfig].(string)
 	// Each batcher gets an event of its own: Enqueue stamps and scrubs it.
-	for _, b := range targets {
+	for _, b := range cur.byConfig[config] {
 		if sev, ok := ServerEvent(ev); ok {
 			b.Enqueue(sev)
-		}
-	}
-	if bySession != nil {
-		if sev, ok := ServerEvent(ev); ok {
-			bySession.Enqueue(sev)
 		}
 	}
 }

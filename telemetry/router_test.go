@@ -27,7 +27,7 @@ func drained(t *testing.T, b *Batcher, sink *fakeSink) []string {
 	}
 }
 
-func TestRouterForwardsByConfigAndSessionOnceEach(t *testing.T) {
+func TestRouterForwardsBySessionElseByConfig(t *testing.T) {
 	bus := NewBus()
 	r := NewRouter(bus)
 	sa, sb, sc := newSink(), newSink(), newSink()
@@ -56,14 +56,17 @@ func TestRouterForwardsByConfigAndSessionOnceEach(t *testing.T) {
 	emit("telemetry pool", map[string]any{KeyConfig: "cfg-1", KeyPool: "telemetry"})
 	bus.Execute(HTTPRequestError, nil, map[string]any{KeyConfig: "cfg-1", KeyKind: types.KindCanceled.String(), "note": "canceled"})
 
+	// An event naming a session is that session's alone, whatever its
+	// config; one naming only a config goes to every session of it.
 	assert.Equal(t, []string{"config 1", "config 1, session a"}, drained(t, a, sa))
-	assert.Equal(t, []string{"config 1", "config 1, session a", "config 2, session b"}, drained(t, b, sb))
-	assert.Equal(t, []string{"session c", "config 2, session b"}, drained(t, c, sc))
+	assert.Equal(t, []string{"config 1", "config 2, session b"}, drained(t, b, sb))
+	assert.Equal(t, []string{"session c"}, drained(t, c, sc))
 
 	removeB()
 	removeB() // idempotent
 	emit("after b left", map[string]any{KeyConfig: "cfg-1", KeySessionID: "sess-b"})
-	assert.Equal(t, []string{"after b left"}, drained(t, a, sa))
+	emit("config 1 after b left", map[string]any{KeyConfig: "cfg-1"})
+	assert.Equal(t, []string{"config 1 after b left"}, drained(t, a, sa), "b's event is not a's")
 	assert.Empty(t, drained(t, b, sb))
 	removeA()
 	removeC()

@@ -1,6 +1,11 @@
 package tinkex
 
-import "github.com/tinkex-go/tinkex/types"
+import (
+	"errors"
+
+	"github.com/tinkex-go/tinkex/telemetry"
+	"github.com/tinkex-go/tinkex/types"
+)
 
 // Error is the one error type tinkex returns; see types.Error.
 type Error = types.Error
@@ -47,3 +52,16 @@ func IsUserError(err error) bool { return types.IsUserError(err) }
 
 // IsRetryable reports whether trying the same operation again may succeed.
 func IsRetryable(err error) bool { return types.IsRetryable(err) }
+
+// errorKindMeta records err's kind in md, an exception event's metadata,
+// and for a failed request its category too: together they tell a user
+// error from the others (types.IsUserError), as the server telemetry
+// reports them (telemetry.ServerEvent).
+func errorKindMeta(md map[string]any, err error) map[string]any {
+	md[telemetry.KeyKind] = types.KindOf(err).String()
+	var e *types.Error
+	if errors.As(err, &e) && e.Kind == types.KindRequestFailed && e.Category != "" {
+		md[telemetry.KeyCategory] = string(e.Category)
+	}
+	return md
+}

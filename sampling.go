@@ -294,8 +294,7 @@ func (s *SamplingClient) endSpan(began time.Time, stopOn, excOn bool, resp *Samp
 			telemetry.MeasureDuration: bus.Now().Sub(began).Seconds(), "sequences": float64(len(resp.Sequences)),
 		}, s.spanMeta())
 	case err != nil && excOn:
-		md := s.spanMeta()
-		md[telemetry.KeyKind] = types.KindOf(err).String()
+		md := errorKindMeta(s.spanMeta(), err)
 		md[telemetry.KeyError] = err.Error()
 		bus.Execute(telemetry.SamplingSampleException, map[string]float64{
 			telemetry.MeasureDuration: bus.Now().Sub(began).Seconds(),

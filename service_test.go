@@ -533,3 +533,30 @@ func TestServerConfigSizesTheBudgetsAndTheBillingWindow(t *testing.T) {
 	assert.Equal(t, int64(50_000_000), d.fwdbwdBytes.Size())
 	assert.Equal(t, time.Hour, d.http.BillingWindow())
 }
+
+// Server telemetry reports user errors as user_error (WARNING), never as an
+// ERROR event: a future failed with category user, a REST 404 (the
+// reference: user_error replaces UNHANDLED_EXCEPTION for user errors).
+func TestUserErrorsReachServerTelemetryAsWarnings(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	svc := e.service(t, WithTelemetry(true))
+	tc := trainer(t, svc)
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointOptimStep, FutureError: "bad lr", Category: types.CategoryUser, Times: 1})
+	_, err := tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.True(t, types.IsUserError(err))
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointTrainingRuns, Status: 404, Times: 1})
+	_, err = svc.Rest().ListTrainingRuns(ctx)
+	require.True(t, types.IsUserError(err))
+	require.NoError(t, svc.Close(context.Background()))
+	users := 0
+	for _, b := range e.srv.TelemetryBatches() {
+		for _, ev := range b.Events {
+			assert.NotEqual(t, "ERROR", fmt.Sprint(ev["severity"]), "%v", ev["event_name"])
+			if ev["event_name"] == telemetry.UserErrorEvent {
+				users++
+			}
+		}
+	}
+	assert.GreaterOrEqual(t, users, 2, "the failed future, the training op and the 404 are user_errors")
+}

@@ -399,7 +399,7 @@ func newOp[T any](t *TrainingClient, ctx context.Context, name, requestType stri
 		}
 		if span != nil {
 			if err != nil {
-				span.Exception(err, nil, map[string]any{telemetry.KeyKind: types.KindOf(err).String()})
+				span.Exception(err, nil, errorKindMeta(map[string]any{}, err))
 			} else {
 				span.Stop(nil, nil)
 			}

@@ -65,15 +65,28 @@ func (b *Batcher) Bridge(bus *Bus, opts BridgeOptions) (detach func(), err error
 }
 
 // userKinds are the error kinds the server-side telemetry reports as
-// user_error rather than as an internal failure.
-var userKinds = map[string]bool{"user": true, "validation": true}
+// user_error rather than as an internal failure: those types.IsUserError
+// calls user errors (a failed request is one when its category is user).
+var userKinds = map[string]bool{
+	types.KindUser.String(): true, types.KindValidation.String(): true, types.KindConflict.String(): true,
+	types.KindAuth.String(): true, types.KindPermission.String(): true, types.KindNotFound.String(): true,
+}
+
+// isUserErrorEvent reports whether an exception's metadata describes a user
+// error (types.IsUserError's rule, from kind and category).
+func isUserErrorEvent(md map[string]any) bool {
+	kind := fmt.Sprint(md[KeyKind])
+	return userKinds[kind] || kind == types.KindRequestFailed.String() && fmt.Sprint(md[KeyCategory]) == string(types.CategoryUser)
+}
 
 // ServerEvent is the default mapping of bus events to server-side events.
 // Only problems are forwarded; starts, stops and per-attempt events stay
 // local (use Prometheus or the logger for those):
 //
 //   - a ".exception" of an HTTP request, training op or sample: GENERIC_EVENT
-//     "user_error" (WARNING) when its kind is user or validation, else a
+//     "user_error" (WARNING) when it is a user error as types.IsUserError
+//     says (kind user, validation, conflict, auth, permission or not_found,
+//     or request_failed with category user), else a
 //     GENERIC_EVENT named after the bus event (ERROR), except kind
 //     "canceled", which is the caller's choice and is not forwarded;
 //   - tinkex.future.request_failed: "user_error" (WARNING) when its category
@@ -101,7 +114,7 @@ func ServerEvent(ev Event) (types.TelemetryEvent, bool) {
 		if kind == types.KindCanceled.String() {
 			return types.TelemetryEvent{}, false
 		}
-		if userKinds[kind] {
+		if isUserErrorEvent(md) {
 			return userError(ev, "tinkex."+kind), true
 		}
 		return genericEvent(ev, types.SeverityError), true

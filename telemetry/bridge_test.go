@@ -33,6 +33,13 @@ func TestServerEventMapping(t *testing.T) {
 		{HTTPRequestError, map[string]any{KeyKind: "server", KeyStatus: 500}, true, HTTPRequestError, types.SeverityError},
 		{TrainingPrefix + "optim_step.exception", map[string]any{KeyKind: "validation"}, true, UserErrorEvent, types.SeverityWarning},
 		{SamplingSample + ".exception", map[string]any{KeyKind: "rate_limited"}, true, SamplingSample + ".exception", types.SeverityError},
+		// every kind types.IsUserError calls a user error is a user_error
+		{HTTPRequestError, map[string]any{KeyKind: "not_found", KeyStatus: 404}, true, UserErrorEvent, types.SeverityWarning},
+		{HTTPRequestError, map[string]any{KeyKind: "conflict", KeyStatus: 409}, true, UserErrorEvent, types.SeverityWarning},
+		{HTTPRequestError, map[string]any{KeyKind: "auth", KeyStatus: 401}, true, UserErrorEvent, types.SeverityWarning},
+		{HTTPRequestError, map[string]any{KeyKind: "permission", KeyStatus: 403}, true, UserErrorEvent, types.SeverityWarning},
+		{TrainingPrefix + "optim_step.exception", map[string]any{KeyKind: "request_failed", KeyCategory: "user"}, true, UserErrorEvent, types.SeverityWarning},
+		{TrainingPrefix + "optim_step.exception", map[string]any{KeyKind: "request_failed", KeyCategory: "server"}, true, TrainingPrefix + "optim_step.exception", types.SeverityError},
 		{SamplingSample + ".exception", map[string]any{KeyKind: "canceled"}, false, "", ""},
 		{HTTPRequestStop, nil, false, "", ""},
 		{TrainingPrefix + "forward.stop", nil, false, "", ""},

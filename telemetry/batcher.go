@@ -354,11 +354,11 @@ func (b *Batcher) tick(gen int) {
 func (b *Batcher) flusher() {
 	for {
 		b.qmu.Lock()
-		events, waiters := b.queue, b.waiters
-		b.queue, b.waiters, b.urgent = nil, nil, false
+		n, waiters := len(b.queue), b.waiters // this pass sends what was queued before it
+		b.waiters, b.urgent = nil, false
 		sends := b.sendStateLocked()
 		b.qmu.Unlock()
-		b.drain(sends, events)
+		b.drain(sends, n)
 		for _, w := range waiters {
 			close(w)
 		}
@@ -531,18 +531,34 @@ func (b *Batcher) Stats() BatcherStats {
 	return s
 }
 
-// drain sends events in batches; once Close has given up they are dropped.
-func (b *Batcher) drain(sends *sendState, events []types.TelemetryEvent) {
+// drain sends the first n queued events in batches of at most maxBatch;
+// once Close has given up they are dropped.
+func (b *Batcher) drain(sends *sendState, n int) {
 	defer b.dropNoted.Store(false)
-	for len(events) > 0 {
+	for n > 0 {
+		events := b.take(min(n, b.maxBatch))
+		n -= len(events)
 		if sends.ctx.Err() != nil {
 			b.dropped.Add(int64(len(events)))
-			return
+			continue
 		}
-		size := min(len(events), b.maxBatch)
-		b.sendBatch(sends, events[:size:size])
-		events = events[size:]
+		b.sendBatch(sends, events)
 	}
+}
+
+// take removes the first n events from the queue: a batch leaves the queue
+// only when it is sent, so the events of a pass still to be sent count
+// against the queue's bound (MaxQueue), and at most one batch is in flight
+// beyond it, as in the SDK, which drains its queue a batch at a time.
+func (b *Batcher) take(n int) []types.TelemetryEvent {
+	b.qmu.Lock()
+	defer b.qmu.Unlock()
+	events := b.queue[:n:n] // nothing writes below the queue's new start
+	b.queue = b.queue[n:]
+	if len(b.queue) == 0 {
+		b.queue = nil // an idle batcher holds no array
+	}
+	return events
 }
 
 func (b *Batcher) sendBatch(sends *sendState, events []types.TelemetryEvent) {

@@ -490,3 +490,43 @@ func TestBatcherHoldsNoGoroutineWhileEventsWait(t *testing.T) {
 	require.Eventually(t, func() bool { return batcherGoroutines() == 0 }, 10*time.Second, time.Millisecond,
 		"the flusher ends once the queue is sent")
 }
+
+// The queue bound counts every event not yet sent but the batch in flight:
+// a flush takes one batch at a time, as the SDK drains its queue, so while
+// a batch of 100 is being sent the 150 events after it still count, and
+// at most MaxQueue events wait whatever the server's speed.
+func TestBatcherQueueBoundHoldsWhileABatchIsInFlight(t *testing.T) {
+	release, entered := make(chan struct{}), make(chan struct{}, 1)
+	var releaseOnce sync.Once
+	b, err := NewBatcher("s", func(ctx context.Context, _ *types.TelemetrySendRequest) error {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}, WithSendTimeout(time.Hour), WithMaxQueue(250), WithMaxBatch(100))
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		releaseOnce.Do(func() { close(release) })
+		_ = b.Close(context.Background())
+	})
+	for i := 0; i < 250; i++ {
+		require.True(t, b.Log("e", types.SeverityInfo, nil))
+	}
+	flushed := make(chan error, 1)
+	go func() { flushed <- b.Flush(context.Background()) }()
+	<-entered // the first batch of 100 is being sent; 150 still wait
+	for i := 0; i < 100; i++ {
+		require.True(t, b.Log("more", types.SeverityInfo, nil), "room for the batch in flight")
+	}
+	assert.False(t, b.Log("late", types.SeverityInfo, nil), "250 wait: the bound")
+	assert.Equal(t, int64(1), b.Stats().Dropped)
+	releaseOnce.Do(func() { close(release) })
+	require.NoError(t, <-flushed)
+	assert.GreaterOrEqual(t, b.Stats().Sent, int64(250), "the flush sent what was queued before it")
+}

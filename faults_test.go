@@ -277,3 +277,32 @@ func TestTrainingUserErrorNotRetried(t *testing.T) {
 	_, err = tc.OptimStep(ctxT(t), types.DefaultAdamParams()).Result(ctxT(t))
 	require.NoError(t, err)
 }
+
+// The end events of training and sample spans carry the operation's seq_id
+// (BEHAVIOR's metadata rule): the training op's (seq_ids from 1), the
+// sample's (from 0), and a failed op's too.
+func TestSpanEndEventsCarryTheSeqID(t *testing.T) {
+	e := newEnv(t, nil)
+	rec := recordEvents(t, e.rt.bus)
+	svc := e.service(t)
+	tc := trainer(t, svc)
+	ctx := ctxT(t)
+	_, err := tc.ForwardBackward(ctx, []types.Datum{datum(t, 1, 2)}, types.LossCrossEntropy).Result(ctx)
+	require.NoError(t, err)
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointOptimStep, FutureError: "boom", Category: types.CategoryServer, Times: 1})
+	_, err = tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.Error(t, err)
+	sc := sampler(t, e, svc)
+	_, err = sc.Sample(ctx, prompt, 1, types.DefaultSamplingParams())
+	require.NoError(t, err)
+
+	fb := rec.named(telemetry.TrainingPrefix + "forward_backward.stop")
+	require.Len(t, fb, 1)
+	assert.Equal(t, int64(1), fb[0].Metadata[telemetry.KeySeqID])
+	opt := rec.named(telemetry.TrainingPrefix + "optim_step.exception")
+	require.Len(t, opt, 1)
+	assert.Equal(t, int64(2), opt[0].Metadata[telemetry.KeySeqID])
+	smp := rec.named(telemetry.SamplingSampleStop)
+	require.Len(t, smp, 1)
+	assert.Equal(t, int64(0), smp[0].Metadata[telemetry.KeySeqID])
+}

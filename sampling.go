@@ -177,6 +177,7 @@ func (s *SamplingClient) sample(ctx context.Context, req types.SampleRequest) (r
 	cost := promptCost(req.Prompt)
 	// The span is kept in locals: when (as usual) only failures have a
 	// listener, a successful sample builds no telemetry at all.
+	seq := int64(-1) // the sample's seq_id, once taken (sampling seq_ids start at 0)
 	bus := s.bus
 	if startOn, stopOn, excOn := bus.Enabled(telemetry.SamplingSampleStart), bus.Enabled(telemetry.SamplingSampleStop),
 		bus.Enabled(telemetry.SamplingSampleException); startOn || stopOn || excOn {
@@ -185,7 +186,7 @@ func (s *SamplingClient) sample(ctx context.Context, req types.SampleRequest) (r
 			bus.Execute(telemetry.SamplingSampleStart,
 				map[string]float64{telemetry.MeasureSystemTime: float64(began.UnixNano()) / 1e9}, s.spanMeta())
 		}
-		defer func() { s.endSpan(began, stopOn, excOn, resp, err) }()
+		defer func() { s.endSpan(began, stopOn, excOn, seq, resp, err) }()
 	}
 	ctx, stop := s.svc.bind(ctx)
 	defer stop()
@@ -193,6 +194,7 @@ func (s *SamplingClient) sample(ctx context.Context, req types.SampleRequest) (r
 	// One sample, one seq_id: every resubmission of it (after a 429, a 410
 	// or a second-layer resend) keeps it, under a new idempotency key.
 	req.SeqID = s.seq.Next()
+	seq = req.SeqID
 	expired := 0
 	for {
 		reqID, seq, trip, err := s.submit(ctx, &req, cost)
@@ -285,16 +287,21 @@ func rateLimited(err error) (time.Duration, bool) {
 // backpressureHeader is sent on every asample; it is shared read-only.
 var backpressureHeader = http.Header{"X-Tinker-Sampling-Backpressure": {"1"}}
 
-// endSpan emits the sample span's stop or exception event, if listened to.
-func (s *SamplingClient) endSpan(began time.Time, stopOn, excOn bool, resp *SampleResponse, err error) {
+// endSpan emits the sample span's stop or exception event, if listened to,
+// with the sample's seq_id when it took one (seq >= 0).
+func (s *SamplingClient) endSpan(began time.Time, stopOn, excOn bool, seq int64, resp *SampleResponse, err error) {
 	bus := s.bus
+	md := s.spanMeta()
+	if seq >= 0 {
+		md[telemetry.KeySeqID] = seq
+	}
 	switch {
 	case err == nil && stopOn:
 		bus.Execute(telemetry.SamplingSampleStop, map[string]float64{
 			telemetry.MeasureDuration: bus.Now().Sub(began).Seconds(), "sequences": float64(len(resp.Sequences)),
-		}, s.spanMeta())
+		}, md)
 	case err != nil && excOn:
-		md := errorKindMeta(s.spanMeta(), err)
+		md = errorKindMeta(md, err)
 		md[telemetry.KeyError] = err.Error()
 		bus.Execute(telemetry.SamplingSampleException, map[string]float64{
 			telemetry.MeasureDuration: bus.Now().Sub(began).Seconds(),

@@ -391,17 +391,23 @@ func newOp[T any](t *TrainingClient, ctx context.Context, name, requestType stri
 	f := newOpFuture[*T](name)
 	span := t.trainingSpan(name)
 	// The span ends before the future completes, so whoever sees the
-	// result also sees its metrics and log line.
+	// result also sees its metrics and log line. Its end event carries the
+	// op's seq_id (the first, when chunked), known once it was dispatched.
 	var ended atomic.Bool
+	var firstSeq atomic.Int64 // 0: no seq_id taken (training seq_ids start at 1)
 	finish := func(v *T, err error) {
 		if !ended.CompareAndSwap(false, true) {
 			return
 		}
 		if span != nil {
+			md := map[string]any{}
+			if seq := firstSeq.Load(); seq > 0 {
+				md[telemetry.KeySeqID] = seq
+			}
 			if err != nil {
-				span.Exception(err, nil, errorKindMeta(map[string]any{}, err))
+				span.Exception(err, nil, errorKindMeta(md, err))
 			} else {
-				span.Stop(nil, nil)
+				span.Stop(nil, md)
 			}
 		}
 		f.complete(v, err)
@@ -411,6 +417,9 @@ func newOp[T any](t *TrainingClient, ctx context.Context, name, requestType stri
 		isDone: ended.Load, // set before the future completes: an op being failed is never dispatched
 		fail:   func(err error) bool { finish(nil, err); return true },
 		run: func(submitCtx, pollCtx context.Context, seqs []int64) (func(), error) {
+			if len(seqs) > 0 {
+				firstSeq.Store(seqs[0])
+			}
 			return run(submitCtx, pollCtx, seqs, f, finish)
 		},
 	}

@@ -264,7 +264,7 @@ func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
 			return nil, err
 		}
 	}
-	supOpts := []supervisor.Option{supervisor.WithClock(supervisorClock{clk}), supervisor.WithEventHook(telemetry.SupervisorHook(bus))}
+	supOpts := []supervisor.Option{supervisor.WithClock(supervisorClock{clk}), supervisor.WithEventHook(telemetry.SupervisorHookWith(bus, rt.supervisorEventMeta))}
 	specs := []supervisor.Spec{reg.Spec(supervisor.WithIntensity(cfg.rootIntensity, cfg.rootPeriod))}
 	specs = append(specs, rt.clusterSpecs()...)
 	specs = append(specs, supervisor.SubFunc("clients", supervisor.OneForOne, rt.serviceSpecs, supervisor.WithIntensity(cfg.clientsIntensity, cfg.clientsPeriod)))
@@ -326,6 +326,31 @@ func (rt *Runtime) cleanup() {
 // serviceSpecs is the clients supervisor's init: every running
 // ServiceClient's subtree, so a restart of the clients supervisor brings
 // them all back.
+// supervisorEventMeta names the config and session of a supervision event
+// of a ServiceClient's subtree (its own supervisor "service:<name>", or the
+// subtree as a child of the clients supervisor), so that BEHAVIOR's
+// metadata rule holds for them too and the session's server telemetry
+// reports its restarts. Other events get nothing.
+func (rt *Runtime) supervisorEventMeta(ev supervisor.Event) map[string]any {
+	name, ok := strings.CutPrefix(ev.Supervisor, servicePrefix)
+	if !ok {
+		if name, ok = strings.CutPrefix(ev.Child, servicePrefix); !ok {
+			return nil
+		}
+	}
+	rt.mu.Lock()
+	s := rt.services[name]
+	rt.mu.Unlock()
+	if s == nil {
+		return nil
+	}
+	md := map[string]any{telemetry.KeyConfig: s.cfg.fingerprint, telemetry.KeyBaseURL: s.cfg.baseURL}
+	if id := s.SessionID(); id != "" {
+		md[telemetry.KeySessionID] = id
+	}
+	return md
+}
+
 func (rt *Runtime) serviceSpecs() []supervisor.Spec {
 	var specs []supervisor.Spec
 	for _, s := range rt.Services() {

@@ -234,12 +234,15 @@ func (s *ServiceClient) start(ctx context.Context) error {
 	}
 }
 
+// servicePrefix starts the ID of a ServiceClient's subtree.
+const servicePrefix = "service:"
+
 // spec is the service subtree's spec under the clients supervisor. It is
 // permanent: when the subtree gives up (its restart intensity exceeded) the
 // clients supervisor restarts it, as OTP restarts a permanent child that
 // exited with shutdown. Close terminates and deletes it.
 func (s *ServiceClient) spec() supervisor.Spec {
-	return supervisor.SubFunc("service:"+s.name, supervisor.RestForOne, s.childSpecs,
+	return supervisor.SubFunc(servicePrefix+s.name, supervisor.RestForOne, s.childSpecs,
 		supervisor.WithIntensity(s.rt.serviceIntensity, s.rt.servicePeriod))
 }
 

@@ -560,3 +560,33 @@ func TestUserErrorsReachServerTelemetryAsWarnings(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, users, 2, "the failed future, the training op and the 404 are user_errors")
 }
+
+// A ServiceClient's supervision events carry its config and session, so its
+// session's server telemetry reports its restarts (GENERIC_EVENT WARNING)
+// and its subtree giving up (ERROR), as docs/telemetry.md's table says.
+func TestSupervisorEventsReachTheirSessionsServerTelemetry(t *testing.T) {
+	e := newEnv(t, nil, WithServiceIntensity(1, time.Hour))
+	rec := recordEvents(t, e.rt.bus)
+	svc := e.service(t, WithName("a"), WithTelemetry(true))
+	other := e.service(t, WithName("b"), WithTelemetry(true))
+	tc := trainer(t, svc)
+	e.rt.system.Root.Send(tc.pid.Load(), &inspect.Crash{Reason: "boom"})
+	require.Eventually(t, func() bool { return len(rec.named(telemetry.SupervisorChildRestarted)) >= 1 }, 10*time.Second, time.Millisecond)
+	e.rt.system.Root.Send(tc.pid.Load(), &inspect.Crash{Reason: "boom2"})
+	require.Eventually(t, func() bool { return len(rec.named(telemetry.SupervisorIntensityExceeded)) >= 1 }, 10*time.Second, time.Millisecond)
+	restarted := rec.named(telemetry.SupervisorChildRestarted)[0]
+	assert.Equal(t, svc.Fingerprint(), restarted.Metadata[telemetry.KeyConfig])
+	assert.Equal(t, svc.SessionID(), restarted.Metadata[telemetry.KeySessionID])
+	require.NoError(t, svc.Close(context.Background()))
+	require.NoError(t, other.Close(context.Background()))
+
+	names := map[string][]string{}
+	for _, b := range e.srv.TelemetryBatches() {
+		for _, ev := range b.Events {
+			names[b.SessionID] = append(names[b.SessionID], fmt.Sprint(ev["event_name"]))
+		}
+	}
+	assert.Contains(t, names[svc.SessionID()], telemetry.SupervisorChildRestarted)
+	assert.Contains(t, names[svc.SessionID()], telemetry.SupervisorIntensityExceeded)
+	assert.NotContains(t, names[other.SessionID()], telemetry.SupervisorChildRestarted, "a's restarts are a's")
+}

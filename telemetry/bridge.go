@@ -157,7 +157,13 @@ func userError(ev Event, errType string) types.TelemetryEvent {
 // SupervisorChildRestarted...), with the supervisor, strategy, child,
 // child_kind, restart_type, pid and reason metadata and the restarts
 // measurement. Pass it with supervisor.WithEventHook; a nil bus emits nothing.
-func SupervisorHook(bus *Bus) supervisor.EventHook {
+func SupervisorHook(bus *Bus) supervisor.EventHook { return SupervisorHookWith(bus, nil) }
+
+// SupervisorHookWith is SupervisorHook with the metadata extra returns for
+// an event added to it (extra may be nil, or return nil): a runtime names
+// the config and session a subtree's events belong to, so the server-side
+// telemetry of that session reports them (Router routes by them).
+func SupervisorHookWith(bus *Bus, extra func(supervisor.Event) map[string]any) supervisor.EventHook {
 	return func(ev supervisor.Event) {
 		name := SupervisorPrefix + ev.Type.String()
 		if !bus.Enabled(name) {
@@ -175,6 +181,13 @@ func SupervisorHook(bus *Bus) supervisor.EventHook {
 		}
 		if ev.Reason != nil {
 			meta[KeyReason] = ev.Reason.Error()
+		}
+		if extra != nil {
+			for k, v := range extra(ev) {
+				if _, taken := meta[k]; !taken {
+					meta[k] = v
+				}
+			}
 		}
 		bus.Execute(name, map[string]float64{MeasureRestarts: float64(ev.Restarts)}, meta)
 	}

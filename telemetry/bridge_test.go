@@ -140,4 +140,18 @@ func TestSupervisorHookEmitsTheBusEvents(t *testing.T) {
 	assert.Equal(t, "supervisor", got[1].Metadata[KeyChildKind])
 
 	SupervisorHook(nil)(supervisor.Event{}) // a nil bus emits nothing
+
+	// SupervisorHookWith adds the metadata its function returns, never over
+	// the event's own.
+	got = nil
+	SupervisorHookWith(bus, func(ev supervisor.Event) map[string]any {
+		if ev.Supervisor != "service:a" {
+			return nil
+		}
+		return map[string]any{KeyConfig: "cfg-a", KeySessionID: "sess-a", KeyChild: "not this"}
+	})(supervisor.Event{Type: supervisor.EventChildRestarted, Supervisor: "service:a", Child: "sampling:1"})
+	require.Len(t, got, 1)
+	assert.Equal(t, "cfg-a", got[0].Metadata[KeyConfig])
+	assert.Equal(t, "sess-a", got[0].Metadata[KeySessionID])
+	assert.Equal(t, "sampling:1", got[0].Metadata[KeyChild])
 }

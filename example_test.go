@@ -146,8 +146,8 @@ func Example_attachLogger() {
 	ctx := context.Background()
 	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
-			switch a.Key { // drop what differs between runs: time, ids, PIDs
-			case slog.TimeKey, "child", "pid":
+			switch a.Key { // drop what differs between runs: time, ids, PIDs, the fake's URL
+			case slog.TimeKey, "child", "pid", "config", "session_id", "base_url":
 				return slog.Attr{}
 			}
 			return a

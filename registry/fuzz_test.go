@@ -14,7 +14,7 @@ import (
 func FuzzNewKey(f *testing.F) {
 	for _, s := range []string{
 		"https://tinker.example", "https://TINKER.example:443/api/", "http://h:80", "http://[::1]:8080/x//",
-		"https://user:pw@h", "ftp://h", "https://h?q=1", "", " https://h ", "https://h/%2F/",
+		"https://user:pw@h", "ftp://h", "https://h?q=1", "", " https://h ", "https://h/%2F/", "http://[FE80::1%25Eth0]:8080/",
 	} {
 		f.Add(s)
 	}

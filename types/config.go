@@ -3,7 +3,6 @@ package types
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -46,7 +45,15 @@ func NormalizeBaseURL(raw string) (string, error) {
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 		return "", ValidationError(op, "base URL %q must not have a query or fragment", RedactURL(s))
 	}
-	host := strings.ToLower(u.Hostname())
+	// An IPv6 zone ("fe80::1%25eth0") names an interface: it keeps its case
+	// and its escape.
+	host, zone, _ := strings.Cut(u.Hostname(), "%")
+	host = strings.ToLower(host)
+	if strings.ContainsFunc(zone, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~", r))
+	}) {
+		return "", ValidationError(op, "base URL %q has an IPv6 zone that is not a plain interface name", RedactURL(s))
+	}
 	port := u.Port()
 	if port != "" {
 		n, err := strconv.Atoi(port)
@@ -60,10 +67,13 @@ func NormalizeBaseURL(raw string) (string, error) {
 	}
 	hostport := host
 	if strings.Contains(host, ":") { // IPv6 literal
+		if zone != "" {
+			host += "%25" + zone
+		}
 		hostport = "[" + host + "]"
 	}
 	if port != "" {
-		hostport = net.JoinHostPort(host, port)
+		hostport += ":" + port
 	}
 	path := strings.TrimRight(u.EscapedPath(), "/")
 	if n, h := len(scheme), len(hostport); len(raw) == n+3+h+len(path) && raw[:n] == scheme &&

@@ -99,6 +99,9 @@ func TestNormalizeBaseURL(t *testing.T) {
 		"http://[::1]/":                        "http://[::1]",
 		"https://example.com:80":               "https://example.com:80",
 		" https://tinker.example/services/p/ ": "https://tinker.example/services/p",
+		// an IPv6 zone keeps its case and its %25 escape
+		"http://[FE80::1%25Eth0]:8080/": "http://[fe80::1%25Eth0]:8080",
+		"http://[fe80::1%25eth0]/":      "http://[fe80::1%25eth0]",
 	}
 	for in, want := range good {
 		got, err := NormalizeBaseURL(in)
@@ -107,7 +110,7 @@ func TestNormalizeBaseURL(t *testing.T) {
 		}
 	}
 	bad := []string{"", "example.com", "ftp://example.com", "https://", "https://u:secretpw@example.com",
-		"https://example.com?token=secretpw", "https://example.com/#frag", "://x", "http://%zz"}
+		"https://example.com?token=secretpw", "https://example.com/#frag", "://x", "http://%zz", "http://[fe80::1%25a%20b]/"}
 	for _, in := range bad {
 		_, err := NormalizeBaseURL(in)
 		assert.ErrorIs(t, err, ErrValidation, in)
@@ -141,7 +144,7 @@ func TestFingerprints(t *testing.T) {
 
 // A normalized URL normalizes to itself, and is returned without a copy.
 func TestNormalizeBaseURLKeepsANormalizedOne(t *testing.T) {
-	for _, raw := range []string{"HTTPS://Tinker.Example:443/", "http://h:8080/api/", "http://[::1]:80", "https://h/x%2Fy"} {
+	for _, raw := range []string{"HTTPS://Tinker.Example:443/", "http://h:8080/api/", "http://[::1]:80", "https://h/x%2Fy", "http://[fe80::1%25eth0]:8080"} {
 		norm, err := NormalizeBaseURL(raw)
 		require.NoError(t, err)
 		again, err := NormalizeBaseURL(norm)

@@ -268,7 +268,9 @@ func (b *Batcher) Enqueue(ev types.TelemetryEvent) bool {
 	if ev.Timestamp.IsZero() {
 		ev.Timestamp = b.clock.Now()
 	}
-	ev.Timestamp = ev.Timestamp.UTC()
+	// UTC, to the microsecond, as the SDK's datetimes: a pydantic server
+	// reads no finer.
+	ev.Timestamp = ev.Timestamp.UTC().Truncate(time.Microsecond)
 	ev.EventName = ScrubString(ev.EventName)
 	ev.ErrorType = ScrubString(ev.ErrorType)
 	ev.ErrorMessage = ScrubString(ev.ErrorMessage)

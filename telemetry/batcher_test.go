@@ -530,3 +530,19 @@ func TestBatcherQueueBoundHoldsWhileABatchIsInFlight(t *testing.T) {
 	require.NoError(t, <-flushed)
 	assert.GreaterOrEqual(t, b.Stats().Sent, int64(250), "the flush sent what was queued before it")
 }
+
+// Timestamps go out in UTC to the microsecond, as the SDK's datetimes do.
+func TestBatcherTimestampsAreUTCMicroseconds(t *testing.T) {
+	sink := newSink()
+	b, fc := newTestBatcher(t, sink)
+	at := time.Date(2026, 12, 3, 13, 4, 5, 123456789, time.FixedZone("x", 3600))
+	b.Enqueue(types.TelemetryEvent{Event: types.TelemetryGenericEvent, EventName: "e", Severity: types.SeverityInfo, Timestamp: at})
+	fc.Advance(time.Nanosecond * 789) // a clock stamp with nanoseconds
+	b.Log("f", types.SeverityInfo, nil)
+	require.NoError(t, b.Flush(context.Background()))
+	got := sink.next(t).Events
+	require.Len(t, got, 2)
+	assert.Equal(t, time.Date(2026, 12, 3, 12, 4, 5, 123456000, time.UTC), got[0].Timestamp)
+	assert.Equal(t, time.UTC, got[1].Timestamp.Location())
+	assert.Zero(t, got[1].Timestamp.Nanosecond()%1000, "no digits below the microsecond")
+}

@@ -151,7 +151,11 @@ func TestPollRetriesServerErrors(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, e.srv.CountEndpoint(tinkertest.EndpointAsample), "the future is not lost")
 	assert.Equal(t, 4, e.srv.CountEndpoint(tinkertest.EndpointRetrieveFuture))
-	assert.Len(t, rec.named(telemetry.FutureAPIError), 3)
+	apiErrors := rec.named(telemetry.FutureAPIError)
+	assert.Len(t, apiErrors, 3)
+	for _, ev := range apiErrors {
+		assert.Contains(t, []any{"server", "rate_limited"}, ev.Metadata[telemetry.KeyKind], "api_error carries status and kind (docs/telemetry.md)")
+	}
 }
 
 // Polling column, "body category user" row: a 5xx whose body says

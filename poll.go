@@ -290,7 +290,7 @@ func (st *pollState) failed(resp *httpclient.Response, err error, iter int) (del
 		if out.StatusCode == 0 { // transport failure or attempt timeout
 			p.emit(telemetry.FutureConnectionError, s, nil, map[string]any{telemetry.KeyError: e.Error(), telemetry.KeyKind: e.Kind.String()})
 		} else {
-			p.emit(telemetry.FutureAPIError, s, map[string]float64{}, map[string]any{telemetry.KeyStatus: out.StatusCode})
+			p.emit(telemetry.FutureAPIError, s, map[string]float64{}, map[string]any{telemetry.KeyStatus: out.StatusCode, telemetry.KeyKind: e.Kind.String()})
 		}
 		delay = st.backoff(st.backoffs, out, p.clock.Now())
 		st.backoffs++
@@ -304,7 +304,7 @@ func (st *pollState) failed(resp *httpclient.Response, err error, iter int) (del
 			return 0, false, nil
 		}
 		st.badRequests++
-		p.emit(telemetry.FutureAPIError, s, nil, map[string]any{telemetry.KeyStatus: out.StatusCode})
+		p.emit(telemetry.FutureAPIError, s, nil, map[string]any{telemetry.KeyStatus: out.StatusCode, telemetry.KeyKind: e.Kind.String()})
 		return 0, false, nil
 	case httpclient.PollExpired:
 		return 0, true, &Error{Kind: types.KindPromiseExpired, Op: s.op, Method: e.Method, Path: e.Path,

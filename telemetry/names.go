@@ -16,8 +16,9 @@ const (
 	// tinkex.http.retry counts retries inside one attempt sequence.
 	CallRetry = "tinkex.call.retry"
 
-	// LimiterBackoffSet is emitted when a config's shared backoff deadline is
-	// set or extended; LimiterBackoffCleared when it has passed.
+	// LimiterBackoffSet is emitted when a config's shared backoff opens (a
+	// 429 while none is in force; a later 429 extends its deadline without
+	// an event); LimiterBackoffCleared when it has passed.
 	LimiterBackoffSet     = "tinkex.limiter.backoff.set"
 	LimiterBackoffCleared = "tinkex.limiter.backoff.cleared"
 

@@ -23,6 +23,10 @@ var (
 	// ErrRunning: DeleteChild or RestartChild on a running child (terminate it
 	// first).
 	ErrRunning = errors.New("supervisor: child is running")
+	// ErrRestarting: DeleteChild or RestartChild on a child whose failed
+	// restart waits to be tried again (OTP's {error, restarting});
+	// TerminateChild stops it.
+	ErrRestarting = errors.New("supervisor: child is being restarted")
 	// ErrStartFailed: a child panicked or exited before it finished handling
 	// *actor.Started. The chain also holds the reason.
 	ErrStartFailed = errors.New("supervisor: child failed to start")

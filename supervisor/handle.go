@@ -149,14 +149,16 @@ func (h *Supervisor) TerminateChild(ctx context.Context, id string) error {
 }
 
 // DeleteChild removes the spec of a terminated child. Errors: ErrNotFound,
-// ErrRunning.
+// ErrRunning, ErrRestarting (a failed restart of it waits to be tried
+// again; TerminateChild stops it).
 func (h *Supervisor) DeleteChild(ctx context.Context, id string) error {
 	_, err := h.call(ctx, "delete_child", &deleteChildRequest{id: id})
 	return err
 }
 
 // RestartChild starts a terminated child again from its spec and returns its
-// PID. Errors: ErrNotFound, ErrRunning, ErrStartFailed (the spec is kept).
+// PID. Errors: ErrNotFound, ErrRunning, ErrRestarting, ErrStartFailed (the
+// spec is kept).
 func (h *Supervisor) RestartChild(ctx context.Context, id string) (*actor.PID, error) {
 	v, err := h.call(ctx, "restart_child", &restartChildRequest{id: id})
 	pid, _ := v.(*actor.PID)

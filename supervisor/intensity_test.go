@@ -404,6 +404,52 @@ func TestQueuedRequestsComeBeforeARetriedRestart(t *testing.T) {
 	}
 }
 
+// OTP: delete_child and restart_child of a child whose failed restart waits
+// to be tried again return {error, restarting}; the retry goes on and
+// starts it.
+func TestDeleteAndRestartOfAChildAwaitingARetryAreRefused(t *testing.T) {
+	sys, rec := newSystem(t), newRecorder()
+	var mu sync.Mutex
+	starts, entered, release := 0, make(chan struct{}), make(chan struct{})
+	flaky := Spec{ID: "flaky", Start: func() actor.Actor {
+		mu.Lock()
+		defer mu.Unlock()
+		starts++
+		if starts == 2 {
+			return &blockThenFail{entered: entered, release: release}
+		}
+		return &probe{name: "flaky", rec: rec}
+	}}
+	sup, err := Start(testCtx(t), sys, "root", OneForOne, []Spec{flaky}, WithIntensity(5, time.Hour), observe(rec))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sup.Stop(testCtx(t)) })
+	mark := rec.mark()
+	send(sys, pidOf(t, sup, "flaky"), crash{value: "boom"})
+	<-entered
+	// Both are queued behind the restart in progress (one sender, in
+	// order); the restart fails and its retry is queued after them.
+	del := sys.Root.RequestFuture(sup.PID(), &deleteChildRequest{id: "flaky"}, 10*time.Second)
+	rst := sys.Root.RequestFuture(sup.PID(), &restartChildRequest{id: "flaky"}, 10*time.Second)
+	_, err = sup.WhichChildren(testCtx(t))
+	require.NoError(t, err)
+	close(release)
+	for name, f := range map[string]*actor.Future{"delete_child": del, "restart_child": rst} {
+		v, err := f.Result()
+		require.NoError(t, err, name)
+		r, ok := v.(*reply)
+		require.True(t, ok, name)
+		assert.ErrorIs(t, r.err, ErrRestarting, name)
+	}
+	rec.waitFor(t, mark, "start_error(flaky)", 1)
+	synced(t, sup)
+	infos, err := sup.WhichChildren(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, "flaky:running", ids(infos), "the retry started it")
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, 3, starts)
+}
+
 // OTP: supervisor.erl restart/2 and try_again_restart: a restart that fails
 // to start is tried again whatever the child's restart type and the
 // failure: it is a failed start, not an exit, so a transient child whose

@@ -123,14 +123,24 @@ func (s *supervisorActor) handle(r *request) {
 	}
 }
 
-// lookup finds child id for op. If there is none, or it runs and op needs a
-// stopped child, it answers r with ErrNotFound or ErrRunning and returns nil.
+// lookup finds child id for op. If there is none, or op needs a stopped
+// child and its failed restart waits to be tried again, or it runs (its
+// pid, or an exit of it not yet handled: OTP still holds its pid then), it
+// answers r with ErrNotFound, ErrRestarting or ErrRunning and returns nil.
 func (s *supervisorActor) lookup(r *request, op, id string, stopped bool) *child {
 	c := s.byID(id)
-	switch {
-	case c == nil:
+	if c == nil {
 		s.respond(r.from, nil, opError(op, ErrNotFound, "supervisor %q has no child %q", s.cfg.id, id))
-	case stopped && c.pid != nil:
+		return nil
+	}
+	if !stopped {
+		return c
+	}
+	exit, retry := s.queued(c)
+	switch {
+	case retry: // a failed start may leave its process (suspended) until the retry
+		s.respond(r.from, nil, opError(op, ErrRestarting, "child %q of %q is being restarted; terminate it first", id, s.cfg.id))
+	case c.pid != nil || exit:
 		s.respond(r.from, nil, opError(op, ErrRunning, "child %q of %q is running; terminate it first", id, s.cfg.id))
 	default:
 		return c

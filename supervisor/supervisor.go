@@ -563,19 +563,22 @@ func (s *supervisorActor) autoShutdown(c *child) {
 // pending reports whether an exit or a failed restart of c's current actor
 // is queued, not yet handled.
 func (s *supervisorActor) pending(c *child) bool {
+	exit, retry := s.queued(c)
+	return exit || retry
+}
+
+// queued reports whether an exit of c's current actor, and a failed
+// restart of c waiting to be tried again, are queued.
+func (s *supervisorActor) queued(c *child) (exit, retry bool) {
 	for _, ev := range s.queue {
 		switch ev := ev.(type) {
 		case *exitEvent:
-			if ev.c == c && ev.gen == c.gen {
-				return true
-			}
+			exit = exit || ev.c == c && ev.gen == c.gen
 		case *retryEvent:
-			if ev.c == c && ev.gen == c.gen {
-				return true
-			}
+			retry = retry || ev.c == c && ev.gen == c.gen
 		}
 	}
-	return false
+	return exit, retry
 }
 
 // retire marks a child that will not be restarted: a temporary one is

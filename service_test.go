@@ -424,19 +424,29 @@ func TestServerTelemetryReportsItsOwnConfigsFailures(t *testing.T) {
 	require.NoError(t, a.Close(ctx))
 	require.NoError(t, b.Close(ctx))
 
-	events := map[string][]string{} // session → event names
-	for _, batch := range e.srv.TelemetryBatches() {
-		for _, ev := range batch.Events {
-			name := fmt.Sprint(ev["event"])
-			if n, ok := ev["event_name"]; ok {
-				name = fmt.Sprint(n)
-			}
-			events[batch.SessionID] = append(events[batch.SessionID], name)
-		}
-	}
+	events := serverEventNames(e.srv)
 	assert.Contains(t, events[a.SessionID()], "user_error", "a's 422 is reported in a's session")
 	assert.NotContains(t, events[b.SessionID()], "user_error", "b saw no failure")
 	assert.Contains(t, events[b.SessionID()], "SESSION_START")
+}
+
+// serverEventNames returns the names of the server telemetry events the
+// fake received, by session: a GENERIC_EVENT's event_name, else its type.
+func serverEventNames(srv *tinkertest.Server) map[string][]string {
+	names := map[string][]string{}
+	for _, batch := range srv.TelemetryBatches() {
+		for _, ev := range batch.Events {
+			names[batch.SessionID] = append(names[batch.SessionID], serverEventName(ev))
+		}
+	}
+	return names
+}
+
+func serverEventName(ev map[string]any) string {
+	if n, ok := ev["event_name"]; ok {
+		return fmt.Sprint(n)
+	}
+	return fmt.Sprint(ev["event"])
 }
 
 // Two ServiceClients of one config: each session's server telemetry holds
@@ -457,17 +467,12 @@ func TestServerTelemetryStaysInItsSession(t *testing.T) {
 	require.NoError(t, a.Close(context.Background()))
 	require.NoError(t, b.Close(context.Background()))
 
-	names := map[string][]string{} // session → event names
+	names := serverEventNames(e.srv)
 	for _, batch := range e.srv.TelemetryBatches() {
 		for _, ev := range batch.Events {
-			name := fmt.Sprint(ev["event"])
-			if n, ok := ev["event_name"]; ok {
-				name = fmt.Sprint(n)
-			}
-			names[batch.SessionID] = append(names[batch.SessionID], name)
 			data, _ := ev["event_data"].(map[string]any)
 			if sid, ok := data[telemetry.KeySessionID]; ok {
-				assert.Equal(t, batch.SessionID, sid, "%s went to another session's batch", name)
+				assert.Equal(t, batch.SessionID, sid, "%s went to another session's batch", serverEventName(ev))
 			}
 		}
 	}
@@ -580,12 +585,7 @@ func TestSupervisorEventsReachTheirSessionsServerTelemetry(t *testing.T) {
 	require.NoError(t, svc.Close(context.Background()))
 	require.NoError(t, other.Close(context.Background()))
 
-	names := map[string][]string{}
-	for _, b := range e.srv.TelemetryBatches() {
-		for _, ev := range b.Events {
-			names[b.SessionID] = append(names[b.SessionID], fmt.Sprint(ev["event_name"]))
-		}
-	}
+	names := serverEventNames(e.srv)
 	assert.Contains(t, names[svc.SessionID()], telemetry.SupervisorChildRestarted)
 	assert.Contains(t, names[svc.SessionID()], telemetry.SupervisorIntensityExceeded)
 	assert.NotContains(t, names[other.SessionID()], telemetry.SupervisorChildRestarted, "a's restarts are a's")

@@ -128,9 +128,15 @@ func noJitter() Backoff {
 
 func newClient(t *testing.T, s *script, opts ...Option) (*Client, *delays) {
 	t.Helper()
+	return newClientWithKey(t, s, testKey, opts...)
+}
+
+// newClientWithKey is newClient with the API key key.
+func newClientWithKey(t *testing.T, s *script, key string, opts ...Option) (*Client, *delays) {
+	t.Helper()
 	d := &delays{}
 	all := append([]Option{withSleep(d.sleep), WithBackoff(noJitter())}, opts...)
-	c, err := New(s.srv.URL, testKey, all...)
+	c, err := New(s.srv.URL, key, all...)
 	require.NoError(t, err)
 	t.Cleanup(c.CloseIdleConnections)
 	return c, d

@@ -161,11 +161,8 @@ func TestJSONEscapedKeyInErrorBodyIsScrubbed(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := newScript(t, reply{status: 422, body: body})
-			d := &delays{}
-			c, err := New(s.srv.URL, key, withSleep(d.sleep))
-			require.NoError(t, err)
-			t.Cleanup(c.CloseIdleConnections)
-			_, err = post(c, Policy{})
+			c, _ := newClientWithKey(t, s, key)
+			_, err := post(c, Policy{})
 			require.Error(t, err)
 			assert.NotContains(t, err.Error(), "SECRETPART", "rest of the key leaks: %s", err.Error())
 			assert.Contains(t, err.Error(), "[REDACTED:"+types.KeyFingerprint(key)+"]")
@@ -185,11 +182,8 @@ func TestAKeyCutByTheScrubWindowLeavesNoPiece(t *testing.T) {
 	key := "tml-abc.SECRETPREFIX." + strings.Repeat("z", 79)
 	require.Len(t, key, 100)
 	s := newScript(t, reply{status: 401, body: strings.Repeat(key, 20)})
-	d := &delays{}
-	c, err := New(s.srv.URL, key, withSleep(d.sleep))
-	require.NoError(t, err)
-	t.Cleanup(c.CloseIdleConnections)
-	_, err = post(c, Policy{})
+	c, _ := newClientWithKey(t, s, key)
+	_, err := post(c, Policy{})
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "SECRETPREFIX", "%s", err.Error())
 	assert.True(t, strings.HasSuffix(err.Error(), "]…"), "the cut is marked: %s", err.Error())

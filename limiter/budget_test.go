@@ -30,14 +30,7 @@ func TestBudgetWaitsOnlyWhileNegative(t *testing.T) {
 	assert.Equal(t, int64(250), b.InUse())
 	assert.Equal(t, int64(100), b.Size())
 
-	got := make(chan *Grant, 1)
-	go func() {
-		g, err := b.Acquire(ctx, 10)
-		assert.NoError(t, err)
-		got <- g
-	}()
-	// The second caller registers as a waiter before it blocks.
-	require.Eventually(t, func() bool { return b.bytes.waiters.Load() == 1 }, 10*time.Second, time.Millisecond)
+	got := waitingAcquire(t, b, 10)
 	select {
 	case <-got:
 		t.Fatal("acquired while the budget was negative")
@@ -94,13 +87,7 @@ func TestBudgetResizeKeepsWhatIsHeld(t *testing.T) {
 	ctx := context.Background()
 	big, err := b.Acquire(ctx, 150) // remaining -50
 	require.NoError(t, err)
-	got := make(chan *Grant, 1)
-	go func() {
-		g, err := b.Acquire(ctx, 10)
-		assert.NoError(t, err)
-		got <- g
-	}()
-	require.Eventually(t, func() bool { return b.bytes.waiters.Load() == 1 }, 10*time.Second, time.Millisecond)
+	got := waitingAcquire(t, b, 10)
 	require.NoError(t, b.Resize(300)) // remaining 150: the waiter passes
 	g := <-got
 	assert.Equal(t, int64(300), b.Size())
@@ -116,4 +103,19 @@ func TestBudgetResizeKeepsWhatIsHeld(t *testing.T) {
 
 	assert.ErrorIs(t, b.Resize(0), types.ErrValidation)
 	assert.Equal(t, int64(100), b.Size(), "a refused size changes nothing")
+}
+
+// waitingAcquire acquires bytes from b on a goroutine of its own and
+// returns once that caller is registered as a waiter (before it blocks); the
+// grant arrives on the channel.
+func waitingAcquire(t *testing.T, b *Budget, bytes int64) <-chan *Grant {
+	t.Helper()
+	got := make(chan *Grant, 1)
+	go func() {
+		g, err := b.Acquire(context.Background(), bytes)
+		assert.NoError(t, err)
+		got <- g
+	}()
+	require.Eventually(t, func() bool { return b.bytes.waiters.Load() == 1 }, 10*time.Second, time.Millisecond)
+	return got
 }

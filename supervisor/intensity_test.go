@@ -342,6 +342,38 @@ func (b *blockThenFail) Receive(ctx actor.Context) {
 	}
 }
 
+// flaky is a child whose second start (its first restart) blocks in
+// Started until release is closed, then fails: with exit, or by panicking
+// when exit is nil. Later starts fail in Started too when failLater, else
+// succeed.
+type flaky struct {
+	spec             Spec
+	entered, release chan struct{}
+	mu               sync.Mutex
+	starts           int
+}
+
+func newFlaky(rec *recorder, exit error, failLater bool) *flaky {
+	f := &flaky{entered: make(chan struct{}), release: make(chan struct{})}
+	f.spec = Spec{ID: "flaky", Start: func() actor.Actor {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.starts++
+		if f.starts == 2 {
+			return &blockThenFail{entered: f.entered, release: f.release, exit: exit}
+		}
+		return &probe{name: "flaky", rec: rec, failStart: failLater && f.starts > 2}
+	}}
+	return f
+}
+
+// count returns how many times the child was started.
+func (f *flaky) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.starts
+}
+
 // OTP: supervisor.erl restart/2: a failed restart is tried again through
 // try_again_restart, a cast to itself, "leaving control back to gen_server
 // before trying again. This way other incoming requests for the supervisor
@@ -362,17 +394,8 @@ func TestQueuedRequestsComeBeforeARetriedRestart(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sys, rec := newSystem(t), newRecorder()
-			var mu sync.Mutex
-			starts, entered, release := 0, make(chan struct{}), make(chan struct{})
-			flaky := Spec{ID: "flaky", Start: func() actor.Actor {
-				mu.Lock()
-				defer mu.Unlock()
-				starts++
-				if starts == 2 {
-					return &blockThenFail{entered: entered, release: release, exit: tc.exit}
-				}
-				return &probe{name: "flaky", rec: rec, failStart: starts > 2}
-			}}
+			f := newFlaky(rec, tc.exit, true)
+			flaky, entered, release := f.spec, f.entered, f.release
 			sup, err := Start(testCtx(t), sys, "root", OneForOne, []Spec{flaky}, WithIntensity(50, time.Hour), observe(rec))
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = sup.Stop(testCtx(t)) })
@@ -397,9 +420,7 @@ func TestQueuedRequestsComeBeforeARetriedRestart(t *testing.T) {
 				require.NoError(t, err)
 				assert.Equal(t, "flaky:stopped", ids(infos))
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			assert.Equal(t, 2, starts, "no attempt after the request")
+			assert.Equal(t, 2, f.count(), "no attempt after the request")
 		})
 	}
 }
@@ -409,17 +430,8 @@ func TestQueuedRequestsComeBeforeARetriedRestart(t *testing.T) {
 // starts it.
 func TestDeleteAndRestartOfAChildAwaitingARetryAreRefused(t *testing.T) {
 	sys, rec := newSystem(t), newRecorder()
-	var mu sync.Mutex
-	starts, entered, release := 0, make(chan struct{}), make(chan struct{})
-	flaky := Spec{ID: "flaky", Start: func() actor.Actor {
-		mu.Lock()
-		defer mu.Unlock()
-		starts++
-		if starts == 2 {
-			return &blockThenFail{entered: entered, release: release}
-		}
-		return &probe{name: "flaky", rec: rec}
-	}}
+	f := newFlaky(rec, nil, false)
+	flaky, entered, release := f.spec, f.entered, f.release
 	sup, err := Start(testCtx(t), sys, "root", OneForOne, []Spec{flaky}, WithIntensity(5, time.Hour), observe(rec))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = sup.Stop(testCtx(t)) })
@@ -445,9 +457,7 @@ func TestDeleteAndRestartOfAChildAwaitingARetryAreRefused(t *testing.T) {
 	infos, err := sup.WhichChildren(testCtx(t))
 	require.NoError(t, err)
 	assert.Equal(t, "flaky:running", ids(infos), "the retry started it")
-	mu.Lock()
-	defer mu.Unlock()
-	assert.Equal(t, 3, starts)
+	assert.Equal(t, 3, f.count())
 }
 
 // OTP: supervisor.erl restart/2 and try_again_restart: a restart that fails

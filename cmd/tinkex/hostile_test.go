@@ -90,15 +90,18 @@ func TestJSONOutputRedactsAnEscapedKey(t *testing.T) {
 	const odd = `tml-cli<SECRET>"part"&tail`
 	// The fake knows only its key; the server echoes the caller's.
 	hostile := hostileRunList(t, w, key, func(*http.Request) string { return odd })
-	o := runOpts{env: map[string]string{envBaseURL: hostile, envAPIKey: odd}}
+	runListHides(t, w, runOpts{env: map[string]string{envBaseURL: hostile, envAPIKey: odd}}, "SECRET")
+}
 
-	r := exec(t, w, o, "run", "list")
-	require.Equal(t, 0, r.code, r.stderr)
-	assert.NotContains(t, r.stdout, "SECRET", "table: %s", r.stdout)
-
-	r = exec(t, w, o, "run", "list", "--json")
-	require.Equal(t, 0, r.code, r.stderr)
-	assert.NotContains(t, r.stdout, "SECRET", "json: %s", r.stdout)
+// runListHides runs `run list` as a table and with --json, and checks that
+// neither output contains secret.
+func runListHides(t *testing.T, w *world, o runOpts, secret string) {
+	t.Helper()
+	for _, args := range [][]string{{"run", "list"}, {"run", "list", "--json"}} {
+		r := exec(t, w, o, args...)
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.NotContains(t, r.stdout, secret, "%v: %s", args, r.stdout)
+	}
 }
 
 // Under JWT auth the CLI sends the JWT the key was exchanged for; one the
@@ -107,13 +110,5 @@ func TestJSONOutputRedactsAnEscapedKey(t *testing.T) {
 func TestJSONOutputRedactsAnEchoedJWT(t *testing.T) {
 	w := newWorld(t, tinkertest.WithJWT(time.Hour))
 	hostile := hostileRunList(t, w, "", func(r *http.Request) string { return r.Header.Get("X-Api-Key") + " " })
-	o := runOpts{env: map[string]string{envBaseURL: hostile}}
-
-	r := exec(t, w, o, "run", "list")
-	require.Equal(t, 0, r.code, r.stderr)
-	assert.NotContains(t, r.stdout, "eyJ", "table: %s", r.stdout)
-
-	r = exec(t, w, o, "run", "list", "--json")
-	require.Equal(t, 0, r.code, r.stderr)
-	assert.NotContains(t, r.stdout, "eyJ", "json: %s", r.stdout)
+	runListHides(t, w, runOpts{env: map[string]string{envBaseURL: hostile}}, "eyJ")
 }

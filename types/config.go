@@ -46,14 +46,21 @@ func NormalizeBaseURL(raw string) (string, error) {
 		return "", ValidationError(op, "base URL %q must not have a query or fragment", RedactURL(s))
 	}
 	// An IPv6 zone ("fe80::1%25eth0") names an interface: it keeps its case
-	// and its escape.
-	host, zone, _ := strings.Cut(u.Hostname(), "%")
-	host = strings.ToLower(host)
-	if strings.ContainsFunc(zone, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~", r))
-	}) {
-		return "", ValidationError(op, "base URL %q has an IPv6 zone that is not a plain interface name", RedactURL(s))
+	// and its escape. A '%' anywhere else in a host is refused: cutting at
+	// it would name another host.
+	host, zone := u.Hostname(), ""
+	if strings.Contains(host, "%") {
+		if !strings.Contains(host, ":") {
+			return "", ValidationError(op, "base URL %q has a %% in its host name", RedactURL(s))
+		}
+		host, zone, _ = strings.Cut(host, "%")
+		if zone == "" || strings.ContainsFunc(zone, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~", r))
+		}) {
+			return "", ValidationError(op, "base URL %q has an IPv6 zone that is not a plain interface name", RedactURL(s))
+		}
 	}
+	host = strings.ToLower(host)
 	port := u.Port()
 	if port != "" {
 		n, err := strconv.Atoi(port)

@@ -110,7 +110,8 @@ func TestNormalizeBaseURL(t *testing.T) {
 		}
 	}
 	bad := []string{"", "example.com", "ftp://example.com", "https://", "https://u:secretpw@example.com",
-		"https://example.com?token=secretpw", "https://example.com/#frag", "://x", "http://%zz", "http://[fe80::1%25a%20b]/"}
+		"https://example.com?token=secretpw", "https://example.com/#frag", "://x", "http://%zz", "http://[fe80::1%25a%20b]/",
+		"https://api.tinker%25evil.example", "https://tinker%25.example.com:8443/v1"}
 	for _, in := range bad {
 		_, err := NormalizeBaseURL(in)
 		assert.ErrorIs(t, err, ErrValidation, in)

@@ -310,3 +310,14 @@ func TestSpanEndEventsCarryTheSeqID(t *testing.T) {
 	require.Len(t, smp, 1)
 	assert.Equal(t, int64(0), smp[0].Metadata[telemetry.KeySeqID])
 }
+
+// A successful sample builds no telemetry when only exceptions are listened
+// to (server telemetry's default): its end event's metadata is made only
+// for an event that is emitted.
+func TestSampleSpanEndAllocatesNothingUnlessEmitted(t *testing.T) {
+	bus := telemetry.NewBus()
+	require.NoError(t, bus.Attach(t.Name(), []string{telemetry.SamplingSampleException}, func(telemetry.Event) {}))
+	s := &SamplingClient{svc: &ServiceClient{}, bus: bus}
+	resp, began := &SampleResponse{}, time.Now()
+	assert.Zero(t, testing.AllocsPerRun(100, func() { s.endSpan(began, false, true, 7, resp, nil) }))
+}

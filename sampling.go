@@ -291,22 +291,27 @@ var backpressureHeader = http.Header{"X-Tinker-Sampling-Backpressure": {"1"}}
 // with the sample's seq_id when it took one (seq >= 0).
 func (s *SamplingClient) endSpan(began time.Time, stopOn, excOn bool, seq int64, resp *SampleResponse, err error) {
 	bus := s.bus
-	md := s.spanMeta()
-	if seq >= 0 {
-		md[telemetry.KeySeqID] = seq
-	}
 	switch {
 	case err == nil && stopOn:
 		bus.Execute(telemetry.SamplingSampleStop, map[string]float64{
 			telemetry.MeasureDuration: bus.Now().Sub(began).Seconds(), "sequences": float64(len(resp.Sequences)),
-		}, md)
+		}, s.endMeta(seq))
 	case err != nil && excOn:
-		md = errorKindMeta(md, err)
+		md := errorKindMeta(s.endMeta(seq), err)
 		md[telemetry.KeyError] = err.Error()
 		bus.Execute(telemetry.SamplingSampleException, map[string]float64{
 			telemetry.MeasureDuration: bus.Now().Sub(began).Seconds(),
 		}, md)
 	}
+}
+
+// endMeta is the span's metadata and the sample's seq_id, once taken.
+func (s *SamplingClient) endMeta(seq int64) map[string]any {
+	md := s.spanMeta()
+	if seq >= 0 {
+		md[telemetry.KeySeqID] = seq
+	}
+	return md
 }
 
 func (s *SamplingClient) spanMeta() map[string]any {

@@ -90,7 +90,7 @@
 //	                                         killed; its replacement may run beside it (c)
 //	shutdown timeout, then kill              same, then the BrutalKill contract (c)
 //	terminate/2 crashes: DOWN at once,       a panic in Stopping or Stopped: same; the
-//	shutdown_error with the crash reason     process is fenced and taken for down
+//	shutdown_error with the crash reason     process is fenced and taken for down (g)
 //	shutdown infinity; defaults 5000 for     Infinity; same defaults
 //	workers, infinity for supervisors
 //	start order; stop in reverse order       same
@@ -130,5 +130,9 @@
 // error wrapping ExitNormal ("batch done: %w") is a normal exit, where OTP
 // takes {normal, Term} for abnormal and restarts a transient child: in Go,
 // wrapping adds context to a reason, it does not make a new one. Exit with
-// any other error to be restarted.
+// any other error to be restarted. (g) A child that panics in Stopping
+// does so before protoactor stops its own children (actors it spawned
+// itself, not supervised ones): they are left running, as OTP leaves the
+// processes a crashed terminate/2 did not stop; stop them before anything
+// in Stopping can fail.
 package supervisor

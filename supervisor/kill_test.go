@@ -296,6 +296,34 @@ func TestPanicWhileStoppingEndsTheStopAtOnce(t *testing.T) {
 	}
 }
 
+// An actor with children of its own runs its Stopped handler while it
+// handles its last child's *actor.Terminated (protoactor reports that
+// message with the panic, not *actor.Stop): a panic there ends the stop at
+// once too, with the panic as the shutdown_error's reason.
+func TestPanicInStoppedOfAnActorWithChildrenEndsTheStopAtOnce(t *testing.T) {
+	sys := newSystem(t)
+	var got events
+	spec := Spec{ID: "x", Shutdown: Infinity, Start: func() actor.Actor {
+		return actor.ReceiveFunc(func(ctx actor.Context) {
+			switch ctx.Message().(type) {
+			case *actor.Started:
+				ctx.Spawn(actor.PropsFromFunc(func(actor.Context) {}))
+			case *actor.Stopped:
+				panic("crash in terminate")
+			}
+		})
+	}}
+	sup := startRoot(t, sys, OneForOne, []Spec{spec}, WithClock(newFake(epoch)), WithEventHook(got.hook))
+	ctx, cancel := context.WithTimeout(testCtx(t), 10*time.Second)
+	defer cancel()
+	require.NoError(t, sup.TerminateChild(ctx, "x"))
+	errs := got.of(EventShutdownError)
+	require.Len(t, errs, 1)
+	var pe *PanicError
+	require.ErrorAs(t, errs[0].Reason, &pe)
+	assert.Equal(t, "crash in terminate", pe.Value)
+}
+
 // watchTerminated records "<id>:Terminated" once protoactor reports pid
 // stopped: its process has finished stopping.
 func watchTerminated(t *testing.T, sys *actor.ActorSystem, rec *recorder, pid *actor.PID) {

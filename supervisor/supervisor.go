@@ -201,9 +201,7 @@ func (s *supervisorActor) Receive(ctx actor.Context) {
 
 // HandleFailure implements actor.SupervisorStrategy: a child panicked.
 func (s *supervisorActor) HandleFailure(_ *actor.ActorSystem, _ actor.Supervisor, pid *actor.PID, _ *actor.RestartStatistics, reason, message any) {
-	// protoactor reports the message being processed: *actor.Stop for a
-	// panic in a Stopping or Stopped handler.
-	_, stopping := message.(*actor.Stop)
+	stopping := s.failedWhileStopping(pid, message)
 	c := s.byPID(pid)
 	if c == nil {
 		// An actor we already gave up on (killed); it must not linger suspended.
@@ -240,6 +238,24 @@ func (s *supervisorActor) HandleFailure(_ *actor.ActorSystem, _ actor.Supervisor
 	c.status = Restarting
 	s.reportExit(c, why)
 	s.enqueue(&exitEvent{c: c, gen: c.gen, reason: why})
+}
+
+// failedWhileStopping reports whether a child's panic came from its
+// Stopping or Stopped handler. protoactor reports the message it was
+// processing: *actor.Stop for a Stopping handler, and for a Stopped one of
+// an actor without children; an actor with children runs its Stopped
+// handler while it handles its last child's *actor.Terminated, after it has
+// unregistered itself, which tells that from a live actor failing on a
+// watched actor's Terminated.
+func (s *supervisorActor) failedWhileStopping(pid *actor.PID, message any) bool {
+	switch message.(type) {
+	case *actor.Stop:
+		return true
+	case *actor.Terminated:
+		_, registered := s.ctx.ActorSystem().ProcessRegistry.Get(pid)
+		return !registered
+	}
+	return false
 }
 
 // lost handles a child that panicked while stopping. protoactor leaves such

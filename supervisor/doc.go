@@ -132,7 +132,7 @@
 // wrapping adds context to a reason, it does not make a new one. Exit with
 // any other error to be restarted. (g) A child that panics in Stopping
 // does so before protoactor stops its own children (actors it spawned
-// itself, not supervised ones): they are left running, as OTP leaves the
-// processes a crashed terminate/2 did not stop; stop them before anything
-// in Stopping can fail.
+// itself, not supervised ones): they are left running, where OTP's links
+// would take them down with it; stop them before anything in Stopping can
+// fail.
 package supervisor

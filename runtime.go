@@ -323,9 +323,6 @@ func (rt *Runtime) cleanup() {
 	rt.transports.CloseIdleConnections()
 }
 
-// serviceSpecs is the clients supervisor's init: every running
-// ServiceClient's subtree, so a restart of the clients supervisor brings
-// them all back.
 // supervisorEventMeta names the config and session of a supervision event
 // of a ServiceClient's subtree (its own supervisor "service:<name>", or the
 // subtree as a child of the clients supervisor), so that BEHAVIOR's
@@ -351,6 +348,9 @@ func (rt *Runtime) supervisorEventMeta(ev supervisor.Event) map[string]any {
 	return md
 }
 
+// serviceSpecs is the clients supervisor's init: every running
+// ServiceClient's subtree, so a restart of the clients supervisor brings
+// them all back.
 func (rt *Runtime) serviceSpecs() []supervisor.Spec {
 	var specs []supervisor.Spec
 	for _, s := range rt.Services() {

@@ -121,7 +121,8 @@ func TestSample429BacksOffAndResubmits(t *testing.T) {
 
 // Sampling column, x-should-retry row: a 429 answered with x-should-retry:
 // false is not waited out and resubmitted; it is the caller's error, and
-// IsRetryable says not to send it again.
+// IsRetryable says not to send it again. It still sets the config's shared
+// backoff: the header decides this request's retry, not the rate limit.
 func TestSample429WithShouldRetryFalseIsReturned(t *testing.T) {
 	e := newEnv(t, nil)
 	rec := recordEvents(t, e.rt.bus)
@@ -135,7 +136,9 @@ func TestSample429WithShouldRetryFalseIsReturned(t *testing.T) {
 	assert.True(t, te.NoRetry)
 	assert.False(t, types.IsRetryable(err))
 	assert.Equal(t, 1, e.srv.CountEndpoint(tinkertest.EndpointAsample), "not resubmitted")
-	assert.Empty(t, rec.named(telemetry.LimiterBackoffSet), "no shared backoff for a 429 that must not be retried")
+	require.Eventually(t, func() bool { return len(rec.named(telemetry.LimiterBackoffSet)) == 1 }, 10*time.Second, time.Millisecond,
+		"the config is still rate limited for its other samplers: the shared backoff is set")
+	assert.Equal(t, uint64(1), svc.LimiterStats().Bursts)
 }
 
 // Polling column: 503 and 429 on retrieve_future keep polling; the future

@@ -256,6 +256,11 @@ func (s *SamplingClient) submit(ctx context.Context, req *types.SampleRequest, c
 		// back before the poll.
 		permit.Release()
 		if err != nil {
+			if e := (*Error)(nil); errors.As(err, &e) && e.Kind == types.KindRateLimited {
+				// x-should-retry: false: this sample is not sent again, but
+				// the config is still rate limited for the others.
+				s.lim.ReportRateLimited(limiter.SamplingBackoffFor(e.RetryAfter, cost))
+			}
 			return "", req.SeqID, 0, err
 		}
 		if fut.RequestID == "" {

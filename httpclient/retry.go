@@ -145,14 +145,7 @@ func errorMessage(body []byte, secrets ...string) string {
 	if msg == "" {
 		msg = strings.TrimSpace(string(body))
 	}
-	w := scrubWindow(msg, max, secrets)
-	msg, windowed := types.Redact(w, secrets...), len(w) < len(msg)
-	if len(msg) > max {
-		msg = msg[:max] + "…"
-	} else if windowed {
-		msg += "…"
-	}
-	return msg
+	return scrubCut(msg, max, secrets)
 }
 
 // isTimeout reports whether a transport error is a timeout.

@@ -73,17 +73,22 @@ const ServerTextLimit = 1024
 // boundary, marked with "…"): scrubbing first, within a bounded window, so
 // a secret that straddles the cut leaves no prefix and a huge text is not
 // scanned to its end.
-func (c *Client) ScrubShort(s string) string {
-	secrets := c.secrets()
-	w := scrubWindow(s, ServerTextLimit, secrets)
+func (c *Client) ScrubShort(s string) string { return scrubCut(s, ServerTextLimit, c.secrets()) }
+
+// scrubCut redacts secrets from s and cuts it at limit bytes, on a rune
+// boundary, marked with "…" when anything was cut. It scrubs first, within
+// a bounded window (scrubWindow), so a secret that straddles the cut leaves
+// no prefix and a huge text is not scanned to its end.
+func scrubCut(s string, limit int, secrets []string) string {
+	w := scrubWindow(s, limit, secrets)
 	s, windowed := types.Redact(w, secrets...), len(w) < len(s)
-	if len(s) <= ServerTextLimit {
+	if len(s) <= limit {
 		if windowed {
 			return s + "…"
 		}
 		return s
 	}
-	cut := ServerTextLimit
+	cut := limit
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -219,4 +220,15 @@ func TestRequestSecretsAreScrubbedLikeTheKey(t *testing.T) {
 			assert.Contains(t, err.Error(), "[REDACTED:"+types.KeyFingerprint(token)+"]")
 		})
 	}
+}
+
+// An error body's message is cut on a rune boundary, as ScrubShort's text
+// is: a long non-ASCII detail leaves a valid UTF-8 message.
+func TestErrorMessageIsCutOnARuneBoundary(t *testing.T) {
+	s := newScript(t, reply{status: 422, body: `{"detail":"x` + strings.Repeat("é", 600) + `"}`})
+	c, _ := newClient(t, s)
+	_, err := post(c, Policy{})
+	require.Error(t, err)
+	assert.True(t, utf8.ValidString(err.Error()), "%q", err.Error())
+	assert.True(t, strings.HasSuffix(err.Error(), "…"))
 }

@@ -367,6 +367,20 @@ func newFlaky(rec *recorder, exit error, failLater bool) *flaky {
 	return f
 }
 
+// crashIntoItsRestart starts the child under a one_for_one root with
+// intensity n an hour, crashes it, and returns once its restart is blocked
+// in Started, with the recorder's mark from before the crash.
+func (f *flaky) crashIntoItsRestart(t *testing.T, sys *actor.ActorSystem, rec *recorder, n int) (*Supervisor, int) {
+	t.Helper()
+	sup, err := Start(testCtx(t), sys, "root", OneForOne, []Spec{f.spec}, WithIntensity(n, time.Hour), observe(rec))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sup.Stop(testCtx(t)) })
+	mark := rec.mark()
+	send(sys, pidOf(t, sup, "flaky"), crash{value: "boom"})
+	<-f.entered
+	return sup, mark
+}
+
 // count returns how many times the child was started.
 func (f *flaky) count() int {
 	f.mu.Lock()
@@ -395,20 +409,14 @@ func TestQueuedRequestsComeBeforeARetriedRestart(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			sys, rec := newSystem(t), newRecorder()
 			f := newFlaky(rec, tc.exit, true)
-			flaky, entered, release := f.spec, f.entered, f.release
-			sup, err := Start(testCtx(t), sys, "root", OneForOne, []Spec{flaky}, WithIntensity(50, time.Hour), observe(rec))
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = sup.Stop(testCtx(t)) })
-			mark := rec.mark()
-			send(sys, pidOf(t, sup, "flaky"), crash{value: "boom"})
-			<-entered
+			sup, mark := f.crashIntoItsRestart(t, sys, rec, 50)
 			// What Stop and TerminateChild send, with no one to answer; the
 			// read-only call after it, from the same sender, is answered
 			// once the request is queued behind the restart.
 			sys.Root.Send(sup.PID(), tc.request)
-			_, err = sup.WhichChildren(testCtx(t))
+			_, err := sup.WhichChildren(testCtx(t))
 			require.NoError(t, err)
-			close(release)
+			close(f.release)
 			rec.waitFor(t, mark, "start_error(flaky)", 1)
 
 			if _, ok := tc.request.(*shutdownRequest); ok {
@@ -431,20 +439,14 @@ func TestQueuedRequestsComeBeforeARetriedRestart(t *testing.T) {
 func TestDeleteAndRestartOfAChildAwaitingARetryAreRefused(t *testing.T) {
 	sys, rec := newSystem(t), newRecorder()
 	f := newFlaky(rec, nil, false)
-	flaky, entered, release := f.spec, f.entered, f.release
-	sup, err := Start(testCtx(t), sys, "root", OneForOne, []Spec{flaky}, WithIntensity(5, time.Hour), observe(rec))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = sup.Stop(testCtx(t)) })
-	mark := rec.mark()
-	send(sys, pidOf(t, sup, "flaky"), crash{value: "boom"})
-	<-entered
+	sup, mark := f.crashIntoItsRestart(t, sys, rec, 5)
 	// Both are queued behind the restart in progress (one sender, in
 	// order); the restart fails and its retry is queued after them.
 	del := sys.Root.RequestFuture(sup.PID(), &deleteChildRequest{id: "flaky"}, 10*time.Second)
 	rst := sys.Root.RequestFuture(sup.PID(), &restartChildRequest{id: "flaky"}, 10*time.Second)
-	_, err = sup.WhichChildren(testCtx(t))
+	_, err := sup.WhichChildren(testCtx(t))
 	require.NoError(t, err)
-	close(release)
+	close(f.release)
 	for name, f := range map[string]*actor.Future{"delete_child": del, "restart_child": rst} {
 		v, err := f.Result()
 		require.NoError(t, err, name)

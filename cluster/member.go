@@ -61,6 +61,13 @@ func (f *Fleet) run(stop <-chan struct{}, done chan<- struct{}) {
 		}
 		wait = f.s.Rejoin
 		f.inc.Store(inc)
+		// A config attached while the incarnation started (after its
+		// snapshot, before the Store) saw no incarnation: attach it now
+		// (attach is idempotent, and Fleet.attach records a config before it
+		// looks for the incarnation, so every config takes one path).
+		for _, cfg := range f.snapshot() {
+			inc.attach(cfg)
+		}
 		f.emit(EventJoined, nil, map[string]any{KeyMember: inc.address, KeyProvider: f.s.provider.name})
 		rejoin := f.watch(inc, stop)
 		f.inc.Store(nil)

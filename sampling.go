@@ -245,22 +245,24 @@ func (s *SamplingClient) submit(ctx context.Context, req *types.SampleRequest, c
 			Policy: httpclient.Policy{Pool: httpclient.PoolSampling, Retry: httpclient.NoAutoRetryPolicy, NoRateLimitReport: true},
 			Into:   futureInto(&fut),
 		})
-		if retryAfter, limited := rateLimited(err); limited {
+		if e := rateLimited(err); e != nil {
 			// The sampling 429 rule (limiter.SamplingBackoffFor): report the
 			// config's backoff, give the slot and bytes back while it lasts,
-			// and take new ones for the resubmission.
-			permit, err = s.lim.BackOff(ctx, permit, limiter.SamplingBackoffFor(retryAfter, cost))
-			continue
+			// and take new ones for the resubmission; unless the server
+			// answered x-should-retry: false (it overrides the status, as in
+			// every column of BEHAVIOR's truth table): then the sample is not
+			// sent again, but the config is still rate limited for the others.
+			d := limiter.SamplingBackoffFor(e.RetryAfter, cost)
+			if !e.NoRetry {
+				permit, err = s.lim.BackOff(ctx, permit, d)
+				continue
+			}
+			s.lim.ReportRateLimited(d)
 		}
 		// The slot and bytes are for the submit phase only; they are given
 		// back before the poll.
 		permit.Release()
 		if err != nil {
-			if e := (*Error)(nil); errors.As(err, &e) && e.Kind == types.KindRateLimited {
-				// x-should-retry: false: this sample is not sent again, but
-				// the config is still rate limited for the others.
-				s.lim.ReportRateLimited(limiter.SamplingBackoffFor(e.RetryAfter, cost))
-			}
 			return "", req.SeqID, 0, err
 		}
 		if fut.RequestID == "" {
@@ -274,19 +276,14 @@ func (s *SamplingClient) submit(ctx context.Context, req *types.SampleRequest, c
 	}
 }
 
-// rateLimited reports whether err is a 429 (KindRateLimited) the server did
-// not forbid resending (x-should-retry: false overrides the status, as in
-// every column of BEHAVIOR's truth table), and the server's Retry-After
-// hint. A nil err costs nothing.
-func rateLimited(err error) (time.Duration, bool) {
-	if err == nil {
-		return 0, false
-	}
+// rateLimited returns err's *Error when it is a 429 (KindRateLimited), nil
+// otherwise. A nil err costs nothing.
+func rateLimited(err error) *Error {
 	var e *Error
-	if errors.As(err, &e) && e.Kind == types.KindRateLimited && !e.NoRetry {
-		return e.RetryAfter, true
+	if err != nil && errors.As(err, &e) && e.Kind == types.KindRateLimited {
+		return e
 	}
-	return 0, false
+	return nil
 }
 
 // backpressureHeader is sent on every asample; it is shared read-only.

@@ -71,6 +71,21 @@ func isNormal(reason error) bool {
 	return reason == nil || errors.Is(reason, ExitNormal) || errors.Is(reason, ExitShutdown)
 }
 
+// absorbedIsError reports whether OTP reports shutdown_error for a child
+// whose exit with reason was consumed by its shutdown: shutdown/1 returns ok
+// for a shutdown exit, and do_terminate/2 lets {error, normal} pass for a
+// child that is not permanent; anything else is an error. A reason wrapping
+// ExitShutdown counts as shutdown, as everywhere here (doc.go, note f).
+func absorbedIsError(restart RestartType, reason error) bool {
+	switch {
+	case reason == nil || errors.Is(reason, ExitShutdown):
+		return false
+	case errors.Is(reason, ExitNormal):
+		return restart == Permanent
+	}
+	return true
+}
+
 // panicReason turns a recovered panic value into an exit reason.
 func panicReason(v any) error {
 	if err, ok := v.(error); ok {

@@ -315,3 +315,39 @@ func TestGroupRestartAbsorbsASiblingsQueuedExit(t *testing.T) {
 		})
 	}
 }
+
+// OTP: supervisor.erl do_terminate/2 reports the EXIT that shutdown/1
+// consumed from a child that died first as shutdown_error, unless it is
+// shutdown, or normal for a child that is not permanent. Here b's exit,
+// queued behind a's crash, is absorbed by a's group restart.
+func TestAbsorbedExitIsReportedAsOTPsShutdownError(t *testing.T) {
+	cases := []struct {
+		name    string
+		restart RestartType
+		exit    error
+		want    int // shutdown_error(b) reports
+	}{
+		{"permanent crash", Permanent, errors.New("bye"), 1},
+		{"temporary crash", Temporary, errors.New("bye"), 1},
+		{"permanent normal", Permanent, ExitNormal, 1},
+		{"permanent shutdown", Permanent, ExitShutdown, 0},
+	}
+	for _, strategy := range []Strategy{OneForAll, RestForOne} {
+		for _, tc := range cases {
+			t.Run(strategy.String()+"/"+tc.name, func(t *testing.T) {
+				var rec *recorder
+				exitsBehindAStop(t, strategy, Never, func(r *recorder) []Spec {
+					rec = r
+					return []Spec{worker(r, "a", Permanent), worker(r, "b", tc.restart)}
+				}, "a", crash{value: "boom"}, "b", exitWith{reason: tc.exit})
+				got := 0
+				for _, ev := range rec.since(0) {
+					if ev == "shutdown_error(b)" {
+						got++
+					}
+				}
+				assert.Equal(t, tc.want, got, "events: %v", rec.since(0))
+			})
+		}
+	}
+}

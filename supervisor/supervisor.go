@@ -806,7 +806,9 @@ func (s *supervisorActor) beginStart(st *step) {
 // queued exit, if any, is taken out of the queue and ends the step, as OTP's
 // shutdown of a child that died first consumes its EXIT (unlink_flush), so
 // the exit is neither handled later nor restarts anything; a temporary child
-// is forgotten.
+// is forgotten. The consumed exit is then the stop's outcome, and OTP's
+// do_terminate reports it as shutdown_error unless it is a shutdown, or a
+// normal exit of a child that is not Permanent (see absorbedIsError).
 func (s *supervisorActor) absorb(st *step) {
 	c := st.c
 	i := slices.IndexFunc(s.queue, func(ev any) bool {
@@ -819,6 +821,9 @@ func (s *supervisorActor) absorb(st *step) {
 	reason := s.queue[i].(*exitEvent).reason
 	s.queue = slices.Delete(s.queue, i, i+1)
 	c.gen++
+	if absorbedIsError(c.spec.Restart, reason) {
+		s.emit(EventShutdownError, c, reason)
+	}
 	if !st.silent {
 		s.emit(EventChildStopped, c, reason)
 	}

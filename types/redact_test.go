@@ -134,3 +134,16 @@ func TestTrimPartialSecret(t *testing.T) {
 	}
 	assert.Equal(t, "a ", TrimPartialSecret("a eyJhb", "tml-x", "eyJhbGci"), "the longest piece of any secret")
 }
+
+// A secret with a character JSON escapes costs Redact and
+// TrimPartialSecret nothing on text that does not hold the part before
+// that character: its escaped forms are encoded only when they may match.
+// The cases above show they still match when it does.
+func TestRedactEncodesEscapedFormsOnlyWhenTheyMayMatch(t *testing.T) {
+	const key = `tml-Ab3"SECRET\part"<&>tail`
+	const text = "upstream error: connection reset by peer (request 42)"
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = Redact(text, key) }), "Redact")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = TrimPartialSecret(text, key) }), "TrimPartialSecret")
+	assert.Equal(t, "cut ", TrimPartialSecret(`cut tml-Ab3\"SEC`, key), "a cut escaped form")
+	assert.Equal(t, "cut ", TrimPartialSecret(`cut tml-Ab`, key), "a cut shorter than the common part")
+}

@@ -174,9 +174,15 @@ func checkpointPath(p TinkerPath) string {
 	return runPath(p.TrainingRunID) + "/checkpoints/" + kind + "/" + url.PathEscape(name)
 }
 
+// needID checks an id that becomes one segment of a URL path: not empty,
+// and not "." or "..", which a normalizing proxy or server would resolve
+// to another path (…/training_runs/.. is /api/v1/).
 func needID(op, what, id string) error {
 	if id == "" {
 		return types.ValidationError(op, "%s is empty", what)
+	}
+	if types.IsDotSegment(id) {
+		return types.ValidationError(op, "%s %q would name another URL path", what, id)
 	}
 	return nil
 }

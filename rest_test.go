@@ -496,3 +496,50 @@ func TestWeightsAccessTokenIsScrubbedLikeTheKey(t *testing.T) {
 	assert.NotContains(t, ev, "SECRETPART", "event: %s", ev)
 	assert.NotContains(t, logs(), "SECRETPART", "logs")
 }
+
+// An id that is a dot segment ("." or "..") would name another resource
+// once the path is normalized (RFC 3986 §5.2.4, as proxies and servers
+// do): GET /api/v1/training_runs/.. is GET /api/v1/, and DELETE
+// …/checkpoints/weights/.. is a DELETE of the run's checkpoint list.
+// PathEscape leaves dots alone, so every id that becomes a path segment is
+// refused (KindValidation) and nothing is sent.
+func TestRestRefusesDotSegmentIDs(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	svc := e.service(t)
+	rest := svc.Rest()
+	sent := func() []string {
+		var out []string
+		for _, r := range e.srv.Requests(tinkertest.Match{}) {
+			if r.Endpoint != tinkertest.EndpointTelemetry {
+				out = append(out, r.Method+" "+r.Path)
+			}
+		}
+		return out
+	}
+	before := sent()
+	for _, dot := range []string{".", ".."} {
+		calls := map[string]func() error{
+			"GetTrainingRun":  func() error { _, err := rest.GetTrainingRun(ctx, dot); return err },
+			"ListCheckpoints": func() error { _, err := rest.ListCheckpoints(ctx, dot); return err },
+			"GetSession":      func() error { _, err := rest.GetSession(ctx, dot); return err },
+			"AssignProject":   func() error { return rest.AssignSessionProject(ctx, dot, "p") },
+			"ExportTrace":     func() error { _, err := rest.ExportSessionTrace(ctx, dot); return err },
+			"GetSampler":      func() error { _, err := rest.GetSampler(ctx, dot); return err },
+			"DeleteRun":       func() error { return rest.DeleteCheckpoint(ctx, "tinker://"+dot+"/weights/c0") },
+			"DeleteName":      func() error { return rest.DeleteCheckpoint(ctx, "tinker://run-1/weights/"+dot) },
+			"PublishName":     func() error { return rest.PublishCheckpoint(ctx, "tinker://run-1/sampler_weights/"+dot) },
+			"ArchiveName":     func() error { _, err := rest.GetCheckpointArchiveURL(ctx, "tinker://run-1/weights/"+dot); return err },
+			"GetCheckpoint":   func() error { _, err := rest.GetCheckpoint(ctx, "tinker://"+dot+"/weights/c0"); return err },
+		}
+		for name, call := range calls {
+			err := call()
+			assert.ErrorIs(t, err, types.ErrValidation, "%s(%q): %v", name, dot, err)
+		}
+		_, err := types.ParseTinkerPath("tinker://run-1/weights/" + dot)
+		assert.ErrorIs(t, err, types.ErrValidation, "ParseTinkerPath refuses the dot segment %q", dot)
+	}
+	assert.Equal(t, before, sent(), "nothing was sent")
+	_, err := types.ParseTinkerPath("tinker://run-1/weights/..c0")
+	assert.NoError(t, err, "dots inside a name are fine")
+}

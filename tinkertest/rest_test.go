@@ -49,6 +49,31 @@ func TestRESTQueryIsStrict(t *testing.T) {
 	assert.Equal(t, http.StatusOK, c.get("training_runs?limit=1&offset=0&access_scope=accessible&project_id=p").status)
 }
 
+// A "." or ".." path segment is no id: a normalizing proxy or server
+// resolves it (RFC 3986 §5.2.4) and the request lands on another route, so
+// the fake routes it nowhere (404, no endpoint in the log) rather than
+// treating ".." as a run, session, sampler or checkpoint name.
+func TestRESTDotSegmentsRouteNowhere(t *testing.T) {
+	srv := newServer(t)
+	c := client(t, srv, keyA)
+	_, model := c.saved(1)
+	for _, p := range []string{
+		"training_runs/..",
+		"training_runs/./checkpoints",
+		"training_runs/" + model + "/checkpoints/weights/..",
+		"training_runs/" + model + "/checkpoints/weights/%2E%2E/archive",
+		"sessions/../trace_export",
+		"samplers/.",
+	} {
+		before := len(srv.Requests(Match{}))
+		r := c.get(p)
+		assert.Equal(t, http.StatusNotFound, r.status, "%s: %s", p, r.body)
+		logged := srv.Requests(Match{})
+		require.Len(t, logged, before+1, p)
+		assert.Empty(t, logged[before].Endpoint, "%s reached no route", p)
+	}
+}
+
 func TestRESTPagesAreCapped(t *testing.T) {
 	srv := newServer(t, WithMaxPageSize(2))
 	c := client(t, srv, keyA)

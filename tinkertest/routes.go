@@ -125,7 +125,7 @@ func init() {
 // route resolves an escaped URL path to a route, its unescaped parameters,
 // and the allowed methods as "GET,POST,". A checkpoint id contains a slash
 // ("weights/<name>"); it may arrive as two raw segments or as one segment
-// with %2F.
+// with %2F. A "." or ".." segment routes nowhere.
 func route(escaped string) (*routeDef, []string, string) {
 	rest, found := strings.CutPrefix(escaped, "/api/v1/")
 	if !found || rest == "" {
@@ -134,7 +134,9 @@ func route(escaped string) (*routeDef, []string, string) {
 	var segs []string
 	for _, p := range strings.Split(strings.TrimSuffix(rest, "/"), "/") {
 		u, err := url.PathUnescape(p)
-		if err != nil || u == "" {
+		// "." and ".." are no ids: a normalizing proxy or server resolves
+		// them and the request reaches another route.
+		if err != nil || u == "" || u == "." || u == ".." {
 			return nil, nil, ""
 		}
 		segs = append(segs, u)

@@ -137,6 +137,9 @@ func ParseTinkerPath(path string) (TinkerPath, error) {
 	if !ok || !ok2 || run == "" || name == "" {
 		return TinkerPath{}, ValidationError(op, "%q is not tinker://<run>/<weights|sampler_weights>/<name>", path)
 	}
+	if IsDotSegment(run) || IsDotSegment(name) {
+		return TinkerPath{}, ValidationError(op, "%q: a run id or checkpoint name of \".\" or \"..\" would name another URL path", path)
+	}
 	var typ CheckpointType
 	switch kind {
 	case "weights":
@@ -148,6 +151,12 @@ func ParseTinkerPath(path string) (TinkerPath, error) {
 	}
 	return TinkerPath{TrainingRunID: run, CheckpointID: ckpt, CheckpointType: typ}, nil
 }
+
+// IsDotSegment reports whether s is "." or "..": an id that, put into a
+// URL path as a segment, would be removed or climb to the parent once the
+// path is normalized (RFC 3986 §5.2.4), so the request would reach another
+// resource. Percent-escaping leaves dots alone; such ids are refused.
+func IsDotSegment(s string) bool { return s == "." || s == ".." }
 
 // String returns the tinker:// form.
 func (p TinkerPath) String() string { return "tinker://" + p.TrainingRunID + "/" + p.CheckpointID }

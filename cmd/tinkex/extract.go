@@ -12,8 +12,10 @@ import (
 
 // extractTar unpacks the tar file at archive into a new directory dest,
 // safely: only regular files and directories, every name relative and
-// inside dest (no absolute paths, no "..", no links, no devices). It
-// unpacks into a temporary directory next to dest and renames it to dest
+// inside dest (no absolute paths, no "..", no links, no devices), and no
+// more bytes in all than the archive itself holds (a sparse entry, which
+// archive/tar hands out as a regular file of zeros, could otherwise fill
+// the disk from a few KiB). It unpacks into a temporary directory next to dest and renames it to dest
 // at the end (replacing an existing dest when replace), so a failure
 // leaves dest as it was. It returns how many files it wrote.
 func extractTar(archive, dest string, replace bool) (int, error) {
@@ -22,11 +24,15 @@ func extractTar(archive, dest string, replace bool) (int, error) {
 		return 0, err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
 	tmp, err := os.MkdirTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".*.extract")
 	if err != nil {
 		return 0, err
 	}
-	n, err := unpack(tar.NewReader(f), tmp)
+	n, err := unpack(tar.NewReader(f), tmp, fi.Size())
 	if err == nil && replace {
 		err = os.RemoveAll(dest)
 	}
@@ -40,7 +46,9 @@ func extractTar(archive, dest string, replace bool) (int, error) {
 	return n, nil
 }
 
-func unpack(tr *tar.Reader, dir string) (int, error) {
+// unpack writes the entries of tr under dir, at most budget bytes of file
+// data in all.
+func unpack(tr *tar.Reader, dir string, budget int64) (int, error) {
 	files := 0
 	for {
 		hdr, err := tr.Next()
@@ -61,6 +69,10 @@ func unpack(tr *tar.Reader, dir string) (int, error) {
 				return files, err
 			}
 		case tar.TypeReg:
+			if hdr.Size < 0 || hdr.Size > budget {
+				return files, fmt.Errorf("the archive holds %q of %d bytes, larger than the archive itself (a sparse or forged entry)", hdr.Name, hdr.Size)
+			}
+			budget -= hdr.Size
 			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 				return files, err
 			}

@@ -543,3 +543,34 @@ func TestRestRefusesDotSegmentIDs(t *testing.T) {
 	_, err := types.ParseTinkerPath("tinker://run-1/weights/..c0")
 	assert.NoError(t, err, "dots inside a name are fine")
 }
+
+// A 410 from a REST call (a checkpoint whose TTL ran out, a run that is
+// gone) is the SDK's plain APIStatusError: not retried by either layer
+// (reference §4.1, §4.2: only 408/409/429/5xx) and a user error (§4.8:
+// any 4xx but 408). It is not KindPromiseExpired, which is the polling
+// column's meaning of a 410 on retrieve_future and is retryable.
+func TestRestGoneIsAUserError(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	svc := e.service(t)
+	tc := trainer(t, svc)
+	path := saveStates(t, tc, 1)[0]
+	rest := svc.Rest()
+
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointCheckpoint, Status: http.StatusGone, Times: 1})
+	err := rest.DeleteCheckpoint(ctx, path)
+	require.Error(t, err)
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointTrainingRun, Status: http.StatusGone, Times: 1})
+	_, err2 := rest.GetTrainingRun(ctx, tc.ModelID())
+	require.Error(t, err2)
+	for _, err := range []error{err, err2} {
+		assert.ErrorIs(t, err, types.ErrUser, "%v", err)
+		assert.NotErrorIs(t, err, types.ErrPromiseExpired, "%v", err)
+		assert.True(t, types.IsUserError(err), "%v", err)
+		assert.False(t, types.IsRetryable(err), "%v", err)
+		var te *types.Error
+		require.ErrorAs(t, err, &te)
+		assert.Equal(t, http.StatusGone, te.StatusCode)
+		assert.Equal(t, 1, te.Attempts, "not retried")
+	}
+}

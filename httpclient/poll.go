@@ -48,6 +48,10 @@ func PollPolicy(o Outcome, bare int) PollAction {
 		}
 		return PollBackoff
 	}
+	if o.StatusCode == http.StatusGone && o.Category() != types.CategoryUser {
+		// The poller's own reading of a 410 (elsewhere a user error).
+		return PollExpired
+	}
 	switch o.Kind() {
 	case types.KindConnection, types.KindTimeout:
 		if o.StatusCode == http.StatusRequestTimeout {
@@ -56,8 +60,6 @@ func PollPolicy(o Outcome, bare int) PollAction {
 		return PollBackoff
 	case types.KindRateLimited, types.KindServer:
 		return PollBackoff
-	case types.KindPromiseExpired:
-		return PollExpired
 	case types.KindUser:
 		if o.StatusCode == http.StatusBadRequest && len(o.Body) == 0 && bare < MaxBareBadRequests {
 			return PollNow

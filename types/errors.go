@@ -17,7 +17,7 @@ const (
 	KindUnknown         Kind = iota // not classified
 	KindRateLimited                 // HTTP 429
 	KindServer                      // HTTP 5xx, or a future failed with category server
-	KindUser                        // HTTP 4xx other than 401/403/404/408/409/410/429, or a 3xx redirect (never followed): the request or the base URL is wrong
+	KindUser                        // HTTP 4xx other than 401/403/404/408/409/429 (a 410 too, except on retrieve_future), or a 3xx redirect (never followed): the request or the base URL is wrong
 	KindConnection                  // transport failure: refused, reset, DNS, truncated body
 	KindTimeout                     // HTTP 408, or one attempt exceeded its timeout
 	KindPromiseExpired              // HTTP 410 on retrieve_future
@@ -312,15 +312,15 @@ func IsRetryable(err error) bool {
 }
 
 // KindForStatus maps a non-2xx HTTP status to the Kind an error with that
-// final status has. A 3xx is KindUser: tinkex never follows redirects.
+// final status has. A 3xx is KindUser: tinkex never follows redirects. A
+// 410 is KindUser too (a checkpoint or run that is gone); only the future
+// poller reads a 410 on retrieve_future as KindPromiseExpired.
 func KindForStatus(status int) Kind {
 	switch {
 	case status == 408:
 		return KindTimeout
 	case status == 409:
 		return KindConflict
-	case status == 410:
-		return KindPromiseExpired
 	case status == 429:
 		return KindRateLimited
 	case status == 401:

@@ -73,7 +73,7 @@ func TestClassificationHelpers(t *testing.T) {
 
 func TestKindForStatus(t *testing.T) {
 	cases := map[int]Kind{400: KindUser, 401: KindAuth, 402: KindUser, 403: KindPermission, 404: KindNotFound, 408: KindTimeout,
-		409: KindConflict, 410: KindPromiseExpired, 422: KindUser, 429: KindRateLimited, 500: KindServer,
+		409: KindConflict, 410: KindUser, 422: KindUser, 429: KindRateLimited, 500: KindServer,
 		503: KindServer, 200: KindUnknown}
 	for status, want := range cases {
 		assert.Equal(t, want, KindForStatus(status), "status %d", status)

@@ -574,3 +574,25 @@ func TestRestGoneIsAUserError(t *testing.T) {
 		assert.Equal(t, 1, te.Attempts, "not retried")
 	}
 }
+
+// A tinker:// path has exactly three segments after the scheme, as the
+// SDK's ParsedCheckpointTinkerPath requires (reference §2.5): a name with a
+// slash in it ("b/c", a trailing "/") is no checkpoint the server can
+// hold. It is refused before anything is sent, rather than sent on with
+// its slash escaped as %2F.
+func TestRestRefusesTinkerPathsWithExtraSegments(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	rest := e.service(t).Rest()
+	before := e.srv.CountEndpoint(tinkertest.EndpointCheckpoint)
+	for _, bad := range []string{
+		"tinker://run-1/weights/c0/",
+		"tinker://run-1/weights/c0/archive",
+		"tinker://run-1/sampler_weights/a/../b",
+	} {
+		_, err := types.ParseTinkerPath(bad)
+		assert.ErrorIs(t, err, types.ErrValidation, bad)
+		assert.ErrorIs(t, rest.DeleteCheckpoint(ctx, bad), types.ErrValidation, bad)
+	}
+	assert.Equal(t, before, e.srv.CountEndpoint(tinkertest.EndpointCheckpoint), "nothing was sent")
+}

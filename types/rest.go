@@ -125,7 +125,9 @@ type TinkerPath struct {
 }
 
 // ParseTinkerPath parses a checkpoint path. Anything else (wrong scheme, kind
-// other than weights/sampler_weights, empty parts) is a KindValidation error.
+// other than weights/sampler_weights, empty parts, more than three segments
+// as the SDK's ParsedCheckpointTinkerPath, a run id or name of "." or "..")
+// is a KindValidation error.
 func ParseTinkerPath(path string) (TinkerPath, error) {
 	const op = "tinker_path"
 	rest, ok := strings.CutPrefix(path, "tinker://")
@@ -134,7 +136,7 @@ func ParseTinkerPath(path string) (TinkerPath, error) {
 	}
 	run, ckpt, ok := strings.Cut(rest, "/")
 	kind, name, ok2 := strings.Cut(ckpt, "/")
-	if !ok || !ok2 || run == "" || name == "" {
+	if !ok || !ok2 || run == "" || name == "" || strings.Contains(name, "/") {
 		return TinkerPath{}, ValidationError(op, "%q is not tinker://<run>/<weights|sampler_weights>/<name>", path)
 	}
 	if IsDotSegment(run) || IsDotSegment(name) {

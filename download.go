@@ -264,7 +264,9 @@ type writeError struct{ err error }
 func (e *writeError) Error() string { return e.err.Error() }
 
 // copy moves the body to the writer through one buffer, reporting progress
-// after each write and pushing the stall timer back after each read.
+// after each write and pushing the stall timer back after each read. It
+// fails (not retried) before writing a byte past the size limit or past
+// the size the host announced.
 func (f *archiveFetch) copy(ctx context.Context, body io.Reader, stall *time.Timer) error {
 	buf := make([]byte, downloadBuffer)
 	for {
@@ -272,6 +274,11 @@ func (f *archiveFetch) copy(ctx context.Context, body io.Reader, stall *time.Tim
 		if f.written+int64(n) > f.max {
 			return &Error{Kind: types.KindValidation, Op: f.op,
 				Message: fmt.Sprintf("the archive passed the limit of %d bytes (WithMaxArchiveBytes); %d written", f.max, f.written)}
+		}
+		if f.total >= 0 && f.written+int64(n) > f.total {
+			// A 206 whose body outruns its Content-Range total.
+			return &Error{Kind: types.KindValidation, Op: f.op,
+				Message: fmt.Sprintf("the archive host sent more than the %d bytes it announced; %d written", f.total, f.written)}
 		}
 		if n > 0 {
 			stall.Reset(downloadStall)

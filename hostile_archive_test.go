@@ -225,3 +225,31 @@ func TestDownloadDoesNotFollowTheArchiveHostsRedirect(t *testing.T) {
 		})
 	}
 }
+
+// An archive host that, asked to resume, answers 206 with a Content-Range
+// that ends at the announced total but a body far longer: the download
+// stops at the size the host announced instead of writing on past it
+// (and never reports more done than the total, which would draw a
+// progress bar past its end).
+func TestDownloadStopsAtTheAnnouncedSize(t *testing.T) {
+	e := newEnv(t, nil)
+	host := rawArchiveHost(t, func(n int) string {
+		if n == 0 { // half the archive, then the connection drops
+			return "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nAccept-Ranges: bytes\r\nETag: \"v1\"\r\nConnection: close\r\n\r\n" + strings.Repeat("a", 500)
+		}
+		return "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 500-999/1000\r\nContent-Length: 5000\r\nConnection: close\r\n\r\n" +
+			strings.Repeat("b", 5000)
+	})
+	svc := serviceAt(t, e, apiWithArchiveAt(t, e, host))
+	var buf bytes.Buffer
+	var over []string
+	_, err := svc.Rest().DownloadCheckpoint(ctxT(t), "tinker://run-1/weights/w", &buf, WithProgress(func(done, total int64) {
+		if total >= 0 && done > total {
+			over = append(over, fmt.Sprintf("%d/%d", done, total))
+		}
+	}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "more than the 1000 bytes")
+	assert.LessOrEqual(t, buf.Len(), 1000, "nothing written past the announced size")
+	assert.Empty(t, over, "progress never passes the total")
+}

@@ -144,6 +144,7 @@ const barWidth = 30
 func (b *progressBar) update(done, total int64) {
 	var line string
 	if total > 0 {
+		done = min(max(done, 0), total) // a bar never runs past its ends
 		pct := done * 100 / total
 		fill := int(done * barWidth / total)
 		line = fmt.Sprintf("%s [%s%s] %3d%%  %s / %s", b.label, strings.Repeat("#", fill), strings.Repeat(".", barWidth-fill), pct,

@@ -40,6 +40,7 @@ type serviceConfig struct {
 	httpClient   *http.Client
 	telemetry    *bool
 	name         string
+	noSession    bool
 	// defaultHeaders are WithDefaultHeaders'.
 	defaultHeaders http.Header
 	// credentialCmdTimeout bounds TINKER_CREDENTIAL_CMD (tests shorten it).
@@ -101,6 +102,16 @@ func WithTelemetry(enabled bool) ServiceOption {
 	return func(c *serviceConfig) { c.telemetry = &enabled }
 }
 
+// WithoutSession makes a ServiceClient for REST calls only (Rest,
+// GetServerCapabilities), as the Python SDK's REST holder is (reference
+// §1, §3.3): NewServiceClient fetches the client config, exchanges the key
+// for a JWT when the server asks for it, and fetches the dynamic config,
+// but creates no server session and sends no heartbeat. Its SessionID is
+// "sessionless-<uuid4>", carried only by its own telemetry and events
+// (no SESSION_START). Creating a training or sampling client on it fails
+// with KindValidation (ErrNoSession). The tinkex CLI connects this way.
+func WithoutSession() ServiceOption { return func(c *serviceConfig) { c.noSession = true } }
+
 // WithName sets the client's name in the supervision tree
 // ("service:<name>"). Default: derived from the config fingerprint. Names
 // use letters, digits, '-', '_' and '.', and are unique per runtime.
@@ -120,6 +131,7 @@ type resolvedConfig struct {
 	httpClient   *http.Client
 	telemetry    bool
 	name         string
+	noSession    bool // WithoutSession
 	// headers go on every request; secrets are header values scrubbed like the key.
 	headers http.Header
 	secrets []string
@@ -210,7 +222,7 @@ func resolve(opts []ServiceOption, getenv func(string) string) (resolvedConfig, 
 	} else {
 		r.telemetry = envEnabled(getenv(EnvTelemetry), true)
 	}
-	r.name = c.name
+	r.name, r.noSession = c.name, c.noSession
 	if r.name != "" && !nameRE.MatchString(r.name) {
 		return r, types.ValidationError("service_client", "name %q must match %s", r.name, nameRE)
 	}

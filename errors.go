@@ -36,6 +36,9 @@ var (
 	ErrAuth       = types.ErrAuth
 	ErrPermission = types.ErrPermission
 	ErrNotFound   = types.ErrNotFound
+	// ErrNoSession: a training or sampling client was asked of a
+	// ServiceClient made WithoutSession (the error is also KindValidation).
+	ErrNoSession = errors.New("tinkex: the ServiceClient has no session")
 )
 
 // Failure categories.

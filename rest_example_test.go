@@ -3,10 +3,12 @@ package tinkex_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/tinkex-go/tinkex"
+	"github.com/tinkex-go/tinkex/tinkertest"
 )
 
 // Walk every checkpoint of a training run (the iterator fetches page after
@@ -48,4 +50,34 @@ func Example_checkpoints() {
 	// weights/step-100 training true
 	// weights/step-200 training true
 	// downloaded true <nil>
+}
+
+// A REST-only client, as the SDK's create_rest_client: WithoutSession
+// creates no server session and sends no heartbeat, so listing runs from a
+// script or a cron job leaves no trace in the account's sessions.
+func ExampleWithoutSession() {
+	ctx := context.Background()
+	srv := tinkertest.NewServer()
+	defer srv.Close()
+	rt, err := tinkex.Start(ctx)
+	if err != nil {
+		fmt.Println("start:", err)
+		return
+	}
+	defer func() { _ = rt.Stop(ctx) }()
+	svc, err := rt.NewServiceClient(ctx, tinkex.WithAPIKey("tml-example-key"), tinkex.WithBaseURL(srv.URL()),
+		tinkex.WithTelemetry(false), tinkex.WithoutSession())
+	if err != nil {
+		fmt.Println("connect:", err)
+		return
+	}
+	runs, err := svc.Rest().ListTrainingRuns(ctx)
+	fmt.Println("runs:", len(runs.TrainingRuns), err)
+	fmt.Println("sessions on the server:", len(srv.Sessions()))
+	_, err = svc.CreateLoRATrainingClient(ctx, "meta-llama/Llama-3.2-1B")
+	fmt.Println(errors.Is(err, tinkex.ErrNoSession))
+	// Output:
+	// runs: 0 <nil>
+	// sessions on the server: 0
+	// true
 }

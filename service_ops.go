@@ -62,6 +62,9 @@ func (s *ServiceClient) CreateLoRATrainingClient(ctx context.Context, baseModel 
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if err := s.needSession(op); err != nil {
+		return nil, err
+	}
 	req := types.CreateModelRequest{SessionID: s.SessionID(), BaseModel: baseModel,
 		UserMetadata: modelMetadata(o.metadata), LoraConfig: o.cfg}
 	if err := req.Validate(); err != nil {
@@ -121,6 +124,9 @@ func (s *ServiceClient) CreateTrainingClientFromStateWithOptimizer(ctx context.C
 
 func (s *ServiceClient) createFromState(ctx context.Context, path string, optimizer bool, opts []LoRAOption) (*TrainingClient, error) {
 	const op = "create_training_client_from_state"
+	if err := s.needSession(op); err != nil {
+		return nil, err
+	}
 	if _, err := types.ParseTinkerPath(path); err != nil {
 		return nil, err
 	}
@@ -214,6 +220,9 @@ func WithBaseModel(model string) SamplingOption {
 // model (one of the two is required) and returns its SamplingClient.
 func (s *ServiceClient) CreateSamplingClient(ctx context.Context, opts ...SamplingOption) (*SamplingClient, error) {
 	const op = "create_sampling_session"
+	if err := s.needSession(op); err != nil {
+		return nil, err
+	}
 	var o samplingOptions
 	for _, opt := range opts {
 		opt(&o)
@@ -246,6 +255,16 @@ func (s *ServiceClient) CreateSamplingClient(ctx context.Context, opts ...Sampli
 		return nil, err
 	}
 	return s.startSamplingClient(ctx, resp.SamplingSessionID, o.baseModel, o.modelPath)
+}
+
+// needSession refuses op on a ServiceClient made WithoutSession: the
+// models and sampling sessions it would create belong to a session.
+func (s *ServiceClient) needSession(op string) error {
+	if !s.cfg.noSession {
+		return nil
+	}
+	return &Error{Kind: types.KindValidation, Op: op, Err: ErrNoSession,
+		Message: "this ServiceClient was made WithoutSession (REST calls only); create training and sampling clients on one with a session"}
 }
 
 // GetServerCapabilities lists the models the server supports. After Close

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tinkex-go/tinkex/clock"
 	"github.com/tinkex-go/tinkex/httpclient"
+	"github.com/tinkex-go/tinkex/internal/uuid"
 	"github.com/tinkex-go/tinkex/telemetry"
 	"github.com/tinkex-go/tinkex/types"
 )
@@ -215,7 +216,9 @@ func (r *sessionRun) start() {
 		s.session.finish(id, cfg, nil)
 	}
 	r.sessionID = s.session.id()
-	r.arm()
+	if !s.cfg.noSession {
+		r.arm() // a client WithoutSession has nothing to keep alive
+	}
 }
 
 // arm schedules the next heartbeat, unless the run is over.
@@ -299,8 +302,12 @@ func (s *ServiceClient) applyServerLimits(cfg types.ClientConfigResponse) {
 	s.http.SetBillingWindow(cfg.BillingPauseWindow())
 }
 
+// sessionlessPrefix starts the SessionID of a client made WithoutSession,
+// as the SDK's REST holder names its telemetry (reference §5).
+const sessionlessPrefix = "sessionless-"
+
 // establish runs the start-up sequence: client/config, dynamic_config,
-// create_session.
+// create_session (not WithoutSession: the id is then a sessionless one).
 func (s *ServiceClient) establish(ctx context.Context) (string, types.ClientConfigResponse, error) {
 	cfg := types.DefaultClientConfig()
 	if _, err := s.http.Do(ctx, &httpclient.Request{Op: "client_config", Path: "/api/v1/client/config",
@@ -330,6 +337,10 @@ func (s *ServiceClient) establish(ctx context.Context) (string, types.ClientConf
 		if !errors.As(err, &e) || e.StatusCode != 404 {
 			s.rt.logger.Warn("tinkex: dynamic config unavailable, using defaults", "service", s.name, "error", err)
 		}
+	}
+	if s.cfg.noSession {
+		// The SDK's REST holder stops here (reference §3.3 steps 1–3).
+		return sessionlessPrefix + uuid.New(), cfg, nil
 	}
 	md := make(map[string]any, len(s.cfg.userMetadata))
 	for k, v := range s.cfg.userMetadata {
@@ -378,7 +389,9 @@ func (s *ServiceClient) startTelemetry(sessionID string) {
 		s.rt.logger.Warn("tinkex: server telemetry disabled", "service", s.name, "error", err)
 		return
 	}
-	b.SessionStart()
+	if !s.cfg.noSession {
+		b.SessionStart() // the SDK's REST holder sends none
+	}
 	detach, err := s.rt.serverTelemetry.Add(s.cfg.fingerprint, sessionID, b)
 	if err != nil {
 		s.rt.logger.Warn("tinkex: server telemetry bridge failed", "service", s.name, "error", err)

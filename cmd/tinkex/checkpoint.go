@@ -44,7 +44,7 @@ func checkpointList() *command {
 			if _, err := l.check("checkpoint list", args); err != nil {
 				return err
 			}
-			return c.withSession(ctx, func(s *session) error {
+			return c.withREST(ctx, func(s *session) error {
 				seq, limit := s.rest().UserCheckpoints(ctx, l.pageSize(1000)), l.limit
 				if runID != "" {
 					seq, limit = s.rest().Checkpoints(ctx, runID), 0
@@ -98,7 +98,7 @@ func checkpointInfo() *command {
 			if err != nil {
 				return err
 			}
-			return c.withSession(ctx, func(s *session) error {
+			return c.withREST(ctx, func(s *session) error {
 				cp, err := s.rest().GetCheckpoint(ctx, p.String())
 				if err != nil {
 					return notFound(err, p)
@@ -172,7 +172,7 @@ terminal.`,
 			if fi, err := os.Stat(filepath.Dir(dest)); err != nil || !fi.IsDir() {
 				return usagef("cannot write %s: directory %s does not exist", dest, filepath.Dir(dest))
 			}
-			return c.withSession(ctx, func(s *session) error {
+			return c.withREST(ctx, func(s *session) error {
 				var opts []tinkex.RestOption
 				bar := &progressBar{w: c.stdout, label: "downloading"}
 				if c.tty && !c.common.json {
@@ -250,7 +250,7 @@ func checkpointPublish(name, summary string, do func(*tinkex.RestClient, context
 			if err != nil {
 				return err
 			}
-			return c.withSession(ctx, func(s *session) error {
+			return c.withREST(ctx, func(s *session) error {
 				return c.eachPath(ps, name+"ed", func(p string) error { return do(s.rest(), ctx, p) })
 			})
 		}}
@@ -306,7 +306,7 @@ func checkpointDelete() *command {
 					return nil
 				}
 			}
-			return c.withSession(ctx, func(s *session) error {
+			return c.withREST(ctx, func(s *session) error {
 				return c.eachPath(ps, "deleted", func(p string) error { return s.rest().DeleteCheckpoint(ctx, p) })
 			})
 		}}
@@ -336,7 +336,7 @@ func checkpointSetTTL() *command {
 					return usagef("TTL %s is shorter than one second; use --clear to remove the expiry", args[1])
 				}
 			}
-			return c.withSession(ctx, func(s *session) error {
+			return c.withREST(ctx, func(s *session) error {
 				if clear {
 					err = s.rest().ClearCheckpointTTL(ctx, p.String())
 				} else {

@@ -60,9 +60,11 @@ func (s *session) close() {
 }
 
 // connect checks the key and URL, then starts a runtime and a
-// ServiceClient. A missing or malformed key or URL is a usage error naming
-// the flag and the variable to set.
-func (c *cli) connect(ctx context.Context) (*session, error) {
+// ServiceClient, with a server session only when withSession is set (else
+// WithoutSession: the SDK's REST holder, no session, no heartbeat). A
+// missing or malformed key or URL is a usage error naming the flag and the
+// variable to set.
+func (c *cli) connect(ctx context.Context, withSession bool) (*session, error) {
 	key := strings.TrimSpace(cmpOr(c.common.apiKey, c.getenv(envAPIKey)))
 	if key == "" {
 		return nil, usagef("no API key: set %s or pass --api-key", envAPIKey)
@@ -96,9 +98,13 @@ func (c *cli) connect(ctx context.Context) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := rt.NewServiceClient(ctx, tinkex.WithAPIKey(key), tinkex.WithBaseURL(base), tinkex.WithName("tinkex-cli"),
+	opts := []tinkex.ServiceOption{tinkex.WithAPIKey(key), tinkex.WithBaseURL(base), tinkex.WithName("tinkex-cli"),
 		tinkex.WithMaxRetries(c.common.maxRetries), tinkex.WithCallRetryBudget(c.common.retryBudget), tinkex.WithTelemetry(false), tinkex.WithTags(),
-		tinkex.WithProjectID(c.getenv(envProjectID)))
+		tinkex.WithProjectID(c.getenv(envProjectID))}
+	if !withSession {
+		opts = append(opts, tinkex.WithoutSession())
+	}
+	svc, err := rt.NewServiceClient(ctx, opts...)
 	if err != nil {
 		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -118,9 +124,21 @@ func cmpOr(v, def string) string {
 	return def
 }
 
-// withSession connects, runs f and closes.
+// withSession runs f with a client that has a server session of its own
+// (tree: it shows the session's part of the supervision tree).
 func (c *cli) withSession(ctx context.Context, f func(s *session) error) error {
-	s, err := c.connect(ctx)
+	return c.connected(ctx, true, f)
+}
+
+// withREST runs f with a client that creates no server session (the REST
+// commands: a listing or a download leaves no session behind).
+func (c *cli) withREST(ctx context.Context, f func(s *session) error) error {
+	return c.connected(ctx, false, f)
+}
+
+// connected connects, runs f and closes.
+func (c *cli) connected(ctx context.Context, withSession bool, f func(s *session) error) error {
+	s, err := c.connect(ctx, withSession)
 	if err != nil {
 		return err
 	}

@@ -337,7 +337,7 @@ func TestRunAndSessionCommands(t *testing.T) {
 
 	m = run(t, w, "session", "list", "--json").json(t)
 	ids := m["sessions"].([]any)
-	require.GreaterOrEqual(t, len(ids), 2, "the seeding session and the CLI's own")
+	require.Len(t, ids, 1, "the seeding session; the CLI's REST commands create none")
 	first := ids[0].(string)
 	r = run(t, w, "session", "info", first)
 	require.Equal(t, 0, r.code, r.stderr)
@@ -384,4 +384,27 @@ func TestRetryBudgetFlag(t *testing.T) {
 	r = exec(t, w, runOpts{}, "run", "list", "--max-retries", "0", "--retry-budget", "1m")
 	assert.Equal(t, 0, r.code, r.stderr)
 	assert.Len(t, w.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointTrainingRuns}), 2, "the 503 was sent again")
+}
+
+// The REST commands connect as the SDK's REST holder does (reference §1,
+// §3.3): client/config and dynamic_config, no create_session, no
+// heartbeat, so using the CLI leaves no session in the account. Only tree,
+// which shows a session's supervision subtree, creates one.
+func TestRESTCommandsCreateNoSession(t *testing.T) {
+	w := newWorld(t)
+	configs := w.srv.CountEndpoint(tinkertest.EndpointClientConfig)
+	for _, args := range [][]string{
+		{"run", "list"}, {"run", "info", w.run}, {"checkpoint", "list"}, {"checkpoint", "info", w.paths[0]},
+		{"checkpoint", "publish", w.paths[0]}, {"checkpoint", "unpublish", w.paths[0]}, {"session", "list"},
+	} {
+		r := run(t, w, args...)
+		require.Equal(t, 0, r.code, "%v: %s", args, r.stderr)
+	}
+	assert.Equal(t, configs+7, w.srv.CountEndpoint(tinkertest.EndpointClientConfig), "each command connected")
+	assert.Equal(t, 1, w.srv.CountEndpoint(tinkertest.EndpointCreateSession), "the seeding session only")
+	assert.Len(t, w.srv.Sessions(), 1)
+
+	r := run(t, w, "tree")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Len(t, w.srv.Sessions(), 2, "tree connects with a session")
 }

@@ -56,7 +56,7 @@ func runList() *command {
 			if err != nil {
 				return err
 			}
-			return c.withSession(ctx, func(s *session) error {
+			return c.withREST(ctx, func(s *session) error {
 				opts := []tinkex.RestOption{tinkex.WithAccessScope(sc), l.pageSize(100)}
 				if project != "" {
 					opts = append(opts, tinkex.WithProjectFilter(project))
@@ -96,7 +96,7 @@ func runInfo() *command {
 				}
 				id = p.TrainingRunID
 			}
-			return c.withSession(ctx, func(s *session) error {
+			return c.withREST(ctx, func(s *session) error {
 				r, err := s.rest().GetTrainingRun(ctx, id, tinkex.WithAccessScope(sc))
 				if err != nil {
 					return err

@@ -29,22 +29,21 @@ func sortedMap(m map[string]string) iter.Seq2[string, string] {
 func sessionList() *command {
 	l := listFlags{what: "sessions"}
 	return &command{name: "list", summary: "list session ids",
-		help:  "Note: connecting creates a session of its own (marked in the THIS CLI column), which the list includes.",
 		flags: func(fs *flag.FlagSet) { l.register(fs, true) },
 		run: func(ctx context.Context, c *cli, args []string) error {
 			sc, err := l.check("session list", args)
 			if err != nil {
 				return err
 			}
-			return c.withSession(ctx, func(s *session) error {
+			return c.withREST(ctx, func(s *session) error {
 				ids, err := take(s.rest().Sessions(ctx, tinkex.WithAccessScope(sc), l.pageSize(100)), l.limit)
 				if err != nil {
 					return err
 				}
-				o := output{title: plural(len(ids), "session"), columns: []string{"SESSION ID", "THIS CLI"},
+				o := output{title: plural(len(ids), "session"), columns: []string{"SESSION ID"},
 					json: map[string]any{"sessions": ids}}
 				for _, id := range ids {
-					o.rows = append(o.rows, []string{id, map[bool]string{true: "yes", false: ""}[id == s.svc.SessionID()]})
+					o.rows = append(o.rows, []string{id})
 				}
 				return c.print(o)
 			})
@@ -63,7 +62,7 @@ func sessionInfo() *command {
 			if err != nil {
 				return err
 			}
-			return c.withSession(ctx, func(s *session) error {
+			return c.withREST(ctx, func(s *session) error {
 				info, err := s.rest().GetSession(ctx, args[0], tinkex.WithAccessScope(sc))
 				if err != nil {
 					return err

@@ -587,6 +587,34 @@ func (r *RestClient) GetAuditLog(ctx context.Context, eventType string, day time
 	return restCall[AuditLogResponse](ctx, r, op, http.MethodGet, "/api/v1/audit", q, nil)
 }
 
+// GetBillingUsage returns the caller's usage in hourly buckets from
+// startingOn (inclusive) to endingBefore (exclusive), with estimated
+// costs, as the SDK's get_billing_usage: GET
+// /api/v1/billing/usage/events?starting_on&ending_before, both RFC 3339 in
+// UTC. Both times are required and startingOn must come first (a
+// KindValidation error otherwise, nothing sent); a reply without its data
+// list, bucket times or event types is a KindValidation error too.
+func (r *RestClient) GetBillingUsage(ctx context.Context, startingOn, endingBefore time.Time) (*BillingUsageResponse, error) {
+	const op = "get_billing_usage"
+	switch {
+	case startingOn.IsZero() || endingBefore.IsZero():
+		return nil, types.ValidationError(op, "both startingOn and endingBefore are required")
+	case !startingOn.Before(endingBefore):
+		return nil, types.ValidationError(op, "startingOn (%s) must be before endingBefore (%s)",
+			startingOn.UTC().Format(time.RFC3339Nano), endingBefore.UTC().Format(time.RFC3339Nano))
+	}
+	q := url.Values{"starting_on": {startingOn.UTC().Format(time.RFC3339Nano)},
+		"ending_before": {endingBefore.UTC().Format(time.RFC3339Nano)}}
+	out, err := restCall[BillingUsageResponse](ctx, r, op, http.MethodGet, "/api/v1/billing/usage/events", q, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := out.Validate(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // serverText is text from a REST body, which did not pass through the
 // HTTP layer's error path, put in an error: scrubbed of the client's
 // credentials (key, JWT, anything shaped like one), then cut to 512 bytes.

@@ -596,3 +596,72 @@ func TestRestRefusesTinkerPathsWithExtraSegments(t *testing.T) {
 	}
 	assert.Equal(t, before, e.srv.CountEndpoint(tinkertest.EndpointCheckpoint), "nothing was sent")
 }
+
+// get_billing_usage (reference §2.5): GET /api/v1/billing/usage/events with
+// both bounds as RFC 3339 UTC times; the reply's hourly events, their
+// sessions' user_metadata and event_info decode. Bad bounds are refused
+// before anything is sent; a reply the SDK's model would reject is a
+// validation error.
+func TestRestBillingUsage(t *testing.T) {
+	e := newEnv(t, nil)
+	svc := e.service(t, WithUserMetadata(map[string]string{"team": "rl"}))
+	tc := trainer(t, svc)
+	saveStates(t, tc, 2)
+	rest := svc.Rest()
+	ctx := ctxT(t)
+	from := time.Now().Add(-time.Hour).Truncate(time.Second)
+	to := from.Add(3 * time.Hour)
+
+	u, err := rest.GetBillingUsage(ctx, from.In(time.FixedZone("X", 3600)), to)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"GET /api/v1/billing/usage/events?ending_before=" + url.QueryEscape(to.UTC().Format(time.RFC3339)) +
+		"&starting_on=" + url.QueryEscape(from.UTC().Format(time.RFC3339))}, restRequests(e.srv, tinkertest.EndpointBillingUsage))
+	var checkpoints int64
+	for _, ev := range u.Data {
+		assert.Equal(t, types.BillingCheckpoint, ev.EventInfo.Type)
+		assert.Equal(t, svc.SessionID(), ev.SessionID)
+		assert.Equal(t, "meta-llama/Llama-3.2-1B", ev.BaseModel)
+		assert.Nil(t, ev.EstimatedCostUSD, "null is no estimate, not 0")
+		assert.Equal(t, time.Hour, ev.BucketEnd.Sub(ev.BucketStart.Time))
+		checkpoints += ev.EventInfo.Count
+	}
+	assert.Equal(t, int64(2), checkpoints)
+	assert.Equal(t, map[string]string{"team": "rl"}, u.Sessions[svc.SessionID()].UserMetadata)
+
+	empty, err := rest.GetBillingUsage(ctx, to, to.Add(time.Hour))
+	require.NoError(t, err)
+	assert.Empty(t, empty.Data)
+	assert.NotNil(t, empty.Data, "an empty list, not a missing one")
+
+	before := len(e.srv.Requests(tinkertest.Match{}))
+	for name, bounds := range map[string][2]time.Time{
+		"no start": {{}, to}, "no end": {from, {}}, "reversed": {to, from}, "empty range": {from, from},
+	} {
+		_, err := rest.GetBillingUsage(ctx, bounds[0], bounds[1])
+		assert.ErrorIs(t, err, types.ErrValidation, name)
+	}
+	assert.Len(t, e.srv.Requests(tinkertest.Match{}), before, "nothing sent")
+
+	for name, body := range map[string]string{
+		"no data":       `{"sessions":{}}`,
+		"no bucket":     `{"data":[{"bucket_end":"2026-01-01T01:00:00Z","event_info":{"type":"training","token_count":3}}]}`,
+		"no event type": `{"data":[{"bucket_start":"2026-01-01T00:00:00Z","bucket_end":"2026-01-01T01:00:00Z","event_info":{}}]}`,
+	} {
+		e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointBillingUsage, Status: http.StatusOK, Body: body, Times: 1})
+		_, err := rest.GetBillingUsage(ctx, from, to)
+		assert.ErrorIs(t, err, types.ErrValidation, name)
+	}
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointBillingUsage, Status: http.StatusOK, Times: 1,
+		Body: `{"data":[{"bucket_start":"2026-01-01T00:00:00Z","bucket_end":"2026-01-01T01:00:00Z","estimated_cost_usd":0.25,` +
+			`"effective_rate_usd_per_million_tokens":2.5,"event_info":{"type":"sampling_prefill","cached":true,"token_count":100000}}],` +
+			`"cost_data_through":"2026-01-01T00:00:00Z"}`})
+	priced, err := rest.GetBillingUsage(ctx, from, to)
+	require.NoError(t, err)
+	require.Len(t, priced.Data, 1)
+	ev := priced.Data[0]
+	assert.Equal(t, BillingEventInfo{Type: BillingSamplingPrefill, Cached: true, TokenCount: 100000}, ev.EventInfo)
+	require.NotNil(t, ev.EstimatedCostUSD)
+	assert.InDelta(t, 0.25, *ev.EstimatedCostUSD, 1e-12)
+	require.NotNil(t, priced.CostDataThrough)
+	assert.Equal(t, 2026, priced.CostDataThrough.Year())
+}

@@ -15,6 +15,19 @@ type (
 	AuditLogEntry                = types.AuditLogEntry
 	Timestamp                    = types.Timestamp
 	WhoAmI                       = types.WhoAmI
+	BillingUsageResponse         = types.BillingUsageResponse
+	BillingUsageEvent            = types.BillingUsageEvent
+	BillingUsageSession          = types.BillingUsageSession
+	BillingEventInfo             = types.BillingEventInfo
+)
+
+// Kinds of billed usage, BillingEventInfo.Type.
+const (
+	BillingTraining        = types.BillingTraining
+	BillingSamplingPrefill = types.BillingSamplingPrefill
+	BillingSamplingSample  = types.BillingSamplingSample
+	BillingCheckpoint      = types.BillingCheckpoint
+	BillingStorage         = types.BillingStorage
 )
 
 // Access scopes of REST reads.

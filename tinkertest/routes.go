@@ -44,6 +44,7 @@ const (
 	EndpointSessionProject        = "sessions/{id}/project"
 	EndpointSessionTraceExport    = "sessions/{id}/trace_export"
 	EndpointAudit                 = "audit"
+	EndpointBillingUsage          = "billing/usage/events"
 )
 
 type handler func(c *call) reply
@@ -106,6 +107,7 @@ func init() {
 		get(EndpointUserCheckpoints, (*call).listUserCheckpoints).withQuery("limit", "offset"),
 		get(EndpointSessions, (*call).listSessions).withQuery("limit", "offset", "access_scope"),
 		get(EndpointAudit, (*call).auditLog).withQuery("event_type", "day"),
+		get(EndpointBillingUsage, (*call).billingUsage).withQuery("starting_on", "ending_before"),
 	} {
 		staticRoutes[r.endpoint] = r
 	}
@@ -144,7 +146,8 @@ func route(escaped string) (*routeDef, []string, string) {
 	var rt *routeDef
 	var params []string
 	switch {
-	case len(segs) == 1 || (len(segs) == 2 && (segs[0] == "client" || segs[0] == "auth")):
+	case len(segs) == 1 || (len(segs) == 2 && (segs[0] == "client" || segs[0] == "auth")),
+		len(segs) == 3 && segs[0] == "billing":
 		rt = staticRoutes[strings.Join(segs, "/")]
 	case segs[0] == "samplers" && len(segs) == 2:
 		rt, params = samplerRoute, segs[1:]

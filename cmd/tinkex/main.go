@@ -89,14 +89,14 @@ type command struct {
 	run func(ctx context.Context, c *cli, args []string) error
 }
 
-// group is a noun with its commands (checkpoint, run, session).
+// group is a noun with its commands (checkpoint, run, session, billing).
 type group struct {
 	name, summary string
 	commands      []*command
 }
 
 func (c *cli) groups() []*group {
-	return []*group{c.checkpointGroup(), c.runGroup(), c.sessionGroup()}
+	return []*group{c.checkpointGroup(), c.runGroup(), c.sessionGroup(), c.billingGroup()}
 }
 
 func (c *cli) topCommands() []*command {
@@ -235,7 +235,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 func (c *cli) usage(w io.Writer) {
 	fmt.Fprintf(w, `Usage: tinkex [--api-key KEY] [--base-url URL] [--json] <command> [flags] [args]
 
-Manage the checkpoints, training runs and sessions a Tinker server keeps.
+Manage the checkpoints, training runs and sessions a Tinker server keeps, and see billed usage.
 
 Commands:
 `)

@@ -408,3 +408,27 @@ func TestRESTCommandsCreateNoSession(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Len(t, w.srv.Sessions(), 2, "tree connects with a session")
 }
+
+func TestBillingUsage(t *testing.T) {
+	w := newWorld(t)
+	r := run(t, w, "billing", "usage")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "1 usage event from ")
+	assert.Contains(t, r.stdout, "estimated $0.00")
+	assert.Regexp(t, `checkpoint +3 checkpoints +meta-llama/Llama-3.2-1B +\S+ +-`, r.stdout)
+
+	m := run(t, w, "billing", "usage", "--json", "--from", "2026-01-01", "--to", "2026-01-02T00:00:00Z").json(t)
+	assert.Equal(t, []any{}, m["data"])
+	reqs := w.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointBillingUsage})
+	assert.Equal(t, "ending_before=2026-01-02T00%3A00%3A00Z&starting_on=2026-01-01T00%3A00%3A00Z", reqs[len(reqs)-1].Query)
+
+	for _, args := range [][]string{
+		{"billing", "usage", "--from", "yesterday"},
+		{"billing", "usage", "--from", "2026-01-02", "--to", "2026-01-01"},
+		{"billing", "usage", "extra"},
+	} {
+		r := run(t, w, args...)
+		assert.Equal(t, 2, r.code, "%v: %s", args, r.stderr)
+	}
+	assert.Len(t, w.srv.Requests(tinkertest.Match{Endpoint: tinkertest.EndpointBillingUsage}), 2, "bad input sends nothing")
+}

@@ -18,7 +18,14 @@ import (
 // one is attached, with a non-blocking send so it can emit telemetry.
 // A d <= 0 is ignored.
 func (l *Limiter) ReportRateLimited(d time.Duration) bool {
-	if !l.extendBackoff(d) {
+	if d <= 0 {
+		return false
+	}
+	now := l.now()
+	// The local deadline records this process's own reports even when the
+	// fleet's deadline is already later (see LocalBackoffRemaining).
+	extend(&l.fleet.local, now+int64(d))
+	if !l.extendBackoffAt(now, d) {
 		return false
 	}
 	if f := l.fleet.onReport.Load(); f != nil {
@@ -27,12 +34,16 @@ func (l *Limiter) ReportRateLimited(d time.Duration) bool {
 	return true
 }
 
-// extendBackoff is ReportRateLimited without the fleet hook.
+// extendBackoff is ReportRateLimited without the fleet hook and the local
+// deadline.
 func (l *Limiter) extendBackoff(d time.Duration) bool {
 	if d <= 0 {
 		return false
 	}
-	now := l.now()
+	return l.extendBackoffAt(l.now(), d)
+}
+
+func (l *Limiter) extendBackoffAt(now int64, d time.Duration) bool {
 	want := now + int64(d)
 	if !extend(&l.deadline, want) {
 		return false

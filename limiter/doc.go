@@ -34,12 +34,14 @@
 // tinkex.limiter.backoff.cleared event per burst and answers StatsRequest.
 // The limiter works without it; the actor adds only telemetry and probing.
 //
-// A fleet of processes sharing a config (package cluster) uses three hooks
+// A fleet of processes sharing a config (package cluster) uses four hooks
 // (fleet.go): SetCeiling lowers the slots to the fleet's grant by keeping
-// released slots, OnReport hears of local 429 extensions, and
+// released slots, OnReport hears of local 429 extensions,
 // ApplyFleetBackoff extends the deadline from the fleet without reporting
-// back. Without a cluster they cost one atomic load each in Release and
-// ReportRateLimited.
+// back, and LocalBackoffRemaining tells the backoff of this process's own
+// 429s from the one learnt from the fleet. Without a cluster they cost one
+// atomic load each in Release and ReportRateLimited (and one more
+// compare-and-swap per 429).
 //
 // Time comes from an injected clock.Clock, so tests drive backoffs with a
 // fake clock instead of sleeping.

@@ -16,6 +16,9 @@ import (
 type fleet struct {
 	// onReport is called after ReportRateLimited extended the deadline.
 	onReport atomic.Pointer[func(time.Duration)]
+	// local is the deadline of ReportRateLimited's reports alone (0 = none),
+	// in the units of Limiter.now; ApplyFleetBackoff never moves it.
+	local atomic.Int64
 
 	ceilMu sync.Mutex // serialises SetCeiling; the reservations below are atomics
 	// The reservations of slots and throttled.
@@ -58,6 +61,20 @@ func (l *Limiter) OnReport(f func(time.Duration)) {
 // actor's telemetry), but without calling the OnReport hook. It reports
 // whether the deadline moved.
 func (l *Limiter) ApplyFleetBackoff(d time.Duration) bool { return l.extendBackoff(d) }
+
+// LocalBackoffRemaining returns how long the backoff asked for by this
+// process's own reports (ReportRateLimited) still lasts, or 0: a backoff
+// learnt from the fleet (ApplyFleetBackoff) does not count, even when it is
+// the one in force. A member reports this to the fleet, never
+// BackoffRemaining, so that the fleet's deadline is not echoed back to it
+// re-based on the receiver's clock, later by the time the message took.
+func (l *Limiter) LocalBackoffRemaining() time.Duration {
+	d := l.fleet.local.Load()
+	if d == 0 {
+		return 0
+	}
+	return max(time.Duration(d-l.now()), 0)
+}
 
 // SetCeiling lets at most slots dispatches, and at most throttled of them
 // while throttled, be in flight from now on, within the configured sizes

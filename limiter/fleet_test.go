@@ -90,6 +90,37 @@ func TestOnReportSeesLocalReportsOnly(t *testing.T) {
 	assert.Greater(t, l.BackoffRemaining(), 2*time.Hour)
 }
 
+// The backoff of this process's own 429s is kept apart from the fleet's,
+// so a member reports only what it saw itself: the fleet's deadline is not
+// counted even while it is the one in force, and an own report that does
+// not extend the deadline is still recorded.
+func TestLocalBackoffRemainingCountsOwnReportsOnly(t *testing.T) {
+	l, fake := newLimiter(t)
+	assert.Zero(t, l.LocalBackoffRemaining())
+	require.True(t, l.ApplyFleetBackoff(time.Minute))
+	assert.Zero(t, l.LocalBackoffRemaining(), "a fleet backoff is not local")
+	assert.Equal(t, time.Minute, l.BackoffRemaining())
+
+	assert.False(t, l.ReportRateLimited(10*time.Second), "shorter than the fleet's: no extension")
+	assert.Equal(t, 10*time.Second, l.LocalBackoffRemaining(), "but it is this process's own backoff")
+	assert.False(t, l.ReportRateLimited(0))
+	assert.False(t, l.ReportRateLimited(-time.Second))
+	assert.Equal(t, 10*time.Second, l.LocalBackoffRemaining(), "a non-positive report changes nothing")
+
+	fake.Advance(4 * time.Second)
+	assert.Equal(t, 6*time.Second, l.LocalBackoffRemaining())
+	assert.False(t, l.ReportRateLimited(time.Second), "the local deadline only extends")
+	assert.Equal(t, 6*time.Second, l.LocalBackoffRemaining())
+	require.True(t, l.ApplyFleetBackoff(2*time.Minute))
+	assert.Equal(t, 6*time.Second, l.LocalBackoffRemaining(), "the fleet never moves it")
+
+	fake.Advance(6 * time.Second)
+	assert.Zero(t, l.LocalBackoffRemaining(), "over when the own 429 said")
+	assert.Equal(t, 2*time.Minute-6*time.Second, l.BackoffRemaining(), "the fleet's still holds")
+	fake.Advance(time.Hour)
+	assert.Zero(t, l.LocalBackoffRemaining())
+}
+
 // Callers acquiring and releasing while the ceiling moves up and down never
 // hold more slots than the bound in force, and every token comes back: at
 // the end the full size is available again.

@@ -67,9 +67,7 @@ func (a *agent) Receive(ctx actor.Context) {
 		}
 		a.granted(m)
 	case *clusterpb.BackoffPush:
-		if a.cfg.lim.ApplyFleetBackoff(time.Duration(m.RemainingNs)) {
-			a.inc.f.applied.Add(1)
-		}
+		a.pushed(m)
 	case *actor.Stopping:
 		if a.stop != nil {
 			close(a.stop)
@@ -137,16 +135,21 @@ func (a *agent) resolve(ctx actor.Context) {
 	}()
 }
 
-func (a *agent) renew(ctx actor.Context) {
+func (a *agent) renew(ctx actor.Context) { ctx.Request(a.grain, a.renewal()) }
+
+// renewal is the member's Renew of cfg now. Its backoff is only what this
+// member's own 429s asked for: the fleet's backoff, which the member was
+// told by the grain, is not sent back (see grain.renew).
+func (a *agent) renewal() *clusterpb.Renew {
 	l := a.cfg.lim
 	st := l.Stats()
 	bs, bt := l.Bound()
-	ctx.Request(a.grain, &clusterpb.Renew{
+	return &clusterpb.Renew{
 		Fingerprint: a.cfg.fp,
 		Slots:       int32(st.Slots), ThrottledSlots: int32(st.ThrottledSlots),
 		BoundSlots: int32(bs), BoundThrottled: int32(bt),
-		BackoffRemainingNs: int64(st.BackoffRemaining),
-	})
+		BackoffRemainingNs: int64(l.LocalBackoffRemaining()),
+	}
 }
 
 func (a *agent) report(ctx actor.Context) {
@@ -156,7 +159,7 @@ func (a *agent) report(ctx actor.Context) {
 		return
 	}
 	a.pending = false
-	rem := a.cfg.lim.BackoffRemaining()
+	rem := a.cfg.lim.LocalBackoffRemaining()
 	if rem <= 0 {
 		return
 	}
@@ -176,4 +179,10 @@ func (a *agent) granted(g *clusterpb.Grant) {
 		cfg.lim.ApplyFleetBackoff(time.Duration(g.BackoffRemainingNs))
 	}
 	f.recovered(cfg, a.inc.address)
+}
+
+func (a *agent) pushed(p *clusterpb.BackoffPush) {
+	if a.cfg.lim.ApplyFleetBackoff(time.Duration(p.RemainingNs)) {
+		a.inc.f.applied.Add(1)
+	}
 }

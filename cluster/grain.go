@@ -25,6 +25,7 @@ const minPushExtension = 5 * time.Millisecond
 // the members' renewals, so a re-activation loses nothing for long.
 type grain struct {
 	inc *incarnation
+	now func() time.Time // time.Now; a fake clock's in tests
 
 	id       *pcluster.ClusterIdentity
 	fp       string
@@ -66,10 +67,7 @@ func (g *grain) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *pcluster.ClusterInit:
 		g.id = m.Identity
-		g.fp = m.Identity.Identity
-		g.started = time.Now()
-		g.leases = map[string]*lease{}
-		g.inc.setGrain(g.fp, true)
+		g.activate(m.Identity.Identity)
 		g.checkOwner(ctx, m.Cluster.MemberList.Members().Members())
 		root, self := ctx.ActorSystem().Root, ctx.Self()
 		g.sub = ctx.ActorSystem().EventStream.Subscribe(func(evt any) {
@@ -106,13 +104,21 @@ func (g *grain) Receive(ctx actor.Context) {
 	}
 }
 
+// activate starts the grain's (empty) state of config fp.
+func (g *grain) activate(fp string) {
+	g.fp = fp
+	g.started = g.now()
+	g.leases = map[string]*lease{}
+	g.inc.setGrain(fp, true)
+}
+
 // extend moves the fleet's deadline to now+d if that is later, and pushes
 // it to every leaseholder but the reporter when it moved noticeably.
 func (g *grain) extend(ctx actor.Context, d time.Duration, from *actor.PID) {
 	if d <= 0 {
 		return
 	}
-	now := time.Now()
+	now := g.now()
 	want := now.Add(d)
 	if !want.After(g.deadline) {
 		return
@@ -133,7 +139,7 @@ func (g *grain) extend(ctx actor.Context, d time.Duration, from *actor.PID) {
 }
 
 func (g *grain) renew(ctx actor.Context, m *clusterpb.Renew) {
-	now := time.Now()
+	now := g.now()
 	ttl := g.inc.f.s.Lease
 	for k, l := range g.leases {
 		if now.Sub(l.seen) > ttl {
@@ -153,6 +159,13 @@ func (g *grain) renew(ctx actor.Context, m *clusterpb.Renew) {
 	me.slots, me.throttled = m.Slots, m.ThrottledSlots
 	me.bound, me.boundT = m.BoundSlots, m.BoundThrottled
 	me.seen = now
+	// A renewal carries only the backoff of the member's own 429s
+	// (limiter.LocalBackoffRemaining), never the fleet's it was told, so
+	// taking it always cannot echo the deadline back later by a message
+	// delay per renewal: the deadline stays where the 429 put it. Taking it
+	// always, not only while a fresh activation relearns, also makes good a
+	// lost BackoffReport (sent to an activation that moved, or died) at the
+	// reporter's next renewal, whatever the age of the grain it reaches.
 	g.extend(ctx, time.Duration(m.BackoffRemainingNs), from)
 
 	budget, budgetT := m.Slots, m.ThrottledSlots

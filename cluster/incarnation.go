@@ -65,7 +65,7 @@ func startIncarnation(f *Fleet) (inc *incarnation, err error) {
 		ropts = append(ropts, remote.WithAdvertisedHost(f.s.Advertise))
 	}
 	inc.prov = &lazyProvider{recipe: f.s.provider, env: providerEnv{clusterName: f.s.name, systemID: sys.ID, bindHost: bind.host}}
-	kind := pcluster.NewKind(grainKind, actor.PropsFromProducer(func() actor.Actor { return &grain{inc: inc} }))
+	kind := pcluster.NewKind(grainKind, actor.PropsFromProducer(func() actor.Actor { return &grain{inc: inc, now: time.Now} }))
 	cfg := pcluster.Configure(f.s.name, inc.prov, disthash.New(), remote.Configure(bind.host, bind.port, ropts...),
 		pcluster.WithKinds(kind), pcluster.WithRequestTimeout(f.s.Degrade))
 	inc.c = pcluster.New(sys, cfg)

@@ -40,8 +40,10 @@ type Renew struct {
 	// now (its local ceiling once its reservations are complete).
 	BoundSlots     int32 `protobuf:"varint,4,opt,name=bound_slots,json=boundSlots,proto3" json:"bound_slots,omitempty"`
 	BoundThrottled int32 `protobuf:"varint,5,opt,name=bound_throttled,json=boundThrottled,proto3" json:"bound_throttled,omitempty"`
-	// backoff_remaining_ns is the member's own backoff left, so a fresh grain
-	// activation learns the fleet's backoff.
+	// backoff_remaining_ns is what is left of the backoff of the member's own
+	// 429s, never of the fleet's backoff it was told (echoed, that would come
+	// back later by the message's delay), so a fresh grain activation learns
+	// the fleet's backoff and a lost BackoffReport is made good.
 	BackoffRemainingNs int64 `protobuf:"varint,6,opt,name=backoff_remaining_ns,json=backoffRemainingNs,proto3" json:"backoff_remaining_ns,omitempty"`
 	unknownFields      protoimpl.UnknownFields
 	sizeCache          protoimpl.SizeCache

@@ -21,6 +21,7 @@ import (
 	"github.com/tinkex-go/tinkex/limiter"
 	"github.com/tinkex-go/tinkex/registry"
 	"github.com/tinkex-go/tinkex/telemetry"
+	"github.com/tinkex-go/tinkex/types"
 )
 
 // node is one member: a fleet with its member actor running on a plain
@@ -123,15 +124,16 @@ func TestFleetBackoffOfOneConfigNeverDelaysAnother(t *testing.T) {
 	for _, n := range nodes {
 		converge(t, nodes, func() bool { return n.config(fpA).Members == 3 && n.config(fpB).Members == 3 }, "joined")
 	}
-	require.True(t, nodes[0].lims[fpA].ReportRateLimited(time.Hour))
+	// The fleet takes at most types.MaxRetryAfter (a minute) from a member.
+	require.True(t, nodes[0].lims[fpA].ReportRateLimited(types.MaxRetryAfter))
 	for _, n := range nodes {
-		eventually(t, func() bool { return n.lims[fpA].BackoffRemaining() > 50*time.Minute }, "A backs off everywhere")
+		eventually(t, func() bool { return n.lims[fpA].BackoffRemaining() > 50*time.Second }, "A backs off everywhere")
 	}
 	// B's report on member 1 reaches members 0 and 2 while A is backed off.
-	require.True(t, nodes[1].lims[fpB].ReportRateLimited(time.Nanosecond+time.Minute))
+	require.True(t, nodes[1].lims[fpB].ReportRateLimited(20*time.Second))
 	for _, i := range []int{0, 2} {
-		eventually(t, func() bool { return nodes[i].lims[fpB].BackoffRemaining() > 30*time.Second }, "B's push arrives")
-		assert.Less(t, nodes[i].lims[fpB].BackoffRemaining(), 2*time.Minute, "B's backoff is B's, not A's")
+		eventually(t, func() bool { return nodes[i].lims[fpB].BackoffRemaining() > 10*time.Second }, "B's push arrives")
+		assert.Less(t, nodes[i].lims[fpB].BackoffRemaining(), 30*time.Second, "B's backoff is B's, not A's")
 	}
 	// A's backoff holds none of B's grants back: grants for B keep arriving.
 	before := nodes[2].f.Status().Grants

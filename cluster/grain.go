@@ -10,12 +10,20 @@ import (
 	"github.com/asynkron/protoactor-go/eventstream"
 
 	"github.com/tinkex-go/tinkex/cluster/clusterpb"
+	"github.com/tinkex-go/tinkex/types"
 )
 
 // minPushExtension is how much a report must extend the fleet's deadline
 // before the grain pushes it to every member: reports of one burst that
 // arrive a few milliseconds apart cost no extra broadcast.
 const minPushExtension = 5 * time.Millisecond
+
+// maxFleetBackoff caps the backoff a grain takes from any member: the
+// longest a 429 makes tinkex back off (a Retry-After above
+// types.MaxRetryAfter is ignored, and the sampling floors are below it), so
+// that one member's bogus or overflowing value cannot stop the fleet for
+// longer.
+const maxFleetBackoff = types.MaxRetryAfter
 
 // grain is the virtual actor of one config (identity: its fingerprint),
 // placed on one member by protoactor's distributed-hash identity lookup and
@@ -112,12 +120,14 @@ func (g *grain) activate(fp string) {
 	g.inc.setGrain(fp, true)
 }
 
-// extend moves the fleet's deadline to now+d if that is later, and pushes
-// it to every leaseholder but the reporter when it moved noticeably.
+// extend moves the fleet's deadline to now+d (d capped at maxFleetBackoff)
+// if that is later, and pushes it to every leaseholder but the reporter
+// when it moved noticeably. A d <= 0 does nothing.
 func (g *grain) extend(ctx actor.Context, d time.Duration, from *actor.PID) {
 	if d <= 0 {
 		return
 	}
+	d = min(d, maxFleetBackoff)
 	now := g.now()
 	want := now.Add(d)
 	if !want.After(g.deadline) {

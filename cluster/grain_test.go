@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"log/slog"
+	"math"
 	"testing"
 	"time"
 
@@ -96,6 +97,13 @@ func (m *testMember) renew(inFlight time.Duration) *clusterpb.Grant {
 	return g
 }
 
+// renewRaw sends r as it is and returns the grant.
+func (m *testMember) renewRaw(r *clusterpb.Renew) *clusterpb.Grant {
+	m.h.t.Helper()
+	m.send(r, 0)
+	return m.grant()
+}
+
 func (m *testMember) push() *clusterpb.BackoffPush {
 	m.h.t.Helper()
 	select {
@@ -174,4 +182,48 @@ func TestFreshGrainRelearnsTheBackoffFromTheReportersRenewal(t *testing.T) {
 	assert.Equal(t, int64(2*time.Second), g.BackoffRemainingNs)
 	assert.Equal(t, 2*time.Second, o.lim().BackoffRemaining())
 	assert.Equal(t, int64(2*time.Second), o.push().RemainingNs)
+}
+
+// Whatever a member sends, the grain takes at most maxFleetBackoff (the
+// longest a 429 makes tinkex back off), and a zero or negative backoff does
+// nothing: no deadline, no push.
+func TestGrainCapsTheBackoffAndIgnoresNonPositiveOnes(t *testing.T) {
+	for name, tc := range map[string]struct {
+		sent time.Duration
+		want time.Duration
+	}{
+		"in range":  {3 * time.Second, 3 * time.Second},
+		"the cap":   {maxFleetBackoff, maxFleetBackoff},
+		"an hour":   {time.Hour, maxFleetBackoff},
+		"max int64": {math.MaxInt64, maxFleetBackoff},
+		"zero":      {0, 0},
+		"negative":  {-time.Second, 0},
+		"min int64": {math.MinInt64, 0},
+	} {
+		t.Run(name+"/report", func(t *testing.T) {
+			h := newGrainHarness(t)
+			r, o := h.member(), h.member()
+			o.renewRaw(&clusterpb.Renew{Fingerprint: grainFP})
+			r.send(&clusterpb.BackoffReport{Fingerprint: grainFP, RemainingNs: int64(tc.sent)}, 0)
+			// r's renewal comes after its report: the grain has taken it.
+			assert.Equal(t, int64(tc.want), r.renewRaw(&clusterpb.Renew{Fingerprint: grainFP}).BackoffRemainingNs)
+			assert.Equal(t, int64(tc.want), o.renewRaw(&clusterpb.Renew{Fingerprint: grainFP}).BackoffRemainingNs)
+			if tc.want > 0 {
+				assert.Equal(t, int64(tc.want), o.push().RemainingNs)
+			}
+			assert.Empty(t, o.pushes)
+			assert.Empty(t, r.pushes, "never pushed back to the reporter")
+		})
+		t.Run(name+"/renewal", func(t *testing.T) {
+			h := newGrainHarness(t)
+			r, o := h.member(), h.member()
+			o.renewRaw(&clusterpb.Renew{Fingerprint: grainFP})
+			assert.Equal(t, int64(tc.want), r.renewRaw(&clusterpb.Renew{Fingerprint: grainFP, BackoffRemainingNs: int64(tc.sent)}).BackoffRemainingNs)
+			assert.Equal(t, int64(tc.want), o.renewRaw(&clusterpb.Renew{Fingerprint: grainFP}).BackoffRemainingNs)
+			if tc.want > 0 {
+				assert.Equal(t, int64(tc.want), o.push().RemainingNs)
+			}
+			assert.Empty(t, o.pushes)
+		})
+	}
 }

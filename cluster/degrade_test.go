@@ -1,19 +1,15 @@
 package cluster_test
 
 import (
-	"log/slog"
 	"net"
 	"testing"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tinkex-go/tinkex/cluster"
-	"github.com/tinkex-go/tinkex/limiter"
-	"github.com/tinkex-go/tinkex/registry"
 	"github.com/tinkex-go/tinkex/telemetry"
 	"github.com/tinkex-go/tinkex/types"
 )
@@ -26,19 +22,8 @@ func TestMemberThatCannotJoinLimitsLocallyAndSaysSoThenJoins(t *testing.T) {
 	events := make(chan telemetry.Event, 64)
 	require.NoError(t, bus.Attach("test", []string{"tinkex.cluster.*"}, func(e telemetry.Event) { events <- e }))
 	reg := prometheus.NewRegistry()
-	f, err := cluster.New("solo", taken.Addr().String(), cluster.NewTestNetwork().Provider(),
-		cluster.WithTelemetry(bus), cluster.WithPrometheus(reg),
-		cluster.WithRenewInterval(20*time.Millisecond), cluster.WithLeaseTTL(200*time.Millisecond),
-		cluster.WithDegradeAfter(200*time.Millisecond), cluster.WithRejoinAfter(100*time.Millisecond))
-	require.NoError(t, err)
-	lim, err := limiter.New(limiter.WithSlots(12), limiter.WithThrottledSlots(3))
-	require.NoError(t, err)
-	f.Attach(registry.Created{Fingerprint: fpA, BaseURL: "https://tinker.example", Limiter: lim})
-
-	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
-	pid, err := sys.Root.SpawnNamed(actor.PropsFromProducer(f.Producer()), "member")
-	require.NoError(t, err)
-	defer stopMember(t, sys, pid)
+	f, lim, _ := startSoloMember(t, taken.Addr().String(), cluster.NewTestNetwork().Provider(),
+		cluster.WithTelemetry(bus), cluster.WithPrometheus(reg))
 
 	ev := next(t, events)
 	require.Equal(t, cluster.EventDegraded, ev.Name)

@@ -1,7 +1,9 @@
 // Package cluster shares each Tinker config's backoff and dispatch budget
 // across a fleet of processes, on protoactor-go's cluster (remote, gossip,
 // virtual-actor grains and its cluster providers), never on anything
-// home-made. It runs only when the runtime is started with
+// home-made but the etcd provider: protoactor's waits on an unreachable etcd
+// for ever, so Etcd is a provider of its own over the same keys with every
+// etcd call bounded. It runs only when the runtime is started with
 // tinkex.WithCluster; without it none of this package's code runs, and a
 // program that does not import it does not link it (nor gRPC, the etcd
 // client or echo): the root package takes Provider and Option, which are

@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"time"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/tinkex-go/tinkex/registry"
@@ -17,3 +19,9 @@ func (f *Fleet) Attach(c registry.Created) { f.attach(c) }
 
 // Producer is the member actor's producer the runtime supervises.
 func (f *Fleet) Producer() actor.Producer { return f.producer() }
+
+// EtcdWithTimeouts is Etcd with the bound of every etcd call, the lease TTL
+// and the retry interval set (tests make them small).
+func EtcdWithTimeouts(request, lease, retry time.Duration, endpoints ...string) Provider {
+	return etcdWith(etcdTimeouts{request: request, lease: lease, retry: retry}, endpoints...)
+}

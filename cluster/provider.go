@@ -9,10 +9,8 @@ import (
 
 	pcluster "github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/automanaged"
-	"github.com/asynkron/protoactor-go/cluster/clusterproviders/etcd"
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/test"
 	"github.com/labstack/echo"
-	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/tinkex-go/tinkex/internal/fleetapi"
 )
@@ -57,11 +55,17 @@ type providerEnv struct {
 	kinds       []string
 }
 
-// Etcd is protoactor's etcd provider, for production: members register under
-// the key prefix /tinkex/<cluster name> with a lease and watch each other.
-// endpoints are etcd client URLs ("http://127.0.0.1:2379"). A member that
-// cannot reach etcd at start-up limits locally and retries (see Fleet).
-func Etcd(endpoints ...string) Provider {
+// Etcd is the etcd provider, for production: members register under the
+// key prefix /tinkex/<cluster name> with a lease and watch each other, with
+// the keys and values of protoactor's etcd provider. endpoints are etcd
+// client URLs ("http://127.0.0.1:2379"). Every etcd call is bounded (3 s),
+// so an unreachable etcd never blocks a member: one that cannot reach etcd
+// at start-up limits locally and retries (see Fleet), and one that leaves
+// while etcd is down is gone within the bound (the others drop it when its
+// lease expires).
+func Etcd(endpoints ...string) Provider { return etcdWith(defaultEtcdTimeouts, endpoints...) }
+
+func etcdWith(t etcdTimeouts, endpoints ...string) Provider {
 	eps := append([]string(nil), endpoints...)
 	check := func() error {
 		if len(eps) == 0 {
@@ -70,7 +74,7 @@ func Etcd(endpoints ...string) Provider {
 		return nil
 	}
 	return provider(recipe{name: "etcd", check: check, build: func(providerEnv) (pcluster.ClusterProvider, error) {
-		return etcd.NewWithConfig("/tinkex", clientv3.Config{Endpoints: eps, DialTimeout: 3 * time.Second})
+		return newEtcdProvider("/tinkex", eps, t), nil
 	}})
 }
 

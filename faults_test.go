@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tinkex-go/tinkex/httpclient"
 	"github.com/tinkex-go/tinkex/telemetry"
 	"github.com/tinkex-go/tinkex/tinkertest"
 	"github.com/tinkex-go/tinkex/types"
@@ -217,21 +218,66 @@ func TestPollPromiseExpired(t *testing.T) {
 	assert.Equal(t, 1, e.srv.CountEndpoint(tinkertest.EndpointOptimStep))
 }
 
-// Polling column: bare 400s are re-polled up to 3 times, then fail.
+// Polling column, as the SDK composes it: a bare 400 meets the futures
+// pool first, whose budget of 16 (httpclient.ProxyRejectionBudget) turns
+// each into a connection error, re-polled after the poll backoff; once the
+// budget is spent a bare 400 is an ordinary 400, which the poll's own rule
+// re-polls at once up to 3 times before it fails. Each ServiceClient has
+// its own budget (its own HTTP client, as each SDK holder has its pools).
 func TestPollBareBadRequestBudget(t *testing.T) {
 	e := newEnv(t, nil)
-	svc := e.service(t)
-	sc := sampler(t, e, svc)
+	rec := recordEvents(t, e.rt.bus)
+	polls := func() int { return e.srv.CountEndpoint(tinkertest.EndpointRetrieveFuture) }
+	events := func() (conn, api int) {
+		return len(rec.named(telemetry.FutureConnectionError)), len(rec.named(telemetry.FutureAPIError))
+	}
+
+	sc := sampler(t, e, e.service(t))
 	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointRetrieveFuture, Status: 400, EmptyBody: true, Times: 3})
 	_, err := sc.Sample(ctxT(t), prompt, 1, types.DefaultSamplingParams())
 	require.NoError(t, err)
-	assert.Equal(t, 4, e.srv.CountEndpoint(tinkertest.EndpointRetrieveFuture))
+	assert.Equal(t, 4, polls())
+	conn, api := events()
+	assert.Equal(t, 3, conn, "connection errors, backed off")
+	assert.Zero(t, api)
 
-	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointRetrieveFuture, Status: 400, EmptyBody: true, Times: 4})
-	before := e.srv.CountEndpoint(tinkertest.EndpointRetrieveFuture)
+	const budget = httpclient.ProxyRejectionBudget
+	sc = sampler(t, e, e.service(t))
+	before := polls()
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointRetrieveFuture, Status: 400, EmptyBody: true, Times: budget + 3})
 	_, err = sc.Sample(ctxT(t), prompt, 1, types.DefaultSamplingParams())
-	assert.ErrorIs(t, err, types.ErrUser)
-	assert.Equal(t, 4, e.srv.CountEndpoint(tinkertest.EndpointRetrieveFuture)-before)
+	require.NoError(t, err)
+	assert.Equal(t, budget+4, polls()-before)
+	c2, a2 := events()
+	assert.Equal(t, budget, c2-conn, "the budget's worth of connection errors")
+	assert.Equal(t, 3, a2-api, "then three 400s re-polled at once")
+
+	sc = sampler(t, e, e.service(t))
+	before = polls()
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointRetrieveFuture, Status: 400, EmptyBody: true, Times: budget + 4})
+	_, err = sc.Sample(ctxT(t), prompt, 1, types.DefaultSamplingParams())
+	require.ErrorIs(t, err, types.ErrUser)
+	assert.NotErrorIs(t, err, httpclient.ErrProxyRejected)
+	assert.Equal(t, budget+4, polls()-before)
+}
+
+// A training submit whose bare 400 comes once the training pool's budget is
+// spent is an ordinary 400: not resent, and its seq_id is lost (the proxy
+// kept it from the service), so later operations fail with ErrSeqGap.
+func TestBareBadRequestOnSubmitAfterTheBudget(t *testing.T) {
+	e := newEnv(t, nil, shortLayers(time.Minute))
+	ctx := ctxT(t)
+	tc := trainer(t, e.service(t))
+	const budget = httpclient.ProxyRejectionBudget
+	// 17 bare 400s in a row: the second layer resends each of the first 16
+	// (rejections, connection errors); the 17th is a 400.
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointOptimStep, Status: 400, EmptyBody: true, Times: budget + 1})
+	_, err := tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.ErrorIs(t, err, types.ErrUser)
+	assert.NotErrorIs(t, err, httpclient.ErrProxyRejected)
+	assert.Equal(t, budget+1, e.srv.CountEndpoint(tinkertest.EndpointOptimStep), "16 rejections resent, the 17th 400 not")
+	_, err = tc.OptimStep(ctx, types.DefaultAdamParams()).Result(ctx)
+	require.ErrorIs(t, err, types.ErrSeqGap)
 }
 
 // Polling column: an error body fails the future with RequestFailed after

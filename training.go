@@ -311,8 +311,9 @@ func (e *chunkError) Unwrap() error { return e.err }
 
 // seqLost reports whether a failed submit leaves its seq_id unseen by the
 // server: it never reached the server or was not taken (no status, a
-// proxy's bare 400, 408, 429, 5xx). A 2xx that did not decode, and a 4xx
-// refusal, reached it.
+// proxy's bare 400 — a connection error while the pool's budget lasts, an
+// ordinary 400 after —, 408, 429, 5xx). A 2xx that did not decode, and a
+// 4xx refusal, reached it.
 func seqLost(err error) bool {
 	var e *Error
 	if !errors.As(err, &e) {
@@ -322,6 +323,8 @@ func seqLost(err error) bool {
 	switch {
 	case s >= 200 && s < 300:
 		return false
+	case e.Kind == types.KindConnection:
+		return true
 	case s == http.StatusBadRequest && e.Message == "":
 		return true // bare 400: a proxy's, the request did not reach the service
 	case s == http.StatusRequestTimeout, s == http.StatusTooManyRequests, s == 0, s >= 500:

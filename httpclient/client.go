@@ -72,6 +72,7 @@ type Client struct {
 	extraSecrets    []string // WithSecret
 	billingInterval time.Duration
 	billing         billingPause
+	proxy           proxyBudget // the bare-400 budget of each pool
 	// defaultReadTimeout is the x-stainless-read-timeout value of timeout.
 	defaultReadTimeout []string
 }

@@ -612,7 +612,7 @@ func TestTelemetrySpanAndRetryEvents(t *testing.T) {
 	}
 
 	events = nil
-	s2 := newScript(t, reply{status: 400})
+	s2 := newScript(t, reply{status: 400, body: `{"detail":"bad request"}`})
 	c2, _ := newClient(t, s2, WithTelemetry(bus))
 	_, err = post(c2, Policy{})
 	require.Error(t, err)

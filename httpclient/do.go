@@ -26,7 +26,9 @@ import (
 // response. On failure it returns a *types.Error; when the failure was an
 // HTTP status, the returned *Response is non-nil too and holds that last
 // response (status, headers, body), so callers such as the future poller can
-// inspect it. Every call ends in a response or an error: cancellation of ctx
+// inspect it. A bare 400 that the pool's budget turns into a connection
+// error (ErrProxyRejected) is not an HTTP status failure: its Response is
+// nil. Every call ends in a response or an error: cancellation of ctx
 // ends any attempt or backoff at once with a KindCanceled error.
 func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	method := req.Method
@@ -140,6 +142,7 @@ func (cl *call) sequence(ctx context.Context) (*Response, Outcome, bool, *types.
 			return nil, Outcome{}, false, c.canceled(cl, ctx.Err())
 		}
 		if out.Err == nil && out.StatusCode >= 200 && out.StatusCode < 300 {
+			c.proxy.give(cl.poolKind)
 			resp.Retries = cl.retries
 			if cl.req.Into != nil {
 				if err := cl.req.Into.Decode(resp.ContentType(), resp.Body); err != nil {
@@ -168,6 +171,13 @@ func (cl *call) sequence(ctx context.Context) (*Response, Outcome, bool, *types.
 		default:
 			if out.StatusCode == http.StatusTooManyRequests && !p.NoRateLimitReport {
 				c.reportRateLimited(out, cl.backoff, retries)
+			}
+			if cl.proxyRejection(out) {
+				// A connection error from here on, for the second layer and
+				// the caller alike, with no response to inspect.
+				e := cl.error(out, types.KindConnection)
+				e.Err = ErrProxyRejected
+				return nil, Outcome{Attempt: out.Attempt, Err: ErrProxyRejected}, true, e
 			}
 			e := cl.error(out, out.Kind())
 			if resp != nil {
@@ -231,7 +241,8 @@ type call struct {
 	noBilling   bool // a 402 fails at once (Policy.NoBillingPause, the call's row)
 	retryPolicy RetryPolicy
 	backoff     Backoff
-	// span state (see begin)
+	// span state (see begin); poolKind also names the pool whose bare-400
+	// budget the call spends and refills
 	poolKind      Pool
 	started       time.Time
 	stopOn, excOn bool

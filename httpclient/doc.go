@@ -12,6 +12,12 @@
 //   - sampling submits use NoAutoRetryPolicy: nothing is retried unless the
 //     server says x-should-retry: true; a 429 is returned to the sampler,
 //     which owns the shared backoff;
+//   - a bare 400 (empty body: a proxy's rejection) is not retried by the
+//     HTTP layer; once it gives up, the pool turns it into a connection
+//     error (ErrProxyRejected, KindConnection), closes its idle connections
+//     so the next request dials a fresh one, and spends one unit of its
+//     budget of ProxyRejectionBudget (16), which each 2xx on the pool
+//     refills by one; with the budget spent it is an ordinary 400;
 //   - a 402 starts the billing pause: retry every 5 s while inside the pause
 //     window (1 h by default), then fail;
 //   - other 4xx, and error bodies with category "user", are user errors and

@@ -2,7 +2,6 @@ package httpclient
 
 import (
 	"math"
-	"net/http"
 	"time"
 
 	"github.com/tinkex-go/tinkex/types"
@@ -97,16 +96,15 @@ func LayersOf(call Call) Layers {
 }
 
 // SecondLayerRetryable is the second layer's rule: x-should-retry decides
-// when sent; otherwise transport failures and timeouts, 408, 429, 5xx and
-// the bare empty-body 400 (which the SDK's connection pool turns into a
-// connection error) are sent again. User errors — other 4xx, 409 included,
-// and a body with category "user" — and validation failures never are.
+// when sent; otherwise transport failures and timeouts (a bare empty-body
+// 400 that the pool's budget turned into a connection error included, see
+// ProxyRejectionBudget), 408, 429 and 5xx are sent again. User errors —
+// other 4xx (a bare 400 once the budget is spent among them), 409
+// included, and a body with category "user" — and validation failures
+// never are.
 func SecondLayerRetryable(o Outcome) bool {
 	if v, ok := o.ShouldRetryHeader(); ok {
 		return v
-	}
-	if bareBadRequest(o) {
-		return true
 	}
 	switch o.Kind() {
 	case types.KindConnection, types.KindTimeout, types.KindRateLimited, types.KindServer:
@@ -121,12 +119,6 @@ func SecondLayerRetryable(o Outcome) bool {
 // _sample_backoff_until) before it sends the sample again.
 func sampleResend(o Outcome) bool {
 	return o.Kind() != types.KindRateLimited && SecondLayerRetryable(o)
-}
-
-// bareBadRequest reports a 400 with an empty body: a proxy's rejection
-// (reference §4.7), not the server's verdict on the request.
-func bareBadRequest(o Outcome) bool {
-	return o.Err == nil && o.StatusCode == http.StatusBadRequest && len(o.Body) == 0
 }
 
 // SecondLayerBackoff is the wait before resend k+1 (k resends taken):

@@ -39,6 +39,9 @@ type Entry struct {
 	// with the X-Tinker-Request-Type header the client sent.
 	RequestType string
 	Duplicate   bool // a resubmission answered with the existing future
+	// RemoteAddr is the client's address: one value per connection, so
+	// two entries with the same RemoteAddr came over one connection.
+	RemoteAddr string
 }
 
 // credentialHeaders are logged, besides X-API-Key, as the fingerprint of
@@ -68,7 +71,7 @@ func (l *requestLog) begin(now time.Time, r *http.Request) *Entry {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.next++
-	e := &Entry{Index: l.next, Time: now, Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Header: h, KeyFingerprint: fp}
+	e := &Entry{Index: l.next, Time: now, Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Header: h, KeyFingerprint: fp, RemoteAddr: r.RemoteAddr}
 	l.entries = append(l.entries, e)
 	if l.limit > 0 && len(l.entries) > l.limit {
 		n := len(l.entries) - l.limit

@@ -75,6 +75,21 @@ func TestRequestLogHidesCredentialHeaders(t *testing.T) {
 	}
 }
 
+// RemoteAddr names the connection a request came over: a client's
+// sequential requests share one, another client's have their own.
+func TestRequestLogRemoteAddr(t *testing.T) {
+	srv := newServer(t)
+	a, b := client(t, srv, keyA), client(t, srv, keyA)
+	a.get(EndpointHealthz)
+	a.get(EndpointHealthz)
+	b.get(EndpointHealthz)
+	all := srv.Requests(Match{})
+	require.Len(t, all, 3)
+	assert.NotEmpty(t, all[0].RemoteAddr)
+	assert.Equal(t, all[0].RemoteAddr, all[1].RemoteAddr, "a kept-alive connection")
+	assert.NotEqual(t, all[0].RemoteAddr, all[2].RemoteAddr, "another client's connection")
+}
+
 func TestRequestLogLimit(t *testing.T) {
 	srv := newServer(t, WithLogLimit(3))
 	c := client(t, srv, keyA)

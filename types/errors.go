@@ -18,7 +18,7 @@ const (
 	KindRateLimited                 // HTTP 429
 	KindServer                      // HTTP 5xx, or a future failed with category server
 	KindUser                        // HTTP 4xx other than 401/403/404/408/409/429 (a 410 too, except on retrieve_future), or a 3xx redirect (never followed): the request or the base URL is wrong
-	KindConnection                  // transport failure: refused, reset, DNS, truncated body
+	KindConnection                  // transport failure: refused, reset, DNS, truncated body; or a proxy's bare 400 (see httpclient.ErrProxyRejected)
 	KindTimeout                     // HTTP 408, or one attempt exceeded its timeout
 	KindPromiseExpired              // HTTP 410 on retrieve_future
 	KindRequestFailed               // a future completed with {"error","category"}

@@ -86,12 +86,12 @@ func TestDefaultHeadersAndCloudflareEnv(t *testing.T) {
 
 func TestCredentialCmd(t *testing.T) {
 	run := func(cmd string, opts ...ServiceOption) (resolvedConfig, error) {
-		return resolve(opts, func(k string) string {
+		return resolve(opts, getenvLookup(func(k string) string {
 			if k == EnvCredentialCmd {
 				return cmd
 			}
 			return ""
-		})
+		}))
 	}
 	c, err := run("printf 'tml-from-cmd-0123456789\\n'")
 	require.NoError(t, err)

@@ -96,8 +96,10 @@ func WithHTTPClient(hc *http.Client) ServiceOption {
 	return func(c *serviceConfig) { c.httpClient = hc }
 }
 
-// WithTelemetry turns server-side telemetry batches on or off. Default: on,
-// unless $TINKER_TELEMETRY is 0/false/no/off.
+// WithTelemetry turns server-side telemetry batches on or off. Default: on
+// while $TINKER_TELEMETRY is unset or 1/true/yes/on (any case); set to
+// anything else, the empty string included, it is off (as in the Python
+// SDK).
 func WithTelemetry(enabled bool) ServiceOption {
 	return func(c *serviceConfig) { c.telemetry = &enabled }
 }
@@ -153,15 +155,32 @@ func (c resolvedConfig) LogValue() slog.Value {
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
+// lookupEnv reads one environment variable and whether it is set at all:
+// os.LookupEnv outside tests.
+type lookupEnv func(key string) (string, bool)
+
+// getenvLookup adapts a getenv-style function (tests' fixed environments):
+// a variable it answers "" for counts as unset.
+func getenvLookup(getenv func(string) string) lookupEnv {
+	return func(key string) (string, bool) {
+		v := getenv(key)
+		return v, v != ""
+	}
+}
+
 // resolve applies the environment under the options and validates the
-// result. getenv is os.Getenv outside tests.
-func resolve(opts []ServiceOption, getenv func(string) string) (resolvedConfig, error) {
+// result. env is os.LookupEnv when nil.
+func resolve(opts []ServiceOption, env lookupEnv) (resolvedConfig, error) {
 	var c serviceConfig
 	for _, o := range opts {
 		o(&c)
 	}
-	if getenv == nil {
-		getenv = os.Getenv
+	if env == nil {
+		env = os.LookupEnv
+	}
+	getenv := func(key string) string {
+		v, _ := env(key)
+		return v
 	}
 	pick := func(p *string, env string) string {
 		if p != nil {
@@ -220,7 +239,7 @@ func resolve(opts []ServiceOption, getenv func(string) string) (resolvedConfig, 
 	if c.telemetry != nil {
 		r.telemetry = *c.telemetry
 	} else {
-		r.telemetry = envEnabled(getenv(EnvTelemetry), true)
+		r.telemetry = telemetryEnabled(env(EnvTelemetry))
 	}
 	r.name, r.noSession = c.name, c.noSession
 	if r.name != "" && !nameRE.MatchString(r.name) {
@@ -245,14 +264,15 @@ func keyInBaseURL(norm, key string) bool {
 	return err == nil && types.Redact(u.Path) != u.Path
 }
 
-// envEnabled reads a boolean switch such as TINKER_TELEMETRY: "" means def;
-// 1/true/yes/on (any case) mean true; anything else false.
-func envEnabled(v string, def bool) bool {
-	v = strings.ToLower(strings.TrimSpace(v))
-	if v == "" {
-		return def
+// telemetryEnabled is the SDK's reading of TINKER_TELEMETRY (value v, set
+// when the variable exists): unset means on; set, it is on only for 1,
+// true, yes or on in any case, as written. Any other value, the empty
+// string included, turns telemetry off.
+func telemetryEnabled(v string, set bool) bool {
+	if !set {
+		return true
 	}
-	switch v {
+	switch strings.ToLower(v) {
 	case "1", "true", "yes", "on":
 		return true
 	}

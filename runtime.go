@@ -45,7 +45,7 @@ type Runtime struct {
 	clients         *supervisor.Supervisor
 	transports      *httpclient.Transports
 	clock           clock.Clock
-	getenv          func(string) string
+	env             lookupEnv
 
 	pollBackoff       PollBackoff
 	pollDeadline      time.Duration
@@ -85,7 +85,7 @@ type runtimeConfig struct {
 	limiterOpts       []limiter.Option
 	poolSizes         map[httpclient.Pool]int
 	maxResponseBytes  int64
-	getenv            func(string) string
+	env               lookupEnv
 	httpOpts          []httpclient.Option
 	cluster           *clusterOption // see WithCluster
 	noEventLogs       bool           // WithEventLogs(false)
@@ -171,8 +171,11 @@ func withHTTPOptions(opts ...httpclient.Option) RuntimeOption {
 	return func(c *runtimeConfig) { c.httpOpts = append(c.httpOpts, opts...) }
 }
 
-// withGetenv replaces os.Getenv (tests).
-func withGetenv(f func(string) string) RuntimeOption { return func(c *runtimeConfig) { c.getenv = f } }
+// withGetenv replaces the environment with a fixed one (tests); a variable
+// f answers "" for is unset.
+func withGetenv(f func(string) string) RuntimeOption {
+	return func(c *runtimeConfig) { c.env = getenvLookup(f) }
+}
 
 // Start builds the runtime: the actor system (its logs routed to the
 // runtime's logger), the root supervisor, the registry and the clients
@@ -183,7 +186,7 @@ func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
 		rootIntensity:     3, rootPeriod: 5 * time.Second,
 		serviceIntensity: 3, servicePeriod: 5 * time.Second,
 		clientsIntensity: 10, clientsPeriod: 5 * time.Second,
-		getenv: os.Getenv,
+		env: os.LookupEnv,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -200,7 +203,8 @@ func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
 		if out == nil {
 			out = os.Stderr
 		}
-		logger = envLogger(cfg.getenv(EnvLog), out)
+		lv, _ := cfg.env(EnvLog)
+		logger = envLogger(lv, out)
 	}
 	bus := cfg.bus
 	if bus == nil {
@@ -208,7 +212,7 @@ func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
 	}
 	clk := clock.Or(cfg.clock)
 	rt := &Runtime{
-		bus: bus, serverTelemetry: telemetry.NewRouter(bus), logger: logger, clock: clk, getenv: cfg.getenv,
+		bus: bus, serverTelemetry: telemetry.NewRouter(bus), logger: logger, clock: clk, env: cfg.env,
 		transports:        httpclient.NewTransports(cfg.poolSizes),
 		pollBackoff:       cfg.pollBackoff,
 		pollDeadline:      cfg.pollDeadline,

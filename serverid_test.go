@@ -179,12 +179,12 @@ func TestRefusedSubmitAnswerLosesNoSeqID(t *testing.T) {
 func TestBaseURLHoldingTheKeyIsRefused(t *testing.T) {
 	none := func(string) string { return "" }
 	for _, u := range []string{"https://api.example/" + keyA, "https://api.example/v1/x" + keyA + "/y", "https://api.example/tml-pasted-by-mistake-0123"} {
-		_, err := resolve([]ServiceOption{WithAPIKey(keyA), WithBaseURL(u)}, none)
+		_, err := resolve([]ServiceOption{WithAPIKey(keyA), WithBaseURL(u)}, getenvLookup(none))
 		require.ErrorIs(t, err, types.ErrValidation, u)
 		assert.NotContains(t, err.Error(), keyA[:12])
 		assert.NotContains(t, err.Error(), "tml-pasted")
 	}
-	c, err := resolve([]ServiceOption{WithAPIKey(keyA), WithBaseURL("https://tml-gateway.example/services/tinker")}, none)
+	c, err := resolve([]ServiceOption{WithAPIKey(keyA), WithBaseURL("https://tml-gateway.example/services/tinker")}, getenvLookup(none))
 	require.NoError(t, err)
 	assert.Equal(t, "https://tml-gateway.example/services/tinker", c.baseURL)
 }

@@ -123,7 +123,7 @@ func (s *ServiceClient) LogValue() slog.Value { return s.cfg.LogValue() }
 // the server's error if the session cannot be created, and with
 // KindClientStopped if the runtime is stopped.
 func (rt *Runtime) NewServiceClient(ctx context.Context, opts ...ServiceOption) (*ServiceClient, error) {
-	cfg, err := resolve(opts, rt.getenv)
+	cfg, err := resolve(opts, rt.env)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -25,7 +26,7 @@ func TestResolveConfig(t *testing.T) {
 		EnvTags: "b, a,,b", EnvTelemetry: "0",
 	}
 	getenv := func(k string) string { return env[k] }
-	c, err := resolve(nil, getenv)
+	c, err := resolve(nil, getenvLookup(getenv))
 	require.NoError(t, err)
 	assert.Equal(t, "tml-from-env", c.apiKey)
 	assert.Equal(t, "https://env.example", c.baseURL)
@@ -35,7 +36,7 @@ func TestResolveConfig(t *testing.T) {
 	assert.Equal(t, 10, c.maxRetries)
 
 	c, err = resolve([]ServiceOption{WithAPIKey("tml-explicit"), WithBaseURL("http://127.0.0.1:9/"), WithProjectID("p"),
-		WithTags("x"), WithTelemetry(true), WithMaxRetries(0), WithName("svc.1")}, getenv)
+		WithTags("x"), WithTelemetry(true), WithMaxRetries(0), WithName("svc.1")}, getenvLookup(getenv))
 	require.NoError(t, err)
 	assert.Equal(t, "tml-explicit", c.apiKey, "explicit options win")
 	assert.Equal(t, "http://127.0.0.1:9", c.baseURL)
@@ -44,7 +45,7 @@ func TestResolveConfig(t *testing.T) {
 	assert.Equal(t, 0, c.maxRetries)
 	assert.Equal(t, "svc.1", c.name)
 
-	c, err = resolve([]ServiceOption{WithAPIKey("tml-k")}, func(string) string { return "" })
+	c, err = resolve([]ServiceOption{WithAPIKey("tml-k")}, getenvLookup(noEnv))
 	require.NoError(t, err)
 	assert.Equal(t, types.DefaultBaseURL, c.baseURL)
 	assert.True(t, c.telemetry, "telemetry is on by default")
@@ -59,7 +60,7 @@ func TestResolveConfig(t *testing.T) {
 		{WithAPIKey("tml-k"), WithName("has/slash")},
 		{WithAPIKey("tml-k"), WithUserMetadata(map[string]string{"": "v"})},
 	} {
-		_, err := resolve(bad, func(string) string { return "" })
+		_, err := resolve(bad, getenvLookup(noEnv))
 		assert.ErrorIs(t, err, types.ErrValidation)
 		if err != nil {
 			assert.NotContains(t, err.Error(), "secretpw")
@@ -67,6 +68,69 @@ func TestResolveConfig(t *testing.T) {
 	}
 	assert.Contains(t, fmt.Sprintf("%v %+v %#v", c, c, c), c.fingerprint)
 	assert.NotContains(t, fmt.Sprintf("%v %+v %#v", c, c, c), "tml-k")
+}
+
+// TINKER_TELEMETRY as the SDK reads it (reference §5): telemetry is on
+// while the variable is unset or 1/true/yes/on in any case; any other
+// value, the empty string and padded values included, turns it off.
+func TestTelemetryEnv(t *testing.T) {
+	for _, tc := range []struct {
+		name, value string
+		set, on     bool
+	}{
+		{"unset", "", false, true},
+		{"1", "1", true, true},
+		{"TRUE", "TRUE", true, true},
+		{"Yes", "Yes", true, true},
+		{"on", "on", true, true},
+		{"empty", "", true, false},
+		{"0", "0", true, false},
+		{"false", "false", true, false},
+		{"off", "off", true, false},
+		{"padded 1", " 1", true, false},
+		{"2", "2", true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(EnvTelemetry, tc.value)
+			if !tc.set {
+				require.NoError(t, os.Unsetenv(EnvTelemetry)) // t.Setenv restores it
+			}
+			c, err := resolve([]ServiceOption{WithAPIKey(keyA), WithBaseURL("https://example.com")}, nil)
+			require.NoError(t, err)
+			assert.Equal(t, tc.on, c.telemetry)
+			c, err = resolve([]ServiceOption{WithAPIKey(keyA), WithBaseURL("https://example.com"), WithTelemetry(!tc.on)}, nil)
+			require.NoError(t, err)
+			assert.Equal(t, !tc.on, c.telemetry, "WithTelemetry wins over the environment")
+		})
+	}
+}
+
+// A runtime that reads the process environment sends no telemetry batch,
+// not even the SESSION_START/SESSION_END flushed on Close, when
+// TINKER_TELEMETRY is set but empty; unset, it does.
+func TestTelemetryEnvSetButEmptyTurnsItOff(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		set     bool
+		batches bool
+	}{{"unset", false, true}, {"set but empty", true, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(EnvTelemetry, "")
+			if !tc.set {
+				require.NoError(t, os.Unsetenv(EnvTelemetry))
+			}
+			srv := tinkertest.NewServer()
+			t.Cleanup(srv.Close)
+			ctx := ctxT(t)
+			rt, err := Start(ctx, WithLogger(slog.New(slog.DiscardHandler)))
+			require.NoError(t, err)
+			svc, err := rt.NewServiceClient(ctx, WithAPIKey(keyA), WithBaseURL(srv.URL()))
+			require.NoError(t, err)
+			require.NoError(t, svc.Close(ctx))
+			require.NoError(t, rt.Stop(ctx))
+			assert.Equal(t, tc.batches, len(srv.TelemetryBatches()) > 0)
+		})
+	}
 }
 
 func TestSessionStartupHeartbeatsAndTelemetry(t *testing.T) {
@@ -377,7 +441,7 @@ func TestNoFormatVerbPrintsTheKey(t *testing.T) {
 	tc := trainer(t, svc)
 	sc := sampler(t, e, svc)
 	f := tc.OptimStep(ctx, types.DefaultAdamParams())
-	cfg, err := resolve([]ServiceOption{WithAPIKey(keyA), WithBaseURL("https://example.com")}, noEnv)
+	cfg, err := resolve([]ServiceOption{WithAPIKey(keyA), WithBaseURL("https://example.com")}, getenvLookup(noEnv))
 	require.NoError(t, err)
 	for name, v := range map[string]any{"*Runtime": e.rt, "*ServiceClient": svc, "*TrainingClient": tc, "*SamplingClient": sc,
 		"*RestClient": svc.Rest(), "*Future": f, "resolvedConfig": cfg} {

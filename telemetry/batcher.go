@@ -104,7 +104,8 @@ type Batcher struct {
 type BatcherOption func(*Batcher)
 
 // WithEnabled turns the batcher on or off. The caller reads TINKER_TELEMETRY
-// (off unless "1", "true", "yes" or "on"; default on) and passes the result.
+// (on when unset or "1", "true", "yes" or "on" in any case; set to anything
+// else, the empty string included, off) and passes the result.
 func WithEnabled(on bool) BatcherOption { return func(b *Batcher) { b.enabled = on } }
 
 // WithBatcherClock sets the clock for timestamps, the flush interval and

@@ -45,6 +45,7 @@ type ServiceClient struct {
 	poller      *poller
 	inflight    *limiter.Budget
 	fwdbwdBytes *limiter.Budget
+	jwt         *jwtAuth // JWT auth, when the server config enables it; renews http's credential
 	// modelSeq and samplingSeq are the registry's durable counters of this
 	// client's model_seq_id and sampling_session_seq_id, looked up on first
 	// use (see seqCounter).
@@ -57,7 +58,7 @@ type ServiceClient struct {
 	bgMu sync.Mutex     // guards bgRun and the start of background work
 	bg   sync.WaitGroup // background work Close waits for
 	// bgRun is the context of long-running background work (the JWT
-	// refresh), made on first use and canceled by Close.
+	// refresh loop and refreshes), made on first use and canceled by Close.
 	bgRun *bgContext
 	life  *lifetime // calls bound with bind; Close cancels and waits for them
 
@@ -160,7 +161,9 @@ func (rt *Runtime) newService(ctx context.Context, cfg resolvedConfig, key regis
 	if err != nil {
 		return nil, err
 	}
+	jwt := &jwtAuth{}
 	hopts := []httpclient.Option{
+		httpclient.WithCredentialRenewer(jwt),
 		httpclient.WithTransports(rt.transports),
 		httpclient.WithTelemetry(rt.bus),
 		httpclient.WithClock(rt.clock),
@@ -200,8 +203,9 @@ func (rt *Runtime) newService(ctx context.Context, cfg resolvedConfig, key regis
 	s := &ServiceClient{
 		rt: rt, cfg: cfg, name: name, http: hc, lim: lim,
 		inflight: inflight, fwdbwdBytes: fwdbwd,
-		life: newLifetime(),
+		life: newLifetime(), jwt: jwt,
 	}
+	jwt.s = s
 	s.session.init()
 	s.poller = &poller{http: hc, bus: rt.bus, backoff: rt.pollBackoff, sleep: rt.sleep, inflight: inflight,
 		logger: rt.logger, service: name, clock: rt.clock, deadline: rt.pollDeadline,

@@ -2,11 +2,8 @@ package tinkex
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -317,12 +314,11 @@ func (s *ServiceClient) establish(ctx context.Context) (string, types.ClientConf
 	}
 	s.applyServerLimits(cfg)
 	if cfg.PJWTAuthEnabled && !strings.HasPrefix(s.cfg.apiKey, "eyJ") {
-		exp, err := s.exchangeJWT(ctx)
-		if err != nil {
+		if err := s.jwt.exchange(ctx); err != nil {
 			return "", cfg, err
 		}
-		if !s.goBackgroundCtx(func(ctx context.Context) { s.refreshJWT(ctx, exp) }) {
-			return "", cfg, s.stoppedError("auth_token")
+		if !s.goBackgroundCtx(s.jwt.refreshLoop) {
+			return "", cfg, s.stoppedError(jwtAuthTokenOp)
 		}
 	}
 	var dyn types.DynamicConfigResponse
@@ -399,86 +395,4 @@ func (s *ServiceClient) startTelemetry(sessionID string) {
 	s.session.mu.Lock()
 	s.session.batcher, s.session.detach = b, detach
 	s.session.mu.Unlock()
-}
-
-// JWT refresh timing (reference §3.2): refresh 300 s before expiry, retry a
-// failed refresh after 60 s.
-const (
-	jwtRefreshBefore = 300 * time.Second
-	jwtRetryAfter    = 60 * time.Second
-)
-
-// maxJWTLen bounds a JWT from auth/token (a real one is well under 2 KiB).
-const maxJWTLen = 16 << 10
-
-// exchangeJWT trades the API key for a JWT (POST auth/token, sent with the
-// raw key) and makes the HTTP layer send the JWT from now on. It returns the
-// token's expiry (zero when the token has none).
-func (s *ServiceClient) exchangeJWT(ctx context.Context) (time.Time, error) {
-	var resp types.AuthTokenResponse
-	if _, err := s.http.Do(ctx, &httpclient.Request{Op: "auth_token", Path: "/api/v1/auth/token",
-		Call: httpclient.CallClientConfig, Body: types.AuthTokenRequest{}, Header: http.Header{"X-API-Key": {s.cfg.apiKey}},
-		Policy: httpclient.Policy{Pool: httpclient.PoolSession}, Into: httpclient.JSONInto(&resp)}); err != nil {
-		return time.Time{}, err
-	}
-	if resp.JWT == "" {
-		return time.Time{}, types.ValidationError("auth_token", "server answered auth/token without a jwt")
-	}
-	// A token that cannot go in a header would make every later request
-	// fail inside net/http; refused here, the current credential stays (a
-	// refresh retries).
-	if len(resp.JWT) > maxJWTLen || strings.IndexFunc(resp.JWT, func(r rune) bool { return r <= ' ' || r >= 0x7f }) >= 0 {
-		return time.Time{}, types.ValidationError("auth_token",
-			"server answered auth/token with a jwt that cannot be sent in a header (%d bytes, over %d or with spaces, control or non-ASCII characters; not shown)", len(resp.JWT), maxJWTLen)
-	}
-	s.http.SetCredential(resp.JWT)
-	return jwtExpiry(resp.JWT), nil
-}
-
-// refreshJWT exchanges the key again before the JWT expires, until ctx ends.
-func (s *ServiceClient) refreshJWT(ctx context.Context, exp time.Time) {
-	for {
-		if exp.IsZero() {
-			return // a token without expiry needs no refresh
-		}
-		wait := exp.Sub(s.rt.clock.Now()) - jwtRefreshBefore
-		if wait < 0 {
-			wait = max(exp.Sub(s.rt.clock.Now())/2, time.Second)
-		}
-		if s.rt.sleep(ctx, wait) != nil {
-			return
-		}
-		next, err := s.exchangeJWT(ctx)
-		for err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			s.rt.logger.Warn("tinkex: JWT refresh failed; retrying", "service", s.name, "error", err)
-			if s.rt.sleep(ctx, jwtRetryAfter) != nil {
-				return
-			}
-			next, err = s.exchangeJWT(ctx)
-		}
-		exp = next
-	}
-}
-
-// jwtExpiry reads the exp claim of a JWT without verifying it (as the Python
-// SDK does); zero when absent or unreadable.
-func jwtExpiry(token string) time.Time {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return time.Time{}
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return time.Time{}
-	}
-	var claims struct {
-		Exp float64 `json:"exp"`
-	}
-	if json.Unmarshal(payload, &claims) != nil || claims.Exp <= 0 {
-		return time.Time{}
-	}
-	return time.Unix(int64(claims.Exp), 0)
 }

@@ -2,8 +2,6 @@ package httpclient
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,8 +38,10 @@ type Client struct {
 	baseURL string
 	apiKey  string
 	// credential is the X-API-Key value sent: the API key, or the JWT it
-	// was exchanged for (SetCredential). Read per attempt, lock-free.
-	credential  atomic.Pointer[[]string]
+	// was exchanged for (SetCredential), with when it needs renewing. Read
+	// per attempt, lock-free.
+	credential  atomic.Pointer[credential]
+	renewer     CredentialRenewer // WithCredentialRenewer; nil: none
 	fingerprint string
 	// session is the session id HTTP events carry once the client's
 	// session exists (SetEventSession); nil before.
@@ -235,41 +234,9 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 		c.resendBudget = SecondLayerBudget
 	}
 	c.header = baseHeaders(c.header)
-	c.credential.Store(&[]string{apiKey})
+	c.credential.Store(&credential{header: []string{apiKey}})
 	c.defaultReadTimeout = []string{strconv.FormatFloat(c.timeout.Seconds(), 'f', -1, 64)}
 	return c, nil
-}
-
-// SetCredential replaces the credential sent as X-API-Key, e.g. with the
-// JWT the API key was exchanged for. Requests already sent keep theirs. The
-// config (and its fingerprint) stays that of the API key. An empty token
-// restores the API key.
-func (c *Client) SetCredential(token string) {
-	if token == "" {
-		token = c.apiKey
-	}
-	c.credential.Store(&[]string{token})
-}
-
-// CredentialClaims decodes the payload of the credential now sent as
-// X-API-Key into dst, when that credential is a JWT (the one the key was
-// exchanged for, or a key that is itself a JWT), without verifying it. It
-// reports false for a plain API key or a JWT whose payload does not
-// decode. The token itself never leaves the client.
-func (c *Client) CredentialClaims(dst any) bool {
-	token := (*c.credential.Load())[0]
-	if !strings.HasPrefix(token, "eyJ") {
-		return false
-	}
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return false
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return false
-	}
-	return json.Unmarshal(payload, dst) == nil
 }
 
 // BaseURL returns the normalized base URL.

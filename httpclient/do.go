@@ -136,6 +136,12 @@ func (cl *call) sequence(ctx context.Context) (*Response, Outcome, bool, *types.
 		if err := ctx.Err(); err != nil {
 			return nil, Outcome{}, false, c.canceled(cl, err)
 		}
+		if e := cl.renewCredential(ctx); e != nil {
+			if ctx.Err() != nil {
+				return nil, Outcome{}, false, c.canceled(cl, ctx.Err())
+			}
+			return nil, Outcome{Err: e}, types.IsRetryable(e), e
+		}
 		cl.attempts++
 		out, resp := cl.attempt(ctx, retries+billing)
 		if out.Err != nil && ctx.Err() != nil {
@@ -331,7 +337,7 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 	for k, vs := range cl.callHeader {
 		h[http.CanonicalHeaderKey(k)] = vs
 	}
-	h["X-Api-Key"] = *cl.c.credential.Load()
+	h["X-Api-Key"] = cl.c.credential.Load().header
 	for k, vs := range cl.req.Header {
 		h[http.CanonicalHeaderKey(k)] = vs
 	}

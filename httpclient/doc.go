@@ -37,6 +37,12 @@
 // failure, the whole call is sent again (SecondLayerRetryable,
 // SecondLayerBackoff, SecondLayerBudget).
 //
+// X-API-Key carries the client's credential: the key, or what SetCredential
+// or SetExpiringCredential installed (a JWT). An expiring credential past
+// its renewal time is renewed by the CredentialRenewer before an attempt
+// goes out; while it is fresh, the check is one atomic load and one clock
+// read.
+//
 // The idempotency key is generated once per attempt sequence and reused by
 // all of its attempts; x-stainless-retry-count counts them. A second-layer
 // resend takes a new key and counts from 0 again. Context cancellation ends

@@ -11,7 +11,7 @@ import (
 // and any value given to WithSecret (e.g. a Cloudflare Access secret).
 func (c *Client) secrets() []string {
 	out := append(make([]string, 0, 2+len(c.extraSecrets)), c.apiKey)
-	if cred := (*c.credential.Load())[0]; cred != c.apiKey {
+	if cred := c.token(); cred != c.apiKey {
 		out = append(out, cred)
 	}
 	return append(out, c.extraSecrets...)

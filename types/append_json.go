@@ -72,11 +72,11 @@ func (r SampleRequest) AppendJSON(b []byte) ([]byte, error) {
 		b = append(b, ',')
 	}
 	b = append(b, `"temperature":`...)
-	b = appendJSONFloat(b, p.Temperature)
+	b = appendPythonFloat(b, p.Temperature)
 	b = append(b, `,"top_k":`...)
 	b = strconv.AppendInt(b, int64(p.TopK), 10)
 	b = append(b, `,"top_p":`...)
-	b = appendJSONFloat(b, p.TopP)
+	b = appendPythonFloat(b, p.TopP)
 	b = append(b, `},"prompt_logprobs":`...)
 	b = strconv.AppendBool(b, r.PromptLogprobs)
 	b = append(b, `,"topk_prompt_logprobs":`...)
@@ -131,25 +131,6 @@ func encodedTokens(c Chunk) []int {
 }
 
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
-
-// appendJSONFloat writes a finite float64 as encoding/json does: %f, or
-// %e below 1e-6 and from 1e21 on, with a two-digit exponent cut to one
-// ("1e-07" → "1e-7").
-func appendJSONFloat(b []byte, f float64) []byte {
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' {
-		n := len(b)
-		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b
-}
 
 const hexDigits = "0123456789abcdef"
 

@@ -49,6 +49,6 @@ func ExampleSampleRequest() {
 	req.SamplingParams.TopP = 0
 	fmt.Println(req.Validate())
 	// Output:
-	// {"sampling_session_id":"sess:sample:0","seq_id":0,"num_samples":4,"prompt":{"chunks":[{"type":"encoded_text","tokens":[1,2,3]}]},"sampling_params":{"max_tokens":32,"stop":["\n\n"],"temperature":1,"top_k":-1,"top_p":1},"prompt_logprobs":false,"topk_prompt_logprobs":0,"type":"sample"}
+	// {"sampling_session_id":"sess:sample:0","seq_id":0,"num_samples":4,"prompt":{"chunks":[{"type":"encoded_text","tokens":[1,2,3]}]},"sampling_params":{"max_tokens":32,"stop":["\n\n"],"temperature":1.0,"top_k":-1,"top_p":1.0},"prompt_logprobs":false,"topk_prompt_logprobs":0,"type":"sample"}
 	// tinkex: sampling_params: validation error: top_p must be in (0, 1], got 0
 }

@@ -236,10 +236,12 @@ func TestGoldenSampleRequest(t *testing.T) {
 	require.NoError(t, err)
 	const want = `{"sampling_session_id":"sess:sample:0","seq_id":3,"num_samples":2,` +
 		`"prompt":{"chunks":[{"type":"encoded_text","tokens":[1,2,3]}]},` +
-		`"sampling_params":{"max_tokens":16,"stop":["\n"],"temperature":0.7,"top_k":-1,"top_p":1},` +
+		`"sampling_params":{"max_tokens":16,"stop":["\n"],"temperature":0.7,"top_k":-1,"top_p":1.0},` +
 		`"prompt_logprobs":true,"topk_prompt_logprobs":0,"type":"sample"}`
 	assert.Equal(t, want, string(b))
-	// The same body as pydantic writes it (floats with ".0") is the same JSON.
+	// The same body as pydantic writes it (floats with ".0", as tinkex
+	// writes the sampling parameters; spaces and chunk key order differ) is
+	// the same JSON.
 	const pydantic = `{"sampling_session_id": "sess:sample:0", "seq_id": 3, "num_samples": 2, ` +
 		`"prompt": {"chunks": [{"tokens": [1, 2, 3], "type": "encoded_text"}]}, ` +
 		`"sampling_params": {"max_tokens": 16, "stop": ["\n"], "temperature": 0.7, "top_k": -1, "top_p": 1.0}, ` +

@@ -65,6 +65,8 @@ func (s *Stop) UnmarshalJSON(b []byte) error {
 //
 // JSON: {"max_tokens"?, "seed"?, "stop"?, "temperature", "top_k", "top_p"};
 // nil pointers and an empty Stop are omitted, the rest is always sent.
+// temperature and top_p are written as the Python SDK writes floats ("1.0",
+// "0.7", "1e-05"), so the body matches its byte for byte.
 type SamplingParams struct {
 	MaxTokens   *int    `json:"max_tokens,omitempty"`
 	Seed        *int64  `json:"seed,omitempty"`
@@ -84,14 +86,14 @@ type samplingParamsWire struct {
 	MaxTokens   *int    `json:"max_tokens,omitempty"`
 	Seed        *int64  `json:"seed,omitempty"`
 	Stop        *Stop   `json:"stop,omitempty"`
-	Temperature float64 `json:"temperature"`
+	Temperature pyFloat `json:"temperature"`
 	TopK        int     `json:"top_k"`
-	TopP        float64 `json:"top_p"`
+	TopP        pyFloat `json:"top_p"`
 }
 
 // MarshalJSON writes the wire form, omitting unset optional fields.
 func (p SamplingParams) MarshalJSON() ([]byte, error) {
-	w := samplingParamsWire{MaxTokens: p.MaxTokens, Seed: p.Seed, Temperature: p.Temperature, TopK: p.TopK, TopP: p.TopP}
+	w := samplingParamsWire{MaxTokens: p.MaxTokens, Seed: p.Seed, Temperature: pyFloat(p.Temperature), TopK: p.TopK, TopP: pyFloat(p.TopP)}
 	if !p.Stop.IsZero() {
 		w.Stop = &p.Stop
 	}
@@ -102,11 +104,11 @@ func (p SamplingParams) MarshalJSON() ([]byte, error) {
 // DefaultSamplingParams.
 func (p *SamplingParams) UnmarshalJSON(b []byte) error {
 	d := DefaultSamplingParams()
-	w := samplingParamsWire{Temperature: d.Temperature, TopK: d.TopK, TopP: d.TopP}
+	w := samplingParamsWire{Temperature: pyFloat(d.Temperature), TopK: d.TopK, TopP: pyFloat(d.TopP)}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*p = SamplingParams{MaxTokens: w.MaxTokens, Seed: w.Seed, Temperature: w.Temperature, TopK: w.TopK, TopP: w.TopP}
+	*p = SamplingParams{MaxTokens: w.MaxTokens, Seed: w.Seed, Temperature: float64(w.Temperature), TopK: w.TopK, TopP: float64(w.TopP)}
 	if w.Stop != nil {
 		p.Stop = *w.Stop
 	}

@@ -41,12 +41,17 @@ func TestRESTQueryIsStrict(t *testing.T) {
 		"get_server_capabilities?x=1",
 		"sessions?limit=%zz",
 		"audit?event_type=everything",
+		"billing/usage/events?starting_on=2026-01-01T00:00:00Z",
+		"billing/usage/events?starting_on=2026-01-02&ending_before=2026-01-03",
+		"billing/usage/events?starting_on=2026-01-02T00:00:00Z&ending_before=2026-01-01T00:00:00Z",
+		"billing/usage/events?starting_on=2026-01-01T00:00:00Z&ending_before=2026-01-02T00:00:00Z&limit=5",
 	} {
 		r := c.get(q)
 		assert.Equal(t, http.StatusBadRequest, r.status, "%s: %s", q, r.body)
 		assert.Contains(t, r.json(t), "detail", q)
 	}
 	assert.Equal(t, http.StatusOK, c.get("training_runs?limit=1&offset=0&access_scope=accessible&project_id=p").status)
+	assert.Equal(t, http.StatusOK, c.get("billing/usage/events?starting_on=2026-01-01T00:00:00Z&ending_before=2026-01-02T00:00:00%2B01:00").status)
 }
 
 // A "." or ".." path segment is no id: a normalizing proxy or server

@@ -402,16 +402,20 @@ func newOp[T any](t *TrainingClient, ctx context.Context, name, requestType stri
 		if !ended.CompareAndSwap(false, true) {
 			return
 		}
-		if span != nil {
-			md := map[string]any{}
+		var md map[string]any // built only for an end someone listens to
+		if span.Emits(err != nil) {
+			md = map[string]any{}
 			if seq := firstSeq.Load(); seq > 0 {
 				md[telemetry.KeySeqID] = seq
 			}
-			if err != nil {
-				span.Exception(err, nil, errorKindMeta(md, err))
-			} else {
-				span.Stop(nil, md)
+		}
+		if err != nil {
+			if md != nil {
+				md = errorKindMeta(md, err)
 			}
+			span.Exception(err, nil, md)
+		} else {
+			span.Stop(nil, md)
 		}
 		f.complete(v, err)
 	}

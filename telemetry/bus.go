@@ -296,6 +296,19 @@ func (b *Bus) StartSpanLazy(prefix string, meta func() map[string]any) *Span {
 // Elapsed returns the time since the span started.
 func (s *Span) Elapsed() time.Duration { return s.bus.Now().Sub(s.start) }
 
+// Emits reports whether ending the span would emit an event: Stop when
+// failed is false, Exception when it is true. A caller can skip building
+// the end's metadata when it would not. False for a nil span.
+func (s *Span) Emits(failed bool) bool {
+	if s == nil || s.ended.Load() {
+		return false
+	}
+	if failed {
+		return s.bus.Enabled(s.prefix + ".exception")
+	}
+	return s.bus.Enabled(s.prefix + ".stop")
+}
+
 // Stop ends the span successfully.
 func (s *Span) Stop(measurements map[string]float64, metadata map[string]any) {
 	s.end(".stop", measurements, metadata)

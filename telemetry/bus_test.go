@@ -198,3 +198,21 @@ func TestStartSpanLazy(t *testing.T) {
 	b.StartSpanLazy("op", meta).Stop(nil, nil)
 	assert.Equal(t, 2, built, "a start listener builds the metadata once, up front")
 }
+
+// Emits tells a caller whether the end it is about to report would be
+// emitted, so it can skip building that end's metadata.
+func TestSpanEmits(t *testing.T) {
+	b := NewBus()
+	var nilSpan *Span
+	assert.False(t, nilSpan.Emits(false))
+	var r recorder
+	require.NoError(t, b.Attach("exc", []string{"op.exception"}, r.handle))
+	sp := b.StartSpanLazy("op", func() map[string]any { return nil })
+	require.NotNil(t, sp)
+	assert.False(t, sp.Emits(false), "nobody listens to op.stop")
+	assert.True(t, sp.Emits(true))
+	sp.Exception(errors.New("bad"), nil, nil)
+	assert.False(t, sp.Emits(true), "an ended span emits nothing more")
+	require.NoError(t, b.Attach("stop", []string{"op.stop"}, r.handle))
+	assert.True(t, b.StartSpanLazy("op", func() map[string]any { return nil }).Emits(false))
+}

@@ -253,3 +253,38 @@ func TestDownloadStopsAtTheAnnouncedSize(t *testing.T) {
 	assert.LessOrEqual(t, buf.Len(), 1000, "nothing written past the announced size")
 	assert.Empty(t, over, "progress never passes the total")
 }
+
+// A 302 whose Location is relative (RFC 9110 §10.2.2) names a URL relative
+// to the archive request's: the archive URL is resolved against it, and
+// the download goes there, without the key.
+func TestArchiveRedirectToARelativeLocationIsResolved(t *testing.T) {
+	e := newEnv(t, nil)
+	target, err := url.Parse(e.srv.URL())
+	require.NoError(t, err)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var archiveKey atomic.Value
+	archiveKey.Store("unset")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/archive"):
+			w.Header().Set("Location", "/archives/w.tar?sig=1") // no scheme, no host
+			w.WriteHeader(http.StatusFound)
+		case r.URL.Path == "/archives/w.tar":
+			archiveKey.Store(r.Header.Get("X-Api-Key"))
+			_, _ = w.Write([]byte("tar bytes"))
+		default:
+			proxy.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	svc := serviceAt(t, e, srv.URL)
+	got, err := svc.Rest().GetCheckpointArchiveURL(ctxT(t), "tinker://run-1/weights/w")
+	require.NoError(t, err)
+	assert.Equal(t, srv.URL+"/archives/w.tar?sig=1", got.URL)
+	var buf bytes.Buffer
+	n, err := svc.Rest().DownloadCheckpoint(ctxT(t), "tinker://run-1/weights/w", &buf)
+	require.NoError(t, err)
+	assert.Equal(t, int64(9), n)
+	assert.Equal(t, "tar bytes", buf.String())
+	assert.Equal(t, "", archiveKey.Load(), "the archive host never gets the key")
+}

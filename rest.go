@@ -379,8 +379,9 @@ var retry503 httpclient.RetryPolicy = func(o httpclient.Outcome) bool {
 
 // GetCheckpointArchiveURL returns a signed URL to download a checkpoint's
 // archive, and until when it is valid. The server answers a 200 JSON body
-// or a redirect, which is not followed: its Location is the URL and its
-// Expires header the expiry (15 minutes from now when absent). A 503 (the
+// or a redirect, which is not followed: its Location is the URL (resolved
+// against the request's when relative) and its Expires header the expiry
+// (15 minutes from now when absent). A 503 (the
 // archive is being prepared) is retried up to 5 times, 30 s apart or after
 // the server's Retry-After.
 func (r *RestClient) GetCheckpointArchiveURL(ctx context.Context, tinkerPath string) (*CheckpointArchiveURLResponse, error) {
@@ -398,6 +399,13 @@ func (r *RestClient) GetCheckpointArchiveURL(ctx context.Context, tinkerPath str
 		if loc == "" {
 			return nil, &Error{Kind: types.KindValidation, Op: op, Path: checkpointPath(p) + "/archive",
 				StatusCode: resp.StatusCode, Message: "redirect without a Location"}
+		}
+		if u, perr := url.Parse(loc); perr == nil && !u.IsAbs() {
+			// A relative Location (RFC 9110 §10.2.2) is relative to the
+			// archive request's URL.
+			if base, berr := url.Parse(r.s.cfg.baseURL + checkpointPath(p) + "/archive"); berr == nil {
+				loc = base.ResolveReference(u).String()
+			}
 		}
 		out = CheckpointArchiveURLResponse{URL: loc}
 		if t, perr := http.ParseTime(resp.Header.Get("Expires")); perr == nil {

@@ -218,47 +218,37 @@ func TestPollPromiseExpired(t *testing.T) {
 	assert.Equal(t, 1, e.srv.CountEndpoint(tinkertest.EndpointOptimStep))
 }
 
-// Polling column, as the SDK composes it: a bare 400 meets the futures
-// pool first, whose budget of 16 (httpclient.ProxyRejectionBudget) turns
-// each into a connection error, re-polled after the poll backoff; once the
-// budget is spent a bare 400 is an ordinary 400, which the poll's own rule
-// re-polls at once up to 3 times before it fails. Each ServiceClient has
-// its own budget (its own HTTP client, as each SDK holder has its pools).
+// Polling column (BEHAVIOR): bare 400s are re-polled up to 3 times, then
+// fail. The futures pool's bare-400 budget does not apply to polls (see
+// TestPollBareBadRequestIsNotAProxyRejection).
 func TestPollBareBadRequestBudget(t *testing.T) {
 	e := newEnv(t, nil)
-	rec := recordEvents(t, e.rt.bus)
-	polls := func() int { return e.srv.CountEndpoint(tinkertest.EndpointRetrieveFuture) }
-	events := func() (conn, api int) {
-		return len(rec.named(telemetry.FutureConnectionError)), len(rec.named(telemetry.FutureAPIError))
-	}
+	svc := e.service(t)
+	sc := sampler(t, e, svc)
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointRetrieveFuture, Status: 400, EmptyBody: true, Times: 3})
+	_, err := sc.Sample(ctxT(t), prompt, 1, types.DefaultSamplingParams())
+	require.NoError(t, err)
+	assert.Equal(t, 4, e.srv.CountEndpoint(tinkertest.EndpointRetrieveFuture))
 
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointRetrieveFuture, Status: 400, EmptyBody: true, Times: 4})
+	before := e.srv.CountEndpoint(tinkertest.EndpointRetrieveFuture)
+	_, err = sc.Sample(ctxT(t), prompt, 1, types.DefaultSamplingParams())
+	assert.ErrorIs(t, err, types.ErrUser)
+	assert.Equal(t, 4, e.srv.CountEndpoint(tinkertest.EndpointRetrieveFuture)-before)
+}
+
+// The bare-400 rule of polls is the polling column's alone: the futures
+// pool's budget (httpclient.ProxyRejectionBudget) does not turn a poll's
+// bare 400 into a backed-off connection error first.
+func TestPollBareBadRequestIsNotAProxyRejection(t *testing.T) {
+	e := newEnv(t, nil)
+	rec := recordEvents(t, e.rt.bus)
 	sc := sampler(t, e, e.service(t))
 	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointRetrieveFuture, Status: 400, EmptyBody: true, Times: 3})
 	_, err := sc.Sample(ctxT(t), prompt, 1, types.DefaultSamplingParams())
 	require.NoError(t, err)
-	assert.Equal(t, 4, polls())
-	conn, api := events()
-	assert.Equal(t, 3, conn, "connection errors, backed off")
-	assert.Zero(t, api)
-
-	const budget = httpclient.ProxyRejectionBudget
-	sc = sampler(t, e, e.service(t))
-	before := polls()
-	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointRetrieveFuture, Status: 400, EmptyBody: true, Times: budget + 3})
-	_, err = sc.Sample(ctxT(t), prompt, 1, types.DefaultSamplingParams())
-	require.NoError(t, err)
-	assert.Equal(t, budget+4, polls()-before)
-	c2, a2 := events()
-	assert.Equal(t, budget, c2-conn, "the budget's worth of connection errors")
-	assert.Equal(t, 3, a2-api, "then three 400s re-polled at once")
-
-	sc = sampler(t, e, e.service(t))
-	before = polls()
-	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointRetrieveFuture, Status: 400, EmptyBody: true, Times: budget + 4})
-	_, err = sc.Sample(ctxT(t), prompt, 1, types.DefaultSamplingParams())
-	require.ErrorIs(t, err, types.ErrUser)
-	assert.NotErrorIs(t, err, httpclient.ErrProxyRejected)
-	assert.Equal(t, budget+4, polls()-before)
+	assert.Empty(t, rec.named(telemetry.FutureConnectionError), "re-polled at once, not backed off as a connection error")
+	assert.Len(t, rec.named(telemetry.FutureAPIError), 3)
 }
 
 // A training submit whose bare 400 comes once the training pool's budget is

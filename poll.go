@@ -171,9 +171,11 @@ func (p *poller) poll(ctx context.Context, s pollSpec) (res pollResult, err erro
 		Header:  h,
 		// A poll's 429 backs this poll off only: the config's shared
 		// backoff is set by submits (BEHAVIOR's polling column; the SDK's
-		// _sample_backoff_until is set by asample alone).
+		// _sample_backoff_until is set by asample alone). A bare 400 meets
+		// the polling column's own rule, not the pool's budget.
 		Policy: httpclient.Policy{MaxRetries: &noRetries, Timeout: PollTimeout,
-			Pool: httpclient.PoolFutures, Retry: httpclient.NoAutoRetryPolicy, NoRateLimitReport: true},
+			Pool: httpclient.PoolFutures, Retry: httpclient.NoAutoRetryPolicy, NoRateLimitReport: true,
+			NoProxyRejection: true},
 	}}
 	for iter := 0; ; iter++ {
 		sent := p.clock.Now()

@@ -77,7 +77,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	call := &call{c: c, reqCopy: *req, op: op, method: method, url: url, body: body, ctype: ctype,
 		timeout: timeout, readTimeout: c.readTimeoutValue(timeout), pool: c.pool(p.Pool),
 		maxRetries: maxRetries, retryPolicy: p.Retry, backoff: p.Backoff, callHeader: co.Header,
-		noBilling: p.NoBillingPause || row.NoBillingPause}
+		noBilling: p.NoBillingPause || row.NoBillingPause, noProxy: p.NoProxyRejection}
 	call.req = &call.reqCopy
 	if call.retryPolicy == nil {
 		call.retryPolicy = DefaultRetryPolicy
@@ -148,7 +148,9 @@ func (cl *call) sequence(ctx context.Context) (*Response, Outcome, bool, *types.
 			return nil, Outcome{}, false, c.canceled(cl, ctx.Err())
 		}
 		if out.Err == nil && out.StatusCode >= 200 && out.StatusCode < 300 {
-			c.proxy.give(cl.poolKind)
+			if !cl.noProxy {
+				c.proxy.give(cl.poolKind)
+			}
 			resp.Retries = cl.retries
 			if cl.req.Into != nil {
 				if err := cl.req.Into.Decode(resp.ContentType(), resp.Body); err != nil {
@@ -245,6 +247,7 @@ type call struct {
 	retries     int
 	maxRetries  int
 	noBilling   bool // a 402 fails at once (Policy.NoBillingPause, the call's row)
+	noProxy     bool // a bare 400 stays a 400 (Policy.NoProxyRejection)
 	retryPolicy RetryPolicy
 	backoff     Backoff
 	// span state (see begin); poolKind also names the pool whose bare-400

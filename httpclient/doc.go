@@ -17,7 +17,9 @@
 //     error (ErrProxyRejected, KindConnection), closes its idle connections
 //     so the next request dials a fresh one, and spends one unit of its
 //     budget of ProxyRejectionBudget (16), which each 2xx on the pool
-//     refills by one; with the budget spent it is an ordinary 400;
+//     refills by one; with the budget spent it is an ordinary 400. A call
+//     with Policy.NoProxyRejection (future polls, which have a bare-400
+//     rule of their own) keeps it a 400 at once;
 //   - a 402 starts the billing pause: retry every 5 s while inside the pause
 //     window (1 h by default), then fail;
 //   - other 4xx, and error bodies with category "user", are user errors and

@@ -63,7 +63,7 @@ func (b *proxyBudget) give(p Pool) {
 // fresh one (the SDK replaces its httpx client); connections in use are not
 // touched.
 func (cl *call) proxyRejection(out Outcome) bool {
-	if !bareBadRequest(out) {
+	if cl.noProxy || !bareBadRequest(out) {
 		return false
 	}
 	if v, ok := out.ShouldRetryHeader(); ok && !v {

@@ -92,6 +92,11 @@ type Policy struct {
 	// NoRateLimitReport keeps 429s of this call from the RateLimitObserver:
 	// the caller owns the backoff (sampling sets its own, longer one).
 	NoRateLimitReport bool
+	// NoProxyRejection keeps a bare 400 of this call a 400: the pool's
+	// budget (ProxyRejectionBudget) is neither spent nor refilled by it.
+	// Future polls set it: BEHAVIOR's polling column gives a bare 400 its
+	// own rule (a few immediate re-polls, then an error).
+	NoProxyRejection bool
 }
 
 // Retries returns a pointer to n, for Policy.MaxRetries.

@@ -235,13 +235,18 @@ func (p *etcdProvider) publish(members map[string]*pcluster.Member) {
 }
 
 // run keeps the lease and the member list until ctx ends: when the lease
-// is lost (etcd unreachable for its TTL) it registers again, and when the
-// watch fails (etcd compacted past it, or lost its leader) it lists and
-// watches again, every retry interval until that works.
+// is lost (etcd unreachable for its TTL, or restarted without its data) it
+// registers, lists and watches again, and when the watch fails (etcd
+// compacted past it, or lost its leader) it lists and watches again, every
+// retry interval until that works.
 func (p *etcdProvider) run(ctx context.Context, ka <-chan *clientv3.LeaseKeepAliveResponse, members map[string]*pcluster.Member, rev int64) {
 	defer close(p.done)
+	stopWatch := func() {}
+	defer func() { stopWatch() }()
 	watch := func(rev int64) clientv3.WatchChan {
-		return p.cli.Watch(clientv3.WithRequireLeader(ctx), p.clusterPrefix(), clientv3.WithPrefix(), clientv3.WithRev(rev+1))
+		wctx, cancel := context.WithCancel(ctx)
+		stopWatch = cancel
+		return p.cli.Watch(clientv3.WithRequireLeader(wctx), p.clusterPrefix(), clientv3.WithPrefix(), clientv3.WithRev(rev+1))
 	}
 	wch := watch(rev)
 	var retry <-chan time.Time
@@ -253,6 +258,12 @@ func (p *etcdProvider) run(ctx context.Context, ka <-chan *clientv3.LeaseKeepAli
 			if !ok && ctx.Err() == nil {
 				p.log.Warn("etcd provider: lost the member's lease; registering again", slog.String("key", p.key))
 				ka, p.lease = nil, 0
+				// An etcd that lost its data (the lease with it) starts its
+				// revisions afresh: the watch, resumed from the old
+				// revision, would miss every change until the new
+				// revisions caught up. List and watch again too.
+				stopWatch()
+				wch = nil
 				retry = time.After(0)
 			}
 		case resp, ok := <-wch:
@@ -261,6 +272,7 @@ func (p *etcdProvider) run(ctx context.Context, ka <-chan *clientv3.LeaseKeepAli
 					return
 				}
 				p.log.Warn("etcd provider: the watch ended; listing again", slog.Any("error", err))
+				stopWatch()
 				wch = nil
 				retry = time.After(0)
 				continue

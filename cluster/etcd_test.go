@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -238,4 +239,43 @@ func TestEtcdMemberJoinsWhenEtcdIsUpAndLeavesWhileItIsDown(t *testing.T) {
 
 	second.stop()
 	m.stop()
+}
+
+// An etcd that lost its data starts its revisions afresh: a member that
+// registers again on it also lists and watches again, so it sees the
+// members that join after (its old watch, resumed from the revision of the
+// etcd before, saw none of them).
+func TestEtcdMemberSeesNewMembersAfterEtcdLostItsData(t *testing.T) {
+	bin := etcdBinary(t)
+	client := freeAddr(t)
+	first := startEtcd(t, bin, client)
+	a := startEtcdMember(t, "http://"+client)
+	for next(t, a.events).Name != cluster.EventJoined {
+	}
+	// A second member joins and leaves: the first etcd's revision moves
+	// past what the second one will start from.
+	b := startEtcdMember(t, "http://"+client)
+	eventually(t, func() bool { return len(a.f.Status().Members) == 2 }, "a sees b")
+	b.stop()
+	eventually(t, func() bool { return len(a.f.Status().Members) == 1 }, "a drops b")
+
+	first.stop()
+	startEtcd(t, bin, client)
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{"http://" + client}, Logger: zap.NewNop()})
+	require.NoError(t, err)
+	defer cli.Close()
+	eventually(t, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		resp, err := cli.Get(ctx, "/tinkex/solo/", clientv3.WithPrefix())
+		return err == nil && len(resp.Kvs) == 1
+	}, "a registers again on the new etcd")
+
+	c := startEtcdMember(t, "http://"+client)
+	eventually(t, func() bool { return len(c.f.Status().Members) == 2 }, "c sees a")
+	cAddr := c.f.Status().Address
+	eventually(t, func() bool { return slices.Contains(a.f.Status().Members, cAddr) },
+		"a sees c, which joined after etcd lost its data: %v", a.f.Status().Members)
+	c.stop()
+	a.stop()
 }

@@ -275,7 +275,7 @@ func KindOf(err error) Kind {
 }
 
 // IsUserError reports whether err is the caller's to fix, so retrying the
-// same request cannot help: a 4xx other than 408/410/429 (a 409 conflict
+// same request cannot help: a 4xx other than 408/429 and a poll's 410 (a 409 conflict
 // included; 401, 403 and 404 have their own kinds, KindAuth, KindPermission
 // and KindNotFound), a refused 3xx redirect, a future that failed with
 // category user, or input (or a configuration) rejected by validation.

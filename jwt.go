@@ -121,6 +121,9 @@ func (a *jwtAuth) RenewCredential(ctx context.Context) error {
 	if f.err == nil {
 		return nil
 	}
+	if types.KindOf(f.err) == types.KindClientStopped {
+		return f.err // no refresh could start: the client is closing
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.staleLocked(a.s.rt.clock.Now())

@@ -260,3 +260,16 @@ func TestJWTFailedRefreshIsNotRetriedWithin60s(t *testing.T) {
 	fresh := credentialOf(t, e.srv, tinkertest.EndpointCapabilities, 3)
 	assert.NotEqual(t, old, fresh)
 }
+
+// A request whose JWT has expired, reaching the on-demand refresh while
+// its client is closing (a refresh can no longer start), fails with
+// ErrClientStopped; it is not told to go out with the expired JWT.
+func TestJWTRenewalDuringCloseIsClientStopped(t *testing.T) {
+	e, fc := jwtEnv(t, 100*time.Second)
+	svc := e.service(t, WithTelemetry(false))
+	require.NoError(t, svc.Close(ctxT(t)))
+	fc.Advance(200 * time.Second) // the JWT has expired; nothing refreshes it
+	err := svc.jwt.RenewCredential(ctxT(t))
+	require.Error(t, err)
+	assert.ErrorIs(t, err, types.ErrClientStopped)
+}

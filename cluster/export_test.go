@@ -23,5 +23,5 @@ func (f *Fleet) Producer() actor.Producer { return f.producer() }
 // EtcdWithTimeouts is Etcd with the bound of every etcd call, the lease TTL
 // and the retry interval set (tests make them small).
 func EtcdWithTimeouts(request, lease, retry time.Duration, endpoints ...string) Provider {
-	return etcdWith(etcdTimeouts{request: request, lease: lease, retry: retry}, endpoints...)
+	return EtcdWith(endpoints, EtcdRequestTimeout(request), EtcdLeaseTTL(lease), EtcdRetryInterval(retry))
 }

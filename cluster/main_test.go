@@ -29,6 +29,10 @@ func TestMain(m *testing.M) {
 		goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/cluster/clusterproviders/test.(*Provider).startTtlReport.func1"),
 		goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/cluster.NewGossipActor.NewThrottleWithLogger.func2.1"),
 		goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/cluster.(*Gossiper).StartGossiping.NewThrottle.func3.1"),
+		// The dead-letter throttle of an actor system keeps its goroutine for
+		// its period after the last dead letter (a stopped member's last
+		// messages), like the gossip throttles.
+		goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"),
 		// A gossip tick just before the cluster stops asks the gossip actor
 		// for its state, and the stopping actor drops the request: the
 		// gossip loop waits out the request's 5 s timeout before it sees the

@@ -65,11 +65,44 @@ type providerEnv struct {
 // lease expires).
 func Etcd(endpoints ...string) Provider { return etcdWith(defaultEtcdTimeouts, endpoints...) }
 
+// EtcdOption tunes the etcd provider (EtcdWith).
+type EtcdOption func(*etcdTimeouts)
+
+// EtcdRequestTimeout bounds every etcd call (lease grant, put, get,
+// revoke): how long a member that cannot reach etcd tries to join before it
+// limits locally and retries, and how long Stop may wait for etcd. Default
+// 3 s.
+func EtcdRequestTimeout(d time.Duration) EtcdOption { return func(t *etcdTimeouts) { t.request = d } }
+
+// EtcdLeaseTTL is the TTL of a member's lease, in whole seconds (at least
+// 1 s): how soon the others drop a member that died without leaving.
+// Default 3 s.
+func EtcdLeaseTTL(d time.Duration) EtcdOption { return func(t *etcdTimeouts) { t.lease = d } }
+
+// EtcdRetryInterval is the wait between attempts to register or list the
+// members again after etcd failed. Default 1 s.
+func EtcdRetryInterval(d time.Duration) EtcdOption { return func(t *etcdTimeouts) { t.retry = d } }
+
+// EtcdWith is Etcd with its timeouts set by opts. A timeout that is not
+// positive, or a lease TTL under 1 s, is reported by New.
+func EtcdWith(endpoints []string, opts ...EtcdOption) Provider {
+	t := defaultEtcdTimeouts
+	for _, o := range opts {
+		o(&t)
+	}
+	return etcdWith(t, endpoints...)
+}
+
 func etcdWith(t etcdTimeouts, endpoints ...string) Provider {
 	eps := append([]string(nil), endpoints...)
 	check := func() error {
-		if len(eps) == 0 {
+		switch {
+		case len(eps) == 0:
 			return fmt.Errorf("etcd provider: no endpoints")
+		case t.request <= 0 || t.retry <= 0:
+			return fmt.Errorf("etcd provider: the request timeout (%s) and the retry interval (%s) must be positive", t.request, t.retry)
+		case t.lease < time.Second:
+			return fmt.Errorf("etcd provider: the lease TTL (%s) must be at least 1s", t.lease)
 		}
 		return nil
 	}

@@ -88,6 +88,11 @@ func startIncarnation(f *Fleet) (inc *incarnation, err error) {
 			inc.broadcast(topologyChanged{})
 		}
 	})
+	// Joined and published before any agent runs: a config's recovered
+	// event (its first grant) comes after the join that made it possible,
+	// and Status shows the incarnation by then.
+	f.emit(EventJoined, nil, map[string]any{KeyMember: inc.address, KeyProvider: f.s.provider.name})
+	f.inc.Store(inc)
 	for _, cfg := range f.snapshot() {
 		inc.attach(cfg)
 	}

@@ -60,15 +60,10 @@ func (f *Fleet) run(stop <-chan struct{}, done chan<- struct{}) {
 			continue
 		}
 		wait = f.s.Rejoin
-		f.inc.Store(inc)
-		// A config attached while the incarnation started (after its
-		// snapshot, before the Store) saw no incarnation: attach it now
-		// (attach is idempotent, and Fleet.attach records a config before it
-		// looks for the incarnation, so every config takes one path).
-		for _, cfg := range f.snapshot() {
-			inc.attach(cfg)
-		}
-		f.emit(EventJoined, nil, map[string]any{KeyMember: inc.address, KeyProvider: f.s.provider.name})
+		// startIncarnation published inc before it took its snapshot of the
+		// configs, and Fleet.attach records a config before it looks for
+		// the incarnation: every config attached while the incarnation
+		// started is in that snapshot or attaches itself.
 		rejoin := f.watch(inc, stop)
 		f.inc.Store(nil)
 		inc.stop()

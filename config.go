@@ -132,8 +132,8 @@ type resolvedConfig struct {
 	retryBudget  *time.Duration
 	httpClient   *http.Client
 	telemetry    bool
-	name         string
 	noSession    bool // WithoutSession
+	name         string
 	// headers go on every request; secrets are header values scrubbed like the key.
 	headers http.Header
 	secrets []string

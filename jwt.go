@@ -50,6 +50,20 @@ type jwtAuth struct {
 	lastErr error       // why the last refresh failed, nil after a success
 }
 
+// jwtRenewer is the ServiceClient as its HTTP client's CredentialRenewer
+// (a conversion, not an allocation): it renews through the ServiceClient's
+// jwtAuth, which establish makes before the HTTP client holds a credential
+// to renew, so before any request can call this.
+type jwtRenewer ServiceClient
+
+// RenewCredential implements httpclient.CredentialRenewer.
+func (r *jwtRenewer) RenewCredential(ctx context.Context) error {
+	if r.jwt == nil {
+		return nil // no JWT auth: nothing expires
+	}
+	return r.jwt.RenewCredential(ctx)
+}
+
 // jwtRefresh is one refresh in flight.
 type jwtRefresh struct {
 	done    chan struct{} // closed when it ended; err is set before

@@ -108,10 +108,18 @@ func TestTrainingActorCrashFailsQueuedAndContinuesSeq(t *testing.T) {
 	seqs := optimStepSeqs(e)
 	assert.Equal(t, []int64{1, 2}, seqs, "gapless across the restart; nothing sent for the failed ops")
 
-	tree, err := e.rt.Tree(ctx)
-	require.NoError(t, err)
-	n, ok := findNode(tree, "training:")
-	require.True(t, ok, tree.String())
+	// The supervisor counts the restart when the restarted actor's start
+	// acknowledgement reaches it, which may come after the actor's first
+	// answer: wait for the tree to show it, with a deadline.
+	var n supervisor.Node
+	require.Eventually(t, func() bool {
+		tree, err := e.rt.Tree(ctx)
+		require.NoError(t, err)
+		var ok bool
+		n, ok = findNode(tree, "training:")
+		require.True(t, ok, tree.String())
+		return n.Restarts == 1 && n.Status == supervisor.Running
+	}, 10*time.Second, time.Millisecond)
 	assert.Equal(t, 1, n.Restarts)
 	assert.Equal(t, supervisor.Running, n.Status)
 }

@@ -45,7 +45,7 @@ type ServiceClient struct {
 	poller      *poller
 	inflight    *limiter.Budget
 	fwdbwdBytes *limiter.Budget
-	jwt         *jwtAuth // JWT auth, when the server config enables it; renews http's credential
+	jwt         *jwtAuth // JWT auth, made by establish when the server config enables it (nil before and without)
 	// modelSeq and samplingSeq are the registry's durable counters of this
 	// client's model_seq_id and sampling_session_seq_id, looked up on first
 	// use (see seqCounter).
@@ -55,7 +55,7 @@ type ServiceClient struct {
 
 	session sessionState
 
-	bgMu sync.Mutex     // guards bgRun and the start of background work
+	bgMu sync.Mutex     // guards bgRun, the start of background work, stopped's setting and closed
 	bg   sync.WaitGroup // background work Close waits for
 	// bgRun is the context of long-running background work (the JWT
 	// refresh loop and refreshes), made on first use and canceled by Close.
@@ -64,8 +64,7 @@ type ServiceClient struct {
 
 	stopped atomic.Bool
 	inTree  atomic.Bool   // the subtree is a child of the clients supervisor
-	closeMu sync.Mutex    // guards closed
-	closed  chan struct{} // made by the first Close, closed when it returns
+	closed  chan struct{} // made by the first Close, closed when it returns (guarded by bgMu)
 
 	mu        sync.Mutex
 	children  []supervisor.Spec          // training and sampling actors, in start order
@@ -161,9 +160,9 @@ func (rt *Runtime) newService(ctx context.Context, cfg resolvedConfig, key regis
 	if err != nil {
 		return nil, err
 	}
-	jwt := &jwtAuth{}
+	s := &ServiceClient{rt: rt, cfg: cfg, name: name, lim: lim, life: newLifetime()}
 	hopts := []httpclient.Option{
-		httpclient.WithCredentialRenewer(jwt),
+		httpclient.WithCredentialRenewer((*jwtRenewer)(s)), // no allocation: s itself
 		httpclient.WithTransports(rt.transports),
 		httpclient.WithTelemetry(rt.bus),
 		httpclient.WithClock(rt.clock),
@@ -200,12 +199,7 @@ func (rt *Runtime) newService(ctx context.Context, cfg resolvedConfig, key regis
 	if err != nil {
 		return nil, err
 	}
-	s := &ServiceClient{
-		rt: rt, cfg: cfg, name: name, http: hc, lim: lim,
-		inflight: inflight, fwdbwdBytes: fwdbwd,
-		life: newLifetime(), jwt: jwt,
-	}
-	jwt.s = s
+	s.http, s.inflight, s.fwdbwdBytes = hc, inflight, fwdbwd
 	s.session.init()
 	s.poller = &poller{http: hc, bus: rt.bus, backoff: rt.pollBackoff, sleep: rt.sleep, inflight: inflight,
 		logger: rt.logger, service: name, clock: rt.clock, deadline: rt.pollDeadline,
@@ -494,16 +488,14 @@ func (s *ServiceClient) startSamplingClient(ctx context.Context, samplerID, base
 // no request. Later calls fail with ErrClientStopped and send nothing.
 // Closing twice is harmless.
 func (s *ServiceClient) Close(ctx context.Context) error {
-	s.closeMu.Lock()
+	s.bgMu.Lock()
 	first := !s.stopped.Load()
 	if first {
-		s.bgMu.Lock()
 		s.stopped.Store(true)
-		s.bgMu.Unlock()
 		s.closed = make(chan struct{})
 	}
 	closed := s.closed
-	s.closeMu.Unlock()
+	s.bgMu.Unlock()
 	if !first {
 		select {
 		case <-closed:

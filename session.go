@@ -314,6 +314,9 @@ func (s *ServiceClient) establish(ctx context.Context) (string, types.ClientConf
 	}
 	s.applyServerLimits(cfg)
 	if cfg.PJWTAuthEnabled && !strings.HasPrefix(s.cfg.apiKey, "eyJ") {
+		// Made only here (an idle client without JWT auth holds none),
+		// before exchange gives the HTTP client a credential to renew.
+		s.jwt = &jwtAuth{s: s}
 		if err := s.jwt.exchange(ctx); err != nil {
 			return "", cfg, err
 		}

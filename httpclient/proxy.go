@@ -20,22 +20,30 @@ const ProxyRejectionBudget = 16
 var ErrProxyRejected = errors.New("the proxy rejected the request (HTTP 400 with an empty body); the next request takes a fresh connection")
 
 // proxyBudget is the bare-400 budget of each pool of one Client, as the
-// SDK keeps one per connection pool. It counts the units spent, so the zero
-// value is a full budget; a 2xx on a pool whose budget is full costs one
-// atomic load.
+// SDK keeps one per connection pool. It counts the units spent, a byte per
+// pool kind in one word (an idle Client's size matters: issue 15), so the
+// zero value is a full budget; a 2xx on a pool whose budget is full costs
+// one atomic load.
 type proxyBudget struct {
-	spent [numPools]atomic.Int32
+	spent atomic.Uint64 // byte p: the units pool p has spent
 }
+
+// Compile-time checks of that layout: a byte per pool kind fits in the
+// word, and the budget in a byte.
+const (
+	_ = uint64(1) << (8*numPools - 1)
+	_ = uint8(ProxyRejectionBudget)
+)
 
 // take spends one unit of pool p's budget; false when none is left.
 func (b *proxyBudget) take(p Pool) bool {
-	s := &b.spent[validPool(p)]
+	shift := 8 * uint(validPool(p))
 	for {
-		n := s.Load()
-		if n >= ProxyRejectionBudget {
+		w := b.spent.Load()
+		if n := w >> shift & 0xff; n >= ProxyRejectionBudget {
 			return false
 		}
-		if s.CompareAndSwap(n, n+1) {
+		if b.spent.CompareAndSwap(w, w+1<<shift) {
 			return true
 		}
 	}
@@ -43,13 +51,13 @@ func (b *proxyBudget) take(p Pool) bool {
 
 // give returns one unit to pool p's budget, if any was spent.
 func (b *proxyBudget) give(p Pool) {
-	s := &b.spent[validPool(p)]
+	shift := 8 * uint(validPool(p))
 	for {
-		n := s.Load()
-		if n == 0 {
+		w := b.spent.Load()
+		if w>>shift&0xff == 0 {
 			return
 		}
-		if s.CompareAndSwap(n, n-1) {
+		if b.spent.CompareAndSwap(w, w-1<<shift) {
 			return
 		}
 	}

@@ -23,6 +23,19 @@ func DefaultAdamParams() AdamParams {
 	return AdamParams{LearningRate: 1e-4, Beta1: 0.9, Beta2: 0.95, Eps: 1e-12}
 }
 
+// MarshalJSON writes every field as the Python SDK writes floats ("0.0",
+// "1e-05"; see pyFloat), so the optim_step body reads as the SDK's.
+func (p AdamParams) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		LearningRate pyFloat `json:"learning_rate"`
+		Beta1        pyFloat `json:"beta1"`
+		Beta2        pyFloat `json:"beta2"`
+		Eps          pyFloat `json:"eps"`
+		WeightDecay  pyFloat `json:"weight_decay"`
+		GradClipNorm pyFloat `json:"grad_clip_norm"`
+	}{pyFloat(p.LearningRate), pyFloat(p.Beta1), pyFloat(p.Beta2), pyFloat(p.Eps), pyFloat(p.WeightDecay), pyFloat(p.GradClipNorm)})
+}
+
 // UnmarshalJSON fills fields missing from the JSON with DefaultAdamParams.
 func (p *AdamParams) UnmarshalJSON(b []byte) error {
 	type wire AdamParams

@@ -249,11 +249,12 @@ func TestGoldenSampleRequest(t *testing.T) {
 	assert.JSONEq(t, pydantic, string(b))
 }
 
-// TestGoldenOptimStep pins the exact bytes of an optim_step body (reference §3.4).
+// TestGoldenOptimStep pins the exact bytes of an optim_step body (reference §3.4), its floats as the
+// SDK's json.dumps writes them (§7.1: weight_decay=0.0, grad_clip_norm=0.0).
 func TestGoldenOptimStep(t *testing.T) {
 	b, err := json.Marshal(OptimStepRequest{AdamParams: DefaultAdamParams(), ModelID: "sess:train:0", SeqID: 2})
 	require.NoError(t, err)
-	const want = `{"adam_params":{"learning_rate":0.0001,"beta1":0.9,"beta2":0.95,"eps":1e-12,"weight_decay":0,"grad_clip_norm":0},` +
+	const want = `{"adam_params":{"learning_rate":0.0001,"beta1":0.9,"beta2":0.95,"eps":1e-12,"weight_decay":0.0,"grad_clip_norm":0.0},` +
 		`"model_id":"sess:train:0","seq_id":2,"type":"optim_step"}`
 	assert.Equal(t, want, string(b))
 }

@@ -67,3 +67,24 @@ func TestSamplingParamsFloatsAsTheSDK(t *testing.T) {
 	var uv *json.UnsupportedValueError
 	assert.ErrorAs(t, err, &uv)
 }
+
+// optim_step's adam_params go out as the SDK's json.dumps writes them: a
+// 0 as 0.0, a learning rate of 1e-5 as 1e-05.
+func TestAdamParamsFloatsAsTheSDK(t *testing.T) {
+	b, err := json.Marshal(DefaultAdamParams())
+	require.NoError(t, err)
+	assert.Equal(t, `{"learning_rate":0.0001,"beta1":0.9,"beta2":0.95,"eps":1e-12,"weight_decay":0.0,"grad_clip_norm":0.0}`, string(b))
+	var back AdamParams
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, DefaultAdamParams(), back)
+	p := DefaultAdamParams()
+	p.LearningRate, p.GradClipNorm = 1e-5, 1
+	b, err = json.Marshal(p)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"learning_rate":1e-05,`)
+	assert.Contains(t, string(b), `"grad_clip_norm":1.0}`)
+	p.Eps = math.Inf(1)
+	_, err = json.Marshal(p)
+	var uv *json.UnsupportedValueError
+	assert.ErrorAs(t, err, &uv)
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -38,8 +39,8 @@ func Redact(s string, secrets ...string) string {
 		if secret == "" {
 			continue
 		}
-		html, plain := escapedFormsIn(s, secret)
-		for _, form := range [...]string{html, plain, secret} {
+		forms := escapedFormsIn(s, secret)
+		for _, form := range [...]string{forms[0], forms[1], forms[2], secret} {
 			if form != "" && strings.Contains(s, form) {
 				s = strings.ReplaceAll(s, form, "[REDACTED:"+KeyFingerprint(secret)+"]")
 			}
@@ -54,31 +55,35 @@ func Redact(s string, secrets ...string) string {
 }
 
 // escapedFormsIn is escapedForms(secret) when s may hold one of them, whole
-// or as a partial suffix longer than what secret has in common with both
-// (its part before the first byte JSON escapes), and "", "" when it cannot:
-// s does not contain that common part. Checking it first costs nothing,
-// where encoding the forms costs 8 allocations a call.
-func escapedFormsIn(s, secret string) (html, plain string) {
+// or as a partial suffix longer than what secret has in common with all
+// of them (its part before the first byte JSON escapes), and none when it
+// cannot: s does not contain that common part. Checking it first costs
+// nothing, where encoding the forms costs several allocations a call.
+func escapedFormsIn(s, secret string) [3]string {
 	i := strings.IndexFunc(secret, escapedInJSON)
 	if i < 0 || i > 0 && !strings.Contains(s, secret[:i]) {
-		return "", ""
+		return [3]string{}
 	}
 	return escapedForms(secret)
 }
 
-// escapedInJSON reports whether r is written escaped inside a JSON string,
-// by encoding/json with or without HTML escaping.
+// escapedInJSON reports whether r may be written escaped inside a JSON
+// string: by encoding/json with or without HTML escaping, or by Python's
+// json with ensure_ascii (anything outside ' '..'~').
 func escapedInJSON(r rune) bool {
-	return r < 0x20 || r == '"' || r == '\\' || r == '<' || r == '>' || r == '&' || r >= 0x80
+	return r < 0x20 || r == '"' || r == '\\' || r == '<' || r == '>' || r == '&' || r >= 0x7f
 }
 
-// escapedForms returns secret as JSON writes it inside a string, when that
-// differs from secret: html as encoding/json does by default ('<' as
-// \u003c), plain without HTML escaping (as Python's json does). Either is ""
-// when it is secret itself.
-func escapedForms(secret string) (html, plain string) {
+// escapedForms returns secret as JSON writes it inside a string, each form
+// "" when it is secret itself or an earlier form: [0] as encoding/json does
+// by default ('<' as \u003c), [1] without HTML escaping (Python's json with
+// ensure_ascii=False), [2] as Python's json.dumps does by default
+// (ensure_ascii: every character outside ' '..'~' as \uXXXX, lower-case hex,
+// a surrogate pair beyond the BMP).
+func escapedForms(secret string) [3]string {
+	var forms [3]string
 	if !strings.ContainsFunc(secret, escapedInJSON) {
-		return "", ""
+		return forms
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -89,17 +94,47 @@ func escapedForms(secret string) (html, plain string) {
 			continue
 		}
 		form := strings.TrimSuffix(buf.String(), "\n")
-		form = form[1 : len(form)-1] // the quotes
-		if form == secret {
-			continue
-		}
-		if i == 0 {
-			html = form
-		} else if form != html {
-			plain = form
+		forms[i] = form[1 : len(form)-1] // the quotes
+	}
+	forms[2] = pythonASCII(secret)
+	for i := range forms {
+		if forms[i] == secret || slices.Contains(forms[:i], forms[i]) {
+			forms[i] = ""
 		}
 	}
-	return html, plain
+	return forms
+}
+
+// pythonASCII is s as Python's json.dumps writes it inside a string with
+// ensure_ascii (its default): '"' and '\\' and the short escapes \b \f \n
+// \r \t, anything else outside ' '..'~' as \uXXXX.
+func pythonASCII(s string) string {
+	var sb strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			sb.WriteByte('\\')
+			sb.WriteRune(r)
+		case r == '\b':
+			sb.WriteString(`\b`)
+		case r == '\f':
+			sb.WriteString(`\f`)
+		case r == '\n':
+			sb.WriteString(`\n`)
+		case r == '\r':
+			sb.WriteString(`\r`)
+		case r == '\t':
+			sb.WriteString(`\t`)
+		case r >= ' ' && r <= '~':
+			sb.WriteRune(r)
+		case r > 0xffff:
+			r -= 0x10000
+			fmt.Fprintf(&sb, `\u%04x\u%04x`, 0xd800+(r>>10), 0xdc00+(r&0x3ff))
+		default:
+			fmt.Fprintf(&sb, `\u%04x`, r)
+		}
+	}
+	return sb.String()
 }
 
 // TrimPartialSecret returns s without its longest trailing part that is
@@ -113,8 +148,8 @@ func TrimPartialSecret(s string, secrets ...string) string {
 		if secret == "" {
 			continue
 		}
-		html, plain := escapedFormsIn(s, secret)
-		for _, form := range [...]string{html, plain, secret} {
+		forms := escapedFormsIn(s, secret)
+		for _, form := range [...]string{forms[0], forms[1], forms[2], secret} {
 			if form != "" {
 				trim = max(trim, partialSuffix(s, form))
 			}

@@ -147,3 +147,17 @@ func TestRedactEncodesEscapedFormsOnlyWhenTheyMayMatch(t *testing.T) {
 	assert.Equal(t, "cut ", TrimPartialSecret(`cut tml-Ab3\"SEC`, key), "a cut escaped form")
 	assert.Equal(t, "cut ", TrimPartialSecret(`cut tml-Ab`, key), "a cut shorter than the common part")
 }
+
+// Python's json.dumps escapes every character outside ' '..'~' as \uXXXX
+// by default (ensure_ascii), a surrogate pair beyond the BMP: a secret
+// with such characters, echoed by a Python server, goes whole too, and a
+// cut through that form is trimmed.
+func TestRedactPythonASCIIEscapedSecrets(t *testing.T) {
+	const secret = "wt-caf\u00e9\u2603\U0001F600\x7f\"end"
+	fp := "[REDACTED:" + KeyFingerprint(secret) + "]"
+	const echoed = `{"detail":"bad token wt-caf\u00e9\u2603\ud83d\ude00\u007f\"end"}`
+	got := Redact(echoed, secret)
+	assert.Equal(t, `{"detail":"bad token `+fp+`"}`, got)
+	assert.Equal(t, "bad token ", TrimPartialSecret(`bad token wt-caf\u00e9\u26`, secret))
+	assert.Equal(t, `wt-caf\u00e9\u2603\ud83d\ude00\u007f\"end`, pythonASCII(secret))
+}

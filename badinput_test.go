@@ -1,6 +1,7 @@
 package tinkex
 
 import (
+	"context"
 	"math"
 	"testing"
 
@@ -119,4 +120,32 @@ func TestUntrustedCertificateFailsAtOnce(t *testing.T) {
 	assert.Equal(t, 1, te.Attempts)
 	assert.Contains(t, err.Error(), "certificate failed verification")
 	assert.Zero(t, e.srv.Count(tinkertest.Match{}), "the handshake failed: no request reached the server")
+}
+
+// BEHAVIOR (Security): a key with white space is refused at construction,
+// around it as well as inside, from the option or the environment, before
+// anything is sent and without the key in the error.
+func TestAPIKeyWithSurroundingWhiteSpaceIsRefused(t *testing.T) {
+	e := newEnv(t, nil)
+	for name, opts := range map[string][]ServiceOption{
+		"option, trailing newline": {WithAPIKey(keyA + "\n")},
+		"option, leading space":    {WithAPIKey(" " + keyA)},
+		"option, white space only": {WithAPIKey("  \t")},
+	} {
+		_, err := e.rt.NewServiceClient(ctxT(t), append(opts, WithBaseURL(e.srv.URL()))...)
+		require.ErrorIs(t, err, ErrValidation, name)
+		assert.Contains(t, err.Error(), "white space", name)
+		assert.NotContains(t, err.Error(), keyA[4:], name)
+	}
+	rt, err := Start(context.Background(), withGetenv(func(k string) string {
+		if k == EnvAPIKey {
+			return keyA + " "
+		}
+		return ""
+	}))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = rt.Stop(context.Background()) })
+	_, err = rt.NewServiceClient(ctxT(t), WithBaseURL(e.srv.URL()))
+	require.ErrorIs(t, err, ErrValidation, "from TINKER_API_KEY")
+	assert.Zero(t, e.srv.Count(tinkertest.Match{}), "nothing was sent")
 }

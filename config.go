@@ -189,7 +189,10 @@ func resolve(opts []ServiceOption, env lookupEnv) (resolvedConfig, error) {
 		return getenv(env)
 	}
 	r := resolvedConfig{maxRetries: 10, httpClient: c.httpClient, userMetadata: c.userMetadata}
-	r.apiKey = strings.TrimSpace(pick(c.apiKey, EnvAPIKey))
+	// Not trimmed: a key with white space around it is refused, like one
+	// with white space inside (BEHAVIOR, Security). A credential command's
+	// output is its stdout, whose line ending runCredentialCmd drops.
+	r.apiKey = pick(c.apiKey, EnvAPIKey)
 	if cmd := strings.TrimSpace(getenv(EnvCredentialCmd)); r.apiKey == "" && cmd != "" {
 		timeout := c.credentialCmdTimeout
 		if timeout <= 0 {

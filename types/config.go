@@ -100,9 +100,8 @@ func ValidateAPIKey(key string) error {
 	if key == "" {
 		return ValidationError(op, "no API key: pass WithAPIKey or set TINKER_API_KEY")
 	}
-	if !strings.HasPrefix(key, "tml-") && !strings.HasPrefix(key, "eyJ") {
-		return ValidationError(op, "the API key must start with \"tml-\" (or be a JWT starting with \"eyJ\"); got a key of %d characters with another prefix", len(key))
-	}
+	// Bytes first: a key pasted with white space around it is told so,
+	// not that its prefix is wrong.
 	for i := 0; i < len(key); i++ {
 		if c := key[i]; c <= ' ' || c >= 0x7f {
 			what := "a control character or non-ASCII byte"
@@ -111,6 +110,9 @@ func ValidateAPIKey(key string) error {
 			}
 			return ValidationError(op, "the API key contains %s at byte %d of %d; copy the key again without it", what, i, len(key))
 		}
+	}
+	if !strings.HasPrefix(key, "tml-") && !strings.HasPrefix(key, "eyJ") {
+		return ValidationError(op, "the API key must start with \"tml-\" (or be a JWT starting with \"eyJ\"); got a key of %d characters with another prefix", len(key))
 	}
 	return nil
 }

@@ -65,9 +65,12 @@ func (s *session) close() {
 // missing or malformed key or URL is a usage error naming the flag and the
 // variable to set.
 func (c *cli) connect(ctx context.Context, withSession bool) (*session, error) {
-	key := strings.TrimSpace(cmpOr(c.common.apiKey, c.getenv(envAPIKey)))
+	key := cmpOr(c.common.apiKey, c.getenv(envAPIKey)) // not trimmed: tinkex refuses white space in a key
 	if key == "" {
 		return nil, usagef("no API key: set %s or pass --api-key", envAPIKey)
+	}
+	if strings.ContainsFunc(key, func(r rune) bool { return r <= ' ' || r >= 0x7f }) {
+		return nil, usagef("the API key (from --api-key or %s) contains white space or a control character; copy it again without it", envAPIKey)
 	}
 	if err := types.ValidateAPIKey(key); err != nil {
 		return nil, usagef("the API key (from --api-key or %s) must start with \"tml-\" or be a JWT starting with \"eyJ\"", envAPIKey)

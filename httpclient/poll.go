@@ -61,7 +61,7 @@ func PollPolicy(o Outcome, bare int) PollAction {
 	case types.KindRateLimited, types.KindServer:
 		return PollBackoff
 	case types.KindUser:
-		if o.StatusCode == http.StatusBadRequest && len(o.Body) == 0 && bare < MaxBareBadRequests {
+		if bareBadRequest(o) && bare < MaxBareBadRequests {
 			return PollNow
 		}
 	}

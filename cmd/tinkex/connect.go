@@ -69,11 +69,15 @@ func (c *cli) connect(ctx context.Context, withSession bool) (*session, error) {
 	if key == "" {
 		return nil, usagef("no API key: set %s or pass --api-key", envAPIKey)
 	}
-	if strings.ContainsFunc(key, func(r rune) bool { return r <= ' ' || r >= 0x7f }) {
-		return nil, usagef("the API key (from --api-key or %s) contains white space or a control character; copy it again without it", envAPIKey)
-	}
 	if err := types.ValidateAPIKey(key); err != nil {
-		return nil, usagef("the API key (from --api-key or %s) must start with \"tml-\" or be a JWT starting with \"eyJ\"", envAPIKey)
+		// Its message says what is wrong (white space or a control
+		// character at a byte, or the prefix), never the key.
+		var te *types.Error
+		msg := err.Error()
+		if errors.As(err, &te) {
+			msg = te.Message
+		}
+		return nil, usagef("bad API key (from --api-key or %s): %s", envAPIKey, msg)
 	}
 	c.common.apiKey = key // for scrubbing error messages
 	base := strings.TrimSpace(cmpOr(c.common.baseURL, c.getenv(envBaseURL)))

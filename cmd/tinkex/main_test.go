@@ -155,7 +155,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown flag", nil, []string{"checkpoint", "list", "--color"}, "flag provided but not defined: -color"},
 		{"missing key", map[string]string{envAPIKey: ""}, []string{"run", "list"}, "no API key: set TINKER_API_KEY or pass --api-key"},
 		{"malformed key", map[string]string{envAPIKey: "sk-123"}, []string{"run", "list"}, `must start with "tml-"`},
-		{"key with white space", map[string]string{envAPIKey: key + "\n"}, []string{"run", "list"}, "contains white space or a control character"},
+		{"key with white space", map[string]string{envAPIKey: key + "\n"}, []string{"run", "list"}, "the API key contains white space at byte 27 of 28"},
 		{"bad url", map[string]string{envBaseURL: "ftp://x"}, []string{"run", "list"}, "bad server URL"},
 		{"wrong path", nil, []string{"checkpoint", "info", "s3://bucket/x"}, "bad checkpoint path: \"s3://bucket/x\" does not start with tinker://"},
 		{"wrong kind", nil, []string{"checkpoint", "publish", "tinker://run/state/x"}, "a path looks like tinker://<run-id>/weights/<name>"},

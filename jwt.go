@@ -2,8 +2,6 @@ package tinkex
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -235,18 +233,10 @@ func (a *jwtAuth) refreshLoop(ctx context.Context) {
 // jwtExpiry reads the exp claim of a JWT without verifying it (as the Python
 // SDK does); zero when absent or unreadable.
 func jwtExpiry(token string) time.Time {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return time.Time{}
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return time.Time{}
-	}
 	var claims struct {
 		Exp float64 `json:"exp"`
 	}
-	if json.Unmarshal(payload, &claims) != nil || claims.Exp <= 0 {
+	if !types.JWTClaims(token, &claims) || claims.Exp <= 0 {
 		return time.Time{}
 	}
 	return time.Unix(int64(claims.Exp), 0)

@@ -2,8 +2,6 @@ package httpclient
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -71,18 +69,7 @@ func (c *Client) token() string { return c.credential.Load().header[0] }
 // decode. The token itself never leaves the client.
 func (c *Client) CredentialClaims(dst any) bool {
 	token := c.token()
-	if !strings.HasPrefix(token, "eyJ") {
-		return false
-	}
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return false
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return false
-	}
-	return json.Unmarshal(payload, dst) == nil
+	return strings.HasPrefix(token, "eyJ") && types.JWTClaims(token, dst)
 }
 
 // renewCredential has the credential renewed when the next attempt would

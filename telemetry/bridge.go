@@ -64,19 +64,12 @@ func (b *Batcher) Bridge(bus *Bus, opts BridgeOptions) (detach func(), err error
 	return detach, nil
 }
 
-// userKinds are the error kinds the server-side telemetry reports as
-// user_error rather than as an internal failure: those types.IsUserError
-// calls user errors (a failed request is one when its category is user).
-var userKinds = map[string]bool{
-	types.KindUser.String(): true, types.KindValidation.String(): true, types.KindConflict.String(): true,
-	types.KindAuth.String(): true, types.KindPermission.String(): true, types.KindNotFound.String(): true,
-}
-
 // isUserErrorEvent reports whether an exception's metadata describes a user
-// error (types.IsUserError's rule, from kind and category).
+// error: types.IsUserError's rule (types.IsUserKind) on its kind and
+// category.
 func isUserErrorEvent(md map[string]any) bool {
-	kind := fmt.Sprint(md[KeyKind])
-	return userKinds[kind] || kind == types.KindRequestFailed.String() && fmt.Sprint(md[KeyCategory]) == string(types.CategoryUser)
+	k, ok := types.ParseKind(fmt.Sprint(md[KeyKind]))
+	return ok && types.IsUserKind(k, types.Category(fmt.Sprint(md[KeyCategory])))
 }
 
 // ServerEvent is the default mapping of bus events to server-side events.

@@ -89,6 +89,17 @@ func (k Kind) String() string {
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
+// ParseKind returns the Kind whose String is name (as telemetry metadata
+// carries it); false for any other name.
+func ParseKind(name string) (Kind, bool) {
+	for k, n := range kindNames {
+		if n == name {
+			return Kind(k), true
+		}
+	}
+	return KindUnknown, false
+}
+
 // Error makes a Kind usable as a sentinel error.
 func (k Kind) Error() string { return "tinkex: " + strings.ReplaceAll(k.String(), "_", " ") }
 
@@ -281,14 +292,18 @@ func KindOf(err error) Kind {
 // category user, or input (or a configuration) rejected by validation.
 func IsUserError(err error) bool {
 	var e *Error
-	if !errors.As(err, &e) {
-		return false
-	}
-	switch e.Kind {
+	return errors.As(err, &e) && IsUserKind(e.Kind, e.Category)
+}
+
+// IsUserKind is IsUserError's rule on an error's parts: its kind and, for
+// a failed request, its category (ignored for the other kinds). Telemetry,
+// which carries them as metadata, classifies with it.
+func IsUserKind(k Kind, c Category) bool {
+	switch k {
 	case KindUser, KindValidation, KindConflict, KindAuth, KindPermission, KindNotFound:
 		return true
 	case KindRequestFailed:
-		return e.Category == CategoryUser
+		return c == CategoryUser
 	}
 	return false
 }

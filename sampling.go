@@ -177,7 +177,7 @@ func (s *SamplingClient) sample(ctx context.Context, req types.SampleRequest) (r
 	cost := promptCost(req.Prompt)
 	// The span is kept in locals: when (as usual) only failures have a
 	// listener, a successful sample builds no telemetry at all.
-	seq := int64(-1) // the sample's seq_id, once taken (sampling seq_ids start at 0)
+	spanSeq := int64(-1) // the sample's seq_id for its span's end, once taken (sampling seq_ids start at 0)
 	bus := s.bus
 	if startOn, stopOn, excOn := bus.Enabled(telemetry.SamplingSampleStart), bus.Enabled(telemetry.SamplingSampleStop),
 		bus.Enabled(telemetry.SamplingSampleException); startOn || stopOn || excOn {
@@ -186,7 +186,7 @@ func (s *SamplingClient) sample(ctx context.Context, req types.SampleRequest) (r
 			bus.Execute(telemetry.SamplingSampleStart,
 				map[string]float64{telemetry.MeasureSystemTime: float64(began.UnixNano()) / 1e9}, s.spanMeta())
 		}
-		defer func() { s.endSpan(began, stopOn, excOn, seq, resp, err) }()
+		defer func() { s.endSpan(began, stopOn, excOn, spanSeq, resp, err) }()
 	}
 	ctx, stop := s.svc.bind(ctx)
 	defer stop()
@@ -194,7 +194,7 @@ func (s *SamplingClient) sample(ctx context.Context, req types.SampleRequest) (r
 	// One sample, one seq_id: every resubmission of it (after a 429, a 410
 	// or a second-layer resend) keeps it, under a new idempotency key.
 	req.SeqID = s.seq.Next()
-	seq = req.SeqID
+	spanSeq = req.SeqID
 	expired := 0
 	for {
 		reqID, seq, trip, err := s.submit(ctx, &req, cost)

@@ -390,20 +390,21 @@ func (r *RestClient) GetCheckpointArchiveURL(ctx context.Context, tinkerPath str
 	if err != nil {
 		return nil, err
 	}
+	path := checkpointPath(p) + "/archive"
 	var out CheckpointArchiveURLResponse
-	resp, err := r.do(ctx, &httpclient.Request{Op: op, Method: http.MethodGet, Path: checkpointPath(p) + "/archive",
+	resp, err := r.do(ctx, &httpclient.Request{Op: op, Method: http.MethodGet, Path: path,
 		Into: httpclient.JSONInto(&out), Policy: httpclient.Policy{MaxRetries: httpclient.Retries(archiveURLRetries),
 			Retry: retry503, Backoff: httpclient.RetryAfterOr(func(int, httpclient.Outcome, time.Time) time.Duration { return archiveURLDelay })}})
 	if err != nil && resp != nil && resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		loc := resp.Header.Get("Location")
 		if loc == "" {
-			return nil, &Error{Kind: types.KindValidation, Op: op, Path: checkpointPath(p) + "/archive",
+			return nil, &Error{Kind: types.KindValidation, Op: op, Path: path,
 				StatusCode: resp.StatusCode, Message: "redirect without a Location"}
 		}
 		if u, perr := url.Parse(loc); perr == nil && !u.IsAbs() {
 			// A relative Location (RFC 9110 §10.2.2) is relative to the
 			// archive request's URL.
-			if base, berr := url.Parse(r.s.cfg.baseURL + checkpointPath(p) + "/archive"); berr == nil {
+			if base, berr := url.Parse(r.s.cfg.baseURL + path); berr == nil {
 				loc = base.ResolveReference(u).String()
 			}
 		}
@@ -419,7 +420,7 @@ func (r *RestClient) GetCheckpointArchiveURL(ctx context.Context, tinkerPath str
 		return nil, err
 	}
 	if out.URL == "" {
-		return nil, &Error{Kind: types.KindValidation, Op: op, Path: checkpointPath(p) + "/archive",
+		return nil, &Error{Kind: types.KindValidation, Op: op, Path: path,
 			Message: "server answered without a url"}
 	}
 	return &out, nil

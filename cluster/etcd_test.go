@@ -15,7 +15,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"slices"
 	"sync"
@@ -29,6 +28,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tinkex-go/tinkex/cluster"
+	"github.com/tinkex-go/tinkex/internal/etcdtest"
 	"github.com/tinkex-go/tinkex/limiter"
 	"github.com/tinkex-go/tinkex/telemetry"
 )
@@ -155,20 +155,6 @@ type etcdProcess struct {
 	once sync.Once
 }
 
-// etcdBinary returns the etcd on PATH or skips the test, unless
-// TINKEX_REQUIRE_ETCD=1 (set by .ci/run, which installs etcd-server).
-func etcdBinary(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("etcd")
-	if err != nil {
-		if os.Getenv("TINKEX_REQUIRE_ETCD") == "1" {
-			require.FailNow(t, "TINKEX_REQUIRE_ETCD=1 but no etcd on PATH (apt-get install etcd-server)")
-		}
-		t.Skip("no etcd on PATH (apt-get install etcd-server)")
-	}
-	return bin
-}
-
 // startEtcd runs etcd serving clients on client (host:port), with a fresh
 // data dir; fast elections make its minimum lease TTL 1 s.
 func startEtcd(t *testing.T, bin, client string) *etcdProcess {
@@ -204,7 +190,7 @@ func freeAddr(t *testing.T) string {
 // is up; it registers again on an etcd that lost its data, and it leaves
 // while etcd is down.
 func TestEtcdMemberJoinsWhenEtcdIsUpAndLeavesWhileItIsDown(t *testing.T) {
-	bin := etcdBinary(t)
+	bin := etcdtest.Binary(t)
 	client := freeAddr(t)
 	m := startEtcdMember(t, "http://"+client)
 	m.degradedOnJoin(t)
@@ -246,7 +232,7 @@ func TestEtcdMemberJoinsWhenEtcdIsUpAndLeavesWhileItIsDown(t *testing.T) {
 // members that join after (its old watch, resumed from the revision of the
 // etcd before, saw none of them).
 func TestEtcdMemberSeesNewMembersAfterEtcdLostItsData(t *testing.T) {
-	bin := etcdBinary(t)
+	bin := etcdtest.Binary(t)
 	client := freeAddr(t)
 	first := startEtcd(t, bin, client)
 	a := startEtcdMember(t, "http://"+client)

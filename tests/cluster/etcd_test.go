@@ -3,12 +3,12 @@ package cluster
 import (
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/tinkex-go/tinkex/internal/etcdtest"
 )
 
 // startEtcd runs a single-node etcd on loopback with its data in a temp
@@ -16,13 +16,7 @@ import (
 // TINKEX_REQUIRE_ETCD=1 (set by .ci/run, which installs etcd-server).
 func startEtcd(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("etcd")
-	if err != nil {
-		if os.Getenv("TINKEX_REQUIRE_ETCD") == "1" {
-			require.FailNow(t, "TINKEX_REQUIRE_ETCD=1 but no etcd on PATH (apt-get install etcd-server)")
-		}
-		t.Skip("no etcd on PATH (apt-get install etcd-server)")
-	}
+	bin := etcdtest.Binary(t)
 	client, peer := addr(freePort(t)), addr(freePort(t))
 	p := start(t, "etcd", bin, "--name", "tinkex-test", "--data-dir", t.TempDir(),
 		"--listen-client-urls", "http://"+client, "--advertise-client-urls", "http://"+client,

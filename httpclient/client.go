@@ -233,7 +233,7 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	if c.resendBudget <= 0 && !c.budgetSet {
 		c.resendBudget = SecondLayerBudget
 	}
-	c.header = baseHeaders(c.header)
+	c.header = baseHeaders(c.header, c.httpClient == nil)
 	c.credential.Store(&credential{header: []string{apiKey}})
 	c.defaultReadTimeout = []string{strconv.FormatFloat(c.timeout.Seconds(), 'f', -1, 64)}
 	return c, nil

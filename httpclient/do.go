@@ -333,19 +333,25 @@ func (cl *call) attempt(ctx context.Context, retryCount int) (Outcome, *Response
 	// The header map shares its value slices with the client's base headers,
 	// the request's headers and package-level constants: net/http never
 	// modifies a request's header values, and neither does tinkex.
+	// On tinkex's own pools tinkex's own names are in their wire form (see
+	// ownKeys); the base headers already are.
+	form, key := 0, http.CanonicalHeaderKey
+	if cl.c.httpClient == nil {
+		form, key = 1, wireKey
+	}
 	h := make(http.Header, len(cl.c.header)+len(cl.callHeader)+len(cl.req.Header)+7)
 	for k, vs := range cl.c.header {
 		h[k] = vs
 	}
 	for k, vs := range cl.callHeader {
-		h[http.CanonicalHeaderKey(k)] = vs
+		h[key(k)] = vs
 	}
-	h["X-Api-Key"] = cl.c.credential.Load().header
+	h[keyAPIKey[form]] = cl.c.credential.Load().header
 	for k, vs := range cl.req.Header {
-		h[http.CanonicalHeaderKey(k)] = vs
+		h[key(k)] = vs
 	}
-	h["X-Stainless-Retry-Count"] = retryCountValue(retryCount)
-	h["X-Stainless-Read-Timeout"] = cl.readTimeout
+	h[keyRetryCount[form]] = retryCountValue(retryCount)
+	h[keyReadTimeout[form]] = cl.readTimeout
 	if cl.idem != nil {
 		h["X-Idempotency-Key"] = cl.idem
 	}

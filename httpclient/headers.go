@@ -14,16 +14,22 @@ var UserAgent = "Tinkex/Go " + types.Version
 
 // baseHeaders are the headers every request carries: built once per Client
 // that adds headers of its own (WithHeader), shared by all the others (the
-// map is never written once built: attempts copy from it).
-func baseHeaders(extra http.Header) http.Header {
+// map is never written once built: attempts copy from it). With lower set
+// (tinkex's own pools) tinkex's own header names are in their wire form (see
+// ownKeys).
+func baseHeaders(extra http.Header, lower bool) http.Header {
 	if len(extra) > 0 {
-		return buildBaseHeaders(extra)
+		return buildBaseHeaders(extra, lower)
 	}
-	if d := sharedBaseHeaders.Load(); d != nil && d.userAgent == UserAgent {
+	shared := &sharedBaseHeaders[0]
+	if lower {
+		shared = &sharedBaseHeaders[1]
+	}
+	if d := shared.Load(); d != nil && d.userAgent == UserAgent {
 		return d.h
 	}
-	d := &defaultHeaders{userAgent: UserAgent, h: buildBaseHeaders(nil)}
-	sharedBaseHeaders.Store(d)
+	d := &defaultHeaders{userAgent: UserAgent, h: buildBaseHeaders(nil, lower)}
+	shared.Store(d)
 	return d.h
 }
 
@@ -34,9 +40,11 @@ type defaultHeaders struct {
 	h         http.Header
 }
 
-var sharedBaseHeaders atomic.Pointer[defaultHeaders]
+// sharedBaseHeaders holds the default base headers with canonical names [0]
+// and in their wire form [1].
+var sharedBaseHeaders [2]atomic.Pointer[defaultHeaders]
 
-func buildBaseHeaders(extra http.Header) http.Header {
+func buildBaseHeaders(extra http.Header, lower bool) http.Header {
 	h := http.Header{}
 	h.Set("User-Agent", UserAgent)
 	h.Set("X-Stainless-Lang", "go")
@@ -52,8 +60,66 @@ func buildBaseHeaders(extra http.Header) http.Header {
 		}
 	}
 	h.Del("X-API-Key") // the credential is set per attempt (see Client.SetCredential)
-	return h
+	if !lower {
+		return h
+	}
+	w := make(http.Header, len(h))
+	for k, vs := range h {
+		k = wireKey(k)
+		w[k] = append(w[k], vs...)
+	}
+	return w
 }
+
+// ownKeys maps the canonical names of tinkex's own headers, which net/http
+// never interprets, to their lower-case wire form. On tinkex's own pools
+// these names go into the request's header map in lower case:
+//   - HTTP/2 (the production service's protocol) sends every name in lower
+//     case and lower-cases each name that is not one of its few common ones
+//     anew on every request, an allocation per header (about 25 per sample);
+//     a name already in lower case costs none.
+//   - HTTP/1.1 writes names as they are in the map. Lower case is what the
+//     SDK's default transport (pyqwest, on hyper) sends too; header names
+//     are case-insensitive (RFC 9110 §5.1).
+//
+// Names net/http reads itself keep their canonical form (User-Agent, Accept,
+// Content-Type, Content-Encoding, X-Idempotency-Key, which makes a POST
+// replayable), and so do the user's own headers (WithHeader,
+// CallOptions.Header) and every name on a user-supplied client
+// (WithHTTPClient), whose middleware may read them with Header.Get.
+var ownKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{
+		"X-Api-Key",
+		"X-Stainless-Lang", "X-Stainless-Package-Version", "X-Stainless-Os", "X-Stainless-Arch",
+		"X-Stainless-Runtime", "X-Stainless-Runtime-Version", "X-Stainless-Async",
+		"X-Stainless-Retry-Count", "X-Stainless-Read-Timeout", "X-Stainless-Raw-Response",
+		"X-Tinker-Request-Type", "X-Tinker-Request-Iteration", "X-Tinker-Create-Promise-Roundtrip-Time",
+		"X-Tinker-Sampling-Backpressure",
+	} {
+		m[k] = strings.ToLower(k)
+	}
+	return m
+}()
+
+// wireKey is the name under which a header goes into a request's map on
+// tinkex's own pools: the lower-case form of tinkex's own names (ownKeys),
+// the canonical form of any other. It allocates only for a name that is not
+// canonical already.
+func wireKey(k string) string {
+	k = http.CanonicalHeaderKey(k)
+	if l, ok := ownKeys[k]; ok {
+		return l
+	}
+	return k
+}
+
+// The per-attempt names, in both forms.
+var (
+	keyAPIKey      = [2]string{"X-Api-Key", ownKeys["X-Api-Key"]}
+	keyRetryCount  = [2]string{"X-Stainless-Retry-Count", ownKeys["X-Stainless-Retry-Count"]}
+	keyReadTimeout = [2]string{"X-Stainless-Read-Timeout", ownKeys["X-Stainless-Read-Timeout"]}
+)
 
 func stainlessOS(goos string) string {
 	switch goos {

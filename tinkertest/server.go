@@ -3,6 +3,7 @@ package tinkertest
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
@@ -88,6 +89,17 @@ func (s *Server) URL() string { return s.http.URL }
 // (WithTLS) and talks HTTP/2 to it; without TLS it is a plain client. Its
 // connections are closed by Close.
 func (s *Server) Client() *http.Client { return s.http.Client() }
+
+// CertificatePEM is the PEM encoding of the certificate the server presents
+// under WithTLS, for a client in another process to trust (Go reads a file
+// of it named by SSL_CERT_FILE); it is nil without TLS.
+func (s *Server) CertificatePEM() []byte {
+	c := s.http.Certificate()
+	if c == nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+}
 
 // Close wakes every long-poll in flight, stops pending work and shuts the
 // server down, waiting for handlers to return. Futures never complete after

@@ -3,6 +3,12 @@
 //
 //	go run ./cmd/tinkerfake -addr 127.0.0.1:0
 //
+// With -tls it serves HTTPS and HTTP/2, as the production service does, and
+// -cert writes the certificate to trust:
+//
+//	go run ./cmd/tinkerfake -tls -cert /tmp/fake.pem
+//	SSL_CERT_FILE=/tmp/fake.pem my-client https://127.0.0.1:41234
+//
 // It prints the base URL (e.g. http://127.0.0.1:41234) as the first line on
 // stdout (and with -control the scripting API's URL as the second, see
 // control.go), serves until SIGINT or SIGTERM, then stops cleanly.
@@ -10,6 +16,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -45,12 +52,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	trainTime := fs.Duration("train-time", 0, "service time of each forward_backward and optim_step request")
 	metadata := fs.Bool("complete-metadata", false, "answer complete_metadata before results when polls allow it")
 	logLimit := fs.Int("log-limit", 100_000, "request log entries kept")
+	useTLS := fs.Bool("tls", false, "serve HTTPS with HTTP/2 (as the production service does) on a self-signed certificate")
+	certFile := fs.String("cert", "", "with -tls, write the server's certificate (PEM) to this file, for clients to trust (e.g. SSL_CERT_FILE)")
 	controlAddr := fs.String("control", "", "listen address of the scripting API (faults, in-flight counts); printed as the second line")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *certFile != "" && !*useTLS {
+		return errors.New("-cert needs -tls")
 	}
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -79,8 +91,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *metadata {
 		opts = append(opts, tinkertest.WithCompleteMetadata())
 	}
+	if *useTLS {
+		opts = append(opts, tinkertest.WithTLS())
+	}
 	srv := tinkertest.NewServer(opts...)
 	defer srv.Close()
+	if *certFile != "" {
+		if err := os.WriteFile(*certFile, srv.CertificatePEM(), 0o644); err != nil {
+			return err
+		}
+	}
 	if _, err := fmt.Fprintln(stdout, srv.URL()); err != nil {
 		return err
 	}

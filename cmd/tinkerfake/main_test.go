@@ -3,8 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -98,4 +102,40 @@ func TestControlInjectsFaultsAndReportsInFlight(t *testing.T) {
 
 	cancel()
 	require.NoError(t, <-errc)
+}
+
+func TestRunServesTLSWithHTTP2AndWritesTheCertificate(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	certFile := filepath.Join(t.TempDir(), "fake.pem")
+	pr, pw := io.Pipe()
+	errc := make(chan error, 1)
+	go func() {
+		errc <- run(ctx, []string{"-addr", "127.0.0.1:0", "-tls", "-cert", certFile}, pw, io.Discard)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	require.NoError(t, err)
+	base := strings.TrimSpace(line)
+	require.True(t, strings.HasPrefix(base, "https://127.0.0.1:"), base)
+
+	pemBytes, err := os.ReadFile(certFile)
+	require.NoError(t, err)
+	roots := x509.NewCertPool()
+	require.True(t, roots.AppendCertsFromPEM(pemBytes), "the file holds a PEM certificate")
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true}
+	defer tr.CloseIdleConnections()
+	res, err := (&http.Client{Transport: tr}).Get(base + "/api/v1/healthz")
+	require.NoError(t, err, "the written certificate is the one served")
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Equal(t, 2, res.ProtoMajor, "HTTP/2, as the production service")
+
+	cancel()
+	require.NoError(t, <-errc)
+}
+
+func TestRunRefusesCertWithoutTLS(t *testing.T) {
+	err := run(context.Background(), []string{"-cert", filepath.Join(t.TempDir(), "x.pem")}, io.Discard, io.Discard)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "-cert needs -tls")
 }

@@ -135,7 +135,7 @@
 // wrapping adds context to a reason, it does not make a new one. Exit with
 // any other error to be restarted. (g) A child that panics in Stopping
 // does so before protoactor stops its own children (actors it spawned
-// itself, not supervised ones): they are left running, where OTP's links
-// would take them down with it; stop them before anything in Stopping can
-// fail.
+// itself, not supervised ones); where OTP's links would take them down with
+// it, the supervisor stops them (found by protoactor's "<parent>/<name>"
+// naming, so an actor spawned elsewhere under such a name is stopped too).
 package supervisor

@@ -324,6 +324,62 @@ func TestPanicInStoppedOfAnActorWithChildrenEndsTheStopAtOnce(t *testing.T) {
 	assert.Equal(t, "crash in terminate", pe.Value)
 }
 
+// OTP: a process's links take its linked processes down with it when it
+// dies. A child that panics in Stopping dies before protoactor stops the
+// actors it spawned itself; the supervisor stops them, and they stop theirs.
+// An actor whose name only starts like the child's is left alone.
+func TestPanicWhileStoppingStopsTheChildsOwnActors(t *testing.T) {
+	sys, rec := newSystem(t), newRecorder()
+	var got events
+	leaf := func(name string, spawn bool) *actor.Props {
+		return actor.PropsFromFunc(func(ctx actor.Context) {
+			switch ctx.Message().(type) {
+			case *actor.Started:
+				if spawn {
+					ctx.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
+						if _, ok := ctx.Message().(*actor.Stopped); ok {
+							rec.add("grandkid:Stopped")
+						}
+					}), "grandkid")
+				}
+				rec.add(name + ":Started")
+			case *actor.Stopped:
+				rec.add(name + ":Stopped")
+			}
+		})
+	}
+	spec := Spec{ID: "x", Shutdown: Infinity, Start: func() actor.Actor {
+		return actor.ReceiveFunc(func(ctx actor.Context) {
+			switch ctx.Message().(type) {
+			case *actor.Started:
+				_, _ = ctx.SpawnNamed(leaf("kid", true), "kid")
+				ctx.Spawn(leaf("anon", false))
+			case *actor.Stopping:
+				panic("crash in terminate")
+			}
+		})
+	}}
+	mark := rec.mark()
+	sup := startRoot(t, sys, OneForOne, []Spec{spec}, WithClock(newFake(epoch)), WithEventHook(got.hook))
+	rec.waitFor(t, mark, "kid:Started", 1)
+	rec.waitFor(t, mark, "anon:Started", 1)
+	bystander, err := sys.Root.SpawnNamed(leaf("bystander", false), "root/xx")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sys.Root.StopFuture(bystander).Wait() })
+	rec.waitFor(t, mark, "bystander:Started", 1)
+
+	ctx, cancel := context.WithTimeout(testCtx(t), 10*time.Second)
+	defer cancel()
+	require.NoError(t, sup.TerminateChild(ctx, "x"))
+	require.Len(t, got.of(EventShutdownError), 1)
+	rec.waitFor(t, mark, "kid:Stopped", 1)
+	rec.waitFor(t, mark, "anon:Stopped", 1)
+	rec.waitFor(t, mark, "grandkid:Stopped", 1)
+	_, alive := sys.ProcessRegistry.Get(bystander)
+	assert.True(t, alive, "root/xx is not root/x's")
+	assert.NotContains(t, rec.since(mark), "bystander:Stopped")
+}
+
 // watchTerminated records "<id>:Terminated" once protoactor reports pid
 // stopped: its process has finished stopping.
 func watchTerminated(t *testing.T, sys *actor.ActorSystem, rec *recorder, pid *actor.PID) {

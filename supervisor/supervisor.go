@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -273,6 +274,7 @@ func (s *supervisorActor) lost(c *child, reason error) {
 	c.insts.drop(pid)
 	s.ctx.ActorSystem().ProcessRegistry.Remove(pid)
 	s.release(pid)
+	s.stopOrphans(pid)
 	s.setPID(c, nil)
 	c.failed, c.reason = false, nil
 	p := s.plan
@@ -286,6 +288,29 @@ func (s *supervisorActor) lost(c *child, reason error) {
 	default:
 		s.emit(EventShutdownError, c, reason)
 		s.stopped(c, reason, p.waiting.silent)
+	}
+}
+
+// stopOrphans stops the actors a lost child spawned itself. protoactor
+// stops an actor's own children after its Stopping handler returns, so a
+// panic there leaves them running, where in OTP the dead process's links
+// would take them down with it. They are found by name: protoactor names an
+// actor's children "<parent id>/<name>", and the lost child's context is
+// not this goroutine's to read. Each is stopped as protoactor would have
+// stopped it, and stops its own children in turn. A lost child is rare and
+// the scan is once per loss.
+func (s *supervisorActor) stopOrphans(pid *actor.PID) {
+	prefix := pid.Id + "/"
+	var orphans []string
+	for _, bucket := range s.ctx.ActorSystem().ProcessRegistry.LocalPIDs.LocalPIDs {
+		bucket.IterCb(func(id string, _ any) {
+			if rest, ok := strings.CutPrefix(id, prefix); ok && !strings.Contains(rest, "/") {
+				orphans = append(orphans, id)
+			}
+		})
+	}
+	for _, id := range orphans {
+		s.ctx.Stop(actor.NewPID(pid.Address, id))
 	}
 }
 

@@ -71,12 +71,14 @@ type jwtRefresh struct {
 
 // exchange trades the API key for a JWT and has the HTTP client send it
 // from now on, renewed on demand from 60 s before its expiry. A JWT that
-// cannot go in a header is refused and the current credential kept.
-func (a *jwtAuth) exchange(ctx context.Context) error {
+// cannot go in a header is refused and the current credential kept. call
+// is the retry row: CallClientConfig at start-up, CallAuthRefresh for a
+// refresh.
+func (a *jwtAuth) exchange(ctx context.Context, call httpclient.Call) error {
 	s := a.s
 	var resp types.AuthTokenResponse
 	if _, err := s.http.Do(ctx, &httpclient.Request{Op: jwtAuthTokenOp, Path: jwtAuthTokenPath,
-		Call: httpclient.CallClientConfig, Body: types.AuthTokenRequest{}, Header: http.Header{"X-API-Key": {s.cfg.apiKey}},
+		Call: call, Body: types.AuthTokenRequest{}, Header: http.Header{"X-API-Key": {s.cfg.apiKey}},
 		Policy: httpclient.Policy{Pool: httpclient.PoolSession}, Into: httpclient.JSONInto(&resp)}); err != nil {
 		return err
 	}
@@ -168,7 +170,7 @@ func (a *jwtAuth) startLocked() *jwtRefresh {
 	f := &jwtRefresh{done: make(chan struct{})}
 	a.flight = f
 	ok := a.s.goBackgroundCtx(func(ctx context.Context) {
-		err := a.exchange(ctx)
+		err := a.exchange(ctx, httpclient.CallAuthRefresh)
 		if err != nil && ctx.Err() == nil {
 			a.s.rt.logger.Warn("tinkex: JWT refresh failed; retrying in 60 s", "service", a.s.name, "error", err)
 		}

@@ -261,6 +261,33 @@ func TestJWTFailedRefreshIsNotRetriedWithin60s(t *testing.T) {
 	assert.NotEqual(t, old, fresh)
 }
 
+// A refresh goes through the HTTP layer alone, as the SDK's, which calls
+// auth/token outside execute_with_retries: a retryable failure the HTTP
+// layer gives up on fails the refresh, and the request goes out with the
+// still-valid JWT, where the second layer would hold it for its backoff
+// (on this fake clock, for ever). The start-up exchange keeps both layers.
+func TestJWTRefreshHasTheHTTPLayerOnly(t *testing.T) {
+	e, fc := jwtEnv(t, 100*time.Second)
+	svc := e.service(t, WithTelemetry(false), WithMaxRetries(0))
+	ctx := ctxT(t)
+	_, err := svc.GetServerCapabilities(ctx)
+	require.NoError(t, err)
+	old := credentialOf(t, e.srv, tinkertest.EndpointCapabilities, 0)
+	e.srv.Inject(tinkertest.Fault{Endpoint: tinkertest.EndpointAuthToken, Status: 503, Times: 1})
+
+	fc.Advance(45 * time.Second) // 55 s left: refreshed on demand, which fails
+	short, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err = svc.GetServerCapabilities(short)
+	require.NoError(t, err, "not held by a second-layer backoff")
+	assert.Equal(t, 2, e.srv.CountEndpoint(tinkertest.EndpointAuthToken), "one attempt (WithMaxRetries(0)), no resend")
+	assert.Equal(t, old, credentialOf(t, e.srv, tinkertest.EndpointCapabilities, 1), "the valid JWT is sent")
+	svc.jwt.mu.Lock()
+	lastErr := svc.jwt.lastErr
+	svc.jwt.mu.Unlock()
+	assert.ErrorIs(t, lastErr, types.ErrServer, "the refresh failed on the 503")
+}
+
 // A request whose JWT has expired, reaching the on-demand refresh while
 // its client is closing (a refresh can no longer start), fails with
 // ErrClientStopped; it is not told to go out with the expired JWT.

@@ -317,7 +317,7 @@ func (s *ServiceClient) establish(ctx context.Context) (string, types.ClientConf
 		// Made only here (an idle client without JWT auth holds none),
 		// before exchange gives the HTTP client a credential to renew.
 		s.jwt = &jwtAuth{s: s}
-		if err := s.jwt.exchange(ctx); err != nil {
+		if err := s.jwt.exchange(ctx, httpclient.CallClientConfig); err != nil {
 			return "", cfg, err
 		}
 		if !s.goBackgroundCtx(s.jwt.refreshLoop) {

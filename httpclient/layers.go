@@ -36,8 +36,13 @@ const (
 	// what SecondLayerRetryable does except a 429, which the sampler's own
 	// loop answers with the config's shared backoff.
 	CallSample
-	// CallClientConfig: client/config, auth/token.
+	// CallClientConfig: client/config, and auth/token at start-up.
 	CallClientConfig
+	// CallAuthRefresh: auth/token refreshing a JWT, in the background or on
+	// demand. The SDK's refresh calls the endpoint directly, outside
+	// execute_with_retries: the HTTP layer alone, no billing pause; a
+	// failed refresh is tried again 60 s later.
+	CallAuthRefresh
 	// CallDynamicConfig: client/dynamic_config (fetched at start-up only).
 	CallDynamicConfig
 	// CallHeartbeat: session_heartbeat (failures are logged by the caller).
@@ -82,6 +87,7 @@ var layers = [...]Layers{
 	CallRead:           {HTTPRetries: ClientDefault, Resend: SecondLayerRetryable},
 	CallSample:         {HTTPRetries: 0, Resend: sampleResend},
 	CallClientConfig:   {HTTPRetries: ClientDefault, Resend: SecondLayerRetryable},
+	CallAuthRefresh:    {HTTPRetries: ClientDefault, NoBillingPause: true},
 	CallDynamicConfig:  {HTTPRetries: 0, Resend: SecondLayerRetryable},
 	CallHeartbeat:      {HTTPRetries: 0, NoBillingPause: true},
 	CallTelemetry:      {HTTPRetries: 0, ReadTimeout: TelemetryReadTimeout, NoBillingPause: true},

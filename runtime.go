@@ -2,6 +2,7 @@ package tinkex
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -85,6 +86,7 @@ type runtimeConfig struct {
 	limiterOpts       []limiter.Option
 	poolSizes         map[httpclient.Pool]int
 	maxResponseBytes  int64
+	tls               *tls.Config // WithTLSConfig
 	env               lookupEnv
 	httpOpts          []httpclient.Option
 	cluster           *clusterOption // see WithCluster
@@ -165,6 +167,19 @@ func WithMaxResponseBytes(n int64) RuntimeOption {
 	return func(c *runtimeConfig) { c.maxResponseBytes = n }
 }
 
+// WithTLSConfig makes every connection of tinkex's own pools use a clone
+// of cfg: RootCAs for a server behind a private certificate authority, a
+// client certificate, a minimum version. The pools still try HTTP/2, as the
+// SDK does. Start refuses InsecureSkipVerify without a verifier of its own
+// (VerifyConnection or VerifyPeerCertificate) with KindValidation: it would
+// send the API key to whoever answers; add the server's certificate to
+// RootCAs instead. It does not reach a ServiceClient given its own client
+// (WithHTTPClient). Default: Go's (the system's roots; on Linux the file
+// named by SSL_CERT_FILE).
+func WithTLSConfig(cfg *tls.Config) RuntimeOption {
+	return func(c *runtimeConfig) { c.tls = cfg }
+}
+
 // withHTTPOptions adds options to every ServiceClient's HTTP client (tests:
 // a short second retry layer, an instant HTTP-layer backoff).
 func withHTTPOptions(opts ...httpclient.Option) RuntimeOption {
@@ -194,6 +209,9 @@ func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
 	if cfg.heartbeatInterval <= 0 {
 		return nil, types.ValidationError("start", "heartbeat interval must be positive")
 	}
+	if err := httpclient.ValidateTLSConfig(cfg.tls); err != nil {
+		return nil, err
+	}
 	if cfg.pollDeadline < 0 {
 		return nil, types.ValidationError("start", "poll deadline must not be negative")
 	}
@@ -213,7 +231,7 @@ func Start(ctx context.Context, opts ...RuntimeOption) (*Runtime, error) {
 	clk := clock.Or(cfg.clock)
 	rt := &Runtime{
 		bus: bus, serverTelemetry: telemetry.NewRouter(bus), logger: logger, clock: clk, env: cfg.env,
-		transports:        httpclient.NewTransports(cfg.poolSizes),
+		transports:        httpclient.NewTransports(cfg.poolSizes, httpclient.TransportTLS(cfg.tls)),
 		pollBackoff:       cfg.pollBackoff,
 		pollDeadline:      cfg.pollDeadline,
 		heartbeatInterval: cfg.heartbeatInterval,

@@ -1,11 +1,14 @@
 package httpclient
 
 import (
+	"crypto/tls"
 	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tinkex-go/tinkex/types"
 )
 
 // DefaultPoolSizes are the per-host connection limits of each pool kind.
@@ -33,7 +36,31 @@ var DefaultPoolSizes = map[Pool]int{
 type Transports struct {
 	mu    sync.Mutex // guards m and every poolSet's leases
 	sizes map[Pool]int
+	tls   *tls.Config         // TransportTLS; nil: Go's defaults
 	m     map[string]*poolSet // by normalized base URL
+}
+
+// TransportOption configures NewTransports.
+type TransportOption func(*Transports)
+
+// TransportTLS makes every connection of the pools use a clone of cfg,
+// e.g. RootCAs for a private certificate authority. The pools still try
+// HTTP/2 (the protocol of the production service). The caller must not
+// change cfg afterwards; see ValidateTLSConfig for what is refused.
+func TransportTLS(cfg *tls.Config) TransportOption {
+	return func(t *Transports) { t.tls = cfg }
+}
+
+// ValidateTLSConfig refuses a TLS configuration that would send the API key
+// to whoever answers: InsecureSkipVerify without a VerifyConnection or
+// VerifyPeerCertificate of its own. Add the server's certificate to RootCAs
+// instead. A nil cfg is valid (Go's defaults).
+func ValidateTLSConfig(cfg *tls.Config) error {
+	if cfg != nil && cfg.InsecureSkipVerify && cfg.VerifyConnection == nil && cfg.VerifyPeerCertificate == nil {
+		return types.ValidationError("tls", "InsecureSkipVerify without a verifier of its own would send the API key to any server; "+
+			"add the server's certificate to RootCAs instead")
+	}
+	return nil
 }
 
 // poolSet is the pools of one base URL, one *http.Client per pool kind.
@@ -45,7 +72,7 @@ type poolSet struct {
 
 // NewTransports returns an empty set of pools. sizes overrides
 // DefaultPoolSizes per pool kind (nil keeps the defaults).
-func NewTransports(sizes map[Pool]int) *Transports {
+func NewTransports(sizes map[Pool]int, opts ...TransportOption) *Transports {
 	s := make(map[Pool]int, len(DefaultPoolSizes))
 	for p, n := range DefaultPoolSizes {
 		s[p] = n
@@ -55,7 +82,11 @@ func NewTransports(sizes map[Pool]int) *Transports {
 			s[p] = n
 		}
 	}
-	return &Transports{sizes: s, m: map[string]*poolSet{}}
+	t := &Transports{sizes: s, m: map[string]*poolSet{}}
+	for _, o := range opts {
+		o(t)
+	}
+	return t
 }
 
 // Client returns the pool's *http.Client for a normalized base URL. An
@@ -106,6 +137,11 @@ func (t *Transports) newClient(p Pool) *http.Client {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
+	}
+	if t.tls != nil {
+		// A clone each: the transport adds its ALPN protocols to the
+		// config it is given.
+		tr.TLSClientConfig = t.tls.Clone()
 	}
 	return &http.Client{Transport: tr, CheckRedirect: refuseRedirect}
 }

@@ -42,6 +42,8 @@ type Entry struct {
 	// RemoteAddr is the client's address: one value per connection, so
 	// two entries with the same RemoteAddr came over one connection.
 	RemoteAddr string
+	// Proto is the request's protocol, "HTTP/1.1" or "HTTP/2.0" (WithTLS).
+	Proto string
 }
 
 // credentialHeaders are logged, besides X-API-Key, as the fingerprint of
@@ -71,7 +73,7 @@ func (l *requestLog) begin(now time.Time, r *http.Request) *Entry {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.next++
-	e := &Entry{Index: l.next, Time: now, Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Header: h, KeyFingerprint: fp, RemoteAddr: r.RemoteAddr}
+	e := &Entry{Index: l.next, Time: now, Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Header: h, KeyFingerprint: fp, RemoteAddr: r.RemoteAddr, Proto: r.Proto}
 	l.entries = append(l.entries, e)
 	if l.limit > 0 && len(l.entries) > l.limit {
 		n := len(l.entries) - l.limit

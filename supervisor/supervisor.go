@@ -298,7 +298,9 @@ func (s *supervisorActor) lost(c *child, reason error) {
 // actor's children "<parent id>/<name>", and the lost child's context is
 // not this goroutine's to read. Each is stopped as protoactor would have
 // stopped it, and stops its own children in turn. A lost child is rare and
-// the scan is once per loss.
+// the scan is once per loss. This supervisor's own children are never
+// taken for orphans: a sibling whose ID extends the child's with "/" (ID
+// "x/y" next to "x") has a PID of that shape too.
 func (s *supervisorActor) stopOrphans(pid *actor.PID) {
 	prefix := pid.Id + "/"
 	var orphans []string
@@ -308,6 +310,12 @@ func (s *supervisorActor) stopOrphans(pid *actor.PID) {
 				orphans = append(orphans, id)
 			}
 		})
+	}
+	if len(orphans) == 0 {
+		return
+	}
+	for _, c := range s.ctx.Children() {
+		orphans = slices.DeleteFunc(orphans, func(id string) bool { return id == c.Id })
 	}
 	for _, id := range orphans {
 		s.ctx.Stop(actor.NewPID(pid.Address, id))

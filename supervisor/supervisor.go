@@ -211,6 +211,7 @@ func (s *supervisorActor) HandleFailure(_ *actor.ActorSystem, _ actor.Supervisor
 				o.insts.drop(pid)
 			}
 			s.release(pid)
+			s.stopOrphans(pid) // as for a lost child (see lost)
 		} else {
 			s.ctx.Stop(pid)
 		}
@@ -300,8 +301,13 @@ func (s *supervisorActor) lost(c *child, reason error) {
 // stopped it, and stops its own children in turn. A lost child is rare and
 // the scan is once per loss. This supervisor's own children are never
 // taken for orphans: a sibling whose ID extends the child's with "/" (ID
-// "x/y" next to "x") has a PID of that shape too.
+// "x/y" next to "x") has a PID of that shape too. Nor are the actors of a
+// process that took the name since (a killed temporary child's ID started
+// again): they cannot be told from the orphans, and are left alone.
 func (s *supervisorActor) stopOrphans(pid *actor.PID) {
+	if _, taken := s.ctx.ActorSystem().ProcessRegistry.Get(pid); taken {
+		return
+	}
 	prefix := pid.Id + "/"
 	var orphans []string
 	for _, bucket := range s.ctx.ActorSystem().ProcessRegistry.LocalPIDs.LocalPIDs {

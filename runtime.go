@@ -173,9 +173,14 @@ func WithMaxResponseBytes(n int64) RuntimeOption {
 // SDK does. Start refuses InsecureSkipVerify without a verifier of its own
 // (VerifyConnection or VerifyPeerCertificate) with KindValidation: it would
 // send the API key to whoever answers; add the server's certificate to
-// RootCAs instead. It does not reach a ServiceClient given its own client
-// (WithHTTPClient). Default: Go's (the system's roots; on Linux the file
-// named by SSL_CERT_FILE).
+// RootCAs instead. The pools include those of the checkpoint archive host
+// (DownloadCheckpoint) and of the Hugging Face hub (GetTokenizer), so cfg
+// reaches them too: RootCAs replaces the system's roots for every host, so
+// add a private authority to x509.SystemCertPool() rather than to an empty
+// pool, and leave ServerName unset. It does not reach a ServiceClient given
+// its own client (WithHTTPClient). cfg must not be changed afterwards.
+// Default: Go's (the system's roots; on Linux the file named by
+// SSL_CERT_FILE).
 func WithTLSConfig(cfg *tls.Config) RuntimeOption {
 	return func(c *runtimeConfig) { c.tls = cfg }
 }

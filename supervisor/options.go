@@ -3,6 +3,8 @@ package supervisor
 import (
 	"fmt"
 	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
 )
 
 // OTP's default restart intensity: at most 1 restart within 5 seconds.
@@ -105,6 +107,15 @@ type config struct {
 	// init, when set, replaces specs: it is called at every (re)start of the
 	// supervisor, like OTP's init/1 (see SubFunc).
 	init func() []Spec
+	// lateFailure, when set (tests), is called once the supervisor has
+	// handled the panic of a child it had already given up on (killed).
+	lateFailure func(pid *actor.PID)
+}
+
+// withLateFailureHook sets config.lateFailure (tests: the handling of a
+// killed child's late panic has no other observable end).
+func withLateFailureHook(f func(pid *actor.PID)) Option {
+	return func(c *config) { c.lateFailure = f }
 }
 
 func newConfig(id string, strategy Strategy, specs []Spec, opts []Option) *config {

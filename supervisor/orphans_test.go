@@ -26,23 +26,18 @@ func TestPanicWhileStoppingLeavesASiblingNamedLikeAnOrphan(t *testing.T) {
 	mark := rec.mark()
 	sup := startRoot(t, sys, OneForOne, []Spec{crash, worker(rec, "x/y", Permanent)}, WithClock(newFake(epoch)), WithEventHook(got.hook))
 	rec.waitFor(t, mark, "x/y:Started", 1)
+	sibling := pidOf(t, sup, "x/y")
 
 	ctx, cancel := context.WithTimeout(testCtx(t), 10*time.Second)
 	defer cancel()
 	require.NoError(t, sup.TerminateChild(ctx, "x"))
 	require.Len(t, got.of(EventShutdownError), 1)
-	// A round trip through the supervisor: whatever it did about x is done.
-	_, err := sup.WhichChildren(ctx)
+	// The orphans were sent their Stop before TerminateChild returned; a
+	// system message goes before a user one, so the sibling answering the
+	// ping has handled any Stop it was sent.
+	_, err := sys.Root.RequestFuture(sibling, ping{}, 10*time.Second).Result()
 	require.NoError(t, err)
-	time.Sleep(50 * time.Millisecond)
 	assert.NotContains(t, rec.since(mark), "x/y:Stopping", "the sibling x/y was stopped as x's orphan")
-	infos, err := sup.WhichChildren(ctx)
-	require.NoError(t, err)
-	for _, in := range infos {
-		if in.ID == "x/y" {
-			assert.Equal(t, Running, in.Status)
-		}
-	}
 }
 
 // A child the supervisor killed (its stop outlived Shutdown) that then
@@ -94,14 +89,16 @@ func TestKilledChildPanickingInStoppingLeavesItsSuccessorsActors(t *testing.T) {
 			return actor.ReceiveFunc(func(ctx actor.Context) {
 				switch ctx.Message().(type) {
 				case *actor.Started:
-					ctx.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+					_, _ = ctx.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
 						switch ctx.Message().(type) {
 						case *actor.Started:
 							rec.add(kid + ":Started")
 						case *actor.Stopped:
 							rec.add(kid + ":Stopped")
+						case ping:
+							ctx.Respond(pong{name: kid})
 						}
-					}))
+					}), kid)
 				case *actor.Stopping:
 					if hang {
 						<-release
@@ -111,8 +108,10 @@ func TestKilledChildPanickingInStoppingLeavesItsSuccessorsActors(t *testing.T) {
 			})
 		}}
 	}
+	handled := make(chan struct{}, 1)
 	mark := rec.mark()
-	sup := startRoot(t, sys, OneForOne, []Spec{spec("old", true)}, WithEventHook(got.hook))
+	sup := startRoot(t, sys, OneForOne, []Spec{spec("old", true)}, WithEventHook(got.hook),
+		withLateFailureHook(func(*actor.PID) { handled <- struct{}{} }))
 	rec.waitFor(t, mark, "old:Started", 1)
 	ctx, cancel := context.WithTimeout(testCtx(t), 10*time.Second)
 	defer cancel()
@@ -122,9 +121,15 @@ func TestKilledChildPanickingInStoppingLeavesItsSuccessorsActors(t *testing.T) {
 	rec.waitFor(t, mark, "new:Started", 1)
 
 	close(release)
-	time.Sleep(100 * time.Millisecond) // the old one's panic reaches the supervisor
-	_, err = sup.WhichChildren(ctx)
-	require.NoError(t, err)
-	time.Sleep(50 * time.Millisecond)
-	assert.NotContains(t, rec.since(mark), "new:Stopped", "the successor's own actor was stopped as an orphan")
+	select {
+	case <-handled: // the old one's panic reached the supervisor and was handled
+	case <-ctx.Done():
+		t.Fatal("the killed child's panic never reached its supervisor")
+	}
+	// A Stop sent while handling it goes before this ping (a system message
+	// before a user one): the successor's actor answering it was not stopped.
+	kid := actor.NewPID(sys.Address(), "root/x/new")
+	_, err = sys.Root.RequestFuture(kid, ping{}, 10*time.Second).Result()
+	require.NoError(t, err, "the successor's own actor was stopped as an orphan")
+	assert.NotContains(t, rec.since(mark), "new:Stopped")
 }

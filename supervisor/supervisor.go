@@ -215,6 +215,9 @@ func (s *supervisorActor) HandleFailure(_ *actor.ActorSystem, _ actor.Supervisor
 		} else {
 			s.ctx.Stop(pid)
 		}
+		if s.cfg.lateFailure != nil {
+			s.cfg.lateFailure(pid)
+		}
 		return
 	}
 	why := panicReason(reason)

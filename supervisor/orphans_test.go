@@ -51,14 +51,7 @@ func TestKilledChildPanickingInStoppingStopsItsOwnActors(t *testing.T) {
 		return actor.ReceiveFunc(func(ctx actor.Context) {
 			switch ctx.Message().(type) {
 			case *actor.Started:
-				_, _ = ctx.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
-					switch ctx.Message().(type) {
-					case *actor.Started:
-						rec.add("kid:Started")
-					case *actor.Stopped:
-						rec.add("kid:Stopped")
-					}
-				}), "kid")
+				_, _ = ctx.SpawnNamed(recordingActor(rec, "kid"), "kid")
 			case *actor.Stopping:
 				<-release
 				panic("crash in terminate")
@@ -89,16 +82,7 @@ func TestKilledChildPanickingInStoppingLeavesItsSuccessorsActors(t *testing.T) {
 			return actor.ReceiveFunc(func(ctx actor.Context) {
 				switch ctx.Message().(type) {
 				case *actor.Started:
-					_, _ = ctx.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
-						switch ctx.Message().(type) {
-						case *actor.Started:
-							rec.add(kid + ":Started")
-						case *actor.Stopped:
-							rec.add(kid + ":Stopped")
-						case ping:
-							ctx.Respond(pong{name: kid})
-						}
-					}), kid)
+					_, _ = ctx.SpawnNamed(recordingActor(rec, kid), kid)
 				case *actor.Stopping:
 					if hang {
 						<-release
@@ -132,4 +116,19 @@ func TestKilledChildPanickingInStoppingLeavesItsSuccessorsActors(t *testing.T) {
 	_, err = sys.Root.RequestFuture(kid, ping{}, 10*time.Second).Result()
 	require.NoError(t, err, "the successor's own actor was stopped as an orphan")
 	assert.NotContains(t, rec.since(mark), "new:Stopped")
+}
+
+// recordingActor records "<name>:Started" and "<name>:Stopped" and answers
+// a ping: an actor a child spawns itself.
+func recordingActor(rec *recorder, name string) *actor.Props {
+	return actor.PropsFromFunc(func(ctx actor.Context) {
+		switch ctx.Message().(type) {
+		case *actor.Started:
+			rec.add(name + ":Started")
+		case *actor.Stopped:
+			rec.add(name + ":Stopped")
+		case ping:
+			ctx.Respond(pong{name: name})
+		}
+	})
 }

@@ -24,9 +24,19 @@ func TestPanicWhileStoppingLeavesASiblingNamedLikeAnOrphan(t *testing.T) {
 		})
 	}}
 	mark := rec.mark()
-	sup := startRoot(t, sys, OneForOne, []Spec{crash, worker(rec, "x/y", Permanent)}, WithClock(newFake(epoch)), WithEventHook(got.hook))
+	sibling := Spec{ID: "x/y", Start: func() actor.Actor {
+		p := &probe{name: "x/y", rec: rec}
+		return actor.ReceiveFunc(func(ctx actor.Context) {
+			if _, ok := ctx.Message().(*actor.Started); ok {
+				_, _ = ctx.SpawnNamed(recordingActor(rec, "x/y's kid"), "kid")
+			}
+			p.Receive(ctx)
+		})
+	}}
+	sup := startRoot(t, sys, OneForOne, []Spec{crash, sibling}, WithClock(newFake(epoch)), WithEventHook(got.hook))
 	rec.waitFor(t, mark, "x/y:Started", 1)
-	sibling := pidOf(t, sup, "x/y")
+	rec.waitFor(t, mark, "x/y's kid:Started", 1)
+	siblingPID := pidOf(t, sup, "x/y")
 
 	ctx, cancel := context.WithTimeout(testCtx(t), 10*time.Second)
 	defer cancel()
@@ -35,9 +45,36 @@ func TestPanicWhileStoppingLeavesASiblingNamedLikeAnOrphan(t *testing.T) {
 	// The orphans were sent their Stop before TerminateChild returned; a
 	// system message goes before a user one, so the sibling answering the
 	// ping has handled any Stop it was sent.
-	_, err := sys.Root.RequestFuture(sibling, ping{}, 10*time.Second).Result()
+	_, err := sys.Root.RequestFuture(siblingPID, ping{}, 10*time.Second).Result()
 	require.NoError(t, err)
+	_, err = sys.Root.RequestFuture(actor.NewPID(sys.Address(), "root/x/y/kid"), ping{}, 10*time.Second).Result()
+	require.NoError(t, err, "what the sibling spawned was stopped as x's orphan")
 	assert.NotContains(t, rec.since(mark), "x/y:Stopping", "the sibling x/y was stopped as x's orphan")
+}
+
+// An actor the child spawned under a name holding a "/" of its own
+// ("root/x/a/b") is one of its actors too.
+func TestPanicWhileStoppingStopsActorsWithASlashInTheirName(t *testing.T) {
+	sys, rec := newSystem(t), newRecorder()
+	var got events
+	spec := Spec{ID: "x", Shutdown: Infinity, Start: func() actor.Actor {
+		return actor.ReceiveFunc(func(ctx actor.Context) {
+			switch ctx.Message().(type) {
+			case *actor.Started:
+				_, _ = ctx.SpawnNamed(recordingActor(rec, "a/b"), "a/b")
+			case *actor.Stopping:
+				panic("crash in terminate")
+			}
+		})
+	}}
+	mark := rec.mark()
+	sup := startRoot(t, sys, OneForOne, []Spec{spec}, WithClock(newFake(epoch)), WithEventHook(got.hook))
+	rec.waitFor(t, mark, "a/b:Started", 1)
+	ctx, cancel := context.WithTimeout(testCtx(t), 10*time.Second)
+	defer cancel()
+	require.NoError(t, sup.TerminateChild(ctx, "x"))
+	require.Len(t, got.of(EventShutdownError), 1)
+	rec.waitFor(t, mark, "a/b:Stopped", 1)
 }
 
 // A child the supervisor killed (its stop outlived Shutdown) that then

@@ -300,22 +300,26 @@ func (s *supervisorActor) lost(c *child, reason error) {
 // panic there leaves them running, where in OTP the dead process's links
 // would take them down with it. They are found by name: protoactor names an
 // actor's children "<parent id>/<name>", and the lost child's context is
-// not this goroutine's to read. Each is stopped as protoactor would have
-// stopped it, and stops its own children in turn. A lost child is rare and
-// the scan is once per loss. This supervisor's own children are never
-// taken for orphans: a sibling whose ID extends the child's with "/" (ID
-// "x/y" next to "x") has a PID of that shape too. Nor are the actors of a
-// process that took the name since (a killed temporary child's ID started
-// again): they cannot be told from the orphans, and are left alone.
+// not this goroutine's to read. Each actor under the child's name is
+// stopped as protoactor would have stopped it. A lost child is rare and
+// the scan is once per loss. This supervisor's own children, and what they
+// spawned, are never taken for orphans: a sibling whose ID extends the
+// child's with "/" (ID "x/y" next to "x") has a PID of that shape too. Nor
+// are the actors of a process that took the name since (a killed temporary
+// child's ID started again): they cannot be told from the orphans, and are
+// left alone.
 func (s *supervisorActor) stopOrphans(pid *actor.PID) {
 	if _, taken := s.ctx.ActorSystem().ProcessRegistry.Get(pid); taken {
 		return
 	}
+	// Every actor under the child's name: its own children, theirs, and
+	// any whose name holds a "/" of its own (protoactor stops an already
+	// stopping actor once), but not a sibling's or what a sibling spawned.
 	prefix := pid.Id + "/"
 	var orphans []string
 	for _, bucket := range s.ctx.ActorSystem().ProcessRegistry.LocalPIDs.LocalPIDs {
 		bucket.IterCb(func(id string, _ any) {
-			if rest, ok := strings.CutPrefix(id, prefix); ok && !strings.Contains(rest, "/") {
+			if strings.HasPrefix(id, prefix) {
 				orphans = append(orphans, id)
 			}
 		})
@@ -324,7 +328,11 @@ func (s *supervisorActor) stopOrphans(pid *actor.PID) {
 		return
 	}
 	for _, c := range s.ctx.Children() {
-		orphans = slices.DeleteFunc(orphans, func(id string) bool { return id == c.Id })
+		if c.Id == pid.Id {
+			continue // the lost child itself, until release's Terminated is handled
+		}
+		under := c.Id + "/"
+		orphans = slices.DeleteFunc(orphans, func(id string) bool { return id == c.Id || strings.HasPrefix(id, under) })
 	}
 	for _, id := range orphans {
 		s.ctx.Stop(actor.NewPID(pid.Address, id))

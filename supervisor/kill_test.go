@@ -331,29 +331,19 @@ func TestPanicInStoppedOfAnActorWithChildrenEndsTheStopAtOnce(t *testing.T) {
 func TestPanicWhileStoppingStopsTheChildsOwnActors(t *testing.T) {
 	sys, rec := newSystem(t), newRecorder()
 	var got events
-	leaf := func(name string, spawn bool) *actor.Props {
-		return actor.PropsFromFunc(func(ctx actor.Context) {
-			switch ctx.Message().(type) {
-			case *actor.Started:
-				if spawn {
-					ctx.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
-						if _, ok := ctx.Message().(*actor.Stopped); ok {
-							rec.add("grandkid:Stopped")
-						}
-					}), "grandkid")
-				}
-				rec.add(name + ":Started")
-			case *actor.Stopped:
-				rec.add(name + ":Stopped")
-			}
-		})
-	}
+	recordKid := recordingReceive(rec, "kid")
+	kid := actor.PropsFromFunc(func(ctx actor.Context) {
+		if _, ok := ctx.Message().(*actor.Started); ok {
+			_, _ = ctx.SpawnNamed(recordingActor(rec, "grandkid"), "grandkid")
+		}
+		recordKid(ctx)
+	})
 	spec := Spec{ID: "x", Shutdown: Infinity, Start: func() actor.Actor {
 		return actor.ReceiveFunc(func(ctx actor.Context) {
 			switch ctx.Message().(type) {
 			case *actor.Started:
-				_, _ = ctx.SpawnNamed(leaf("kid", true), "kid")
-				ctx.Spawn(leaf("anon", false))
+				_, _ = ctx.SpawnNamed(kid, "kid")
+				ctx.Spawn(recordingActor(rec, "anon"))
 			case *actor.Stopping:
 				panic("crash in terminate")
 			}
@@ -363,7 +353,7 @@ func TestPanicWhileStoppingStopsTheChildsOwnActors(t *testing.T) {
 	sup := startRoot(t, sys, OneForOne, []Spec{spec}, WithClock(newFake(epoch)), WithEventHook(got.hook))
 	rec.waitFor(t, mark, "kid:Started", 1)
 	rec.waitFor(t, mark, "anon:Started", 1)
-	bystander, err := sys.Root.SpawnNamed(leaf("bystander", false), "root/xx")
+	bystander, err := sys.Root.SpawnNamed(recordingActor(rec, "bystander"), "root/xx")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = sys.Root.StopFuture(bystander).Wait() })
 	rec.waitFor(t, mark, "bystander:Started", 1)

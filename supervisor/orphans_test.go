@@ -158,7 +158,13 @@ func TestKilledChildPanickingInStoppingLeavesItsSuccessorsActors(t *testing.T) {
 // recordingActor records "<name>:Started" and "<name>:Stopped" and answers
 // a ping: an actor a child spawns itself.
 func recordingActor(rec *recorder, name string) *actor.Props {
-	return actor.PropsFromFunc(func(ctx actor.Context) {
+	return actor.PropsFromFunc(recordingReceive(rec, name))
+}
+
+// recordingReceive is recordingActor's Receive, for an actor that does
+// more on top of it.
+func recordingReceive(rec *recorder, name string) actor.ReceiveFunc {
+	return func(ctx actor.Context) {
 		switch ctx.Message().(type) {
 		case *actor.Started:
 			rec.add(name + ":Started")
@@ -167,5 +173,5 @@ func recordingActor(rec *recorder, name string) *actor.Props {
 		case ping:
 			ctx.Respond(pong{name: name})
 		}
-	})
+	}
 }

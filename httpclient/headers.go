@@ -82,10 +82,11 @@ func buildBaseHeaders(extra http.Header, lower bool) http.Header {
 //     SDK's default transport (pyqwest, on hyper) sends too; header names
 //     are case-insensitive (RFC 9110 §5.1).
 //
-// Names net/http reads itself keep their canonical form (User-Agent, Accept,
-// Content-Type, Content-Encoding, X-Idempotency-Key, which makes a POST
-// replayable), and so do the user's own headers (WithHeader,
-// CallOptions.Header) and every name on a user-supplied client
+// Other names keep their canonical form: those net/http reads itself
+// (User-Agent; X-Idempotency-Key, which makes a POST replayable), those in
+// HTTP/2's common set, which cost no allocation (Accept, Content-Type,
+// Content-Encoding), the user's own headers (WithHeader,
+// CallOptions.Header), and every name on a user-supplied client
 // (WithHTTPClient), whose middleware may read them with Header.Get.
 var ownKeys = func() map[string]string {
 	m := map[string]string{}

@@ -72,6 +72,12 @@ func isUserErrorEvent(md map[string]any) bool {
 	return ok && types.IsUserKind(k, types.Category(fmt.Sprint(md[KeyCategory])))
 }
 
+// isUserCategory reports whether a failed request's metadata carries the
+// server's category user (tinkex.future.request_failed).
+func isUserCategory(md map[string]any) bool {
+	return types.IsUserKind(types.KindRequestFailed, types.Category(fmt.Sprint(md[KeyCategory])))
+}
+
 // ServerEvent is the default mapping of bus events to server-side events.
 // Only problems are forwarded; starts, stops and per-attempt events stay
 // local (use Prometheus or the logger for those):
@@ -94,7 +100,7 @@ func ServerEvent(ev Event) (types.TelemetryEvent, bool) {
 	md := ev.Metadata
 	switch {
 	case ev.Name == FutureRequestFailed:
-		if fmt.Sprint(md[KeyCategory]) == string(types.CategoryUser) {
+		if isUserCategory(md) {
 			return userError(ev, "tinkex.request_failed"), true
 		}
 		return genericEvent(ev, types.SeverityError), true

@@ -8,6 +8,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/tinkex-go/tinkex/types"
 )
 
 // LoggerOptions configures AttachLogger. The zero value logs every event at
@@ -104,9 +106,11 @@ func eventAttrs(ev Event) []slog.Attr {
 //     exceptions (".exception") except user errors and cancellations,
 //     future request_failed unless its category is "user".
 //   - WARN: retries (tinkex.http.retry and tinkex.call.retry), limiter backoff set, future api_error /
-//     connection_error / timeout, child restarts, exceptions whose kind is
-//     user, validation, conflict, canceled or rate_limited, and request_failed
-//     with category "user".
+//     connection_error / timeout, child restarts, exceptions that are user
+//     errors by types.IsUserError's rule (kind user, validation, conflict,
+//     auth, permission or not_found, or request_failed with category user;
+//     the rule ServerEvent's user_error follows too), exceptions whose kind
+//     is canceled or rate_limited, and request_failed with category "user".
 //   - INFO: limiter backoff cleared, queue state changes, child started,
 //     training operation stops, unknown events.
 //   - DEBUG: span starts, the stops of HTTP requests and samples (one per
@@ -121,7 +125,7 @@ func EventLevel(ev Event) slog.Level {
 		SupervisorChildRestarted:
 		return slog.LevelWarn
 	case FutureRequestFailed:
-		if fmt.Sprint(ev.Metadata[KeyCategory]) == "user" {
+		if isUserCategory(ev.Metadata) {
 			return slog.LevelWarn
 		}
 		return slog.LevelError
@@ -132,8 +136,11 @@ func EventLevel(ev Event) slog.Level {
 	}
 	switch {
 	case strings.HasSuffix(ev.Name, ".exception"):
+		if isUserErrorEvent(ev.Metadata) {
+			return slog.LevelWarn
+		}
 		switch fmt.Sprint(ev.Metadata[KeyKind]) {
-		case "user", "validation", "conflict", "canceled", "rate_limited":
+		case types.KindCanceled.String(), types.KindRateLimited.String():
 			return slog.LevelWarn
 		}
 		return slog.LevelError

@@ -205,9 +205,52 @@ func TestEventLevel(t *testing.T) {
 		{HTTPRequestError, map[string]any{KeyKind: "user"}, slog.LevelWarn},
 		{TrainingPrefix + "optim_step.exception", map[string]any{KeyKind: "canceled"}, slog.LevelWarn},
 		{SamplingSample + ".exception", nil, slog.LevelError},
+		// Every user error by types.IsUserError's rule is WARN, as
+		// ServerEvent forwards it as user_error (WARNING).
+		{HTTPRequestError, map[string]any{KeyKind: "auth"}, slog.LevelWarn},
+		{HTTPRequestError, map[string]any{KeyKind: "permission"}, slog.LevelWarn},
+		{HTTPRequestError, map[string]any{KeyKind: "not_found"}, slog.LevelWarn},
+		{HTTPRequestError, map[string]any{KeyKind: "validation"}, slog.LevelWarn},
+		{HTTPRequestError, map[string]any{KeyKind: "conflict"}, slog.LevelWarn},
+		{HTTPRequestError, map[string]any{KeyKind: "rate_limited"}, slog.LevelWarn},
+		{SamplingSample + ".exception", map[string]any{KeyKind: "request_failed", KeyCategory: "user"}, slog.LevelWarn},
+		{SamplingSample + ".exception", map[string]any{KeyKind: "request_failed", KeyCategory: "server"}, slog.LevelError},
+		{SamplingSample + ".exception", map[string]any{KeyKind: "connection"}, slog.LevelError},
+		{FutureRequestFailed, map[string]any{KeyCategory: "unknown"}, slog.LevelError},
 		{"something.else", nil, slog.LevelInfo},
 	}
 	for _, tc := range tests {
 		assert.Equal(t, tc.want, EventLevel(Event{Name: tc.name, Metadata: tc.md}), "%s %v", tc.name, tc.md)
 	}
+}
+
+// TestEventLevelAgreesWithServerEvent: an exception is logged at WARN
+// exactly when the server telemetry forwards it as a user error, or when it
+// is the caller's cancellation or a rate limit; every other exception is
+// ERROR. One rule (types.IsUserKind) decides both.
+func TestEventLevelAgreesWithServerEvent(t *testing.T) {
+	seen := 0
+	for k := types.Kind(0); ; k++ {
+		name := k.String()
+		if _, ok := types.ParseKind(name); !ok {
+			break
+		}
+		for _, cat := range []string{"", "user", "server", "unknown"} {
+			md := map[string]any{KeyKind: name}
+			if cat != "" {
+				md[KeyCategory] = cat
+			}
+			ev := Event{Name: HTTPRequestError, Metadata: md}
+			sev, forwarded := ServerEvent(ev)
+			userErr := forwarded && sev.EventName == UserErrorEvent
+			want := slog.LevelError
+			if userErr || k == types.KindCanceled || k == types.KindRateLimited {
+				want = slog.LevelWarn
+			}
+			assert.Equal(t, want, EventLevel(ev), "kind %s category %q", name, cat)
+			assert.Equal(t, types.IsUserKind(k, types.Category(cat)), userErr, "kind %s category %q", name, cat)
+			seen++
+		}
+	}
+	assert.Equal(t, 4*int(types.KindNotFound+1), seen, "every kind checked")
 }

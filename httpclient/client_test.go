@@ -603,6 +603,12 @@ func TestTelemetrySpanAndRetryEvents(t *testing.T) {
 	assert.Equal(t, 0.5, r1.Measurements[telemetry.MeasureDelay])
 	assert.Equal(t, 429, r2.Metadata[telemetry.KeyStatus])
 	assert.Equal(t, 1.0, r2.Measurements[telemetry.MeasureDelay])
+	// A retry carries the span's start metadata, the pool among them.
+	for k, v := range events[0].Metadata {
+		assert.Equal(t, v, r1.Metadata[k], "http.retry metadata %s", k)
+	}
+	assert.Equal(t, "sampling", r1.Metadata[telemetry.KeyPool])
+	assert.Equal(t, "server", r1.Metadata[telemetry.KeyKind])
 	assert.Equal(t, 2.0, stop.Measurements[telemetry.MeasureRetryCount])
 	assert.Equal(t, "sampling", stop.Metadata[telemetry.KeyPool])
 	assert.Equal(t, c.Fingerprint(), stop.Metadata[telemetry.KeyConfig])

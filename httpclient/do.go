@@ -582,29 +582,16 @@ func (cl *call) fail(retries int, e *types.Error) *types.Error {
 	return e
 }
 
+// emitRetry reports a retry of the HTTP layer (tinkex.http.retry), before
+// its backoff sleep of delay.
 func (c *Client) emitRetry(cl *call, out Outcome, delay time.Duration) {
 	if !c.bus.Enabled(telemetry.HTTPRetry) {
 		return
 	}
-	md := map[string]any{
-		telemetry.KeyConfig:  c.fingerprint,
-		telemetry.KeyBaseURL: c.baseURL,
-		telemetry.KeyMethod:  cl.method,
-		telemetry.KeyPath:    cl.req.Path,
-		telemetry.KeyOp:      cl.op,
-		telemetry.KeyStatus:  out.StatusCode,
-		telemetry.KeyKind:    out.Kind().String(),
-	}
-	if id := c.session.Load(); id != nil {
-		md[telemetry.KeySessionID] = *id
-	}
-	if out.Err != nil {
-		md[telemetry.KeyError] = out.Err.Error() // scrubbed as it arrived (scrubError)
-	}
 	c.bus.Execute(telemetry.HTTPRetry, map[string]float64{
 		telemetry.MeasureAttempt: float64(out.Attempt),
 		telemetry.MeasureDelay:   delay.Seconds(),
-	}, md)
+	}, cl.retryMetadata(out))
 }
 
 // emitCallRetry reports a resend of the second layer (tinkex.call.retry):
@@ -613,15 +600,21 @@ func (c *Client) emitCallRetry(cl *call, out Outcome, resend int, delay time.Dur
 	if !c.bus.Enabled(telemetry.CallRetry) {
 		return
 	}
+	c.bus.Execute(telemetry.CallRetry, map[string]float64{
+		telemetry.MeasureAttempt: float64(resend),
+		telemetry.MeasureDelay:   delay.Seconds(),
+		"attempts":               float64(cl.attempts),
+	}, cl.retryMetadata(out))
+}
+
+// retryMetadata is the metadata of both retry events: the span's start
+// metadata plus the failed attempt's status, kind and error.
+func (cl *call) retryMetadata(out Outcome) map[string]any {
 	md := cl.metadata()
 	md[telemetry.KeyStatus] = out.StatusCode
 	md[telemetry.KeyKind] = out.Kind().String()
 	if out.Err != nil {
 		md[telemetry.KeyError] = out.Err.Error() // scrubbed as it arrived (scrubError)
 	}
-	c.bus.Execute(telemetry.CallRetry, map[string]float64{
-		telemetry.MeasureAttempt: float64(resend),
-		telemetry.MeasureDelay:   delay.Seconds(),
-		"attempts":               float64(cl.attempts),
-	}, md)
+	return md
 }

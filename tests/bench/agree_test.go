@@ -2,6 +2,9 @@ package bench
 
 import (
 	"context"
+	"maps"
+	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -72,5 +75,50 @@ func TestStacksAgree(t *testing.T) {
 	assert.NotEmpty(t, opt.Metrics)
 	for _, ep := range []string{tinkertest.EndpointForwardBackward, tinkertest.EndpointOptimStep} {
 		assert.Equal(t, 2, srv.CountEndpoint(ep), ep)
+	}
+}
+
+// TestRawSDKSendsTinkexHeaders: the rawsdk stack's asample and
+// retrieve_future carry exactly the header names tinkex's carry, with the
+// same values but for those made per request, and its sample gives the
+// fake model's answer. rawhttp's carry only what a server needs.
+func TestRawSDKSendsTinkexHeaders(t *testing.T) {
+	srv := newServer(t)
+	sc := newSampler(t, newService(t, newRuntime(t), srv, keyA))
+	raw, _, smp := newRawSDKAt(t, srv.URL(), keyA)
+	plain, _, plainSmp := newRaw(t, srv, keyA)
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+	defer cancel()
+	_, err := tinkexSample(sc)(ctx)
+	require.NoError(t, err)
+	got, err := rawSample(raw, smp)(ctx)
+	require.NoError(t, err)
+	want, err := tinkertest.ExpectedSampleResponse(rawSampleRequest(smp, 0))
+	require.NoError(t, err)
+	assert.Equal(t, want.Sequences, got.Sequences)
+	_, err = rawSample(plain, plainSmp)(ctx)
+	require.NoError(t, err)
+
+	for _, ep := range []string{tinkertest.EndpointAsample, tinkertest.EndpointRetrieveFuture} {
+		by := map[string]http.Header{}
+		for _, r := range srv.Requests(tinkertest.Match{Endpoint: ep}) {
+			by[r.SamplerID] = r.Header
+		}
+		tk, rs, rp := by[sc.SamplerID()], by[smp], by[plainSmp]
+		require.NotNil(t, tk, ep)
+		require.NotNil(t, rs, ep)
+		require.NotNil(t, rp, ep)
+		assert.ElementsMatch(t, slices.Collect(maps.Keys(tk)), slices.Collect(maps.Keys(rs)), "%s: rawsdk sends tinkex's header names", ep)
+		for k, v := range tk {
+			if containsFold(perRequestHeaders, k) {
+				assert.NotEmpty(t, rs.Get(k), "%s: %s", ep, k)
+				continue
+			}
+			assert.Equal(t, v, rs[k], "%s: %s", ep, k)
+		}
+		assert.Equal(t, tk.Get("X-Api-Key"), rs.Get("X-Api-Key"), "%s: the same key (by fingerprint)", ep)
+		assert.NotEqual(t, tk.Get("X-Idempotency-Key"), rs.Get("X-Idempotency-Key"), "%s: a fresh idempotency key", ep)
+		assert.Equal(t, tk.Get("X-Tinker-Request-Iteration"), rs.Get("X-Tinker-Request-Iteration"), "%s: the first poll", ep)
+		assert.Less(t, len(rp), len(tk)-10, "%s: rawhttp sends only what a server needs: %v", ep, rp)
 	}
 }

@@ -116,6 +116,16 @@ func newRawAt(b testing.TB, baseURL, key string) (*rawClient, string, string) {
 	return raw, sid, smp
 }
 
+// newRawSDKAt is newRawAt for the rawsdk stack: its samples send the SDK's
+// wire traffic as tinkex does (see sdkWireHeaders).
+func newRawSDKAt(b testing.TB, baseURL, key string) (*rawClient, string, string) {
+	b.Helper()
+	wire := sdkWireHeaders(b)
+	raw, sid, smp := newRawAt(b, baseURL, key)
+	raw.sdk = wire
+	return raw, sid, smp
+}
+
 // The one sample request of the suite: 16 prompt tokens, 16 new tokens.
 var (
 	samplePrompt = types.ModelInputFromInts([]int{

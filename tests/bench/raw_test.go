@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/tinkex-go/tinkex/httpclient"
 	"github.com/tinkex-go/tinkex/types"
@@ -23,6 +24,10 @@ type rawClient struct {
 	sampling  *http.Client // asample submits (tinkex: PoolSampling)
 	futures   *http.Client // retrieve_future polls (tinkex: PoolFutures)
 	training  *http.Client // training submits and setup calls (tinkex: PoolTraining)
+	// sdk holds, by request path, the headers of the SDK's wire traffic
+	// (see sdkWireHeaders); nil for rawhttp, which sends three headers.
+	sdk      map[string]http.Header
+	keyValue []string // the X-API-Key value, for sdk
 }
 
 func newRawClient(base, key string) *rawClient {
@@ -36,6 +41,7 @@ func newRawClient(base, key string) *rawClient {
 		sampling: tr.Client(base, httpclient.PoolSampling),
 		futures:  tr.Client(base, httpclient.PoolFutures),
 		training: tr.Client(base, httpclient.PoolTraining),
+		keyValue: []string{key},
 	}
 }
 
@@ -46,15 +52,20 @@ func (c *rawClient) close() {
 }
 
 // post sends one POST and returns the status, the response's Content-Type
-// and its body.
-func (c *rawClient) post(ctx context.Context, hc *http.Client, path string, body []byte, ctype, accept string) (int, string, []byte, error) {
+// and its body. poll is the retrieve_future's per-request values for the
+// SDK's wire (nil on a submit).
+func (c *rawClient) post(ctx context.Context, hc *http.Client, path string, body []byte, ctype, accept string, poll *pollWire) (int, string, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, "", nil, err
 	}
-	req.Header.Set("X-API-Key", c.key)
-	req.Header.Set("Content-Type", ctype)
-	req.Header.Set("Accept", accept)
+	if h, ok := c.sdkHeader(path, poll); ok {
+		req.Header = h
+	} else {
+		req.Header.Set("X-API-Key", c.key)
+		req.Header.Set("Content-Type", ctype)
+		req.Header.Set("Accept", accept)
+	}
 	resp, err := hc.Do(req)
 	if err != nil {
 		return 0, "", nil, err
@@ -70,7 +81,7 @@ func (c *rawClient) postJSON(ctx context.Context, hc *http.Client, path string, 
 	if err != nil {
 		return err
 	}
-	status, _, b, err := c.post(ctx, hc, path, body, httpclient.ContentTypeJSON, httpclient.ContentTypeJSON)
+	status, _, b, err := c.post(ctx, hc, path, body, httpclient.ContentTypeJSON, httpclient.ContentTypeJSON, nil)
 	if err != nil {
 		return err
 	}
@@ -82,7 +93,7 @@ func (c *rawClient) postJSON(ctx context.Context, hc *http.Client, path string, 
 
 // submit posts a future-returning request and returns its request id.
 func (c *rawClient) submit(ctx context.Context, hc *http.Client, path string, body []byte, ctype string) (string, error) {
-	status, _, b, err := c.post(ctx, hc, path, body, ctype, httpclient.ContentTypeJSON)
+	status, _, b, err := c.post(ctx, hc, path, body, ctype, httpclient.ContentTypeJSON, nil)
 	if err != nil {
 		return "", err
 	}
@@ -101,14 +112,16 @@ func (c *rawClient) submit(ctx context.Context, hc *http.Client, path string, bo
 
 // result polls retrieve_future until the future is done and returns the
 // result's Content-Type and body. A try_again answer is polled again; an
-// error body fails.
-func (c *rawClient) result(ctx context.Context, id, accept string) (string, []byte, error) {
+// error body fails. submitted is how long the submit took (the SDK's
+// wire reports it on every poll).
+func (c *rawClient) result(ctx context.Context, id, accept string, submitted time.Duration) (string, []byte, error) {
 	body, err := json.Marshal(types.RetrieveFutureRequest{RequestID: id, AllowMetadataOnly: true})
 	if err != nil {
 		return "", nil, err
 	}
-	for {
-		status, ctype, b, err := c.post(ctx, c.futures, "/api/v1/retrieve_future", body, httpclient.ContentTypeJSON, accept)
+	for i := 0; ; i++ {
+		status, ctype, b, err := c.post(ctx, c.futures, "/api/v1/retrieve_future", body, httpclient.ContentTypeJSON, accept,
+			&pollWire{iteration: i, roundtrip: submitted})
 		if err != nil {
 			return "", nil, err
 		}
@@ -142,11 +155,12 @@ func (c *rawClient) sample(ctx context.Context, req *types.SampleRequest) (types
 	if err != nil {
 		return types.SampleResponse{}, err
 	}
+	start := time.Now()
 	id, err := c.submit(ctx, c.sampling, "/api/v1/asample", body, httpclient.ContentTypeJSON)
 	if err != nil {
 		return types.SampleResponse{}, err
 	}
-	_, b, err := c.result(ctx, id, httpclient.ContentTypeProtobuf)
+	_, b, err := c.result(ctx, id, httpclient.ContentTypeProtobuf, time.Since(start))
 	if err != nil {
 		return types.SampleResponse{}, err
 	}
@@ -182,7 +196,7 @@ func (c *rawClient) modelSeq(ctx context.Context, sessionID, baseModel string, s
 	if err != nil {
 		return "", err
 	}
-	_, b, err := c.result(ctx, id, httpclient.ContentTypeJSON)
+	_, b, err := c.result(ctx, id, httpclient.ContentTypeJSON, 0)
 	if err != nil {
 		return "", err
 	}
@@ -216,14 +230,14 @@ func (c *rawClient) trainingStep(ctx context.Context, modelID string, seq int64,
 	if err != nil {
 		return fb, opt, err
 	}
-	_, b, err := c.result(ctx, fbID, httpclient.ContentTypeProtobuf)
+	_, b, err := c.result(ctx, fbID, httpclient.ContentTypeProtobuf, 0)
 	if err != nil {
 		return fb, opt, err
 	}
 	if fb, err = types.DecodeForwardBackwardOutput(b); err != nil {
 		return fb, opt, err
 	}
-	_, b, err = c.result(ctx, optID, httpclient.ContentTypeJSON)
+	_, b, err = c.result(ctx, optID, httpclient.ContentTypeJSON, 0)
 	if err != nil {
 		return fb, opt, err
 	}

@@ -11,14 +11,16 @@ var sampleConcurrency = []int{1, 16, 128, 1024}
 
 // BenchmarkSample runs the same sample (same JSON body, same protobuf
 // result) through tinkex's full stack (SamplingClient → limiter →
-// httpclient → polling) and through rawClient, against one loopback fake
+// httpclient → polling), through rawClient (stack=rawhttp: the three
+// headers a server needs) and through rawClient sending every header
+// tinkex sends (stack=rawsdk, see sdkwire_test.go), against one loopback fake
 // with zero service time, so every future is done at its first poll. Every
 // run gets a fresh fake, runtime and client, so no run inherits another's
 // server state.
 // conc=N runs b.N samples on N goroutines; ns/op is wall time per sample
 // (lower is better) and raw ns/op ÷ tinkex ns/op is tinkex's throughput
 // relative to raw; cpu-ns/op is the process CPU time per sample; p50-ns and
-// p99-ns are the median and 99th percentile wall time of one sample. The two stacks alternate at each level.
+// p99-ns are the median and 99th percentile wall time of one sample. The stacks alternate at each level.
 // With TINKEX_BENCH_URL set (a cmd/tinkerfake started with -sample-time 0),
 // both stacks run against that out-of-process fake instead, so cpu-ns/op
 // counts the client alone.
@@ -33,6 +35,10 @@ func BenchmarkSample(b *testing.B) {
 		}},
 		{"rawhttp", func(b *testing.B) sampleFunc {
 			raw, _, smp := newRawAt(b, sampleServerURL(b), keyA)
+			return rawSample(raw, smp)
+		}},
+		{"rawsdk", func(b *testing.B) sampleFunc {
+			raw, _, smp := newRawSDKAt(b, sampleServerURL(b), keyA)
 			return rawSample(raw, smp)
 		}},
 	}

@@ -77,8 +77,11 @@
 //	group restart flushes the EXIT of a      same: the sibling's queued exit is
 //	sibling already dead (unlink_flush)      absorbed; a temporary one is forgotten
 //	and reports it as shutdown_error,        same reports (its child_terminated came
-//	unless shutdown, or normal for a         already, when the exit arrived)
-//	child that is not permanent
+//	unless its shutdown accepts it:          already, when the exit arrived)
+//	shutdown (graceful), killed
+//	(brutal_kill); from a child that is
+//	not permanent also shutdown,
+//	{shutdown, T} and normal
 //	simple_one_for_one                       none: StartChild with distinct IDs instead (a)
 //	intensity/period, default 1 in 5 s       WithIntensity, same default; counted per
 //	                                         supervisor, whole monotonic seconds,

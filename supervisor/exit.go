@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -72,19 +73,61 @@ func isNormal(reason error) bool {
 }
 
 // absorbedIsError reports whether OTP reports shutdown_error for a child
-// whose exit with reason was consumed by its shutdown: shutdown/1 returns ok
-// for a shutdown exit, and do_terminate/2 lets {error, normal} pass for a
-// child that is not permanent; anything else is an error. A reason wrapping
-// ExitShutdown counts as shutdown, as everywhere here (doc.go, note f).
-func absorbedIsError(restart RestartType, reason error) bool {
-	switch {
-	case reason == nil || errors.Is(reason, ExitShutdown):
-		return false
-	case errors.Is(reason, ExitNormal):
-		return restart == Permanent
+// whose exit with reason was consumed by its shutdown (OTP 25's shutdown/1,
+// which takes the EXIT of a child that died first, and do_terminate/2):
+//
+//   - a graceful stop (a timeout or Infinity) accepts shutdown;
+//   - BrutalKill accepts killed;
+//   - both accept shutdown, {shutdown, Term} and normal from a child that is
+//     not Permanent;
+//
+// anything else is an error. Here {shutdown, Term} is an error wrapping
+// ExitShutdown, and OTP's plain shutdown is ExitShutdown itself or a
+// supervisor's own end (isShutdown). A reason wrapping ExitNormal is normal
+// (doc.go, note f).
+func absorbedIsError(spec Spec, reason error) bool {
+	if reason == nil {
+		reason = ExitNormal
 	}
-	return true
+	if spec.Shutdown == BrutalKill {
+		if errors.Is(reason, ExitKilled) {
+			return false
+		}
+	} else if isShutdown(reason) {
+		return false
+	}
+	if spec.Restart == Permanent {
+		return true
+	}
+	return !errors.Is(reason, ExitShutdown) && !errors.Is(reason, ExitNormal)
 }
+
+// isShutdown reports whether reason is OTP's plain shutdown rather than
+// {shutdown, Term}: ExitShutdown itself, or the end of a supervisor that
+// gave up (*IntensityError) or shut itself down (auto_shutdown), for which
+// OTP exits with shutdown.
+func isShutdown(reason error) bool {
+	switch reason.(type) {
+	case *IntensityError, *autoShutdownError:
+		return true
+	}
+	return reason == ExitShutdown
+}
+
+// autoShutdownError is the exit reason of a supervisor that shut itself
+// down when its significant children had exited (WithAutoShutdown): OTP's
+// shutdown, with what made it happen.
+type autoShutdownError struct {
+	auto  AutoShutdown
+	child string
+}
+
+func (e *autoShutdownError) Error() string {
+	return fmt.Sprintf("shutdown: auto_shutdown %s: significant child %q exited", e.auto, e.child)
+}
+
+// Is matches ExitShutdown.
+func (e *autoShutdownError) Is(target error) bool { return target == ExitShutdown }
 
 // panicReason turns a recovered panic value into an exit reason.
 func panicReason(v any) error {

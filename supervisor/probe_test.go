@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -94,6 +95,31 @@ func (r *recorder) waitFor(t testing.TB, mark int, ev string, n int) {
 		case <-deadline:
 			t.Fatalf("waited for %d× %q; recorded since mark: %v", n, ev, r.since(mark))
 		}
+	}
+}
+
+// awaitExitArrived waits until sup has taken in child id's exit (a panic,
+// Exit or stop), which it reports as Restarting until it handles it:
+// WhichChildren answers even while the supervisor waits on a stop, so this
+// sees an exit that is still queued, which no event announces (OTP reports
+// child_terminated only when it handles the exit).
+func awaitExitArrived(t testing.TB, sup *Supervisor, id string) {
+	t.Helper()
+	deadline := time.Now().Add(waitBound)
+	for {
+		infos, err := sup.WhichChildren(testCtx(t))
+		if err != nil {
+			t.Fatalf("WhichChildren: %v", err)
+		}
+		for _, in := range infos {
+			if in.ID == id && in.Status == Restarting {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("child %q's exit did not arrive within %v: %v", id, waitBound, infos)
+		}
+		runtime.Gosched() // each WhichChildren is a round trip to the supervisor
 	}
 }
 

@@ -621,7 +621,7 @@ func (s *supervisorActor) autoShutdown(c *child) {
 	}) {
 		return
 	}
-	reason := fmt.Errorf("%w: auto_shutdown %s: significant child %q exited", ExitShutdown, auto, c.spec.ID)
+	reason := &autoShutdownError{auto: auto, child: c.spec.ID}
 	s.phase = terminating
 	s.run(&plan{steps: s.stopAll(), done: func() { s.terminate(reason) }})
 }
@@ -857,8 +857,8 @@ func (s *supervisorActor) beginStart(st *step) {
 // shutdown of a child that died first consumes its EXIT (unlink_flush), so
 // the exit is neither handled later nor restarts anything; a temporary child
 // is forgotten. The consumed exit is then the stop's outcome, and OTP's
-// do_terminate reports it as shutdown_error unless it is a shutdown, or a
-// normal exit of a child that is not Permanent (see absorbedIsError).
+// do_terminate reports it as shutdown_error unless the child's shutdown
+// accepts it (see absorbedIsError).
 func (s *supervisorActor) absorb(st *step) {
 	c := st.c
 	i := slices.IndexFunc(s.queue, func(ev any) bool {
@@ -871,7 +871,7 @@ func (s *supervisorActor) absorb(st *step) {
 	reason := s.queue[i].(*exitEvent).reason
 	s.queue = slices.Delete(s.queue, i, i+1)
 	c.gen++
-	if absorbedIsError(c.spec.Restart, reason) {
+	if absorbedIsError(c.spec, reason) {
 		s.emit(EventShutdownError, c, reason)
 	}
 	if !st.silent {

@@ -76,8 +76,8 @@
 //	one_for_one, one_for_all, rest_for_one   OneForOne, OneForAll, RestForOne: same
 //	group restart flushes the EXIT of a      same: the sibling's queued exit is
 //	sibling already dead (unlink_flush)      absorbed; a temporary one is forgotten
-//	and reports it as shutdown_error,        same reports (its child_terminated came
-//	unless its shutdown accepts it:          already, when the exit arrived)
+//	and reports it as shutdown_error,        same reports; an absorbed exit gets no
+//	unless its shutdown accepts it:          child_terminated
 //	shutdown (graceful), killed
 //	(brutal_kill); from a child that is
 //	not permanent also shutdown,
@@ -117,6 +117,8 @@
 //	progress and error reports (logger)      Events to an EventHook, with OTP's names
 //	child_terminated for a permanent child   same; a transient/temporary child's normal
 //	exiting normally, not for transient      exit only gets a Debug child_stopped
+//	(do_restart: when the EXIT is handled,   same: an exit that arrives while the
+//	after the stop or start in progress)     supervisor waits on one waits its turn
 //	links: a supervisor's death kills its    a supervisor stops its children before it
 //	children                                 stops (protoactor parents do); a killed one
 //	                                         kills them (c)

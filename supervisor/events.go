@@ -21,15 +21,19 @@ const (
 	// EventChildStopped: a child ended and will not be restarted, or its
 	// supervisor stopped it (TerminateChild, a sibling's restart, a
 	// shutdown, a kill). Reason is the exit reason: normal, shutdown,
-	// killed or an abnormal reason already reported by EventChildTerminated.
+	// killed or an abnormal reason reported by EventChildTerminated or
+	// EventShutdownError.
 	// It is never an error report: Debug level.
 	EventChildStopped
 	// EventIntensityExceeded: one restart too many within the period; the
 	// supervisor stops its children and itself (OTP's
 	// reached_max_restart_intensity). Error level.
 	EventIntensityExceeded
-	// EventChildTerminated: OTP's child_terminated error report, sent the
-	// moment the supervisor learns of the exit (before any restart): a
+	// EventChildTerminated: OTP's child_terminated error report, sent when
+	// the supervisor handles the exit (before any restart; an exit that
+	// arrives while it waits on a stop or a start waits its turn, and one a
+	// sibling's restart or a TerminateChild absorbs first gets only
+	// EventShutdownError, as in OTP): a
 	// Permanent child exited for any reason, or a Transient or Temporary
 	// child exited abnormally (a panic, or an Exit reason other than
 	// ExitNormal and ExitShutdown). A normal exit of a Transient or

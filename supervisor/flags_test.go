@@ -279,10 +279,11 @@ func TestAllSignificantCountsAChildAwaitingARetryAsRunning(t *testing.T) {
 	send(sys, pidOf(t, sup, "s2"), crash{value: "boom"})
 	<-entered
 	send(sys, pidOf(t, sup, "s1"), exitWith{reason: errors.New("bye")})
-	rec.waitFor(t, mark, "child_terminated(s1)", 1)
+	awaitExitArrived(t, sup, "s1")
 	close(release)
 	rec.waitFor(t, mark, "start_error(s2)", 1)
-	synced(t, sup) // queued behind s1's exit and the retry
+	synced(t, sup)                                  // queued behind s1's exit and the retry
+	rec.waitFor(t, mark, "child_terminated(s1)", 1) // reported as it was handled
 	select {
 	case <-sup.Done():
 		t.Fatalf("auto-shut down: %v", sup.Err())
@@ -366,6 +367,9 @@ func TestAbsorbedExitIsReportedAsOTPsShutdownError(t *testing.T) {
 					}
 				}
 				assert.Equal(t, tc.want, got, "events: %v", rec.since(0))
+				// OTP never handles an absorbed EXIT, so it gets no
+				// child_terminated, whatever its reason.
+				assert.NotContains(t, rec.since(0), "child_terminated(b)")
 			})
 		}
 	}

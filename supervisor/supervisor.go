@@ -241,7 +241,6 @@ func (s *supervisorActor) HandleFailure(_ *actor.ActorSystem, _ actor.Supervisor
 		s.onStarted(pid)
 	}
 	c.status = Restarting
-	s.reportExit(c, why)
 	s.enqueue(&exitEvent{c: c, gen: c.gen, reason: why})
 }
 
@@ -285,7 +284,6 @@ func (s *supervisorActor) lost(c *child, reason error) {
 	switch {
 	case p == nil || p.waiting == nil || p.waiting.c != c:
 		c.status = Restarting
-		s.reportExit(c, reason)
 		s.enqueue(&exitEvent{c: c, gen: c.gen, reason: reason})
 	case p.waiting.kind == stepStart:
 		s.startFailed(c, reason)
@@ -347,8 +345,12 @@ func (s *supervisorActor) release(pid *actor.PID) {
 	s.proc.SendSystemMessage(s.ctx.Self(), &actor.Terminated{Who: pid})
 }
 
-// reportExit sends OTP's child_terminated report for an exit the moment it
-// is known: any exit of a Permanent child, an abnormal one of the others.
+// reportExit sends OTP's child_terminated report for an exit as it is
+// handled (OTP's do_restart, which reports before it restarts): any exit
+// of a Permanent child, an abnormal one of the others. An exit that arrives
+// while the supervisor waits on a stop or a start is reported once that is
+// over and the exit's turn comes; one absorbed by a stop before then gets
+// only absorb's shutdown_error, as in OTP.
 func (s *supervisorActor) reportExit(c *child, reason error) {
 	if c.spec.Restart == Permanent || !isNormal(reason) {
 		s.emit(EventChildTerminated, c, reason)
@@ -515,6 +517,7 @@ func (s *supervisorActor) drain() {
 			if ev.c.removed || ev.c.gen != ev.gen {
 				continue // stale: that actor was already replaced
 			}
+			s.reportExit(ev.c, ev.reason)
 			s.childExited(ev.c, ev.reason)
 		case *retryEvent:
 			if ev.c.removed || ev.c.gen != ev.gen {
@@ -933,7 +936,6 @@ func (s *supervisorActor) onDown(pid *actor.PID) {
 		return
 	}
 	c.status = Restarting
-	s.reportExit(c, reason)
 	s.enqueue(&exitEvent{c: c, gen: c.gen, reason: reason})
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"testing"
 )
 
@@ -17,8 +18,67 @@ func requireValidationKind(t *testing.T, err error) {
 	}
 }
 
-// sameNaN compares values whose floats may be NaN (NaN != NaN defeats ==).
-func sameNaN(a, b any) bool { return fmt.Sprintf("%+v", a) == fmt.Sprintf("%+v", b) }
+// sameNaN reports whether a and b hold the same data: NaN equals NaN, a
+// pointer is compared by what it points at (not by address), and a nil slice
+// or map equals an empty one, since neither wire form can tell them apart.
+func sameNaN(a, b any) bool { return sameValue(reflect.ValueOf(a), reflect.ValueOf(b)) }
+
+func sameValue(a, b reflect.Value) bool {
+	if !a.IsValid() || !b.IsValid() {
+		return a.IsValid() == b.IsValid()
+	}
+	if a.Type() != b.Type() {
+		return false
+	}
+	switch a.Kind() {
+	case reflect.Float32, reflect.Float64:
+		x, y := a.Float(), b.Float()
+		return x == y || (math.IsNaN(x) && math.IsNaN(y))
+	case reflect.Pointer, reflect.Interface:
+		if a.IsNil() || b.IsNil() {
+			return a.IsNil() == b.IsNil()
+		}
+		return sameValue(a.Elem(), b.Elem())
+	case reflect.Slice, reflect.Array:
+		if a.Len() != b.Len() {
+			return false
+		}
+		for i := range a.Len() {
+			if !sameValue(a.Index(i), b.Index(i)) {
+				return false
+			}
+		}
+		return true
+	case reflect.Map:
+		if a.Len() != b.Len() {
+			return false
+		}
+		for _, k := range a.MapKeys() {
+			v := b.MapIndex(k)
+			if !v.IsValid() || !sameValue(a.MapIndex(k), v) {
+				return false
+			}
+		}
+		return true
+	case reflect.Struct:
+		for i := range a.NumField() {
+			if !sameValue(a.Field(i), b.Field(i)) {
+				return false
+			}
+		}
+		return true
+	case reflect.Bool:
+		return a.Bool() == b.Bool()
+	case reflect.String:
+		return a.String() == b.String()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return a.Int() == b.Int()
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return a.Uint() == b.Uint()
+	default:
+		return fmt.Sprint(a) == fmt.Sprint(b)
+	}
+}
 
 func sampleResponseSeeds(f *testing.F) {
 	f.Helper()
@@ -97,6 +157,15 @@ func FuzzDecodeForwardBackwardRequestProto(f *testing.F) {
 	}
 	f.Add(b)
 	f.Add([]byte{})
+	// An image chunk: its ExpectedTokens is a pointer, which a comparison by
+	// printed form once compared by address (CI's finding 209f9c1b8d766673).
+	n := 3
+	img := validFwdBwd()
+	img.Data[0].ModelInput = ModelInput{Chunks: []Chunk{ImageChunk{Data: []byte{1, 2}, Format: "png", ExpectedTokens: &n}}}
+	if b, err = EncodeForwardBackwardRequest(img); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := DecodeForwardBackwardRequest(b)
 		if err != nil {
@@ -174,4 +243,33 @@ func FuzzSampleResponseJSON(f *testing.F) {
 			t.Fatalf("round trip changed the response:\n%+v\n%+v", r, r2)
 		}
 	})
+}
+
+// TestSameNaN pins the fuzzers' comparison: it sees through pointers and NaN
+// but still tells different data apart.
+func TestSameNaN(t *testing.T) {
+	three, three2, four := 3, 3, 4
+	nan := math.NaN()
+	cases := []struct {
+		name string
+		a, b any
+		want bool
+	}{
+		{"pointers to equal ints", ImageChunk{ExpectedTokens: &three}, ImageChunk{ExpectedTokens: &three2}, true},
+		{"pointers to different ints", ImageChunk{ExpectedTokens: &three}, ImageChunk{ExpectedTokens: &four}, false},
+		{"nil and set pointer", ImageChunk{}, ImageChunk{ExpectedTokens: &three}, false},
+		{"NaN and NaN", []float64{nan, 1}, []float64{nan, 1}, true},
+		{"NaN and a number", []float64{nan}, []float64{1}, false},
+		{"nil and empty slice", ImageChunk{Data: nil}, ImageChunk{Data: []byte{}}, true},
+		{"different bytes", ImageChunk{Data: []byte{1}}, ImageChunk{Data: []byte{2}}, false},
+		{"chunks behind an interface", ModelInput{Chunks: []Chunk{ImageChunk{ExpectedTokens: &three}}}, ModelInput{Chunks: []Chunk{ImageChunk{ExpectedTokens: &three2}}}, true},
+		{"different chunk types", ModelInput{Chunks: []Chunk{ImageChunk{}}}, ModelInput{Chunks: []Chunk{EncodedTextChunk{}}}, false},
+		{"maps differing in a value", map[string]float64{"a": 1}, map[string]float64{"a": 2}, false},
+		{"maps differing in a key", map[string]float64{"a": 1}, map[string]float64{"b": 1}, false},
+	}
+	for _, c := range cases {
+		if got := sameNaN(c.a, c.b); got != c.want {
+			t.Errorf("%s: sameNaN = %v, want %v", c.name, got, c.want)
+		}
+	}
 }

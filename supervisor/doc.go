@@ -105,6 +105,12 @@
 //	start_child, terminate_child,            StartChild, TerminateChild, DeleteChild,
 //	delete_child, restart_child,             RestartChild, GetChildSpec, CountChildren:
 //	get_childspec, count_children            same results and errors
+//	count_children: active = alive pids;     same: Active counts neither a panicked
+//	start_child of {restarting, Pid}:        child nor one awaiting its retry, and
+//	already_present                          StartChild of the latter: ErrAlreadyPresent
+//	calls wait for the callback in progress  changes wait; reads (WhichChildren,
+//	                                         CountChildren, GetChildSpec, Tree) answer
+//	                                         at once, even mid-stop or mid-start (h)
 //	which_children: last started first       WhichChildren: start order (d)
 //	failed restart: start_error, then        same; each attempt counts and is reported;
 //	try_again_restart, a cast to itself:     the retry waits behind the requests and
@@ -143,4 +149,8 @@
 // itself, not supervised ones); where OTP's links would take them down with
 // it, the supervisor stops them (found by protoactor's "<parent>/<name>"
 // naming, so an actor spawned elsewhere under such a name is stopped too).
+// (h) A supervisor waiting on a child's Stopping or Started is not blocked,
+// as OTP's is inside its callback, so a read need not wait behind a stop
+// that may take its whole shutdown timeout. It sees a child being stopped
+// as running and one being started as restarting, each with its actor.
 package supervisor

@@ -16,7 +16,8 @@ var (
 	// ErrNotFound: no child with that ID.
 	ErrNotFound = errors.New("supervisor: no such child")
 	// ErrAlreadyPresent: StartChild with an ID whose spec is kept but whose
-	// child is not running (OTP's already_present). Use RestartChild.
+	// child is not running, or whose failed restart waits to be tried again
+	// (OTP's already_present). Use RestartChild.
 	ErrAlreadyPresent = errors.New("supervisor: child spec already present")
 	// ErrAlreadyStarted: StartChild with the ID of a running child.
 	ErrAlreadyStarted = errors.New("supervisor: child already started")

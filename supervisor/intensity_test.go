@@ -506,3 +506,92 @@ func TestFailedRestartIsRetriedWhateverTheRestartType(t *testing.T) {
 		})
 	}
 }
+
+// OTP: a child whose failed restart waits to be tried again holds
+// {restarting, Pid}: start_child answers already_present (not
+// already_started), and count_children does not count it active, since no
+// process of it is alive. Its panicked process is still suspended here; it
+// is not a live actor either.
+func TestAChildAwaitingARetryIsPresentButNotActive(t *testing.T) {
+	sys, rec := newSystem(t), newRecorder()
+	f := newFlaky(rec, nil, false)
+	hang := make(chan struct{})
+	slow := worker(rec, "slow", Permanent, func(p *probe) { p.hang = hang })
+	sup, err := Start(testCtx(t), sys, "root", OneForOne, []Spec{f.spec, slow}, WithIntensity(50, time.Hour), observe(rec))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sup.Stop(testCtx(t)) })
+	mark := rec.mark()
+	send(sys, pidOf(t, sup, "flaky"), crash{value: "boom"})
+	<-f.entered
+
+	// Queued behind the restart in progress, in this order: the restart
+	// fails, its retry is queued after them, and the stop of slow holds the
+	// retry back while it hangs.
+	start := sys.Root.RequestFuture(sup.PID(), &startChildRequest{spec: f.spec}, waitBound)
+	term := sys.Root.RequestFuture(sup.PID(), &terminateChildRequest{id: "slow"}, waitBound)
+	_, err = sup.WhichChildren(testCtx(t))
+	require.NoError(t, err)
+	close(f.release)
+
+	v, err := start.Result()
+	require.NoError(t, err)
+	r, ok := v.(*reply)
+	require.True(t, ok)
+	assert.ErrorIs(t, r.err, ErrAlreadyPresent, "a failed restart waiting for its retry")
+	assert.Nil(t, r.value, "no pid comes with already_present")
+	rec.waitFor(t, mark, "start_error(flaky)", 1)
+	rec.waitFor(t, mark, "slow:Stopping", 1)
+
+	infos, err := sup.WhichChildren(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, "flaky:restarting slow:running", ids(infos))
+	n, err := sup.CountChildren(testCtx(t))
+	require.NoError(t, err)
+	// slow's stop is in progress and its actor still runs (the supervisor
+	// answers reads while it waits on a stop); flaky has none alive.
+	assert.Equal(t, Counts{Specs: 2, Active: 1, Workers: 2}, n)
+
+	close(hang)
+	_, err = term.Result()
+	require.NoError(t, err)
+	synced(t, sup) // queued behind the retry
+	infos, err = sup.WhichChildren(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, "flaky:running slow:stopped", ids(infos), "the retry started it")
+	n, err = sup.CountChildren(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, Counts{Specs: 2, Active: 1, Workers: 2}, n)
+	_, err = sup.StartChild(testCtx(t), f.spec)
+	assert.ErrorIs(t, err, ErrAlreadyStarted, "running again")
+}
+
+// OTP: count_children counts a process only while it is alive; a child
+// that has crashed is not active, even before its exit is handled.
+func TestAPanickedChildIsNotActiveBeforeItsExitIsHandled(t *testing.T) {
+	sys, rec := newSystem(t), newRecorder()
+	hang := make(chan struct{})
+	sup := startRoot(t, sys, OneForOne, []Spec{
+		worker(rec, "slow", Permanent, func(p *probe) { p.hang = hang }),
+		worker(rec, "b", Permanent),
+	}, WithIntensity(50, time.Hour))
+	mark := rec.mark()
+	term := sys.Root.RequestFuture(sup.PID(), &terminateChildRequest{id: "slow"}, waitBound)
+	rec.waitFor(t, mark, "slow:Stopping", 1)
+	send(sys, pidOf(t, sup, "b"), crash{value: "boom"})
+	awaitExitArrived(t, sup, "b") // queued behind the stop of slow
+
+	n, err := sup.CountChildren(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, Counts{Specs: 2, Active: 1, Workers: 2}, n, "slow still runs its Stopping; b is down")
+
+	close(hang)
+	_, err = term.Result()
+	require.NoError(t, err)
+	synced(t, sup)
+	n, err = sup.CountChildren(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, Counts{Specs: 2, Active: 1, Workers: 2}, n, "b restarted, slow stopped")
+	infos, err := sup.WhichChildren(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, "slow:stopped b:running", ids(infos))
+}

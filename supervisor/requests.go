@@ -49,7 +49,7 @@ func (s *supervisorActor) answer(m any, to *actor.PID) {
 		var n Counts
 		for _, c := range s.children {
 			n.Specs++
-			if c.pid != nil {
+			if c.pid != nil && !c.failed {
 				n.Active++
 			}
 			if c.spec.Kind == KindSupervisor {
@@ -164,9 +164,16 @@ func (s *supervisorActor) startChild(from *actor.PID, spec Spec) {
 		return
 	}
 	if c := s.byID(spec.ID); c != nil {
-		if c.pid != nil {
+		// OTP: already_started while the record holds a pid, even a dead one
+		// whose exit is not yet handled; a failed restart waiting to be tried
+		// again holds {restarting, Pid}, which is already_present.
+		_, retry := s.queued(c)
+		switch {
+		case retry:
+			s.respond(from, nil, opError("start_child", ErrAlreadyPresent, "supervisor %q already has a spec %q, being restarted", s.cfg.id, spec.ID))
+		case c.pid != nil:
 			s.respond(from, c.pid, opError("start_child", ErrAlreadyStarted, "supervisor %q already runs child %q", s.cfg.id, spec.ID))
-		} else {
+		default:
 			s.respond(from, nil, opError("start_child", ErrAlreadyPresent, "supervisor %q already has a spec %q; use RestartChild", s.cfg.id, spec.ID))
 		}
 		return

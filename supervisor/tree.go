@@ -50,7 +50,7 @@ type ChildInfo struct {
 // Counts is CountChildren's answer, as OTP's count_children.
 type Counts struct {
 	Specs       int // child specs, running or not
-	Active      int // children with a live actor
+	Active      int // children with a live actor: not one that panicked, nor one whose failed restart waits to be tried again
 	Supervisors int // specs of kind Supervisor
 	Workers     int // specs of kind Worker
 }

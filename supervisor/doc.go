@@ -115,7 +115,9 @@
 //	failed restart: start_error, then        same; each attempt counts and is reported;
 //	try_again_restart, a cast to itself:     the retry waits behind the requests and
 //	retried behind queued messages, for      exits already queued, whatever the
-//	any restart type and reason              restart type and reason
+//	any restart type and reason              restart type and reason; the group's
+//	(children after the failed one:          children after the failed one read
+//	pid undefined)                           Stopped until the retry starts them
 //	auto_shutdown, significant               WithAutoShutdown, Spec.Significant: same;
 //	                                         a child whose exit or retry is queued
 //	                                         still runs, as before OTP handles EXIT

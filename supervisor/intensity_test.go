@@ -595,3 +595,76 @@ func TestAPanickedChildIsNotActiveBeforeItsExitIsHandled(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "slow:stopped b:running", ids(infos))
 }
+
+// OTP: supervisor.erl restart_multiple_children/3 stops the group (pids
+// undefined), and start_children stops at the child whose start fails;
+// only that child becomes {restarting, Pid}. The group's later children,
+// not yet started again, read as undefined (Stopped) until the retry starts
+// them with the rest of the group. (OTP 25.2.3, the same scenario.)
+func TestAGroupAfterAFailedRestartIsStoppedUntilTheRetry(t *testing.T) {
+	for _, tc := range []struct {
+		strategy Strategy
+		between  string // WhichChildren while the retry waits
+	}{
+		{RestForOne, "a:running b:restarting c:stopped"},
+		{OneForAll, "a:running b:restarting c:stopped"},
+	} {
+		t.Run(tc.strategy.String(), func(t *testing.T) {
+			sys, rec := newSystem(t), newRecorder()
+			var mu sync.Mutex
+			starts := 0
+			entered, release := make(chan struct{}), make(chan struct{})
+			b := Spec{ID: "b", Start: func() actor.Actor {
+				mu.Lock()
+				defer mu.Unlock()
+				starts++
+				if starts == 2 {
+					return &blockThenFail{entered: entered, release: release, exit: errors.New("fail")}
+				}
+				return &probe{name: "b", rec: rec}
+			}}
+			sup := startRoot(t, sys, tc.strategy, []Spec{worker(rec, "a", Permanent), b, worker(rec, "c", Permanent)},
+				WithIntensity(5, time.Minute), observe(rec))
+			mark := rec.mark()
+			send(sys, pidOf(t, sup, "a"), crash{value: "boom"})
+			<-entered
+
+			// Queued behind the group restart, so handled before its retry:
+			// a dynamic child whose Started blocks holds the retry back.
+			lateEntered, lateRelease := make(chan struct{}), make(chan struct{})
+			lateStarts := 0
+			late := Spec{ID: "late", Start: func() actor.Actor {
+				mu.Lock()
+				defer mu.Unlock()
+				if lateStarts++; lateStarts == 1 {
+					return &slowStarter{probe: probe{name: "late", rec: rec}, entered: lateEntered, release: lateRelease}
+				}
+				return &probe{name: "late", rec: rec} // the retry restarts it with the group
+			}}
+			start := sys.Root.RequestFuture(sup.PID(), &startChildRequest{spec: late}, waitBound)
+			_, err := sup.WhichChildren(testCtx(t))
+			require.NoError(t, err)
+			close(release)
+			rec.waitFor(t, mark, "start_error(b)", 1)
+			<-lateEntered
+
+			infos, err := sup.WhichChildren(testCtx(t))
+			require.NoError(t, err)
+			assert.Equal(t, tc.between+" late:restarting", ids(infos), "late is being started (note h)")
+			n, err := sup.CountChildren(testCtx(t))
+			require.NoError(t, err)
+			assert.Equal(t, Counts{Specs: 4, Active: 2, Workers: 4}, n, "a, and late being started")
+
+			close(lateRelease)
+			_, err = start.Result()
+			require.NoError(t, err)
+			synced(t, sup) // queued behind the retry
+			infos, err = sup.WhichChildren(testCtx(t))
+			require.NoError(t, err)
+			assert.Equal(t, "a:running b:running c:running late:running", ids(infos), "the retry started the group")
+			mu.Lock()
+			defer mu.Unlock()
+			assert.Equal(t, 2, lateStarts, "late, after b, is in the retried group")
+		})
+	}
+}

@@ -574,6 +574,14 @@ func (s *supervisorActor) restart(c *child, reason error) {
 		// OTP retries a failed restart as a new restart, which counts,
 		// once the events queued before the failure have been handled.
 		c.status = Restarting
+		// The rest of the group, stopped and not yet started again, is
+		// down until the retry (OTP: pid undefined; only the failed child
+		// is {restarting, Pid}).
+		for _, st := range p.steps[p.next:] {
+			if st.kind == stepStart && st.c != c && st.c.pid == nil && !st.c.removed {
+				st.c.status = Stopped
+			}
+		}
 		s.enqueue(&retryEvent{c: c, gen: c.gen, reason: reason})
 	}
 	s.run(p)

@@ -17,8 +17,11 @@ const (
 	// Restarting: exited or being (re)started; the supervisor will bring it
 	// back (or is giving up).
 	Restarting
-	// Stopped: not running and not going to be restarted; the spec is kept
-	// (TerminateChild, or a Transient child that exited normally).
+	// Stopped: not running, and started again only with its group (a
+	// OneForAll or RestForOne restart, or the retry of one that failed at an
+	// earlier child); the spec is kept (TerminateChild, a Transient child
+	// that exited normally, or a later child of a group whose restart
+	// failed: OTP's undefined pid).
 	Stopped
 )
 
